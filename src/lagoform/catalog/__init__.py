@@ -1,0 +1,1 @@
+"""lagoform.catalog"""
