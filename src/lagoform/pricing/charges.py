@@ -1,0 +1,200 @@
+"""Fees of one Lago charge for one period's usage, filters and minimum included.
+
+A charge with filters bills one fee per filter (its own properties) plus one fee for the events
+matching no filter (the charge's own properties, its default price); a charge without filters
+bills one fee. Each fee is rounded to cents once; the charge's ``min_amount_cents`` then adds a
+true-up fee of (minimum × period fraction) − (sum of its fees) when that is positive (§13.7).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from lagoform.pricing.filters import match_filter
+from lagoform.pricing.models import price_units
+from lagoform.pricing.rounding import (
+    ZERO,
+    PricingError,
+    currency_exponent,
+    round_half_up,
+    to_cents,
+    to_decimal,
+)
+
+__all__ = [
+    "ChargeFees",
+    "ChargeUsage",
+    "GroupKey",
+    "GroupUsage",
+    "price_charge_usage",
+    "usage_from_events",
+]
+
+ONE = Decimal(1)
+
+GroupKey = int | None
+"""A fee of a charge: the index of a filter in ``charge["filters"]``, or None for the default."""
+
+
+@dataclass(frozen=True)
+class GroupUsage:
+    """Usage of one fee: aggregated units, number of events, and the events' values in order.
+
+    ``transactions`` matter for percentage (free units, fixed fee, per-transaction bounds) and
+    dynamic (each event's ``precise_total_amount_cents``); other models read ``units``.
+    """
+
+    units: Decimal = ZERO
+    events_count: int | None = None
+    transactions: tuple[Decimal, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChargeUsage:
+    """Usage of one charge in one period, per filter group (missing groups have no usage)."""
+
+    groups: Mapping[GroupKey, GroupUsage] = field(default_factory=dict)
+
+    @classmethod
+    def single(
+        cls,
+        units: Decimal,
+        *,
+        events_count: int | None = None,
+        transactions: Sequence[Decimal] = (),
+    ) -> ChargeUsage:
+        """Usage of a charge without filters (or usage all on the default price)."""
+        return cls({None: GroupUsage(units, events_count, tuple(transactions))})
+
+
+@dataclass(frozen=True)
+class ChargeFees:
+    """What one charge bills for a period, in minor units of the plan's currency.
+
+    ``by_group`` holds the rounded fee of every filter (by index) and of the default (None);
+    ``precise_by_group`` the same amounts unrounded, in currency units.
+    """
+
+    by_group: Mapping[GroupKey, int]
+    precise_by_group: Mapping[GroupKey, Decimal]
+    true_up_cents: int = 0
+
+    @property
+    def amount_cents(self) -> int:
+        """Sum of the charge's fees, before the minimum's true-up."""
+        return sum(self.by_group.values())
+
+    @property
+    def total_cents(self) -> int:
+        """Everything the charge bills: its fees plus the true-up."""
+        return self.amount_cents + self.true_up_cents
+
+
+def _filters(charge: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    raw = charge.get("filters") or []
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        raise PricingError("charge.filters must be a list")
+    return [f for f in raw if isinstance(f, Mapping)]
+
+
+def _properties(source: Mapping[str, Any]) -> Mapping[str, Any]:
+    props = source.get("properties")
+    return props if isinstance(props, Mapping) else {}
+
+
+def _charge_model(charge: Mapping[str, Any]) -> str:
+    model = charge.get("charge_model")
+    if not isinstance(model, str):
+        raise PricingError("charge.charge_model is missing")
+    return model
+
+
+def usage_from_events(
+    charge: Mapping[str, Any],
+    events: Iterable[tuple[Mapping[str, Any], Decimal]],
+    *,
+    metric_filters: Mapping[str, Sequence[str]] | None = None,
+) -> ChargeUsage:
+    """Route events to the charge's filter groups and sum them (sum/count aggregations).
+
+    Each event is ``(properties, value)`` in time order; for a count metric pass value 1. Other
+    aggregations (max, unique count, latest, weighted sum) must be aggregated by the caller.
+    """
+    filters = _filters(charge)
+    units: dict[GroupKey, Decimal] = {}
+    values: dict[GroupKey, list[Decimal]] = {}
+    for properties, value in events:
+        key = match_filter(filters, properties, metric_filters=metric_filters) if filters else None
+        units[key] = units.get(key, ZERO) + value
+        values.setdefault(key, []).append(value)
+    return ChargeUsage({k: GroupUsage(units[k], len(values[k]), tuple(values[k])) for k in units})
+
+
+def _group_amount(
+    model: str,
+    properties: Mapping[str, Any],
+    usage: GroupUsage,
+    *,
+    premium: bool,
+    zero_usage_first_tier_flat: bool,
+    currency: str | None,
+) -> Decimal:
+    if model == "dynamic":
+        # The events carry their price in the currency's minor units.
+        return sum(usage.transactions, ZERO).scaleb(-currency_exponent(currency))
+    return price_units(
+        model,
+        properties,
+        usage.units,
+        transactions=usage.transactions,
+        events_count=usage.events_count,
+        premium=premium,
+        zero_usage_first_tier_flat=zero_usage_first_tier_flat,
+    )
+
+
+def price_charge_usage(
+    charge: Mapping[str, Any],
+    usage: ChargeUsage,
+    *,
+    premium: bool = True,
+    zero_usage_first_tier_flat: bool = True,
+    period_fraction: Decimal = ONE,
+    currency: str | None = None,
+) -> ChargeFees:
+    """Price one period's usage of a Lago-shaped charge (as ``GET /plans/{code}`` returns it).
+
+    ``period_fraction`` (days billed / days in the period, see ``invoice.proration``) prorates
+    the charge's ``min_amount_cents``; ``currency`` picks the minor unit (default: cents).
+    """
+    model = _charge_model(charge)
+    filters = _filters(charge)
+    keys: list[GroupKey] = [*range(len(filters)), None]
+    unknown = [k for k in usage.groups if k not in keys]
+    if unknown:
+        raise PricingError(f"usage names filter groups the charge does not have: {unknown}")
+    precise: dict[GroupKey, Decimal] = {}
+    rounded: dict[GroupKey, int] = {}
+    for key in keys:
+        props = _properties(charge) if key is None else _properties(filters[key])
+        amount = _group_amount(
+            model,
+            props,
+            usage.groups.get(key, GroupUsage()),
+            premium=premium,
+            zero_usage_first_tier_flat=zero_usage_first_tier_flat,
+            currency=currency,
+        )
+        precise[key] = amount
+        rounded[key] = to_cents(amount, currency=currency)
+    minimum = to_decimal(charge.get("min_amount_cents"), field="min_amount_cents")
+    true_up = 0
+    if minimum > ZERO:
+        prorated_minimum = minimum * period_fraction
+        used = Decimal(sum(rounded.values()))
+        if used < prorated_minimum:
+            true_up = round_half_up(prorated_minimum - used)
+    return ChargeFees(by_group=rounded, precise_by_group=precise, true_up_cents=true_up)

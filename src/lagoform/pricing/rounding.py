@@ -1,0 +1,113 @@
+"""Decimal parsing and Lago's rounding of amounts to the currency's minor unit.
+
+Lago keeps full precision while it prices usage and rounds each fee to cents exactly once, half-up
+(API_NOTES §13.3). This module is the only place that turns a precise amount into an integer of
+minor units, so "round once" stays true by construction. It also holds ``PricingError``, raised for
+charge properties or usage the calculator cannot price.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from lagoform.errors import LagoformError
+
+__all__ = [
+    "PricingError",
+    "ceil_decimal",
+    "currency_exponent",
+    "round_half_up",
+    "to_cents",
+    "to_decimal",
+]
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+
+# ISO 4217 currencies Lago accepts whose minor unit is not 1/100 (Lago's amount_cents counts the
+# currency's minor units, as the Money gem defines them). Everything else has two decimals.
+_ZERO_DECIMAL = frozenset(
+    [
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "ISK",
+        "JPY",
+        "KMF",
+        "KRW",
+        "PYG",
+        "RWF",
+        "UGX",
+        "UYI",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    ]
+)
+_THREE_DECIMAL = frozenset(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"])
+
+
+class PricingError(LagoformError):
+    """Charge properties or usage that the pricing calculator cannot price as Lago would."""
+
+
+def currency_exponent(currency: str | None) -> int:
+    """Number of decimals of the currency's minor unit (2 when unknown or not given)."""
+    if currency is None:
+        return 2
+    code = currency.upper()
+    if code in _ZERO_DECIMAL:
+        return 0
+    if code in _THREE_DECIMAL:
+        return 3
+    return 2
+
+
+def to_decimal(value: Any, *, field: str = "value") -> Decimal:
+    """Parse a Lago amount (JSON string, int, float or Decimal) without binary-float noise.
+
+    ``None`` and ``""`` read as zero, as Lago treats an unset optional amount.
+    """
+    if value is None or value == "":
+        return ZERO
+    if isinstance(value, bool):
+        raise PricingError(f"{field}: expected a decimal amount, got a boolean")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise PricingError(f"{field}: {value!r} is not a decimal amount") from None
+    else:
+        raise PricingError(f"{field}: expected a decimal amount, got {type(value).__name__}")
+    if not result.is_finite():
+        raise PricingError(f"{field}: {value!r} is not a finite amount")
+    return result
+
+
+def ceil_decimal(value: Decimal) -> Decimal:
+    """Smallest whole number not below ``value`` (as a Decimal)."""
+    return value.to_integral_value(rounding=ROUND_CEILING)
+
+
+def to_cents(amount: Decimal, *, currency: str | None = None) -> int:
+    """Round a precise amount in currency units to whole minor units, half-up (0.175 → 18).
+
+    Half-up is away from zero for negative amounts too (-0.175 → -18), like Ruby's
+    ``BigDecimal#round``. ``currency`` selects the minor unit (JPY: 0 decimals, KWD: 3).
+    """
+    return round_half_up(amount.scaleb(currency_exponent(currency)))
+
+
+def round_half_up(value: Decimal) -> int:
+    """Nearest whole number, halves away from zero (Ruby's ``round``)."""
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
