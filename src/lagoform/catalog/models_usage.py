@@ -1,0 +1,105 @@
+"""Usage mappings: how a usage record becomes Lago events (read by the dispatch worker).
+
+Values starting with ``$`` are record paths (``$usage.input.text``); ``$$`` escapes a literal
+dollar. ``parse_record_path`` is the one parser both validation and dispatch use.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
+
+from lagoform.catalog.models_base import CatalogModel, Code, Text
+from lagoform.catalog.money import decimal_text, to_decimal
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+
+def is_record_path(value: object) -> bool:
+    return isinstance(value, str) and value.startswith("$") and not value.startswith("$$")
+
+
+def parse_record_path(value: str) -> tuple[str, ...]:
+    """``$a.b.0`` -> ("a", "b", "0"); raises ValueError when malformed."""
+    if not is_record_path(value):
+        raise ValueError(f"expected a record path starting with $, got '{value}'")
+    body = value[1:]
+    segments = tuple(body.split("."))
+    if not body or not all(_SEGMENT.match(s) for s in segments):
+        raise ValueError(
+            f"malformed record path '{value}': expected $name or $name.sub.path "
+            "(letters, digits, _ and - separated by dots)"
+        )
+    return segments
+
+
+def literal_value(value: Any) -> Any:
+    """A constant as the worker sends it: ``$$x`` -> ``$x``, Decimals as exact text."""
+    if isinstance(value, str) and value.startswith("$$"):
+        return value[1:]
+    if isinstance(value, Decimal):
+        return decimal_text(value)
+    return value
+
+
+def _path(value: Any) -> Any:
+    if isinstance(value, str):
+        parse_record_path(value)
+    return value
+
+
+def _path_or_number(value: Any) -> Any:
+    if is_record_path(value):
+        parse_record_path(value)
+        return value
+    return to_decimal(value)
+
+
+def _path_or_int(value: Any) -> Any:
+    if is_record_path(value):
+        parse_record_path(value)
+        return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("expected a record path ($field) or a whole number")
+    return value
+
+
+def _property_value(value: Any) -> Any:
+    if is_record_path(value):
+        parse_record_path(value)
+        return value
+    if isinstance(value, bool | int | Decimal | str):
+        return value
+    raise ValueError("expected a constant (text, number, true/false) or a record path ($field)")
+
+
+RecordPath = Annotated[str, BeforeValidator(_path)]
+PathOrNumber = Annotated[str | Decimal, BeforeValidator(_path_or_number)]
+PathOrInt = Annotated[str | int, BeforeValidator(_path_or_int)]
+PropertyValue = Annotated[str | int | Decimal | bool, BeforeValidator(_property_value)]
+
+
+class UsageEventMapping(CatalogModel):
+    """One event (or ``repeat`` events) emitted per record."""
+
+    key: Text = Field(description="fan-out key, unique within the mapping; part of transaction_id")
+    metric: Code
+    quantity: PathOrNumber | None = Field(
+        default=None, description="written into properties[<metric field_name>]"
+    )
+    repeat: PathOrInt | None = Field(default=None, description="emit N events (count metrics)")
+    properties: dict[Text, PropertyValue] = Field(default_factory=dict)
+
+
+class UsageMapping(CatalogModel):
+    record_type: Text
+    subscription: RecordPath | None = Field(
+        default=None, description="record path to the subscription external_id"
+    )
+    tenant: RecordPath | None = Field(
+        default=None, description="record path to the tenant (overrides/<tenant>.yaml)"
+    )
+    events: tuple[UsageEventMapping, ...] = Field(min_length=1)
