@@ -1,0 +1,285 @@
+"""Live state: read Lago with list endpoints and turn it into the comparison form.
+
+``fetch_live`` is the only I/O here. It reads whole collections with Lago's list endpoints
+(a plan's list entry already holds its charges and filters), never one GET per object, plus:
+every subscription in any status (for locks and blast radius) and the overridden ones, applied
+coupons (coupon locks), and — only for the subscriptions whose YAML states overrides — the
+effective plan, which Lago's subscription list does not include (API_NOTES §5.6).
+``live_state`` is the pure half, fed the raw lists, so tests can build a ``LiveState`` from
+Lago-shaped dicts without a server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lagoform.engine import normal
+from lagoform.engine.normal import Normal, charge_code, filter_key
+from lagoform.engine.state import (
+    DesiredState,
+    Kind,
+    LiveObject,
+    LiveState,
+    SubscriptionFact,
+    fingerprint,
+)
+from lagoform.lago.client import LagoClient
+
+Raw = dict[str, Any]
+# Every status Lago has; the list endpoint returns only active ones unless asked (§5.7).
+ALL_STATUSES = ("pending", "active", "terminated", "canceled", "incomplete")
+# Subscriptions that exist as far as the catalog is concerned (terminated ones are history).
+CURRENT_STATUSES = frozenset({"pending", "active"})
+
+
+@dataclass
+class LiveRead:
+    """What ``fetch_live`` read, before normalization (raw Lago objects)."""
+
+    taxes: list[Raw] = field(default_factory=list)
+    billable_metrics: list[Raw] = field(default_factory=list)
+    add_ons: list[Raw] = field(default_factory=list)
+    plans: list[Raw] = field(default_factory=list)
+    coupons: list[Raw] = field(default_factory=list)
+    customers: list[Raw] = field(default_factory=list)
+    subscriptions: list[Raw] = field(default_factory=list)  # every status
+    overridden: set[str] = field(default_factory=set)  # lago_ids of subscriptions on child plans
+    wallets: list[Raw] = field(default_factory=list)
+    applied_coupons: list[Raw] = field(default_factory=list)
+    # external_id -> the subscription's effective plan (child plan when overridden)
+    effective_plans: dict[str, Raw] = field(default_factory=dict)
+
+
+def fetch_live(client: LagoClient, desired: DesiredState | None = None) -> LiveState:
+    """Read everything ``build_plan`` needs from Lago (list endpoints only, see module doc)."""
+    return live_state(read_live(client, desired))
+
+
+def read_live(client: LagoClient, desired: DesiredState | None = None) -> LiveRead:
+    read = LiveRead(
+        taxes=client.list_taxes(),
+        billable_metrics=client.list_billable_metrics(),
+        add_ons=client.list_add_ons(),
+        plans=client.list_plans(),
+        coupons=client.list_coupons(),
+        customers=client.list_customers(),
+        subscriptions=client.list_subscriptions(status=ALL_STATUSES),
+    )
+    read.overridden = {
+        str(s["lago_id"])
+        for s in client.list_subscriptions(status=ALL_STATUSES, overridden=True)
+        if s.get("lago_id")
+    }
+    wanted_coupons = desired is None or desired.keys("coupon") or desired.remove.get("coupon")
+    if read.coupons and wanted_coupons:
+        read.applied_coupons = client.list_applied_coupons()
+    tenants = desired.keys("customer") if desired is not None else set()
+    for tenant in sorted(tenants & {str(c.get("external_id")) for c in read.customers}):
+        read.wallets.extend(client.list_wallets(tenant))
+    current = {
+        str(s["external_id"]) for s in read.subscriptions if s.get("status") in CURRENT_STATUSES
+    }
+    for external_id in sorted(_overridden_wanted(desired) & current):
+        sub = client.get_subscription(external_id)
+        if sub is not None and isinstance(sub.get("plan"), dict):
+            read.effective_plans[external_id] = sub["plan"]
+    return read
+
+
+def _overridden_wanted(desired: DesiredState | None) -> set[str]:
+    if desired is None:
+        return set()
+    return {
+        k for k, o in desired.objects.get("subscription", {}).items() if "overrides" in o.normal
+    }
+
+
+# -- pure half -------------------------------------------------------------------------------
+
+
+def live_state(read: LiveRead) -> LiveState:
+    facts = tuple(_fact(s, read.overridden) for s in read.subscriptions if s.get("external_id"))
+    attached = frozenset(
+        str(c.get("billable_metric_code"))
+        for plan in [*read.plans, *read.effective_plans.values()]
+        for c in plan.get("charges") or []
+        if c.get("billable_metric_code")
+    )
+    applied = frozenset(
+        str(a.get("coupon_code"))
+        for a in read.applied_coupons
+        if a.get("coupon_code") and a.get("status", "active") != "terminated"
+    )
+    subscribed = {f.plan_code for f in facts if not f.overridden}
+    objects: dict[Kind, dict[str, LiveObject]] = {
+        "tax": _by_code("tax", read.taxes, normal.tax),
+        "billable_metric": _by_code(
+            "billable_metric", read.billable_metrics, normal.billable_metric, attached
+        ),
+        "add_on": _by_code("add_on", read.add_ons, normal.add_on),
+        "plan": {p["code"]: _plan(p, p["code"] in subscribed) for p in read.plans if p.get("code")},
+        "coupon": _by_code("coupon", read.coupons, normal.coupon, applied),
+        "customer": {
+            str(c["external_id"]): _customer(c) for c in read.customers if c.get("external_id")
+        },
+        "subscription": {
+            str(s["external_id"]): _subscription(s, read.effective_plans.get(str(s["external_id"])))
+            for s in read.subscriptions
+            if s.get("external_id") and s.get("status") in CURRENT_STATUSES
+        },
+        "wallet": {
+            wallet_key(w): _simple("wallet", wallet_key(w), w, normal.wallet(w))
+            for w in read.wallets
+            if w.get("status", "active") == "active"
+        },
+    }
+    return LiveState(
+        objects=objects,
+        subscriptions=facts,
+        attached_metrics=attached,
+        applied_coupons=applied,
+    )
+
+
+def wallet_key(body: Mapping[str, Any]) -> str:
+    """A wallet's identity: its customer and its code (name when Lago has no code)."""
+    return f"{body.get('external_customer_id')}/{body.get('code') or body.get('name') or ''}"
+
+
+def _fact(sub: Mapping[str, Any], overridden: set[str]) -> SubscriptionFact:
+    return SubscriptionFact(
+        external_id=str(sub["external_id"]),
+        external_customer_id=str(sub.get("external_customer_id") or ""),
+        plan_code=str(sub.get("plan_code") or ""),
+        status=str(sub.get("status") or "active"),
+        overridden=str(sub.get("lago_id")) in overridden,
+    )
+
+
+def _simple(kind: Kind, key: str, raw: Raw, norm: Normal, *extra: Any) -> LiveObject:
+    ids = {"lago_id": raw.get("lago_id")}
+    return LiveObject(
+        kind=kind,
+        key=key,
+        normal=norm,
+        ids=ids,
+        raw=raw,
+        fingerprint=fingerprint([norm, ids, *extra]),
+    )
+
+
+def _by_code(
+    kind: Kind,
+    items: Iterable[Raw],
+    normalize: Any,
+    in_use: frozenset[str] = frozenset(),
+) -> dict[str, LiveObject]:
+    return {
+        str(o["code"]): _simple(kind, str(o["code"]), o, normalize(o), str(o["code"]) in in_use)
+        for o in items
+        if o.get("code")
+    }
+
+
+def plan_ids(plan: Mapping[str, Any]) -> dict[str, Any]:
+    """lago_ids apply refers to: the plan's, its charges' by code, their filters' by values."""
+    charges: dict[str, Any] = {}
+    filters: dict[str, dict[str, Any]] = {}
+    for c in plan.get("charges") or []:
+        code = charge_code(c)
+        charges[code] = c.get("lago_id")
+        filters[code] = (
+            {filter_key(f.get("values") or {}): f.get("lago_id") for f in c["filters"]}
+            if c.get("filters")
+            else {}
+        )
+    return {"lago_id": plan.get("lago_id"), "charges": charges, "filters": filters}
+
+
+def _plan(raw: Raw, subscribed: bool) -> LiveObject:
+    norm = normal.billing_plan(raw)
+    ids = plan_ids(raw)
+    return LiveObject(
+        kind="plan",
+        key=str(raw["code"]),
+        normal=norm,
+        ids=ids,
+        raw=raw,
+        fingerprint=fingerprint([norm, ids, subscribed]),
+        pending_deletion=bool(raw.get("pending_deletion")),
+    )
+
+
+def _customer(raw: Raw) -> LiveObject:
+    norm = normal.customer(raw)
+    ids = {
+        "lago_id": raw.get("lago_id"),
+        "metadata": {
+            str(m.get("key")): m.get("lago_id") or m.get("id")
+            for m in raw.get("metadata") or []
+            if isinstance(m, Mapping)
+        },
+    }
+    return LiveObject(
+        kind="customer",
+        key=str(raw["external_id"]),
+        normal=norm,
+        ids=ids,
+        raw=raw,
+        fingerprint=fingerprint([norm, ids]),
+    )
+
+
+def _subscription(raw: Raw, effective_plan: Raw | None) -> LiveObject:
+    norm = normal.subscription(raw)
+    extra: Raw = dict(raw)
+    if effective_plan is not None:
+        norm["overrides"] = effective_overrides(effective_plan)
+        extra["plan"] = effective_plan
+    ids = {"lago_id": raw.get("lago_id")}
+    if effective_plan is not None:
+        ids.update(
+            {
+                "plan_lago_id": effective_plan.get("lago_id"),
+                "parent_id": effective_plan.get("parent_id"),
+            }
+        )
+    return LiveObject(
+        kind="subscription",
+        key=str(raw["external_id"]),
+        normal=norm,
+        ids=ids,
+        raw=extra,
+        fingerprint=fingerprint([norm, ids]),
+    )
+
+
+def effective_overrides(plan: Mapping[str, Any]) -> Normal:
+    """The override-able fields of a subscription's effective plan, in override form."""
+    charges = plan.get("charges") or []
+    models = {charge_code(c): c.get("charge_model") for c in charges}
+    body = {
+        "name": plan.get("name"),
+        "invoice_display_name": plan.get("invoice_display_name"),
+        "description": plan.get("description"),
+        "amount_cents": plan.get("amount_cents"),
+        "trial_period": plan.get("trial_period"),
+        "charges": [
+            {
+                "code": charge_code(c),
+                "properties": c.get("properties"),
+                "filters": c.get("filters") or [],
+                "min_amount_cents": c.get("min_amount_cents"),
+                "invoice_display_name": c.get("invoice_display_name"),
+                "taxes": c.get("taxes") or [],
+            }
+            for c in charges
+        ],
+    }
+    return normal.plan_overrides(body, models)
+
+
+def subscriptions_on(facts: Sequence[SubscriptionFact], plan_code: str) -> list[SubscriptionFact]:
+    return [f for f in facts if f.plan_code == plan_code]

@@ -1,0 +1,131 @@
+"""Fields Lago silently ignores once an object is in use (API_NOTES §3.3, §4.6, §6.4, §11.3).
+
+Lago answers 200 and keeps the old value when one of these changes, so the plan must show the
+change as *blocked* with the way out, and apply must refuse it. Pure: reads the field changes
+and the live facts (subscriptions, attached metrics, applied coupons).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict
+
+from lagoform.engine.diff import FieldChange
+from lagoform.engine.state import Kind, LiveState
+
+
+class Blocked(BaseModel):
+    """Why one part of a change cannot be applied, and what to do instead."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: tuple[str, ...]
+    reason: str
+    way_out: str
+
+
+# A plan that has ever had a direct subscription (any status) keeps these.
+PLAN_LOCKED = frozenset(
+    {"interval", "pay_in_advance", "amount_currency", "trial_period", "bill_charges_monthly"}
+)
+# ... and each of its existing charges keeps these.
+CHARGE_LOCKED = frozenset(
+    {
+        "charge_model",
+        "pay_in_advance",
+        "prorated",
+        "invoiceable",
+        "min_amount_cents",
+        "billable_metric_code",
+        "regroup_paid_fees",
+    }
+)
+# A metric used by any non-deleted plan keeps these (name, description, filters stay editable).
+METRIC_LOCKED = frozenset(
+    {
+        "aggregation_type",
+        "field_name",
+        "recurring",
+        "rounding_function",
+        "rounding_precision",
+        "expression",
+        "weighted_interval",
+    }
+)
+# A coupon applied to any customer: everything but these is frozen.
+COUPON_EDITABLE = frozenset({"name", "description", "expiration", "expiration_at"})
+
+
+def blocked_fields(
+    kind: Kind, key: str, changes: Sequence[FieldChange], live: LiveState
+) -> list[Blocked]:
+    """The parts of an update Lago would ignore, each with its reason and way out."""
+    if kind == "plan" and live.ever_subscribed(key):
+        return _plan(key, changes)
+    if kind == "billable_metric" and key in live.attached_metrics:
+        return [
+            Blocked(
+                path=c.path,
+                reason=(
+                    f"metric {key!r} is used by a plan's charge, so Lago keeps its "
+                    f"{c.path[0]} unchanged"
+                ),
+                way_out=(
+                    f"create a new billable metric (new code) with the new {c.path[0]}, point "
+                    f"the charges at it, then list {key!r} under remove.billable_metrics"
+                ),
+            )
+            for c in changes
+            if c.path[0] in METRIC_LOCKED
+        ]
+    if kind == "coupon" and key in live.applied_coupons:
+        return [
+            Blocked(
+                path=c.path,
+                reason=(
+                    f"coupon {key!r} is applied to a customer, so Lago keeps its "
+                    f"{c.path[0]} unchanged"
+                ),
+                way_out="create a new coupon code with the new terms and apply that one instead",
+            )
+            for c in changes
+            if c.path[0] not in COUPON_EDITABLE
+        ]
+    return []
+
+
+def _plan(key: str, changes: Sequence[FieldChange]) -> list[Blocked]:
+    out: list[Blocked] = []
+    for change in changes:
+        path = change.path
+        if len(path) == 1 and path[0] in PLAN_LOCKED:
+            out.append(
+                Blocked(
+                    path=path,
+                    reason=(
+                        f"plan {key!r} has had subscriptions, so Lago keeps its {path[0]} unchanged"
+                    ),
+                    way_out=(
+                        f"create a new plan code with the new {path[0]}, migrate the "
+                        f"subscriptions to it, then list {key!r} under remove.plans"
+                    ),
+                )
+            )
+        elif len(path) >= 3 and path[0] == "charges" and path[2] in CHARGE_LOCKED:
+            code = path[1]
+            out.append(
+                Blocked(
+                    path=path,
+                    reason=(
+                        f"plan {key!r} has had subscriptions, so Lago keeps the {path[2]} of "
+                        f"its charge {code!r} unchanged"
+                    ),
+                    way_out=(
+                        f"give the charge a new code (e.g. {code}_v2): the old charge is removed "
+                        "and a new one created with the new terms; or create a new plan code "
+                        "and migrate the subscriptions"
+                    ),
+                )
+            )
+    return out

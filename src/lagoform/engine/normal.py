@@ -1,0 +1,504 @@
+"""The comparison form: one normalizer per kind, fed Lago-shaped dicts from either side.
+
+Desired state (the catalog's Lago request bodies) and live state (Lago's response objects) go
+through the same functions, so a field compares equal exactly when Lago would treat it as the
+same. The form is plain JSON data, ``None``-free (absent and null are one thing):
+
+- only fields lagoform manages are kept (``lago_id``, ``created_at``, counters are dropped);
+- money and rates become canonical decimal strings (``"0.50"`` and ``0.5`` are ``"0.5"``);
+- unordered lists (tax codes, filter values) are sorted; taxes given as objects become codes;
+- charges are keyed by charge code, charge filters by :func:`filter_key` of their values map,
+  tiers stay lists (position is their identity);
+- defaults Lago fills in (``invoiceable: true``, ``min_amount_cents: 0`` ...) are filled in on
+  both sides so an omitted default never shows as a change.
+
+No I/O here; ``live.py`` and ``desired.py`` call in, ``diff.py`` compares the results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+Normal = dict[str, Any]
+
+ALL_VALUES = "__ALL_FILTER_VALUES__"
+
+_DEC = "dec"
+_INT = "int"
+_RANGES = "ranges"
+
+# Keys Lago keeps per charge model (it slices everything else away, API_NOTES §4.4).
+_MODEL_KEYS: dict[str, dict[str, str]] = {
+    "standard": {"amount": _DEC},
+    "graduated": {"graduated_ranges": _RANGES},
+    "volume": {"volume_ranges": _RANGES},
+    "graduated_percentage": {"graduated_percentage_ranges": _RANGES},
+    "package": {"amount": _DEC, "package_size": _INT, "free_units": _INT},
+    "percentage": {
+        "rate": _DEC,
+        "fixed_amount": _DEC,
+        "free_units_per_events": _INT,
+        "free_units_per_total_aggregation": _DEC,
+        "per_transaction_min_amount": _DEC,
+        "per_transaction_max_amount": _DEC,
+    },
+    "dynamic": {},
+}
+_RANGE_DECIMALS = ("per_unit_amount", "flat_amount", "rate")
+_RECURRING_SPLIT_INTERVALS = ("yearly", "semiannual")
+
+
+# -- scalars ---------------------------------------------------------------------------------
+
+
+def dec(value: Any) -> str | None:
+    """Canonical decimal string (``"0.50"`` → ``"0.5"``, ``10`` → ``"10"``); None stays None."""
+    if value is None or isinstance(value, bool):
+        return None if value is None else str(value)
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return str(value)
+    if not number.is_finite():
+        return str(value)
+    text = format(number.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+def num(value: Any) -> int | str | None:
+    """A number as an int when integral, else its canonical decimal string."""
+    if value is None or isinstance(value, bool):
+        return None
+    text = dec(value)
+    if text is None:
+        return None
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return text
+    return int(number) if number == number.to_integral_value() else text
+
+
+def text(value: Any) -> str | None:
+    """Strings where Lago treats empty and null alike."""
+    if value is None:
+        return None
+    out = str(value)
+    return out if out != "" else None
+
+
+def boolean(value: Any, default: bool) -> bool:
+    return default if value is None else bool(value)
+
+
+def timestamp(value: Any) -> str | None:
+    """ISO-8601 instant in UTC to the second (``...Z``); a bare date means midnight UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day, tzinfo=UTC)
+    else:
+        raw = str(value).strip()
+        try:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            return raw
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def clean(mapping: Mapping[str, Any]) -> Normal:
+    """Drop None values (absent and null are the same thing in the comparison form)."""
+    return {k: v for k, v in mapping.items() if v is not None}
+
+
+def codes(body: Mapping[str, Any], key: str = "tax_codes", objects: str = "taxes") -> list[str]:
+    """Sorted codes from either a request's ``tax_codes`` or a response's ``taxes`` objects."""
+    if body.get(key) is not None:
+        return sorted(str(c) for c in body[key])
+    return sorted(str(t["code"]) for t in body.get(objects) or [] if isinstance(t, Mapping))
+
+
+# -- filters ---------------------------------------------------------------------------------
+
+
+def filter_values(values: Mapping[str, Any]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key in sorted(values):
+        raw = values[key]
+        items = [raw] if isinstance(raw, str) else list(raw or [])
+        out[str(key)] = sorted(str(v) for v in items)
+    return out
+
+
+def filter_key(values: Mapping[str, Any]) -> str:
+    """Identity of a charge filter: its values map, keys and values sorted.
+
+    ``{"type": ["input"], "modality": ["audio"]}`` → ``"modality=audio;type=input"``.
+    """
+    return ";".join(f"{k}={'|'.join(v)}" for k, v in filter_values(values).items())
+
+
+# -- charge properties -----------------------------------------------------------------------
+
+
+def _range(item: Mapping[str, Any]) -> Normal:
+    out: Normal = {
+        "from_value": num(item.get("from_value")) or 0,
+        "to_value": num(item.get("to_value")),
+    }
+    for field in _RANGE_DECIMALS:
+        if field in item or field == "flat_amount":
+            out[field] = dec(item.get(field)) or "0"
+    return clean(out)
+
+
+def properties(model: str | None, props: Mapping[str, Any] | None) -> Normal:
+    """Charge (or charge filter) properties as Lago keeps them for ``model``."""
+    props = props or {}
+    spec = _MODEL_KEYS.get(model or "")
+    out: Normal = {}
+    if spec is None:  # a model we don't know: compare what is there, canonically
+        for key, value in props.items():
+            out[key] = _generic(value)
+    else:
+        for key, kind in spec.items():
+            value = props.get(key)
+            if value is None:
+                continue
+            if kind == _DEC:
+                out[key] = dec(value)
+            elif kind == _INT:
+                out[key] = num(value)
+            else:
+                out[key] = [_range(r) for r in value]
+    group_keys = props.get("pricing_group_keys") or props.get("grouped_by")
+    if group_keys:
+        out["pricing_group_keys"] = [str(k) for k in group_keys]
+    if props.get("presentation_group_keys"):
+        out["presentation_group_keys"] = _generic(props["presentation_group_keys"])
+    out.pop("grouped_by", None)
+    return clean(out)
+
+
+def _generic(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return clean({str(k): _generic(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [_generic(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float | Decimal):
+        return dec(value)
+    return value
+
+
+# -- charges ---------------------------------------------------------------------------------
+
+
+def charge_filter(model: str | None, body: Mapping[str, Any]) -> Normal:
+    return clean(
+        {
+            "values": filter_values(body.get("values") or {}),
+            "invoice_display_name": text(body.get("invoice_display_name")),
+            "properties": properties(model, body.get("properties")),
+        }
+    )
+
+
+def charge(body: Mapping[str, Any]) -> Normal:
+    model = body.get("charge_model")
+    filters = {
+        filter_key(f.get("values") or {}): charge_filter(model, f)
+        for f in body.get("filters") or []
+    }
+    return clean(
+        {
+            "billable_metric_code": text(body.get("billable_metric_code")),
+            "charge_model": model,
+            "invoice_display_name": text(body.get("invoice_display_name")),
+            "pay_in_advance": boolean(body.get("pay_in_advance"), False),
+            "prorated": boolean(body.get("prorated"), False),
+            "invoiceable": boolean(body.get("invoiceable"), True),
+            "regroup_paid_fees": text(body.get("regroup_paid_fees")),
+            "min_amount_cents": num(body.get("min_amount_cents")) or 0,
+            "tax_codes": codes(body),
+            "properties": properties(model, body.get("properties")),
+            "filters": filters,
+        }
+    )
+
+
+def charge_code(body: Mapping[str, Any]) -> str:
+    """A charge's identity in its plan; Lago defaults it to the metric code."""
+    return str(body.get("code") or body.get("billable_metric_code") or "")
+
+
+# -- kinds -----------------------------------------------------------------------------------
+
+
+def tax(body: Mapping[str, Any]) -> Normal:
+    return clean(
+        {
+            "name": text(body.get("name")),
+            "rate": num(body.get("rate")),
+            "description": text(body.get("description")),
+            "applied_to_organization": boolean(body.get("applied_to_organization"), False),
+        }
+    )
+
+
+def billable_metric(body: Mapping[str, Any]) -> Normal:
+    aggregation = body.get("aggregation_type")
+    filters = {
+        str(f["key"]): sorted(str(v) for v in f.get("values") or [])
+        for f in body.get("filters") or []
+    }
+    return clean(
+        {
+            "name": text(body.get("name")),
+            "description": text(body.get("description")),
+            "aggregation_type": aggregation,
+            # Lago forces field_name to null for count_agg (API_NOTES §3.2)
+            "field_name": None if aggregation == "count_agg" else text(body.get("field_name")),
+            "recurring": boolean(body.get("recurring"), False),
+            "weighted_interval": text(body.get("weighted_interval")),
+            "rounding_function": text(body.get("rounding_function")),
+            "rounding_precision": num(body.get("rounding_precision")),
+            "expression": text(body.get("expression")),
+            "filters": dict(sorted(filters.items())),
+        }
+    )
+
+
+def add_on(body: Mapping[str, Any]) -> Normal:
+    return clean(
+        {
+            "name": text(body.get("name")),
+            "invoice_display_name": text(body.get("invoice_display_name")),
+            "amount_cents": num(body.get("amount_cents")),
+            "amount_currency": text(body.get("amount_currency")),
+            "description": text(body.get("description")),
+            "tax_codes": codes(body),
+        }
+    )
+
+
+def _commitment(body: Mapping[str, Any] | None) -> Normal | None:
+    if not body:
+        return None
+    return clean(
+        {
+            "amount_cents": num(body.get("amount_cents")),
+            "invoice_display_name": text(body.get("invoice_display_name")),
+            "tax_codes": codes(body),
+        }
+    )
+
+
+def _thresholds(items: Iterable[Mapping[str, Any]] | None) -> list[Normal] | None:
+    out = [
+        clean(
+            {
+                "amount_cents": num(t.get("amount_cents")),
+                "threshold_display_name": text(t.get("threshold_display_name")),
+                "recurring": boolean(t.get("recurring"), False),
+            }
+        )
+        for t in items or []
+    ]
+    out.sort(key=lambda t: (t["recurring"], t.get("amount_cents") or 0))
+    return out or None
+
+
+def billing_plan(body: Mapping[str, Any]) -> Normal:
+    interval = text(body.get("interval"))
+    split = interval in _RECURRING_SPLIT_INTERVALS
+    charges = {charge_code(c): charge(c) for c in body.get("charges") or []}
+    metadata = body.get("metadata")
+    return clean(
+        {
+            "name": text(body.get("name")),
+            "invoice_display_name": text(body.get("invoice_display_name")),
+            "description": text(body.get("description")),
+            "interval": interval,
+            "amount_cents": num(body.get("amount_cents")),
+            "amount_currency": text(body.get("amount_currency")),
+            "trial_period": num(body.get("trial_period")) or 0,
+            "pay_in_advance": boolean(body.get("pay_in_advance"), False),
+            # Lago stores these only for yearly/semiannual plans (API_NOTES §4.2)
+            "bill_charges_monthly": True if split and body.get("bill_charges_monthly") else None,
+            "tax_codes": codes(body),
+            "minimum_commitment": _commitment(body.get("minimum_commitment")),
+            "usage_thresholds": _thresholds(body.get("usage_thresholds")),
+            "metadata": {str(k): v for k, v in metadata.items()} if metadata else None,
+            "charges": dict(sorted(charges.items())),
+        }
+    )
+
+
+def coupon(body: Mapping[str, Any]) -> Normal:
+    kind = text(body.get("coupon_type"))
+    frequency = text(body.get("frequency"))
+    applies = body.get("applies_to") or {}
+    plan_codes = applies.get("plan_codes") if applies else body.get("plan_codes")
+    metric_codes = (
+        applies.get("billable_metric_codes") if applies else body.get("billable_metric_codes")
+    )
+    expiration_at = timestamp(body.get("expiration_at"))
+    return clean(
+        {
+            "name": text(body.get("name")),
+            "description": text(body.get("description")),
+            "coupon_type": kind,
+            "amount_cents": num(body.get("amount_cents")) if kind == "fixed_amount" else None,
+            "amount_currency": text(body.get("amount_currency"))
+            if kind == "fixed_amount"
+            else None,
+            "percentage_rate": num(body.get("percentage_rate")) if kind == "percentage" else None,
+            "frequency": frequency,
+            "frequency_duration": (
+                num(body.get("frequency_duration")) if frequency == "recurring" else None
+            ),
+            "expiration": text(body.get("expiration"))
+            or ("time_limit" if expiration_at else "no_expiration"),
+            "expiration_at": expiration_at,
+            "reusable": boolean(body.get("reusable"), True),
+            "plan_codes": sorted(plan_codes) if plan_codes else None,
+            "billable_metric_codes": sorted(metric_codes) if metric_codes else None,
+        }
+    )
+
+
+_CUSTOMER_TEXT = (
+    "name", "firstname", "lastname", "email", "phone", "url", "legal_name", "legal_number",
+    "tax_identification_number", "address_line1", "address_line2", "city", "state", "zipcode",
+    "currency", "timezone", "customer_type",
+)  # fmt: skip
+
+
+def customer(body: Mapping[str, Any]) -> Normal:
+    out: Normal = {field: text(body.get(field)) for field in _CUSTOMER_TEXT}
+    country = text(body.get("country"))
+    out["country"] = country.upper() if country else None
+    out["net_payment_term"] = num(body.get("net_payment_term"))
+    if "tax_codes" in body or "taxes" in body:
+        out["tax_codes"] = codes(body)
+    metadata = body.get("metadata")
+    if isinstance(metadata, list):
+        out["metadata"] = {str(m["key"]): m.get("value") for m in metadata} or None
+    elif isinstance(metadata, Mapping):
+        out["metadata"] = {str(k): v for k, v in metadata.items()} or None
+    return clean(out)
+
+
+def _override_charge(body: Mapping[str, Any], model: str | None) -> Normal:
+    out: Normal = {}
+    if "properties" in body:
+        out["properties"] = properties(model, body.get("properties"))
+    if "filters" in body:
+        out["filters"] = {
+            filter_key(f.get("values") or {}): charge_filter(model, f)
+            for f in body.get("filters") or []
+        }
+    if "min_amount_cents" in body:
+        out["min_amount_cents"] = num(body.get("min_amount_cents")) or 0
+    if "invoice_display_name" in body:
+        out["invoice_display_name"] = text(body.get("invoice_display_name"))
+    if "tax_codes" in body or "taxes" in body:
+        out["tax_codes"] = codes(body)
+    return clean(out)
+
+
+def plan_overrides(body: Mapping[str, Any], models: Mapping[str, str | None]) -> Normal:
+    """A subscription's overrides. ``body.charges`` items carry the charge ``code``;
+    ``models`` gives each charge code's model (properties are sliced per model)."""
+    out: Normal = {}
+    for field in ("name", "invoice_display_name", "description"):
+        if field in body:
+            out[field] = text(body.get(field))
+    if "amount_cents" in body:
+        out["amount_cents"] = num(body.get("amount_cents"))
+    if "trial_period" in body:
+        out["trial_period"] = num(body.get("trial_period")) or 0
+    if body.get("charges"):
+        out["charges"] = {
+            charge_code(c): _override_charge(c, c.get("charge_model") or models.get(charge_code(c)))
+            for c in body["charges"]
+        }
+    return clean(out)
+
+
+def subscription(body: Mapping[str, Any]) -> Normal:
+    # A downgrade is pending until period end: the subscription already "is" on the next plan.
+    plan_code = text(body.get("next_plan_code")) or text(body.get("plan_code"))
+    return clean(
+        {
+            "external_customer_id": text(body.get("external_customer_id")),
+            "plan_code": plan_code,
+            "name": text(body.get("name")),
+            "billing_time": text(body.get("billing_time")) or "calendar",
+            "subscription_at": timestamp(body.get("subscription_at")),
+            "ending_at": timestamp(body.get("ending_at")),
+        }
+    )
+
+
+def wallet(body: Mapping[str, Any]) -> Normal:
+    return clean(
+        {
+            "external_customer_id": text(body.get("external_customer_id")),
+            "name": text(body.get("name")),
+            "code": text(body.get("code")),
+            "currency": text(body.get("currency")),
+            "rate_amount": dec(body.get("rate_amount")),
+            "priority": num(body.get("priority")),
+        }
+    )
+
+
+NORMALIZERS: dict[str, Callable[[Mapping[str, Any]], Normal]] = {
+    "tax": tax,
+    "billable_metric": billable_metric,
+    "add_on": add_on,
+    "plan": billing_plan,
+    "coupon": coupon,
+    "customer": customer,
+    "subscription": subscription,
+    "wallet": wallet,
+}
+
+# Kinds where Lago fills in many fields the YAML may not mention: only the fields the desired
+# side states are compared (an omitted field is "not managed", never "clear it").
+PROJECTED_KINDS = frozenset({"customer", "subscription", "wallet"})
+
+
+def project(live: Normal, desired: Normal) -> Normal:
+    """``live`` restricted to the fields ``desired`` states.
+
+    Used for kinds where an omitted field means "not managed". A subscription's ``overrides``
+    are projected the same way, down to each overridden charge's fields.
+    """
+    out = _pick(live, desired)
+    want, have = desired.get("overrides"), live.get("overrides")
+    if isinstance(want, dict) and isinstance(have, dict):
+        overrides = _pick(have, want)
+        want_charges, have_charges = want.get("charges"), have.get("charges")
+        if isinstance(want_charges, dict) and isinstance(have_charges, dict):
+            overrides["charges"] = {
+                code: _pick(have_charges[code], fields)
+                for code, fields in want_charges.items()
+                if code in have_charges
+            }
+        out["overrides"] = overrides
+    return out
+
+
+def _pick(live: Normal, desired: Normal) -> Normal:
+    return {key: live[key] for key in desired if key in live}
