@@ -1,0 +1,230 @@
+"""``AsyncLagoClient``: the asyncio flavour for the usage-dispatch worker.
+
+Same decisions as the sync client (transport.py: envelopes, error mapping, retries, pacing,
+create reconciliation); only the I/O awaits. The worker mostly needs ``post_events_batch``;
+the generic verbs and ``list_all`` are there for anything else it must read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from lagoform.errors import LagoError
+from lagoform.lago.pacing import PacingConfig
+from lagoform.lago.retry import RetryPolicy
+from lagoform.lago.secret import Secret
+from lagoform.lago.transport import (
+    MAX_PAGES,
+    ClientCore,
+    CreateStep,
+    EventPostResult,
+    Json,
+    Params,
+    Timeouts,
+    seg,
+)
+
+log = logging.getLogger("lagoform.lago")
+
+AsyncEventHooks = Mapping[str, Sequence[Callable[..., Awaitable[Any]]]]
+
+
+class AsyncLagoClient:
+    """Async client for Lago's REST API (one pooled ``httpx.AsyncClient``)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: Secret | str,
+        *,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        pacing: PacingConfig | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        event_hooks: AsyncEventHooks | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        max_connections: int = 10,
+    ) -> None:
+        self.core = ClientCore(
+            base_url, api_key, timeouts=timeouts, retry=retry, pacing=pacing, clock=clock
+        )
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(
+            **self.core.client_kwargs(),
+            transport=transport,
+            event_hooks={k: list(v) for k, v in (event_hooks or {}).items()},
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+        )
+
+    def __repr__(self) -> str:
+        return f"AsyncLagoClient({self.core.api_root!r})"
+
+    @property
+    def api_root(self) -> str:
+        return self.core.api_root
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncLagoClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def _send_once(
+        self, method: str, path: str, params: Params, body: Json
+    ) -> dict[str, Any]:
+        wait = self.core.pacer.reserve(method, path)
+        if wait > 0:
+            await self._sleep(wait)
+        content, headers = self.core.encode(body)
+        started = time.monotonic()
+        try:
+            response = await self._http.request(
+                method,
+                self.core.url(path),
+                params=dict(params) if params else None,
+                content=content,
+                headers=headers,
+            )
+        except httpx.TransportError as exc:
+            self.core.log_exchange(method, path, type(exc).__name__, started)
+            raise self.core.failure(exc, method, path) from exc
+        self.core.log_exchange(method, path, response.status_code, started)
+        return self.core.payload(response, method, path)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params = None,
+        json: Json = None,
+        idempotent: bool | None = None,
+    ) -> dict[str, Any]:
+        """See ``LagoClient.request``: same rules, awaited."""
+        method = method.upper()
+        safe = self.core.is_safe(method, path, idempotent)
+        attempt, lost_before = 0, False
+        while True:
+            attempt += 1
+            try:
+                return await self._send_once(method, path, params, json)
+            except LagoError as err:
+                if self.core.gone_after_lost_delete(method, err, lost_before):
+                    log.info("%s %s: already gone after a lost response; done", method, path)
+                    return {}
+                delay = self.core.retry_delay(attempt, err, method, path, safe)
+                if delay is None:
+                    raise
+                lost_before = lost_before or self.core.lost_response(err)
+            await self._sleep(delay)
+
+    async def get(self, path: str, params: Params = None) -> dict[str, Any]:
+        return await self.request("GET", path, params=params)
+
+    async def post(
+        self, path: str, json: Json, *, idempotent: bool | None = None
+    ) -> dict[str, Any]:
+        return await self.request("POST", path, json=json, idempotent=idempotent)
+
+    async def put(self, path: str, json: Json) -> dict[str, Any]:
+        return await self.request("PUT", path, json=json)
+
+    async def delete(self, path: str, params: Params = None) -> dict[str, Any]:
+        return await self.request("DELETE", path, params=params)
+
+    async def create(
+        self,
+        path: str,
+        root: str,
+        body: Mapping[str, Any],
+        read_back: Callable[[], Awaitable[dict[str, Any] | None]] | None = None,
+    ) -> dict[str, Any]:
+        """See ``LagoClient.create``; ``read_back`` is a coroutine function here."""
+        attempt, lost_before = 0, False
+        while True:
+            attempt += 1
+            try:
+                data = await self._send_once("POST", path, None, {root: body})
+                return self.core.unwrap(data, root, "POST", path)
+            except LagoError as err:
+                if lost_before and read_back is not None and self.core.already_exists(err):
+                    found = await read_back()
+                    if found is not None:
+                        return found
+                step = self.core.create_step(err, read_back is not None)
+                if step is CreateStep.RAISE:
+                    raise
+                if step is CreateStep.READ_BACK and read_back is not None:
+                    lost_before = True
+                    found = await read_back()
+                    if found is not None:
+                        log.info("POST %s: response lost but the object exists; reconciled", path)
+                        return found
+                delay = self.core.retry_delay(attempt, err, "POST", path, safe=True)
+                if delay is None:
+                    raise
+            await self._sleep(delay)
+
+    async def iter_all(
+        self, path: str, root_key: str, params: Params = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        page = 1
+        for _ in range(MAX_PAGES):
+            data = await self.get(path, self.core.page_params(params, page))
+            items, nxt = self.core.page_items(data, root_key, page, path)
+            for item in items:
+                yield item
+            if nxt is None:
+                return
+            page = nxt
+
+    async def list_all(
+        self, path: str, root_key: str, params: Params = None
+    ) -> list[dict[str, Any]]:
+        return [item async for item in self.iter_all(path, root_key, params)]
+
+    async def post_event(self, event: Mapping[str, Any]) -> EventPostResult:
+        try:
+            data = await self.post("/events", {"event": event})
+        except LagoError as err:
+            if (dup := self.core.event_duplicate(err, None)) is not None:
+                return dup
+            raise
+        return self.core.event_result(data, many=False)
+
+    async def post_events_batch(self, events: Sequence[Mapping[str, Any]]) -> EventPostResult:
+        """POST up to 100 events; see ``LagoClient.post_events_batch``."""
+        try:
+            data = await self.post("/events/batch", {"events": list(events)})
+        except LagoError as err:
+            if (dup := self.core.event_duplicate(err, len(events))) is not None:
+                return dup
+            raise
+        return self.core.event_result(data, many=True)
+
+    async def get_event(self, transaction_id: str) -> dict[str, Any] | None:
+        try:
+            data = await self.get(f"/events/{seg(transaction_id)}")
+        except LagoError as err:
+            if err.status == 404 and err.code == "event_not_found":
+                return None
+            raise
+        return self.core.unwrap(data, "event", "GET", "/events/{transaction_id}")

@@ -1,0 +1,66 @@
+"""``Secret``: an API key that cannot leak by accident.
+
+The value is only reachable through ``reveal()``, which the transport core calls once, where the
+``Authorization`` header is built. ``repr``/``str``/formatting show a mask, pickling is refused
+(so a key cannot end up in a saved plan or spool), and ``redact()`` scrubs the value out of any
+text that came back from a server before it is put into an exception or a log line.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import NoReturn
+
+_MASK = "********"
+
+
+class Secret:
+    """An opaque secret string (a Lago API key)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError("Secret expects a str")
+        value = value.strip()
+        if not value:
+            raise ValueError("a secret cannot be empty")
+        self._value = value
+
+    def reveal(self) -> str:
+        """The real value. Call only where it must be sent (the Authorization header)."""
+        return self._value
+
+    def redact(self, text: str) -> str:
+        """``text`` with every occurrence of the secret replaced by a mask."""
+        return text.replace(self._value, _MASK) if self._value in text else text
+
+    def __repr__(self) -> str:
+        return f"Secret('{_MASK}')"
+
+    def __str__(self) -> str:
+        return _MASK
+
+    def __format__(self, spec: str) -> str:
+        return _MASK
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash((Secret, self._value))
+
+    def __copy__(self) -> Secret:
+        return self
+
+    def __deepcopy__(self, memo: object) -> Secret:
+        return self
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("a Secret cannot be pickled or serialized")
+
+
+def as_secret(value: Secret | str) -> Secret:
+    return value if isinstance(value, Secret) else Secret(value)

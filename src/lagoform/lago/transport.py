@@ -1,0 +1,289 @@
+"""The part of the Lago client shared by the sync and the async flavour: everything but the I/O.
+
+``ClientCore`` builds requests (base URL, envelope, JSON, auth header), turns responses into
+payloads or ``LagoError``s, decides about retries (retry.py) and pacing (pacing.py), reads
+pagination meta, and decides how a create that lost its response is reconciled. ``client.py``
+and ``aio.py`` only run the loop these decisions describe, with blocking or awaiting I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+from lagoform import __version__
+from lagoform.errors import (
+    LagoError,
+    LagoNotFound,
+    LagoRateLimited,
+    LagoTransportError,
+    LagoValidationError,
+)
+from lagoform.lago.errors import error_for_status, is_duplicate_only, transport_failure, truncate
+from lagoform.lago.pacing import Pacer, PacingConfig
+from lagoform.lago.retry import RetryPolicy, is_retryable, is_safe_to_repeat, never_sent
+from lagoform.lago.secret import Secret, as_secret
+
+log = logging.getLogger("lagoform.lago")
+
+API_PREFIX = "/api/v1"
+PER_PAGE = 100
+MAX_PAGES = 100_000  # a server whose next_page never ends must not hang us
+
+Params = Mapping[str, Any] | None
+Json = Mapping[str, Any] | None
+
+
+def seg(value: str) -> str:
+    """A path segment (a code or external id), percent-encoded."""
+    return quote(str(value), safe="")
+
+
+def api_root(base_url: str) -> str:
+    """``https://api.getlago.com`` (or ``…/api/v1``) → ``https://api.getlago.com/api/v1``."""
+    url = base_url.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"api_url must start with http:// or https:// (got {url!r})")
+    return url if url.endswith(API_PREFIX) else url + API_PREFIX
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Explicit limits for every exchange (seconds)."""
+
+    connect: float = 5.0
+    read: float = 30.0
+    write: float = 30.0
+    pool: float = 10.0
+
+    def to_httpx(self) -> httpx.Timeout:
+        return httpx.Timeout(connect=self.connect, read=self.read, write=self.write, pool=self.pool)
+
+
+@dataclass(frozen=True)
+class EventPostResult:
+    """What became of an event post.
+
+    ``already_delivered`` is True when Lago refused the events only because every one of them
+    is already stored (a retry after a lost response, or a replay): they count as delivered.
+    """
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    already_delivered: bool = False
+
+
+class CreateStep(enum.Enum):
+    RAISE = "raise"
+    RETRY = "retry"  # the POST was not processed: send it again
+    READ_BACK = "read_back"  # the POST may have been processed: look before sending again
+
+
+class ClientCore:
+    """Request building, response mapping, retry and reconcile decisions (no I/O)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: Secret | str,
+        *,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        pacing: PacingConfig | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.api_root = api_root(base_url)
+        self.secret = as_secret(api_key)
+        self.timeouts = timeouts or Timeouts()
+        self.retry = retry or RetryPolicy()
+        self.pacer = Pacer(pacing, clock)
+        self.clock = clock
+
+    def __repr__(self) -> str:
+        return f"ClientCore({self.api_root!r})"
+
+    # -- building ---------------------------------------------------------------------------
+    def client_kwargs(self) -> dict[str, Any]:
+        """Arguments shared by ``httpx.Client`` and ``httpx.AsyncClient``."""
+        return {
+            "base_url": self.api_root + "/",
+            "headers": {
+                # the one place the key is revealed
+                "Authorization": f"Bearer {self.secret.reveal()}",
+                "Accept": "application/json",
+                "User-Agent": f"lagoform/{__version__}",
+            },
+            "timeout": self.timeouts.to_httpx(),
+            "follow_redirects": False,
+        }
+
+    @staticmethod
+    def url(path: str) -> str:
+        if not path.startswith("/"):
+            raise ValueError(f"path must start with '/': {path!r}")
+        return path.lstrip("/")
+
+    @staticmethod
+    def encode(body: Json) -> tuple[bytes | None, dict[str, str]]:
+        if body is None:
+            return None, {}
+        return orjson.dumps(body), {"Content-Type": "application/json"}
+
+    # -- reading ----------------------------------------------------------------------------
+    def payload(self, response: httpx.Response, method: str, path: str) -> dict[str, Any]:
+        """The JSON object of a 2xx response; a ``LagoError`` for anything else."""
+        status = response.status_code
+        if not 200 <= status < 300:
+            raise error_for_status(
+                status,
+                response.content,
+                response.headers,
+                method=method,
+                path=path,
+                secret=self.secret,
+            )
+        if not response.content:
+            return {}
+        try:
+            data = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            excerpt = truncate(response.content.decode("utf-8", errors="replace"), 120)
+            raise LagoError(
+                f"expected JSON from Lago but got {excerpt!r} (is the API URL right?)",
+                status=status,
+                method=method,
+                path=path,
+            ) from None
+        if not isinstance(data, dict):
+            raise LagoError(
+                "expected a JSON object from Lago", status=status, method=method, path=path
+            )
+        return data
+
+    def failure(self, exc: Exception, method: str, path: str) -> LagoTransportError:
+        """The typed error; ``exc`` becomes its ``__cause__``, so scrub the key from it too."""
+        if any(isinstance(a, str) and self.secret.reveal() in a for a in exc.args):
+            exc.args = tuple(self.secret.redact(a) if isinstance(a, str) else a for a in exc.args)
+        return transport_failure(exc, method=method, path=path, secret=self.secret)
+
+    @staticmethod
+    def unwrap(data: Mapping[str, Any], root: str, method: str, path: str) -> dict[str, Any]:
+        obj = data.get(root)
+        if not isinstance(obj, dict):
+            raise LagoError(
+                f"response has no {root!r} object", status=200, method=method, path=path
+            )
+        return obj
+
+    @staticmethod
+    def page_items(
+        data: Mapping[str, Any], root_key: str, page: int, path: str
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """Items of one list page and the next page number (None at the end)."""
+        items = data.get(root_key)
+        if not isinstance(items, list):
+            raise LagoError(
+                f"list response has no {root_key!r} array", status=200, method="GET", path=path
+            )
+        meta = data.get("meta")
+        nxt = meta.get("next_page") if isinstance(meta, Mapping) else None
+        if not isinstance(nxt, int) or nxt <= page or not items:
+            return items, None
+        return items, nxt
+
+    @staticmethod
+    def page_params(params: Params, page: int) -> dict[str, Any]:
+        return {**(params or {}), "page": page, "per_page": PER_PAGE}
+
+    # -- deciding ---------------------------------------------------------------------------
+    def retry_delay(
+        self, attempt: int, err: LagoError, method: str, path: str, safe: bool
+    ) -> float | None:
+        """Seconds before the next attempt of a plain request, or None to raise ``err``."""
+        if not (safe or isinstance(err, LagoRateLimited) or self.unsent(err)):
+            return None
+        delay = self.retry.delay(attempt, err)
+        if delay is not None:
+            if isinstance(err, LagoRateLimited) and err.retry_after is not None:
+                self.pacer.pause(method, path, err.retry_after)
+            log.warning(
+                "%s %s: %s; retrying in %.2fs (attempt %d of %d)",
+                method,
+                path,
+                _short(err),
+                delay,
+                attempt + 1,
+                self.retry.max_attempts,
+            )
+        return delay
+
+    @staticmethod
+    def unsent(err: LagoError) -> bool:
+        return isinstance(err, LagoTransportError) and never_sent(_cause(err))
+
+    @staticmethod
+    def lost_response(err: LagoError) -> bool:
+        """The server may have acted on the request although we got no good answer."""
+        return (
+            is_retryable(err)
+            and not isinstance(err, LagoRateLimited)
+            and not (isinstance(err, LagoTransportError) and never_sent(_cause(err)))
+        )
+
+    @staticmethod
+    def gone_after_lost_delete(method: str, err: LagoError, lost_before: bool) -> bool:
+        """A DELETE answered 404 after an earlier lost response: our first attempt did it."""
+        return method == "DELETE" and lost_before and isinstance(err, LagoNotFound)
+
+    def create_step(self, err: LagoError, can_read_back: bool) -> CreateStep:
+        if isinstance(err, LagoRateLimited) or self.unsent(err):
+            return CreateStep.RETRY
+        if self.lost_response(err) and can_read_back:
+            return CreateStep.READ_BACK
+        return CreateStep.RAISE
+
+    @staticmethod
+    def already_exists(err: LagoError) -> bool:
+        return isinstance(err, LagoValidationError) and any(
+            "value_already_exist" in codes
+            for codes in err.details.values()
+            if isinstance(codes, list)
+        )
+
+    @staticmethod
+    def event_result(data: Mapping[str, Any], many: bool) -> EventPostResult:
+        if many:
+            events = data.get("events")
+            return EventPostResult(events=list(events) if isinstance(events, list) else [])
+        event = data.get("event")
+        return EventPostResult(events=[event] if isinstance(event, dict) else [])
+
+    @staticmethod
+    def event_duplicate(err: LagoError, batch_size: int | None) -> EventPostResult | None:
+        if is_duplicate_only(err, batch_size):
+            return EventPostResult(events=[], already_delivered=True)
+        return None
+
+    def is_safe(self, method: str, path: str, idempotent: bool | None) -> bool:
+        return is_safe_to_repeat(method, path) if idempotent is None else idempotent
+
+    def log_exchange(self, method: str, path: str, status: int | str, started: float) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            ms = (time.monotonic() - started) * 1000
+            log.debug("%s %s -> %s (%.0f ms)", method, path, status, ms)
+
+
+def _cause(err: BaseException) -> BaseException:
+    return err.__cause__ if err.__cause__ is not None else err
+
+
+def _short(err: LagoError) -> str:
+    status = f"HTTP {err.status}" if err.status is not None else "no response"
+    return f"{status} {err.args[0] if err.args else ''}".strip()
