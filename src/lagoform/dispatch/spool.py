@@ -1,0 +1,225 @@
+"""The embedded usage spool: a SQLite (WAL) queue of usage records waiting to be billed.
+
+Producers append records (``Spool.enqueue`` from Python, ``lagoform dispatch send``, the HTTP
+ingest endpoint); one worker at a time drains it (a lock file enforces that). The worker claims
+records, and a record leaves the spool only when Lago has accepted all its events (or when it
+is moved to the dead letters, in the same transaction). A worker that dies leaves claims behind;
+the next one releases them and re-sends — Lago's dedup by ``transaction_id`` makes that safe.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from lagoform.dispatch.db import CLAIMED, PENDING, connect, transaction
+from lagoform.dispatch.deadletters import INSERT_SQL, NewDeadLetter
+from lagoform.errors import DispatchError
+
+DEFAULT_SPOOL = Path(".lagoform") / "dispatch" / "spool.db"
+# rows per write transaction when ingesting a large stream (bounded memory, few fsyncs)
+INGEST_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class SpooledRecord:
+    seq: int
+    payload: bytes
+
+
+@dataclass
+class IngestResult:
+    """What happened to an ingested stream: counts, and the first few problems."""
+
+    accepted: int = 0
+    dead_lettered: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "dead_lettered": self.dead_lettered,
+            "problems": self.problems[:20],
+        }
+
+
+def _record_id(record: Any) -> str | None:
+    if isinstance(record, dict):
+        rid = record.get("id")
+        if isinstance(rid, str | int) and not isinstance(rid, bool):
+            return str(rid)
+    return None
+
+
+class Spool:
+    """A handle on one spool file. Producers and the worker each open their own."""
+
+    def __init__(self, path: Path | str = DEFAULT_SPOOL, *, durable: bool = True) -> None:
+        self.path = Path(path)
+        self._conn = connect(self.path, synchronous="FULL" if durable else "NORMAL")
+        self._lock: IO[str] | None = None
+
+    def close(self) -> None:
+        self._conn.close()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- producers --------------------------------------------------------------------------
+
+    def enqueue(self, records: Iterable[Mapping[str, Any]]) -> int:
+        """Append usage records (JSON objects). Returns how many; durable when it returns."""
+        now = time.time()
+        count = 0
+        chunk: list[tuple[str | None, bytes, int, float]] = []
+        for record in records:
+            chunk.append((_record_id(record), orjson.dumps(record), PENDING, now))
+            if len(chunk) >= INGEST_CHUNK:
+                count += self._insert(chunk, [])
+                chunk = []
+        return count + self._insert(chunk, [])
+
+    def ingest_lines(self, lines: Iterable[bytes], source: str) -> IngestResult:
+        """Append JSON lines; a line that is not a JSON object becomes a dead letter naming it.
+
+        ``source`` names the stream in dead letters, e.g. ``usage.jsonl`` → ``usage.jsonl:12``.
+        """
+        return self._ingest(((n, line) for n, line in enumerate(lines, 1)), source, "line")
+
+    def ingest_items(self, items: Iterable[Any], source: str) -> IngestResult:
+        """Append already-parsed items (a JSON array body); non-objects are dead-lettered."""
+        return self._ingest(((n, item) for n, item in enumerate(items)), source, "item")
+
+    def _ingest(self, numbered: Iterable[tuple[int, Any]], source: str, unit: str) -> IngestResult:
+        result = IngestResult()
+        now = time.time()
+        rows: list[tuple[str | None, bytes, int, float]] = []
+        dead: list[NewDeadLetter] = []
+        for number, item in numbered:
+            if isinstance(item, bytes):
+                raw = item.strip()
+                if not raw:
+                    continue
+                try:
+                    record = orjson.loads(raw)
+                except orjson.JSONDecodeError as err:
+                    dead.append(self._bad(raw, source, unit, number, "malformed_json", str(err)))
+                    result.problems.append(f"{source} {unit} {number}: not valid JSON ({err})")
+                    continue
+            else:
+                record = item
+                raw = orjson.dumps(item)
+            if not isinstance(record, dict):
+                message = "a usage record must be a JSON object"
+                dead.append(self._bad(raw, source, unit, number, "not_an_object", message))
+                result.problems.append(f"{source} {unit} {number}: {message}")
+                continue
+            rows.append((_record_id(record), raw, PENDING, now))
+            if len(rows) + len(dead) >= INGEST_CHUNK:
+                result.accepted += self._insert(rows, dead)
+                result.dead_lettered += len(dead)
+                rows, dead = [], []
+        result.accepted += self._insert(rows, dead)
+        result.dead_lettered += len(dead)
+        return result
+
+    @staticmethod
+    def _bad(
+        raw: bytes, source: str, unit: str, number: int, reason: str, msg: str
+    ) -> NewDeadLetter:
+        return NewDeadLetter(
+            record=raw, reason=reason, error=f"{unit} {number}: {msg}", source=f"{source}:{number}"
+        )
+
+    def _insert(
+        self, rows: Sequence[tuple[str | None, bytes, int, float]], dead: Sequence[NewDeadLetter]
+    ) -> int:
+        if not rows and not dead:
+            return 0
+        now = time.time()
+        with transaction(self._conn) as conn:
+            conn.executemany(
+                "INSERT INTO records (record_id, payload, status, enqueued_at) VALUES (?,?,?,?)",
+                rows,
+            )
+            conn.executemany(INSERT_SQL, [d.row(now) for d in dead])
+        return len(rows)
+
+    # ---- the worker -------------------------------------------------------------------------
+
+    def lock_for_worker(self) -> None:
+        """Become the only worker draining this spool, then release claims a dead one left."""
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        handle = open(lock_path, "a+")  # noqa: SIM115 - held for the worker's lifetime
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise DispatchError(
+                f"another worker ({holder}) is draining {self.path}; one worker per spool"
+            ) from None
+        handle.truncate(0)
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        self._lock = handle
+        self.release_claims()
+
+    def release_claims(self, seqs: Sequence[int] | None = None) -> int:
+        """Put claimed records back to pending (all of them, or the given ones)."""
+        with transaction(self._conn) as conn:
+            if seqs is None:
+                cur = conn.execute(
+                    "UPDATE records SET status = ? WHERE status = ?", (PENDING, CLAIMED)
+                )
+                return cur.rowcount
+            conn.executemany(
+                "UPDATE records SET status = ? WHERE seq = ?", [(PENDING, s) for s in seqs]
+            )
+            return len(seqs)
+
+    def claim(self, limit: int) -> list[SpooledRecord]:
+        """Claim up to ``limit`` pending records, oldest first."""
+        with transaction(self._conn) as conn:
+            rows = conn.execute(
+                "UPDATE records SET status = ? WHERE seq IN (SELECT seq FROM records"
+                " WHERE status = ? ORDER BY seq LIMIT ?) RETURNING seq, payload",
+                (CLAIMED, PENDING, limit),
+            ).fetchall()
+        rows.sort()
+        return [SpooledRecord(seq, bytes(payload)) for seq, payload in rows]
+
+    def settle(
+        self, delivered: Sequence[int], dead: Sequence[tuple[int, NewDeadLetter]] = ()
+    ) -> None:
+        """Remove delivered records and move dead ones to the dead letters, atomically."""
+        if not delivered and not dead:
+            return
+        now = time.time()
+        with transaction(self._conn) as conn:
+            conn.executemany("DELETE FROM records WHERE seq = ?", [(s,) for s in delivered])
+            if dead:
+                conn.executemany(INSERT_SQL, [d.row(now) for _, d in dead])
+                conn.executemany("DELETE FROM records WHERE seq = ?", [(s,) for s, _ in dead])
+
+    def backlog(self) -> int:
+        """Records not yet billed (pending or claimed)."""
+        return int(self._conn.execute("SELECT count(*) FROM records").fetchone()[0])
+
+    def dead_letter_count(self) -> int:
+        row = self._conn.execute("SELECT count(*) FROM dead_letters WHERE status = 'dead'")
+        return int(row.fetchone()[0])

@@ -1,0 +1,170 @@
+"""The spool worker: drain the SQLite spool into Lago, crash-safe, with progress and a clean stop.
+
+Loop: claim records → pipeline (map, batch, deliver) → settle (delete delivered records, move
+dead ones to the dead letters, in one transaction per batch). Only one worker drains a spool
+(lock file); on start it releases claims a dead worker left, so those records are re-sent and
+Lago's dedup by ``transaction_id`` keeps billing exactly-once. ``stop()`` (SIGTERM/SIGINT)
+stops claiming, lets requests on the wire finish, settles them and puts the rest back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+from lagoform.dispatch.deadletters import NewDeadLetter
+from lagoform.dispatch.delivery import Deliverer
+from lagoform.dispatch.mapping import Mapper
+from lagoform.dispatch.pipeline import Pipeline, Settlement, Unit
+from lagoform.dispatch.spool import Spool
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress report (printed to stderr by the CLI)."""
+
+    elapsed: float
+    events: int
+    events_per_second: float
+    records: int
+    backlog: int
+    dead_letters: int
+    retries: int
+
+    def line(self) -> str:
+        return (
+            f"dispatch: {self.events_per_second:,.0f} events/s · {self.events:,} events "
+            f"from {self.records:,} records · backlog {self.backlog:,} · "
+            f"dead letters {self.dead_letters:,} · retries {self.retries:,}"
+        )
+
+
+@dataclass(frozen=True)
+class WorkerResult:
+    records: int
+    events: int
+    dead_letters: int
+    duplicates: int
+    elapsed: float
+    backlog: int
+
+
+class SpoolWorker:
+    def __init__(
+        self,
+        spool: Spool,
+        mapper: Mapper,
+        deliverer: Deliverer,
+        *,
+        claim_size: int = 1000,
+        idle_poll: float = 0.2,
+        progress: Callable[[Progress], None] | None = None,
+        progress_interval: float = 1.0,
+    ) -> None:
+        self.spool = spool
+        self.deliverer = deliverer
+        self.claim_size = claim_size
+        self.idle_poll = idle_poll
+        self.progress = progress
+        self.progress_interval = progress_interval
+        self.pipeline = Pipeline(mapper, deliverer, self._settle, source="spool")
+        self._stop = asyncio.Event()
+        self._records = 0
+        self._dead = 0
+        self._released = 0
+
+    def stop(self) -> None:
+        """Graceful stop: no new claims or retries; in-flight requests finish and settle."""
+        self._stop.set()
+        self.deliverer.stop()
+
+    def _settle(self, settled: list[Settlement]) -> None:
+        delivered: list[int] = []
+        dead: list[tuple[int, NewDeadLetter]] = []
+        abandoned: list[int] = []
+        for s in settled:
+            seq = _seq(s.ref)
+            if s.abandoned:
+                abandoned.append(seq)
+            elif s.dead is not None:
+                dead.append((seq, s.dead))
+            else:
+                delivered.append(seq)
+        self.spool.settle(delivered, dead)
+        if abandoned:
+            self._released += self.spool.release_claims(abandoned)
+        self._records += len(delivered) + len(dead)
+        self._dead += len(dead)
+
+    async def run(self, *, once: bool = False) -> WorkerResult:
+        """Drain until stopped (or, with ``once``, until the spool is empty)."""
+        self.spool.lock_for_worker()
+        started = time.monotonic()
+        reporter = asyncio.create_task(self._report(started)) if self.progress else None
+        try:
+            while not self._stop.is_set():
+                claimed = self.spool.claim(self.claim_size)
+                if claimed:
+                    await self.pipeline.submit([Unit(r.seq, r.payload) for r in claimed])
+                    continue
+                if once and self.pipeline.outstanding == 0:
+                    break
+                await self._idle()
+            await self.pipeline.drain()
+        finally:
+            if reporter is not None:
+                reporter.cancel()
+            # anything still claimed (a fatal error, or a stop mid-retry) goes back to pending
+            self.spool.release_claims()
+        if self.progress:
+            self.progress(self._snapshot(started))
+        return WorkerResult(
+            records=self._records,
+            events=self.pipeline.stats.events,
+            dead_letters=self._dead,
+            duplicates=self.deliverer.stats.duplicates,
+            elapsed=time.monotonic() - started,
+            backlog=self.spool.backlog(),
+        )
+
+    async def _idle(self) -> None:
+        if self.pipeline.outstanding:
+            # let batches finish before polling the spool again
+            await asyncio.sleep(0.005)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), timeout=self.idle_poll)
+
+    def _snapshot(self, started: float, last: tuple[float, int] | None = None) -> Progress:
+        now = time.monotonic()
+        events = self.pipeline.stats.events
+        if last is None:
+            rate = events / max(now - started, 1e-9)
+        else:
+            rate = (events - last[1]) / max(now - last[0], 1e-9)
+        return Progress(
+            elapsed=now - started,
+            events=events,
+            events_per_second=rate,
+            records=self._records,
+            backlog=self.spool.backlog(),
+            dead_letters=self.spool.dead_letter_count(),
+            retries=self.deliverer.stats.retries,
+        )
+
+    async def _report(self, started: float) -> None:
+        assert self.progress is not None
+        last = (time.monotonic(), 0)
+        while True:
+            await asyncio.sleep(self.progress_interval)
+            snap = self._snapshot(started, last)
+            last = (time.monotonic(), snap.events)
+            self.progress(snap)
+
+
+def _seq(ref: Hashable) -> int:
+    assert isinstance(ref, int)
+    return ref
