@@ -18,6 +18,7 @@ from lagoform.pricing import (
     price_charge_usage,
     proration,
     to_cents,
+    true_up_cents,
     usage_from_events,
 )
 
@@ -143,3 +144,11 @@ def test_invoice_total_with_and_without_commitment() -> None:
     half = invoice_total(0, [], minimum_commitment_cents=3001, period_fraction=D("0.5"))
     assert half.commitment_top_up_cents == 1501  # 1500.5 rounded half-up
     assert base_fee_cents(5000, proration(0, 30)) == 0
+
+
+def test_true_up_cents_for_callers_pricing_groups_themselves() -> None:
+    charge = {"charge_model": "standard", "properties": {"amount": "1"}, "min_amount_cents": 1000}
+    assert true_up_cents(charge, 300) == 700
+    assert true_up_cents(charge, 1200) == 0
+    assert true_up_cents(charge, 0, period_fraction=D("0.5")) == 500
+    assert true_up_cents({"charge_model": "standard"}, 0) == 0

@@ -142,3 +142,14 @@ def test_amounts_parse_without_float_noise() -> None:
 
 def test_dynamic_sums_precise_amounts_in_cents() -> None:
     assert to_cents(price_units("dynamic", {}, D(3), transactions=[D("0.4"), D("0.4")])) == 1
+
+
+def test_percentage_transaction_reaching_the_free_total_pays_the_fixed_fee() -> None:
+    # The server counts as free only events whose running total stays below the free total.
+    props = {"rate": "2", "fixed_amount": "1", "free_units_per_total_aggregation": "500"}
+    txs = [D(100), D(400), D(50)]
+    assert price_units("percentage", props, D(550), transactions=txs) == D("1") + D("2")
+
+
+def test_dynamic_bills_nothing_at_zero_units() -> None:
+    assert price_units("dynamic", {}, D(0), transactions=[D(120)]) == 0

@@ -18,6 +18,8 @@ Public API::
                        period_fraction=1, currency=None) -> ChargeFees
         fees of one charge per filter group (index, None = default) in cents, plus the
         min_amount_cents true-up (charges.py)
+    true_up_cents(charge, used_cents, *, period_fraction=1) -> int
+        the min_amount_cents true-up alone, for callers that price fees themselves
     to_cents(amount, *, currency=None) -> int
         round once, half-up, to the currency's minor unit (rounding.py)
     days_in_period(interval, period_start) -> int; proration(days_billed, period_days) -> Decimal
@@ -29,6 +31,10 @@ Public API::
 2026-07-16): at zero usage graduated, volume and graduated_percentage bill the first range's flat
 amount; pass False to price like an older server. ``PricingError`` (a ``LagoformError``) reports
 properties or usage the calculator cannot price.
+
+Not modelled: ``pricing_group_keys`` (price each group with ``price_units``/``to_cents``, add them
+up, then ``true_up_cents``), prorated graduated/volume charges on recurring metrics (Lago weighs
+units by days), pay-in-advance per-event fees, fixed charges, taxes, coupons and credits.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from lagoform.pricing.charges import (
     GroupKey,
     GroupUsage,
     price_charge_usage,
+    true_up_cents,
     usage_from_events,
 )
 from lagoform.pricing.filters import ALL_FILTER_VALUES, match_filter
@@ -70,5 +77,6 @@ __all__ = [
     "proration",
     "to_cents",
     "to_decimal",
+    "true_up_cents",
     "usage_from_events",
 ]

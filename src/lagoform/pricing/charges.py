@@ -30,6 +30,7 @@ __all__ = [
     "GroupKey",
     "GroupUsage",
     "price_charge_usage",
+    "true_up_cents",
     "usage_from_events",
 ]
 
@@ -143,7 +144,9 @@ def _group_amount(
     currency: str | None,
 ) -> Decimal:
     if model == "dynamic":
-        # The events carry their price in the currency's minor units.
+        # The events carry their price in the currency's minor units; zero units bill nothing.
+        if usage.units == ZERO:
+            return ZERO
         return sum(usage.transactions, ZERO).scaleb(-currency_exponent(currency))
     return price_units(
         model,
@@ -190,11 +193,20 @@ def price_charge_usage(
         )
         precise[key] = amount
         rounded[key] = to_cents(amount, currency=currency)
-    minimum = to_decimal(charge.get("min_amount_cents"), field="min_amount_cents")
-    true_up = 0
-    if minimum > ZERO:
-        prorated_minimum = minimum * period_fraction
-        used = Decimal(sum(rounded.values()))
-        if used < prorated_minimum:
-            true_up = round_half_up(prorated_minimum - used)
+    true_up = true_up_cents(charge, sum(rounded.values()), period_fraction=period_fraction)
     return ChargeFees(by_group=rounded, precise_by_group=precise, true_up_cents=true_up)
+
+
+def true_up_cents(
+    charge: Mapping[str, Any], used_cents: int, *, period_fraction: Decimal = ONE
+) -> int:
+    """True-up of a charge's ``min_amount_cents``: prorated minimum − fees billed, if positive.
+
+    ``used_cents`` is the sum of every fee of the charge in the period (all filters and pricing
+    groups). Callers pricing ``pricing_group_keys`` groups one by one add them up and call this.
+    """
+    minimum = to_decimal(charge.get("min_amount_cents"), field="min_amount_cents")
+    prorated_minimum = minimum * period_fraction
+    if minimum <= ZERO or used_cents >= prorated_minimum:
+        return 0
+    return round_half_up(prorated_minimum - used_cents)

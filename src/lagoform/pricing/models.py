@@ -165,8 +165,9 @@ def _percentage_per_transaction(
 ) -> Decimal:
     if sum(transactions, ZERO) == ZERO:
         return ZERO  # no fixed fee on a zero total (§13.5)
-    # The free allowance covers whole transactions until either limit would be exceeded; the
-    # transaction crossing the free total pays the rate on its excess and the whole fixed fee.
+    # The free allowance covers whole transactions until either limit is used up. The transaction
+    # that reaches or crosses the free total pays the rate on its excess only, but the whole fixed
+    # fee: the server counts as free only the events whose running total stays below the limit.
     allowance_open = free_events is not None or free_total is not None
     events_left: float = math.inf if free_events is None else free_events
     total_left = free_total
@@ -176,7 +177,7 @@ def _percentage_per_transaction(
         if allowance_open and events_left <= 0:
             allowance_open = False
         if allowance_open:
-            if total_left is None or tx <= total_left:
+            if total_left is None or tx < total_left:
                 events_left -= 1
                 if total_left is not None:
                     total_left -= tx
@@ -206,7 +207,7 @@ def price_units(
 
     - ``transactions``: the events' values in time order. Percentage uses them for free units,
       per-transaction fixed fees and min/max; dynamic reads them as the events'
-      ``precise_total_amount_cents`` and bills their sum / 100.
+      ``precise_total_amount_cents`` and bills their sum / 100 (nothing at zero units).
     - ``events_count``: number of events, for percentage's fixed fee when no transactions given.
     - ``premium``: whether the server has the premium licence (percentage min/max apply only then).
     - ``zero_usage_first_tier_flat``: at zero usage graduated, volume and graduated_percentage
@@ -227,6 +228,7 @@ def price_units(
         case "percentage":
             return _percentage(properties, units, transactions, events_count, premium)
         case "dynamic":
-            return sum(transactions, ZERO) / HUNDRED
+            # Lago bills nothing when the metric's units sum to zero, whatever the amounts say.
+            return ZERO if units == ZERO else sum(transactions, ZERO) / HUNDRED
         case _:
             raise PricingError(f"charge model {charge_model!r} cannot be priced by lagoform")
