@@ -12,6 +12,7 @@ from lagoform.pricing import (
     ChargeUsage,
     GroupUsage,
     PricingError,
+    UsageEvent,
     base_fee_cents,
     days_in_period,
     invoice_total,
@@ -152,3 +153,11 @@ def test_true_up_cents_for_callers_pricing_groups_themselves() -> None:
     assert true_up_cents(charge, 1200) == 0
     assert true_up_cents(charge, 0, period_fraction=D("0.5")) == 500
     assert true_up_cents({"charge_model": "standard"}, 0) == 0
+
+
+def test_usage_from_events_for_a_dynamic_charge_keeps_the_precise_amounts() -> None:
+    charge = {"charge_model": "dynamic", "properties": {}}
+    events: list[UsageEvent] = [({}, D(7), D(70)), ({}, D(5), D(55)), ({}, D(10), None)]
+    usage = usage_from_events(charge, events)
+    assert usage.groups[None] == GroupUsage(D(22), 3, (D(70), D(55), D(0)))
+    assert price_charge_usage(charge, usage).total_cents == 125

@@ -153,3 +153,11 @@ def test_percentage_transaction_reaching_the_free_total_pays_the_fixed_fee() -> 
 
 def test_dynamic_bills_nothing_at_zero_units() -> None:
     assert price_units("dynamic", {}, D(0), transactions=[D(120)]) == 0
+
+
+def test_percentage_zero_allowances_mean_no_allowance() -> None:
+    props = {"rate": "10", "free_units_per_events": 0, "free_units_per_total_aggregation": "50"}
+    txs = [D(20), D(20), D(20)]
+    assert price_units("percentage", props, D(60), transactions=txs) == 1  # only $10 pays
+    none = {"rate": "10", "free_units_per_events": "0", "free_units_per_total_aggregation": "0"}
+    assert price_units("percentage", none, D(60)) == 6  # totals are enough without allowance

@@ -13,7 +13,8 @@ Public API::
     match_filter(filters, event_properties, *, metric_filters=None) -> int | None
         index of the filter that prices an event; None = the charge's default price (filters.py)
     usage_from_events(charge, events, *, metric_filters=None) -> ChargeUsage
-        route (properties, value) events to filter groups and sum them (charges.py)
+        route (properties, value[, precise_total_amount_cents]) events to filter groups and sum
+        them (charges.py)
     price_charge_usage(charge, usage, *, premium=True, zero_usage_first_tier_flat=True,
                        period_fraction=1, currency=None) -> ChargeFees
         fees of one charge per filter group (index, None = default) in cents, plus the
@@ -44,6 +45,7 @@ from lagoform.pricing.charges import (
     ChargeUsage,
     GroupKey,
     GroupUsage,
+    UsageEvent,
     price_charge_usage,
     true_up_cents,
     usage_from_events,
@@ -68,6 +70,7 @@ __all__ = [
     "GroupUsage",
     "InvoiceTotal",
     "PricingError",
+    "UsageEvent",
     "base_fee_cents",
     "days_in_period",
     "invoice_total",

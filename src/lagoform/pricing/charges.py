@@ -29,6 +29,7 @@ __all__ = [
     "ChargeUsage",
     "GroupKey",
     "GroupUsage",
+    "UsageEvent",
     "price_charge_usage",
     "true_up_cents",
     "usage_from_events",
@@ -113,25 +114,37 @@ def _charge_model(charge: Mapping[str, Any]) -> str:
     return model
 
 
+UsageEvent = tuple[Mapping[str, Any], Decimal] | tuple[Mapping[str, Any], Decimal, Decimal | None]
+"""``(properties, value)``; dynamic charges: ``(properties, value, precise_total_amount_cents)``."""
+
+
 def usage_from_events(
     charge: Mapping[str, Any],
-    events: Iterable[tuple[Mapping[str, Any], Decimal]],
+    events: Iterable[UsageEvent],
     *,
     metric_filters: Mapping[str, Sequence[str]] | None = None,
 ) -> ChargeUsage:
     """Route events to the charge's filter groups and sum them (sum/count aggregations).
 
-    Each event is ``(properties, value)`` in time order; for a count metric pass value 1. Other
-    aggregations (max, unique count, latest, weighted sum) must be aggregated by the caller.
+    Events come in time order; for a count metric pass value 1. A dynamic charge's transactions
+    are the events' ``precise_total_amount_cents`` (third item, missing = 0); other models' are
+    the values. Other aggregations (max, unique count, latest, weighted sum) must be aggregated
+    by the caller into ``ChargeUsage`` directly.
     """
     filters = _filters(charge)
+    dynamic = charge.get("charge_model") == "dynamic"
     units: dict[GroupKey, Decimal] = {}
-    values: dict[GroupKey, list[Decimal]] = {}
-    for properties, value in events:
+    transactions: dict[GroupKey, list[Decimal]] = {}
+    for event in events:
+        properties, value = event[0], event[1]
         key = match_filter(filters, properties, metric_filters=metric_filters) if filters else None
         units[key] = units.get(key, ZERO) + value
-        values.setdefault(key, []).append(value)
-    return ChargeUsage({k: GroupUsage(units[k], len(values[k]), tuple(values[k])) for k in units})
+        precise = event[2] if len(event) > 2 else None
+        transaction = (precise or ZERO) if dynamic else value
+        transactions.setdefault(key, []).append(transaction)
+    return ChargeUsage(
+        {k: GroupUsage(units[k], len(transactions[k]), tuple(transactions[k])) for k in units}
+    )
 
 
 def _group_amount(

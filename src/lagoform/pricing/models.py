@@ -102,7 +102,7 @@ def _package(properties: Mapping[str, Any], units: Decimal) -> Decimal:
     if size <= ZERO:
         raise PricingError("package: package_size must be a positive integer")
     amount = to_decimal(properties.get("amount"), field="amount")
-    paid_units = units - to_decimal(properties.get("free_units"), field="free_units")
+    paid_units = units - to_decimal(properties.get("free_units"), field="free_units_per_events")
     if paid_units <= ZERO:
         return ZERO
     # A package counts from its first unit: 1,080 units at 1,000 per package = 2 packages (§13.4).
@@ -118,14 +118,15 @@ def _percentage(
 ) -> Decimal:
     rate = to_decimal(properties.get("rate"), field="rate") / HUNDRED
     fixed = to_decimal(properties.get("fixed_amount"), field="fixed_amount")
-    free_events_raw = properties.get("free_units_per_events")
-    free_total_raw = properties.get("free_units_per_total_aggregation")
-    free_events = None if free_events_raw in (None, "") else int(to_decimal(free_events_raw))
-    free_total = (
-        None
-        if free_total_raw in (None, "")
-        else to_decimal(free_total_raw, field="free_units_per_total_aggregation")
+    # Lago reads a zero (or absent) free allowance as "no allowance".
+    free_events_value = to_decimal(
+        properties.get("free_units_per_events"), field="free_units_per_events"
     )
+    free_events = int(free_events_value) if free_events_value > ZERO else None
+    free_total_value = to_decimal(
+        properties.get("free_units_per_total_aggregation"), field="free_units_per_total_aggregation"
+    )
+    free_total = free_total_value if free_total_value > ZERO else None
     tx_min_raw = properties.get("per_transaction_min_amount")
     tx_max_raw = properties.get("per_transaction_max_amount")
     # Per-transaction bounds are a premium feature: a free server ignores them (§13.5).
