@@ -18,6 +18,7 @@ import httpx
 
 from lagoform import __version__
 from lagoform.errors import LagoformError
+from lagoform.lago.secret import Secret, as_secret
 
 PAGE_SIZE = 100
 MAX_PAGES = 50  # 5,000 comments: far beyond any real PR; bounds a misbehaving server
@@ -56,7 +57,7 @@ class GitHubClient:
         self,
         api_url: str,
         repository: str,
-        token: str | None,
+        token: Secret | str | None,
         *,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 20.0,
@@ -70,7 +71,7 @@ class GitHubClient:
             base_url=api_url.rstrip("/"),
             headers={
                 "Accept": "application/vnd.github+json",
-                "Authorization": f"Bearer {token}",
+                "Authorization": f"Bearer {as_secret(token).reveal()}",
                 "X-GitHub-Api-Version": "2022-11-28",
                 "User-Agent": f"lagoform/{__version__}",
             },

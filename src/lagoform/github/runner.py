@@ -20,6 +20,7 @@ from typing import Any
 import github_action_toolkit as gat
 
 from lagoform.errors import ConfigError, Problem
+from lagoform.lago.secret import Secret
 
 # GitHub's own limits: a step summary may hold 1 MiB; an issue or comment body 65,536 chars.
 MAX_SUMMARY_BYTES = 1024 * 1024
@@ -39,7 +40,7 @@ class RunnerContext:
     run_id: str | None
     sha: str | None
     actor: str | None
-    token: str | None = field(default=None, repr=False)
+    token: Secret | None = field(default=None, repr=False)
 
     @classmethod
     def from_environ(cls) -> RunnerContext:
@@ -52,7 +53,7 @@ class RunnerContext:
             except (OSError, ValueError) as err:  # unreadable file or invalid JSON
                 raise ConfigError(f"cannot read the event payload: {err}") from None
             event = payload if isinstance(payload, dict) else {}
-        token = input_value("github_token") or env.get("GITHUB_TOKEN") or None
+        raw_token = input_value("github_token") or env.get("GITHUB_TOKEN", "").strip()
         return cls(
             workspace=workspace,
             repository=env.get("GITHUB_REPOSITORY", ""),
@@ -63,7 +64,7 @@ class RunnerContext:
             run_id=env.get("GITHUB_RUN_ID") or None,
             sha=env.get("GITHUB_SHA") or None,
             actor=env.get("GITHUB_ACTOR") or None,
-            token=token,
+            token=Secret(raw_token) if raw_token else None,
         )
 
     @property

@@ -1,0 +1,86 @@
+"""The two steps every mode starts with: validate the YAML, then plan against the target.
+
+Validation annotates each problem on its YAML line. Planning runs ``lagoform plan`` once with
+``--format json --out plan.json`` (one read of Lago), loads the saved plan and renders its
+markdown with the engine's renderer, so plan.json, plan.md, the comment and the summary all
+describe the same plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import github_action_toolkit as gat
+
+from lagoform.engine.plan import Plan
+from lagoform.errors import EXIT_CHANGES, EXIT_OK, LagoformError, Problem
+from lagoform.github.commands import Completed, run_lagoform, validate_project
+from lagoform.github.runner import RunnerContext, annotate_error, annotate_problem, log_group
+from lagoform.github.settings import Settings
+
+
+def validate(ctx: RunnerContext, settings: Settings) -> list[Problem]:
+    """Every problem in the project's YAML, each annotated; empty when valid."""
+    with log_group("lagoform validate"):
+        try:
+            problems = validate_project(settings.project_root)
+        except LagoformError as err:  # e.g. lagoform.yaml unreadable: one problem, no line
+            problems = [Problem(message=settings.scrub(str(err)))]
+        for problem in problems:
+            annotate_problem(problem, ctx, settings.project_root)
+        count = len(problems)
+        gat.info(f"{count} problem{'s' if count != 1 else ''} found" if count else "valid")
+    return problems
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    completed: Completed
+    plan: Plan | None = None
+    json_path: Path | None = None
+    markdown_path: Path | None = None
+    markdown: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.plan is None
+
+
+def plan(ctx: RunnerContext, settings: Settings, *, name: str = "plan") -> PlanOutcome:
+    """Run ``lagoform plan`` against the target and write ``<name>.json`` / ``<name>.md``."""
+    settings.output_dir.mkdir(parents=True, exist_ok=True)
+    json_path = settings.output_dir / f"{name}.json"
+    json_path.unlink(missing_ok=True)  # never report a stale plan from an earlier run
+    args = [
+        "plan",
+        *settings.target.args(),
+        "--format",
+        "json",
+        "--out",
+        str(json_path),
+        "--detailed-exitcode",
+    ]
+    with log_group(f"lagoform plan ({settings.target.label})"):
+        completed = run_lagoform(args, cwd=settings.project_root, scrub=settings.scrub)
+        for stream in (completed.stdout, completed.stderr):
+            if stream.strip():
+                gat.info(stream.rstrip())
+    if completed.exit_code not in (EXIT_OK, EXIT_CHANGES) or not json_path.is_file():
+        annotate_error(f"lagoform plan failed:\n{completed.message()}")
+        return PlanOutcome(completed)
+    try:
+        loaded = Plan.loads(json_path.read_bytes())
+    except LagoformError as err:
+        annotate_error(f"cannot read the plan lagoform wrote: {err}")
+        return PlanOutcome(completed)
+    markdown = settings.scrub(render_markdown(loaded))
+    markdown_path = settings.output_dir / f"{name}.md"
+    markdown_path.write_text(markdown, encoding="utf-8")
+    return PlanOutcome(completed, loaded, json_path, markdown_path, markdown)
+
+
+def render_markdown(plan: Plan) -> str:
+    from lagoform.engine.render import render_markdown as engine_markdown
+
+    return engine_markdown(plan)
