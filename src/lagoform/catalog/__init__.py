@@ -77,6 +77,9 @@ from lagoform.catalog.models_usage import (
     parse_record_path,
 )
 from lagoform.catalog.money import CURRENCIES, Money, decimal_text, from_cents, to_cents
+from lagoform.catalog.project import Catalog, Item, Project, load_project
+from lagoform.catalog.schema import catalog_schema, overrides_schema
+from lagoform.catalog.variants import apply_overrides
 from lagoform.catalog.yaml_out import tenant_to_yaml, to_yaml
 from lagoform.catalog.yamlsrc import SourceLocation, dump_yaml, load_yaml
 
@@ -88,6 +91,7 @@ __all__ = [
     "Address",
     "BillableMetric",
     "BillingPlan",
+    "Catalog",
     "Charge",
     "ChargeFilter",
     "ChargeOverride",
@@ -98,12 +102,14 @@ __all__ = [
     "DynamicProperties",
     "GraduatedPercentageProperties",
     "GraduatedProperties",
+    "Item",
     "MinimumCommitment",
     "Money",
     "PackageProperties",
     "PercentageProperties",
     "PercentageTier",
     "PlanOverrides",
+    "Project",
     "Removal",
     "Rounding",
     "SourceLocation",
@@ -119,8 +125,10 @@ __all__ = [
     "Wallet",
     "add_on_body",
     "add_on_from_lago",
+    "apply_overrides",
     "billable_metric_body",
     "billable_metric_from_lago",
+    "catalog_schema",
     "charge_body",
     "charge_from_lago",
     "charge_override_body",
@@ -135,8 +143,10 @@ __all__ = [
     "is_record_path",
     "lago_datetime",
     "literal_value",
+    "load_project",
     "load_yaml",
     "overrides_from_plans",
+    "overrides_schema",
     "parse_record_path",
     "plan_body",
     "plan_from_lago",

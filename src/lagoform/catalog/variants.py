@@ -1,0 +1,93 @@
+"""Plan variants (``extends``) and per-tenant overrides applied to a plan.
+
+``resolve_extends`` works on located raw YAML before validation: a variant starts as a copy of
+its parent (inherited values keep the parent's file:line) and its own top-level keys replace
+the parent's. ``apply_overrides`` gives the effective plan a tenant's subscription is billed on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lagoform.catalog.diagnose import suggest
+from lagoform.catalog.models_plan import BillingPlan
+from lagoform.catalog.models_tenant import PlanOverrides
+from lagoform.catalog.yamlsrc import LocDict
+from lagoform.errors import Problem
+
+
+def resolve_extends(plans: list[LocDict]) -> tuple[list[LocDict], list[Problem]]:
+    """Each raw plan with its ``extends`` chain merged in; cycles and unknown parents reported."""
+    by_code: dict[str, LocDict] = {}
+    for raw in plans:
+        code = raw.get("code")
+        if isinstance(code, str) and code not in by_code:
+            by_code[code] = raw
+    resolved: dict[int, LocDict] = {}
+    problems: list[Problem] = []
+    reported: set[int] = set()
+
+    def resolve(raw: LocDict, chain: list[str]) -> LocDict:
+        if id(raw) in resolved:
+            return resolved[id(raw)]
+        parent_code = raw.get("extends")
+        if parent_code is None:
+            return raw
+        if not isinstance(parent_code, str):
+            return raw  # the model reports "expected text"
+        code = raw.get("code")
+        where = raw.value_loc("extends")
+        if parent_code in chain or parent_code == code:
+            if id(raw) not in reported:
+                reported.add(id(raw))
+                cycle = " -> ".join([*chain, str(code), parent_code])
+                problems.append(where.problem(f"plan variants form a cycle: {cycle}"))
+            return raw
+        parent = by_code.get(parent_code)
+        if parent is None:
+            if id(raw) not in reported:
+                reported.add(id(raw))
+                problems.append(
+                    where.problem(
+                        f"plan '{code}' extends unknown plan '{parent_code}'",
+                        suggest(parent_code, by_code),
+                    )
+                )
+            return raw
+        base = resolve(parent, [*chain, str(code)])
+        merged = base.copy_with()
+        merged.loc = raw.loc
+        for key, value in raw.items():
+            merged[key] = value
+            merged.key_locs[key] = raw.key_loc(key)
+            merged.value_locs[key] = raw.value_loc(key)
+        resolved[id(raw)] = merged
+        return merged
+
+    out = [resolve(raw, []) if isinstance(raw, LocDict) else raw for raw in plans]
+    return out, problems
+
+
+def apply_overrides(plan: BillingPlan, overrides: PlanOverrides | None) -> BillingPlan:
+    """The plan a subscription is billed on: the base plan with the tenant's overrides."""
+    if overrides is None:
+        return plan
+    changes: dict[str, Any] = {}
+    for key in ("amount", "name", "invoice_display_name", "description", "trial_days", "tax_codes"):
+        value = getattr(overrides, key)
+        if value is not None:
+            changes[key] = value
+    charges = []
+    for charge in plan.charges:
+        override = overrides.charges.get(charge.code)
+        if override is None:
+            charges.append(charge)
+            continue
+        update = {
+            key: getattr(override, key)
+            for key in ("properties", "filters", "min_amount", "invoice_display_name", "tax_codes")
+            if getattr(override, key) is not None
+        }
+        charges.append(charge.model_copy(update=update))
+    changes["charges"] = tuple(charges)
+    return plan.model_copy(update=changes)

@@ -1,0 +1,85 @@
+"""`lagoform validate` (offline checks of catalog/ and overrides/) and `lagoform schema`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from lagoform.catalog import load_project
+from lagoform.catalog.schema import catalog_schema, overrides_schema
+from lagoform.errors import ConfigError
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+@click.command()
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Project directory holding catalog/ and overrides/.",
+)
+def validate(root: Path) -> None:
+    """Check catalog/ and overrides/ offline; exit 1 listing every problem."""
+    project = load_project(root)  # CatalogError -> every problem, exit 1 (root group)
+    catalog = project.catalog
+    subscriptions = sum(len(t.subscriptions) for t in project.tenants)
+    summary = ", ".join(
+        [
+            _count(len(catalog.billable_metrics), "metric"),
+            _count(len(catalog.plans), "plan"),
+            _count(len(catalog.add_ons), "add-on"),
+            _count(len(catalog.coupons), "coupon"),
+            _count(len(catalog.taxes), "tax"),
+            _count(len(catalog.usage_mappings), "usage mapping"),
+            _count(len(project.tenants), "tenant"),
+            _count(subscriptions, "subscription"),
+        ]
+    )
+    click.echo(f"Valid: {summary}.")
+
+
+@click.command()
+@click.option(
+    "--kind",
+    type=click.Choice(["catalog", "overrides"]),
+    default="catalog",
+    show_default=True,
+    help="Which files the schema describes.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the JSON Schema to this file (default: print it).",
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write both catalog.schema.json and overrides.schema.json into this directory.",
+)
+def schema(kind: str, out: Path | None, out_dir: Path | None) -> None:
+    """Write the JSON Schema of catalog or overrides files (for editor completion)."""
+    schemas = {"catalog": catalog_schema(), "overrides": overrides_schema()}
+    try:
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for name, body in schemas.items():
+                target = out_dir / f"{name}.schema.json"
+                target.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+                click.echo(f"Wrote {target}")
+            return
+        text = json.dumps(schemas[kind], indent=2) + "\n"
+        if out is None:
+            click.echo(text, nl=False)
+            return
+        out.write_text(text, encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"cannot write the schema: {err}") from err
+    click.echo(f"Wrote {out}")
