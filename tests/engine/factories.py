@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -10,11 +10,10 @@ from lagoform.engine.desired import desired_state
 from lagoform.engine.live import LiveRead, live_state
 from lagoform.engine.state import DesiredState, Kind, LiveState
 
-_ids = itertools.count(1)
 
-
-def lago_id() -> str:
-    return f"00000000-0000-0000-0000-{next(_ids):012d}"
+def lago_id(*parts: Any) -> str:
+    """Deterministic ids (golden files hold fingerprints that include ids)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join(str(p) for p in parts)))
 
 
 def metric(code: str, **kw: Any) -> dict[str, Any]:
@@ -64,19 +63,27 @@ def plan(code: str, charges: Iterable[Mapping[str, Any]] = (), **kw: Any) -> dic
 
 def as_live(kind: Kind, body: Mapping[str, Any]) -> dict[str, Any]:
     """A request body turned into the response Lago would give (ids, server fields)."""
-    out: dict[str, Any] = {"lago_id": lago_id(), "created_at": "2026-01-01T00:00:00Z", **body}
+    key = body.get("code") or body.get("external_id")
+    out: dict[str, Any] = {
+        "lago_id": lago_id(kind, key),
+        "created_at": "2026-01-01T00:00:00Z",
+        **body,
+    }
     if kind == "plan":
         out.update({"active_subscriptions_count": 0, "pending_deletion": False, "parent_id": None})
         out["taxes"] = [{"code": c} for c in out.pop("tax_codes", [])]
         out["charges"] = [
             {
-                "lago_id": lago_id(),
+                "lago_id": lago_id(kind, key, c["code"]),
                 "lago_billable_metric_id": "m-" + c["billable_metric_code"],
                 "created_at": "2026-01-01T00:00:00Z",
                 "regroup_paid_fees": None,
                 **{k: v for k, v in c.items() if k != "tax_codes"},
                 "taxes": [{"code": t} for t in c.get("tax_codes", [])],
-                "filters": [{"lago_id": lago_id(), **f} for f in c.get("filters", [])],
+                "filters": [
+                    {"lago_id": lago_id(kind, key, c["code"], sorted(f["values"].items())), **f}
+                    for f in c.get("filters", [])
+                ],
             }
             for c in body.get("charges", [])
         ]
@@ -93,7 +100,7 @@ def subscription(
     external_id: str, plan_code: str, customer: str = "acme", status: str = "active"
 ) -> dict[str, Any]:
     return {
-        "lago_id": lago_id(),
+        "lago_id": lago_id("subscription", external_id),
         "external_id": external_id,
         "external_customer_id": customer,
         "plan_code": plan_code,

@@ -9,13 +9,16 @@ same normalizers as live state (``normal.py``), so equal means "Lago would hold 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lagoform.engine import normal
 from lagoform.engine.live import wallet_key
 from lagoform.engine.normal import Normal, charge_code
 from lagoform.engine.state import KINDS, REMOVABLE, DesiredObject, DesiredState, Kind, fingerprint
 from lagoform.errors import CatalogError, Problem
+
+if TYPE_CHECKING:
+    from lagoform.catalog.project import Project
 
 Body = dict[str, Any]
 
@@ -56,19 +59,21 @@ def desired_state(
             objects[kind][key] = DesiredObject(
                 kind=kind,
                 key=key,
-                normal=_normal(kind, body, plan_models),
+                normal=normal_of(kind, body, plan_models),
                 body=dict(body),
                 cascade_updates=bool(body.get("cascade_updates")) if kind == "plan" else False,
             )
     removal: dict[Kind, frozenset[str]] = {}
     for name, codes in (remove or {}).items():
-        kind = REMOVABLE.get(name)
-        if kind is None:
+        removable = REMOVABLE.get(name)
+        if removable is None:
             problems.append(Problem(f"remove.{name}: lagoform cannot delete {name}"))
             continue
-        removal[kind] = frozenset(codes)
-        for code in sorted(removal[kind] & set(objects[kind])):
-            problems.append(Problem(f"{kind} {code!r} is both defined and listed under remove"))
+        removal[removable] = frozenset(codes)
+        for code in sorted(removal[removable] & set(objects[removable])):
+            problems.append(
+                Problem(f"{removable} {code!r} is both defined and listed under remove")
+            )
     if problems:
         raise CatalogError(problems)
     fp = fingerprint(
@@ -80,9 +85,54 @@ def desired_state(
     return DesiredState(objects=objects, remove=removal, fingerprint=fp)
 
 
-def _normal(kind: Kind, body: Mapping[str, Any], models: Mapping[str, Mapping[str, Any]]) -> Normal:
+def normal_of(
+    kind: Kind, body: Mapping[str, Any], models: Mapping[str, Mapping[str, Any]]
+) -> Normal:
+    """The comparison form of one request body (``models``: plan code → charge code → model,
+    used to read a subscription's override properties)."""
     norm = normal.NORMALIZERS[kind](body)
     if kind == "subscription" and body.get("plan_overrides"):
         plan_models = models.get(str(body.get("plan_code")), {})
         norm["overrides"] = normal.plan_overrides(body["plan_overrides"], plan_models)
     return norm
+
+
+def from_project(project: Project) -> DesiredState:
+    """The desired state of a loaded, validated project (catalog + overrides)."""
+    from lagoform.catalog import lago_form
+
+    catalog = project.catalog
+    plans = {p.code: p for p in catalog.plans}
+    subscriptions: list[Body] = []
+    for tenant, sub in project.subscriptions():
+        body = lago_form.subscription_body(tenant.external_id, sub)
+        base = plans.get(sub.plan)
+        if sub.overrides is not None and base is not None:
+            overrides = lago_form.plan_overrides_body(sub.overrides, base)
+            if overrides:
+                body["plan_overrides"] = overrides
+        subscriptions.append(body)
+    bodies: dict[Kind, list[Body]] = {
+        "tax": [lago_form.tax_body(t) for t in catalog.taxes],
+        "billable_metric": [lago_form.billable_metric_body(m) for m in catalog.billable_metrics],
+        "add_on": [lago_form.add_on_body(a) for a in catalog.add_ons],
+        # the update form: what a full PUT needs (cascade policy included) is also a valid POST
+        "plan": [lago_form.plan_body(p, update=True) for p in catalog.plans],
+        "coupon": [lago_form.coupon_body(c) for c in catalog.coupons],
+        "customer": [lago_form.customer_body(t) for t in project.tenants],
+        "subscription": subscriptions,
+        "wallet": [
+            lago_form.wallet_body(t.external_id, w) for t in project.tenants for w in t.wallets
+        ],
+    }
+    remove = catalog.remove
+    return desired_state(
+        bodies,
+        {
+            "plans": remove.plans,
+            "billable_metrics": remove.billable_metrics,
+            "add_ons": remove.add_ons,
+            "coupons": remove.coupons,
+            "taxes": remove.taxes,
+        },
+    )

@@ -17,8 +17,8 @@ from typing import Any
 
 from lagoform.engine import normal
 from lagoform.engine.normal import Normal, charge_code, filter_key
+from lagoform.engine.plan import ReadHints
 from lagoform.engine.state import (
-    DesiredState,
     Kind,
     LiveObject,
     LiveState,
@@ -52,12 +52,16 @@ class LiveRead:
     effective_plans: dict[str, Raw] = field(default_factory=dict)
 
 
-def fetch_live(client: LagoClient, desired: DesiredState | None = None) -> LiveState:
-    """Read everything ``build_plan`` needs from Lago (list endpoints only, see module doc)."""
-    return live_state(read_live(client, desired))
+def fetch_live(client: LagoClient, hints: ReadHints | None = None) -> LiveState:
+    """Read everything ``build_plan`` needs from Lago (list endpoints only, see module doc).
+
+    ``hints`` (from ``plan.hints_for(desired)``) names the few extra reads: wallets of managed
+    customers, effective plans of subscriptions with overrides, applied coupons.
+    """
+    return live_state(read_live(client, hints or ReadHints()))
 
 
-def read_live(client: LagoClient, desired: DesiredState | None = None) -> LiveRead:
+def read_live(client: LagoClient, hints: ReadHints) -> LiveRead:
     read = LiveRead(
         taxes=client.list_taxes(),
         billable_metrics=client.list_billable_metrics(),
@@ -72,28 +76,19 @@ def read_live(client: LagoClient, desired: DesiredState | None = None) -> LiveRe
         for s in client.list_subscriptions(status=ALL_STATUSES, overridden=True)
         if s.get("lago_id")
     }
-    wanted_coupons = desired is None or desired.keys("coupon") or desired.remove.get("coupon")
-    if read.coupons and wanted_coupons:
+    if read.coupons and hints.applied_coupons:
         read.applied_coupons = client.list_applied_coupons()
-    tenants = desired.keys("customer") if desired is not None else set()
-    for tenant in sorted(tenants & {str(c.get("external_id")) for c in read.customers}):
+    existing = {str(c.get("external_id")) for c in read.customers}
+    for tenant in sorted(set(hints.tenants) & existing):
         read.wallets.extend(client.list_wallets(tenant))
     current = {
         str(s["external_id"]) for s in read.subscriptions if s.get("status") in CURRENT_STATUSES
     }
-    for external_id in sorted(_overridden_wanted(desired) & current):
+    for external_id in sorted(set(hints.effective_plans) & current):
         sub = client.get_subscription(external_id)
         if sub is not None and isinstance(sub.get("plan"), dict):
             read.effective_plans[external_id] = sub["plan"]
     return read
-
-
-def _overridden_wanted(desired: DesiredState | None) -> set[str]:
-    if desired is None:
-        return set()
-    return {
-        k for k, o in desired.objects.get("subscription", {}).items() if "overrides" in o.normal
-    }
 
 
 # -- pure half -------------------------------------------------------------------------------
@@ -265,7 +260,9 @@ def effective_overrides(plan: Mapping[str, Any]) -> Normal:
         "invoice_display_name": plan.get("invoice_display_name"),
         "description": plan.get("description"),
         "amount_cents": plan.get("amount_cents"),
+        "amount_currency": plan.get("amount_currency"),
         "trial_period": plan.get("trial_period"),
+        "taxes": plan.get("taxes") or [],
         "charges": [
             {
                 "code": charge_code(c),

@@ -53,6 +53,9 @@ METRIC_LOCKED = frozenset(
         "weighted_interval",
     }
 )
+# A subscription can never move customer or billing time; its start only while pending.
+SUBSCRIPTION_LOCKED = frozenset({"external_customer_id", "billing_time"})
+WALLET_LOCKED = frozenset({"currency", "rate_amount"})
 # A coupon applied to any customer: everything but these is frozen.
 COUPON_EDITABLE = frozenset({"name", "description", "expiration", "expiration_at"})
 
@@ -92,7 +95,39 @@ def blocked_fields(
             for c in changes
             if c.path[0] not in COUPON_EDITABLE
         ]
+    if kind == "subscription":
+        return _subscription(key, changes, live)
+    if kind == "wallet":
+        return [
+            Blocked(
+                path=c.path,
+                reason=f"Lago cannot change the {c.path[0]} of an existing wallet",
+                way_out="terminate the wallet in Lago and add one with a new code",
+            )
+            for c in changes
+            if c.path[0] in WALLET_LOCKED
+        ]
     return []
+
+
+def _subscription(key: str, changes: Sequence[FieldChange], live: LiveState) -> list[Blocked]:
+    have = live.get("subscription", key)
+    status = have.raw.get("status") if have is not None else None
+    out: list[Blocked] = []
+    for change in changes:
+        field = change.path[0]
+        if field in SUBSCRIPTION_LOCKED or (field == "subscription_at" and status != "pending"):
+            out.append(
+                Blocked(
+                    path=change.path,
+                    reason=f"Lago cannot change the {field} of a started subscription",
+                    way_out=(
+                        "end this subscription (set its end_date) and add a new one with a new "
+                        "external_id"
+                    ),
+                )
+            )
+    return out
 
 
 def _plan(key: str, changes: Sequence[FieldChange]) -> list[Blocked]:

@@ -427,6 +427,10 @@ def plan_overrides(body: Mapping[str, Any], models: Mapping[str, str | None]) ->
         out["amount_cents"] = num(body.get("amount_cents"))
     if "trial_period" in body:
         out["trial_period"] = num(body.get("trial_period")) or 0
+    if "amount_currency" in body:
+        out["amount_currency"] = text(body.get("amount_currency"))
+    if "tax_codes" in body or "taxes" in body:
+        out["tax_codes"] = codes(body)
     if body.get("charges"):
         out["charges"] = {
             charge_code(c): _override_charge(c, c.get("charge_model") or models.get(charge_code(c)))
@@ -459,6 +463,8 @@ def wallet(body: Mapping[str, Any]) -> Normal:
             "currency": text(body.get("currency")),
             "rate_amount": dec(body.get("rate_amount")),
             "priority": num(body.get("priority")),
+            "expiration_at": timestamp(body.get("expiration_at")),
+            "invoice_requires_successful_payment": body.get("invoice_requires_successful_payment"),
         }
     )
 

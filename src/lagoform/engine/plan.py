@@ -76,6 +76,15 @@ class ObjectRef(_Frozen):
     key: str
 
 
+class ReadHints(_Frozen):
+    """What beyond whole collections the live read fetched; apply repeats it to check
+    staleness (same reads, same fingerprints)."""
+
+    tenants: tuple[str, ...] = ()  # customers whose wallets were listed
+    effective_plans: tuple[str, ...] = ()  # subscriptions whose effective plan was read
+    applied_coupons: bool = False
+
+
 class Plan(_Frozen):
     format_version: int = FORMAT_VERSION
     plan_id: str
@@ -86,6 +95,7 @@ class Plan(_Frozen):
     live_fingerprints: dict[str, str | None]
     changes: tuple[ObjectChange, ...]
     unmanaged: tuple[ObjectRef, ...] = ()
+    reads: ReadHints = ReadHints()
 
     def pending(self) -> list[ObjectChange]:
         """The changes apply would make or refuse (everything but no-ops), in apply order."""
@@ -170,6 +180,22 @@ def build_plan(
         live_fingerprints=fingerprints,
         changes=(*forward, *deletes),
         unmanaged=tuple(unmanaged),
+        reads=hints_for(desired),
+    )
+
+
+def hints_for(desired: DesiredState) -> ReadHints:
+    """The extra reads the live fetch needs for this desired state."""
+    return ReadHints(
+        tenants=tuple(sorted(desired.keys("customer"))),
+        effective_plans=tuple(
+            sorted(
+                k
+                for k, o in desired.objects.get("subscription", {}).items()
+                if "overrides" in o.normal
+            )
+        ),
+        applied_coupons=bool(desired.keys("coupon") or desired.remove.get("coupon")),
     )
 
 

@@ -1,0 +1,298 @@
+"""Apply exactly a ``Plan`` to Lago: refuse what is blocked or stale, write, read back, report.
+
+``apply_plan`` is the one entry point (a fresh plan or one loaded from JSON):
+
+1. refuse blocked changes and deletions that lack their named confirmation;
+2. read Lago again (the same reads the plan made) and refuse with ``StalePlanError`` when any
+   object the plan read has moved since;
+3. for each pending change, in plan order, send its requests (``payloads.py``) through
+   ``_mutate`` — the only function here that writes, and it records intent before and outcome
+   after every call with the audit hook — then read the object back and fail if Lago did not
+   take the change (Lago answers 200 to changes it ignores);
+4. stop at the first failure: the ``ApplyFailed`` error carries what was applied, what failed
+   (Lago's error in plain words) and what was not attempted. Re-running converges, since a
+   fresh plan only holds what is still different.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from lagoform.engine import normal
+from lagoform.engine.desired import normal_of
+from lagoform.engine.diff import diff
+from lagoform.engine.hooks import AuditHook
+from lagoform.engine.live import effective_overrides, fetch_live, plan_ids
+from lagoform.engine.normal import PROJECTED_KINDS, project
+from lagoform.engine.payloads import ApplyContext, Step, steps_for
+from lagoform.engine.plan import ObjectChange, Plan
+from lagoform.engine.state import LiveState
+from lagoform.errors import (
+    ApplyError,
+    BlockedChangeError,
+    LagoError,
+    LagoformError,
+    PlanError,
+    StalePlanError,
+)
+from lagoform.lago.client import LagoClient
+from lagoform.lago.transport import seg
+
+Progress = Callable[[int, int, ObjectChange, str], None]
+
+
+@dataclass
+class ApplyReport:
+    applied: list[str] = field(default_factory=list)
+    failed: tuple[str, str] | None = None  # (what, why)
+    not_attempted: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed is None
+
+    def summary(self) -> str:
+        lines = [f"Applied ({len(self.applied)}):"] + [f"  + {a}" for a in self.applied]
+        if self.failed is not None:
+            lines += ["Failed:", f"  ! {self.failed[0]}: {self.failed[1]}"]
+        if self.not_attempted:
+            lines.append(f"Not attempted ({len(self.not_attempted)}):")
+            lines += [f"  - {n}" for n in self.not_attempted]
+        return "\n".join(lines)
+
+
+class ApplyFailed(ApplyError):
+    """A write failed or Lago did not take it; ``report`` says how far apply got."""
+
+    def __init__(self, report: ApplyReport) -> None:
+        self.report = report
+        super().__init__(
+            "apply stopped at the first failure; run `lagoform plan` to see what is left.\n"
+            + report.summary()
+        )
+
+
+def check_applicable(plan: Plan, confirm_delete_plans: Collection[str] = ()) -> None:
+    """Refuse a plan holding blocked changes or unconfirmed destructive deletions."""
+    blocked = plan.blocked()
+    if blocked:
+        lines = []
+        for change in blocked:
+            for b in change.blocked:
+                where = ".".join(b.path) or change.key
+                lines.append(f"  - {change.ref} {where}: {b.reason}. Instead: {b.way_out}")
+        raise BlockedChangeError(
+            "the plan holds changes Lago would silently ignore; nothing was applied.\n"
+            + "\n".join(lines)
+        )
+    missing = [c for c in plan.pending() if c.confirm and c.confirm not in confirm_delete_plans]
+    if missing:
+        lines = [f"  - plan {c.key}: {c.note} (--confirm-delete-plan {c.confirm})" for c in missing]
+        raise PlanError(
+            "deleting a plan with subscriptions needs a named confirmation; nothing was "
+            "applied.\n" + "\n".join(lines)
+        )
+
+
+def stale_objects(plan: Plan, live: LiveState) -> list[str]:
+    """Refs (``kind:key``) whose live fingerprint differs from the one the plan recorded."""
+    moved = []
+    for ref, before in plan.live_fingerprints.items():
+        kind, _, key = ref.partition(":")
+        obj = live.get(kind, key)  # type: ignore[arg-type]
+        now = obj.fingerprint if obj is not None else None
+        if now != before:
+            if before is None:
+                moved.append(f"{ref} now exists in Lago")
+            elif now is None:
+                moved.append(f"{ref} is gone from Lago")
+            else:
+                moved.append(f"{ref} changed in Lago")
+    return moved
+
+
+def apply_plan(
+    plan: Plan,
+    client: LagoClient,
+    *,
+    audit: AuditHook,
+    confirm_delete_plans: Collection[str] = (),
+    progress: Progress | None = None,
+) -> ApplyReport:
+    """Make Lago match ``plan``; raises ``ApplyFailed`` (with the report) at the first failure."""
+    check_applicable(plan, confirm_delete_plans)
+    live = fetch_live(client, plan.reads)
+    moved = stale_objects(plan, live)
+    if moved:
+        raise StalePlanError(moved)
+    ctx = _context(live)
+    report = ApplyReport()
+    pending = plan.pending()
+    for index, change in enumerate(pending, start=1):
+        if progress is not None:
+            progress(index, len(pending), change, "start")
+        try:
+            for step in steps_for(change, ctx):
+                response = _mutate(client, audit, change, step)
+                _learn(ctx, change, response)
+            _verify(client, change, ctx)
+        except LagoformError as err:
+            report.failed = (f"{change.action} {change.ref}", _plain(err))
+            report.not_attempted = [f"{c.action} {c.ref}" for c in pending[index:]]
+            if progress is not None:
+                progress(index, len(pending), change, "failed")
+            raise ApplyFailed(report) from err
+        report.applied.append(f"{change.action} {change.ref}")
+        if progress is not None:
+            progress(index, len(pending), change, "done")
+    return report
+
+
+def _plain(err: LagoformError) -> str:
+    return str(err).replace("\n", " ")
+
+
+def _context(live: LiveState) -> ApplyContext:
+    ctx = ApplyContext()
+    for code, obj in live.objects.get("billable_metric", {}).items():
+        if obj.ids.get("lago_id"):
+            ctx.metric_ids[code] = str(obj.ids["lago_id"])
+    for code, obj in live.objects.get("plan", {}).items():
+        ctx.plan_ids[code] = {**obj.ids, "has_commitment": bool(obj.raw.get("minimum_commitment"))}
+    for key, obj in live.objects.get("customer", {}).items():
+        ctx.customer_metadata_ids[key] = {
+            k: str(v) for k, v in obj.ids.get("metadata", {}).items() if v
+        }
+    for key, obj in live.objects.get("wallet", {}).items():
+        if obj.ids.get("lago_id"):
+            ctx.wallet_ids[key] = str(obj.ids["lago_id"])
+    return ctx
+
+
+def _mutate(
+    client: LagoClient, audit: AuditHook, change: ObjectChange, step: Step
+) -> dict[str, Any] | None:
+    """The one place apply writes to Lago: audit intent, the call, audit outcome."""
+    record_id = audit.intent(change, step.request())  # raises: nothing is sent
+    try:
+        response = _call(client, step)
+    except LagoError as err:
+        audit.outcome(record_id, False, err.status, err.code, None)
+        raise
+    audit.outcome(record_id, True, 200, None, response)
+    return response
+
+
+def _call(client: LagoClient, step: Step) -> dict[str, Any] | None:
+    body = step.body or {}
+    match step.op:
+        case "create" if step.root == "subscription":
+            return client.create_subscription(body)
+        case "create" if step.root == "wallet":
+            return client.create_wallet(body)
+        case "create":
+            code = str(body.get("code"))
+            return client.create(
+                step.path,
+                step.root,
+                body,
+                lambda: client.find(
+                    f"{step.path}/{seg(code)}", step.root, f"{step.root}_not_found"
+                ),
+            )
+        case "subscribe":
+            return client.create_subscription(body)
+        case "upsert":
+            return client.upsert_customer(body)
+        case "update" | "override_charge":
+            data = client.put(step.path, {step.root: body})
+            obj = data.get(step.root)
+            return obj if isinstance(obj, dict) else None
+        case "delete":
+            data = client.delete(step.path)
+            obj = data.get(step.root)
+            return obj if isinstance(obj, dict) else None
+    raise PlanError(f"unknown step {step.op}")
+
+
+def _learn(ctx: ApplyContext, change: ObjectChange, response: dict[str, Any] | None) -> None:
+    """Remember ids Lago just assigned, for later changes in the same apply."""
+    if response is None or change.action == "delete":
+        return
+    if change.kind == "billable_metric" and response.get("lago_id"):
+        ctx.metric_ids[change.key] = str(response["lago_id"])
+    elif change.kind == "plan" and response.get("code") == change.key:
+        ctx.plan_ids[change.key] = {
+            **plan_ids(response),
+            "has_commitment": bool(response.get("minimum_commitment")),
+        }
+    elif change.kind == "wallet" and response.get("lago_id"):
+        ctx.wallet_ids[change.key] = str(response["lago_id"])
+
+
+# -- read-back -------------------------------------------------------------------------------
+
+
+def _verify(client: LagoClient, change: ObjectChange, ctx: ApplyContext) -> None:
+    """Read the object back; raise ``ApplyError`` if Lago does not hold what was asked."""
+    obj = _read_back(client, change, ctx)
+    if change.action == "delete":
+        if obj is not None and not (change.kind == "plan" and obj.get("pending_deletion")):
+            raise ApplyError(f"Lago still has {change.ref} after the delete")
+        return
+    if obj is None:
+        raise ApplyError(f"Lago has no {change.ref} after the write")
+    body = change.body or {}
+    models: dict[str, str | None] = {}
+    if change.kind == "subscription" and isinstance(obj.get("plan"), dict):
+        models = {
+            normal.charge_code(c): c.get("charge_model") for c in obj["plan"].get("charges") or []
+        }
+    want = normal_of(change.kind, body, {str(body.get("plan_code")): models})
+    have = normal.NORMALIZERS[change.kind](obj)
+    if change.kind == "subscription" and isinstance(obj.get("plan"), dict):
+        have["overrides"] = effective_overrides(obj["plan"])
+    if change.kind in PROJECTED_KINDS:
+        have = project(have, want)
+    missed = diff(have, want)
+    if missed:
+        details = "; ".join(
+            f"{c.dotted() or change.key}: asked {_short(c.new)}, Lago has {_short(c.old)}"
+            for c in missed[:5]
+        )
+        more = f" (and {len(missed) - 5} more)" if len(missed) > 5 else ""
+        raise ApplyError(
+            f"Lago answered OK but did not take the change to {change.ref}: {details}{more}"
+        )
+
+
+def _short(value: Any) -> str:
+    text = "nothing" if value is None else repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _read_back(
+    client: LagoClient, change: ObjectChange, ctx: ApplyContext
+) -> dict[str, Any] | None:
+    key = change.key
+    match change.kind:
+        case "tax":
+            return client.get_tax(key)
+        case "billable_metric":
+            return client.get_billable_metric(key)
+        case "add_on":
+            return client.get_add_on(key)
+        case "plan":
+            return client.get_plan(key)
+        case "coupon":
+            return client.get_coupon(key)
+        case "customer":
+            return client.get_customer(key)
+        case "subscription":
+            return client.get_subscription(key) or client.get_subscription(key, status="pending")
+        case "wallet":
+            wallet_id = ctx.wallet_ids.get(key)
+            return client.get_wallet(wallet_id) if wallet_id else None
+    return None
