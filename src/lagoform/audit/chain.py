@@ -197,7 +197,7 @@ def _check_link(
 
 def verify_file(path: Path) -> VerifyReport:
     if not path.exists():
-        raise AuditError(f"audit log {path} does not exist")
+        raise AuditError(f"audit log {path} does not exist (has apply written to it yet?)")
     with path.open(encoding="utf-8", newline="\n") as handle:
         return verify_lines(handle, str(path))
 

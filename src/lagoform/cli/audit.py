@@ -1,0 +1,164 @@
+"""`lagoform audit verify` (check a log's hash chain) and `lagoform audit show` (read a log).
+
+Both read the JSON Lines log named on the command line, or the one ``lagoform.yaml`` configures
+for the environment (``-e``, default sandbox). Problems go to stdout one per line as
+``file:line: record <id>: what``; a broken chain exits 1 through the root group's error mapping.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lagoform.audit.chain import pending_intents, read_records, verify_file
+from lagoform.audit.configured import log_path
+from lagoform.audit.record import Record
+from lagoform.config import SANDBOX, load_config
+from lagoform.errors import AuditError
+
+_root_option = click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Project directory holding lagoform.yaml.",
+)
+_env_option = click.option(
+    "-e",
+    "--env",
+    "environment",
+    default=SANDBOX,
+    show_default=True,
+    help="Environment whose configured audit log to read (when FILE is not given).",
+)
+_file_argument = click.argument(
+    "file", required=False, type=click.Path(dir_okay=False, path_type=Path)
+)
+
+
+def _resolve(file: Path | None, root: Path, environment: str) -> Path:
+    if file is not None:
+        return file
+    config = load_config(root)
+    config.environment(environment)  # unknown environment -> ConfigError naming the known ones
+    path = log_path(config, root=root, environment=environment)
+    if path is None:
+        raise AuditError(
+            f"environment {environment!r} has no jsonl audit sink in lagoform.yaml; "
+            "name the log file: lagoform audit verify FILE"
+        )
+    return path
+
+
+@click.group()
+def audit() -> None:
+    """Read and check the audit log of Lago mutations."""
+
+
+@audit.command()
+@_file_argument
+@_env_option
+@_root_option
+def verify(file: Path | None, environment: str, root: Path) -> None:
+    """Check the hash chain: exit 1 naming every edited, removed or reordered record."""
+    path = _resolve(file, root, environment)
+    report = verify_file(path)
+    if not report.ok:
+        for problem in report.problems:
+            click.echo(str(problem))
+        n = len(report.problems)
+        raise AuditError(
+            f"audit log {path} failed verification: {n} problem{'s' if n != 1 else ''} "
+            f"in {report.records} records"
+        )
+    click.echo(
+        f"{path}: {report.records} records, chain intact "
+        f"(last record {report.last_record_id or '-'}, hash {report.last_hash})"
+    )
+    pending = pending_intents(path)
+    if pending:
+        click.echo(
+            f"warning: {len(pending)} intent(s) without outcome (apply stopped between a call "
+            f"and its record): lagoform audit show --pending {path}",
+            err=True,
+        )
+
+
+@audit.command()
+@_file_argument
+@click.option("--pending", is_flag=True, help="Only intents that have no outcome (a crash).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for one record per line.",
+)
+@_env_option
+@_root_option
+def show(file: Path | None, pending: bool, fmt: str, environment: str, root: Path) -> None:
+    """List the records of an audit log (or only the unfinished intents)."""
+    path = _resolve(file, root, environment)
+    if not path.exists():
+        raise AuditError(f"audit log {path} does not exist (has apply written to it yet?)")
+    numbered = read_records(path)
+    if pending:
+        open_ids = {r.record_id for r in pending_intents(path)}
+        numbered = [(n, r) for n, r in numbered if r.record_id in open_ids]
+    if fmt == "json":
+        for _, record in numbered:
+            click.echo(json.dumps(record.model_dump(mode="json"), sort_keys=True))
+        return
+    if not numbered:
+        click.echo("no pending intents." if pending else "no records.")
+        return
+    for number, record in numbered:
+        click.echo(_line(path, number, record))
+        for detail in _override_lines(record):
+            click.echo(detail)
+
+
+def _line(path: Path, number: int, record: Record) -> str:
+    if record.outcome is None:
+        result = "intent"
+    else:
+        parts: list[str] = [record.outcome.status]
+        if record.outcome.http_status is not None:
+            parts.append(f"HTTP {record.outcome.http_status}")
+        if record.outcome.error_code:
+            parts.append(record.outcome.error_code)
+        result = "outcome " + " ".join(parts)
+    where = f" {record.method} {record.path}" if record.method else ""
+    return (
+        f"{path}:{number} {record.time} {record.record_id} {result}: {record.action} "
+        f"{record.object_kind} {record.object_key!r}{where} by {record.actor} "
+        f"[{record.environment}, plan {record.plan_id or '-'}]"
+    )
+
+
+def _value(value: Any) -> str:
+    return "(none)" if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _override_lines(record: Record) -> list[str]:
+    section = record.override
+    if section is None or record.phase != "intent":
+        return []
+    out = [
+        f"    override for tenant {section.tenant_id}, subscription "
+        f"{section.subscription_external_id} on base plan {section.base_plan_code}; "
+        f"reason: {section.reason or '-'}; approval: {section.approval or '-'}"
+    ]
+    for entry in section.charges_diff:
+        scope = f"charge {entry.charge_code}" if entry.charge_code else "plan"
+        if entry.filter_values is not None:
+            scope += " filter " + json.dumps(entry.filter_values, sort_keys=True)
+        out.append(
+            f"      {scope} {entry.field}: base {_value(entry.base_value)} -> "
+            f"{_value(entry.override_value)} ({entry.change})"
+        )
+    return out
