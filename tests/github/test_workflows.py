@@ -145,3 +145,20 @@ def test_applies_never_overlap_per_environment() -> None:
         assert job["environment"] in job["concurrency"]["group"]
         groups.append(job["concurrency"]["group"])
     assert len(groups) == len(set(groups)) >= 1
+
+
+def test_key_variables_match_lagoform_yaml() -> None:
+    """Each step fills exactly the variable lagoform.yaml names for its environment."""
+    from lagoform.config import load_config
+
+    config = load_config(ROOT)
+    checked = 0
+    for path in WORKFLOWS:
+        for step in _steps(_load(path)):
+            if not step.get("uses", "").startswith("./"):
+                continue
+            environment = config.environment(step["with"]["environment"])
+            keys = {k for k in step.get("env", {}) if k.startswith("LAGO_API_KEY")}
+            assert keys == {environment.api_key_env}, f"{path.name}: {keys}"
+            checked += 1
+    assert checked == 4

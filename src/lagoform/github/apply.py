@@ -75,7 +75,7 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
         )
 
     actor = settings.actor or ctx.merge_actor() or "github-actions"
-    audit_log = audit_log_path(settings)
+    audit_log = audit_log_path(settings, settings.target.environment or "sandbox")
     start = audit_log.stat().st_size if audit_log and audit_log.is_file() else 0
     args = ["apply", str(planned.json_path), *settings.target.args(), "--auto-approve"]
     with gat.group(f"lagoform apply ({settings.target.label}) as {actor}"):
@@ -126,13 +126,11 @@ def _finish(outcome: str, summary: str) -> int:
 
 def audit_log_path(settings: Settings, environment: str) -> Path | None:
     """The JSON Lines audit log lagoform.yaml configures for ``environment`` (None: no file)."""
-    from lagoform.config import JsonlSink, load_config
+    from lagoform.audit.configured import log_path
+    from lagoform.config import load_config
 
-    sinks = load_config(settings.project_root).audit_for(environment).sinks
-    path = next((Path(s.path_for(environment)) for s in sinks if isinstance(s, JsonlSink)), None)
-    if path is None:
-        return None
-    return path if path.is_absolute() else settings.project_root / path
+    config = load_config(settings.project_root)
+    return log_path(config, root=settings.project_root, environment=environment)
 
 
 def read_records(path: Path, offset: int) -> list[Record]:

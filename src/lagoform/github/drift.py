@@ -61,7 +61,7 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
             "default branch. Either apply the repository again (re-run the apply workflow) "
             "or bring the change into the YAML with a pull request.",
             report.tenants_section(report.negotiated_price_changes(planned.plan)),
-            report.fit(planned.markdown),
+            report.fit(steps.comment_markdown(planned.plan, ctx, settings)),
             footer,
         )
         if drifted
@@ -94,7 +94,7 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
         report.document(
             f"### lagoform drift check — `{report.escape_text(label)}`",
             headline,
-            report.fit(planned.markdown) if drifted else "",
+            planned.markdown if drifted else "",
         )
     )
     if drifted:

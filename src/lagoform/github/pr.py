@@ -36,8 +36,12 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
         planned = steps.plan(ctx, settings)
         outcome = _outcome(planned)
 
-    body = _body(ctx, settings, outcome, problems, planned)
-    write_summary(body)
+    comment_plan = summary_plan = ""
+    if planned is not None and planned.plan is not None:
+        comment_plan = report.fit(steps.comment_markdown(planned.plan, ctx, settings))
+        summary_plan = planned.markdown  # the summary holds 1 MiB: the whole plan
+    write_summary(_body(ctx, settings, outcome, problems, planned, summary_plan))
+    body = _body(ctx, settings, outcome, problems, planned, comment_plan)
     set_output("outcome", outcome)
     set_output("has-changes", "true" if outcome in ("changes-pending", "blocked") else "false")
     if planned is not None and planned.json_path and planned.markdown_path:
@@ -64,11 +68,12 @@ def _body(
     outcome: report.Outcome,
     problems: list[Problem],
     planned: steps.PlanOutcome | None,
+    plan_markdown: str,
 ) -> str:
-    sections = [
-        f"### lagoform plan — `{report.escape_text(settings.target.label)}`",
-        report.headline(outcome),
-    ]
+    label = f"`{report.escape_text(settings.target.label)}`"
+    sections = [f"**lagoform** · {label} · {report.headline(outcome)}"]
+    if planned is None or planned.plan is None:
+        sections.insert(0, f"### lagoform plan — {label}")
     if problems:
         sections.append(report.problems_section(problems, _line_link(ctx, settings)))
     if planned is not None and planned.plan is None:
@@ -77,7 +82,7 @@ def _body(
     if planned is not None and planned.plan is not None:
         tenants = report.negotiated_price_changes(planned.plan)
         sections.append(report.tenants_section(tenants))
-        sections.append(report.fit(planned.markdown))
+        sections.append(plan_markdown)
     sections.append(
         report.footer(
             sha=ctx.head_sha(),

@@ -8,13 +8,16 @@ describe the same plan.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import github_action_toolkit as gat
 
 from lagoform.engine.plan import Plan
+from lagoform.engine.render import render_markdown
 from lagoform.errors import EXIT_CHANGES, EXIT_OK, LagoformError, Problem
+from lagoform.github import report
 from lagoform.github.commands import Completed, run_lagoform, validate_project
 from lagoform.github.runner import RunnerContext, annotate_error, annotate_problem, log_group
 from lagoform.github.settings import Settings
@@ -74,13 +77,14 @@ def plan(ctx: RunnerContext, settings: Settings, *, name: str = "plan") -> PlanO
     except LagoformError as err:
         annotate_error(f"cannot read the plan lagoform wrote: {err}")
         return PlanOutcome(completed)
-    markdown = settings.scrub(render_markdown(loaded))
+    markdown = settings.scrub(render_markdown(loaded, limit=sys.maxsize))
     markdown_path = settings.output_dir / f"{name}.md"
     markdown_path.write_text(markdown, encoding="utf-8")
     return PlanOutcome(completed, loaded, json_path, markdown_path, markdown)
 
 
-def render_markdown(plan: Plan) -> str:
-    from lagoform.engine.render import render_markdown as engine_markdown
-
-    return engine_markdown(plan)
+def comment_markdown(plan: Plan, ctx: RunnerContext, settings: Settings) -> str:
+    """The engine's markdown trimmed for a comment or an issue, pointing at the full plan."""
+    where = f"the plan.md artifact of [this run]({ctx.run_url})" if ctx.run_url else "plan.md"
+    text = render_markdown(plan, full_plan=where, limit=report.PLAN_BUDGET_CHARS)
+    return settings.scrub(text)
