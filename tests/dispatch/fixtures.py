@@ -29,6 +29,17 @@ billable_metrics:
     name: Active users
     aggregation: unique_count
     field_name: user_id
+  - code: api_calls
+    name: API calls
+    aggregation: sum
+    field_name: calls
+plans:
+  - code: pro
+    name: Pro
+    interval: monthly
+    amount: 10 USD
+    charges:
+      - {metric: token_usage, model: standard, properties: {amount: "0.000002"}}
 """
 
 USAGE_YAML = """
@@ -64,7 +75,7 @@ usage_mappings:
     tenant: $tenant
     events:
       - key: calls
-        metric: image_generation
+        metric: api_calls
         quantity: 1
         properties: {model: atlas-1, region: $region}
 """

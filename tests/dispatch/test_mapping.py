@@ -184,16 +184,16 @@ def test_constant_quantity_and_tenant_only_mapping() -> None:
         {
             "transaction_id": "7:calls",
             "external_subscription_id": "globex-main",
-            "code": "image_generation",
+            "code": "api_calls",
             "timestamp": 1,
-            "properties": {"model": "atlas-1", "region": "eu"},
+            "properties": {"model": "atlas-1", "region": "eu", "calls": 1},
         }
     ]
     # a non-filter property missing from the record is left out, not an error
     _, events = MAPPER.map({**record, "region": None} | {"id": 8})
-    assert events[0]["properties"] == {"model": "atlas-1", "region": None}
+    assert events[0]["properties"] == {"model": "atlas-1", "region": None, "calls": 1}
     _, events = MAPPER.map({k: v for k, v in record.items() if k != "region"})
-    assert events[0]["properties"] == {"model": "atlas-1"}
+    assert events[0]["properties"] == {"model": "atlas-1", "calls": 1}
 
 
 def test_transaction_ids_are_deterministic_and_bounded() -> None:

@@ -248,8 +248,9 @@ def _compile_rule(rule: EventRuleLike, metrics: Mapping[str, MetricLike], where:
     metric = metrics.get(rule.metric)
     if metric is None:
         raise DispatchError(f"{where}: unknown billable metric {rule.metric!r}")
-    if ":" in rule.key:
-        raise DispatchError(f"{where}: fan-out key {rule.key!r} must not contain ':'")
+    if ":" in rule.key or "#" in rule.key:
+        # ':' separates record id and key in transaction ids, '#' numbers repeated events
+        raise DispatchError(f"{where}: fan-out key {rule.key!r} must not contain ':' or '#'")
     props: list[_Property] = []
     for name, raw in rule.properties.items():
         filt = metric.filters.get(name)
@@ -444,3 +445,12 @@ class Mapper:
             "timestamp": timestamp,
             "properties": dict(properties),
         }
+
+
+def mapper_for_project(project: Any) -> Mapper:
+    """The mapper for a loaded ``lagoform.catalog.project.Project`` (catalog + tenants)."""
+    tenants: dict[str, str | None] = {}
+    for tenant in project.tenants:
+        target = tenant.usage_target
+        tenants[tenant.external_id] = target.external_id if target is not None else None
+    return Mapper(project.catalog.usage_mappings, project.catalog.billable_metrics, tenants)

@@ -1,0 +1,422 @@
+"""``lagoform dispatch``: enqueue usage, run the worker, inspect and replay dead letters.
+
+Commands parse options, open the spool / catalog / Lago client, call ``lagoform.dispatch`` and
+print. Progress goes to stderr; results to stdout. Errors are ``LagoformError``s, turned into
+exit codes by the root group (never a traceback).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import orjson
+
+from lagoform.dispatch.deadletters import DeadLetterStore
+from lagoform.dispatch.delivery import Deliverer, DeliveryPolicy
+from lagoform.dispatch.spool import DEFAULT_SPOOL, Spool
+from lagoform.dispatch.worker import Progress
+from lagoform.errors import DispatchError
+
+T = TypeVar("T")
+
+
+@click.group()
+def dispatch() -> None:
+    """Usage dispatch: usage records → Lago events, exactly once."""
+
+
+def _spool_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--spool",
+        "spool_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help=f"The spool database (default: <project>/{DEFAULT_SPOOL}).",
+    )(f)
+
+
+def _project_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--project",
+        "project_root",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("."),
+        show_default=True,
+        help="The repository holding catalog/ and overrides/.",
+    )(f)
+
+
+def _delivery_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option(
+        "--max-in-flight", default=4, show_default=True, help="Batch requests open at once."
+    )(f)
+    f = click.option(
+        "--max-attempts",
+        default=10,
+        show_default=True,
+        help="Attempts on 429/5xx/timeouts before events go to the dead letters.",
+    )(f)
+    return f
+
+
+def _spool_path(project_root: Path, spool_path: Path | None) -> Path:
+    return spool_path if spool_path is not None else project_root / DEFAULT_SPOOL
+
+
+# ---- send / serve --------------------------------------------------------------------------
+
+
+@dispatch.command()
+@click.argument("source", default="-", type=click.Path(allow_dash=True, dir_okay=False))
+@_spool_option
+@_project_option
+def send(source: str, spool_path: Path | None, project_root: Path) -> None:
+    """Enqueue usage records (JSON lines) from FILE, or stdin with '-'."""
+    path = _spool_path(project_root, spool_path)
+    name = "stdin" if source == "-" else source
+    try:
+        stream = sys.stdin.buffer if source == "-" else open(source, "rb")  # noqa: SIM115
+    except OSError as err:
+        raise DispatchError(f"cannot read {source}: {err.strerror}") from None
+    with stream, Spool(path) as spool:
+        result = spool.ingest_lines(stream, name)
+        backlog = spool.backlog()
+    for problem in result.problems[:20]:
+        click.echo(f"dead letter: {problem}", err=True)
+    click.echo(
+        f"enqueued {result.accepted:,} records into {path} "
+        f"({result.dead_lettered:,} dead-lettered; backlog {backlog:,})"
+    )
+
+
+@dispatch.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8088, show_default=True, help="Port to listen on.")
+@_spool_option
+@_project_option
+def serve(host: str, port: int, spool_path: Path | None, project_root: Path) -> None:
+    """HTTP ingest endpoint: POST JSON lines or a JSON array to /records."""
+    from lagoform.dispatch.ingest import serve as run_server
+
+    path = _spool_path(project_root, spool_path)
+    click.echo(f"ingest: http://{host}:{port}/records → {path}", err=True)
+    run_server(path, host, port)
+
+
+# ---- the Lago target ------------------------------------------------------------------------
+
+
+def _target_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("-e", "--env", "env", default=None, help="Environment from lagoform.yaml.")(f)
+    f = click.option(
+        "--api-url", default=None, help="Ad-hoc Lago URL; the key comes from LAGO_API_KEY."
+    )(f)
+    return f
+
+
+def _client(project_root: Path, env: str | None, api_url: str | None, max_in_flight: int) -> Any:
+    """An ``AsyncLagoClient`` for the chosen target, with retries left to the dispatcher."""
+    from lagoform.config import ADHOC_KEY_ENV, load_config, read_key
+    from lagoform.lago import NO_RETRY, AsyncLagoClient, PacingConfig
+
+    connections = max(4, max_in_flight + 2)
+    if api_url is not None and env is not None:
+        raise DispatchError("pass either -e/--env or --api-url, not both")
+    if api_url is not None:
+        key = read_key(ADHOC_KEY_ENV, f"--api-url {api_url}")
+        click.echo(f"target: {api_url}", err=True)
+        # an ad-hoc URL is usually the local sandbox: no client-side pacing
+        return AsyncLagoClient(
+            api_url, key, retry=NO_RETRY, pacing=PacingConfig(None, None, None),
+            max_connections=connections,
+        )
+    config = load_config(project_root)
+    environment = config.environment(env or "sandbox")
+    if environment.is_sandbox or environment.api_url is None:
+        raise DispatchError(
+            f"environment {environment.name!r} is the embedded sandbox, which has no event "
+            "endpoint for a separate worker: run `lagoform sandbox serve` and pass its URL with "
+            "--api-url (key in LAGO_API_KEY), or choose a Lago environment with -e"
+        )
+    click.echo(f"target: {environment.name} ({environment.api_url})", err=True)
+    return AsyncLagoClient(
+        environment.api_url,
+        environment.api_key(),
+        timeouts=environment.timeouts.build(),
+        retry=NO_RETRY,
+        pacing=environment.pacing.build(),
+        max_connections=connections,
+    )
+
+
+def _mapper(project_root: Path) -> Any:
+    from lagoform.catalog.project import load_project
+    from lagoform.dispatch.mapping import mapper_for_project
+
+    return mapper_for_project(load_project(project_root))
+
+
+def _run(factory: Callable[[], Coroutine[Any, Any, T]], stop: Callable[[], None] | None) -> T:
+    """Run a coroutine; the first SIGTERM/SIGINT asks ``stop``, the second exits at once."""
+
+    async def main() -> T:
+        loop = asyncio.get_running_loop()
+        if stop is not None:
+            signals = {"count": 0}
+
+            def on_signal() -> None:
+                signals["count"] += 1
+                if signals["count"] > 1:
+                    # nothing unacknowledged is lost: the next run re-sends it
+                    os._exit(130)
+                click.echo("stopping: finishing the batches in flight…", err=True)
+                stop()
+
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, on_signal)
+        return await factory()
+
+    return asyncio.run(main())
+
+
+def _progress_printer(quiet: bool) -> Callable[[Progress], None] | None:
+    if quiet:
+        return None
+    tty = sys.stderr.isatty()
+
+    def show(p: Progress) -> None:
+        if tty:
+            click.echo(f"\r{p.line()}\x1b[K", err=True, nl=False)
+        else:
+            click.echo(p.line(), err=True)
+
+    return show
+
+
+# ---- run / kafka ---------------------------------------------------------------------------
+
+
+@dispatch.command()
+@click.option("--once", is_flag=True, help="Drain the spool and exit (for cron).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress line.")
+@_spool_option
+@_project_option
+@_target_options
+@_delivery_options
+def run(
+    once: bool,
+    quiet: bool,
+    spool_path: Path | None,
+    project_root: Path,
+    env: str | None,
+    api_url: str | None,
+    max_in_flight: int,
+    max_attempts: int,
+) -> None:
+    """Drain the spool into Lago (until SIGTERM/SIGINT, or empty with --once)."""
+    from lagoform.dispatch.worker import SpoolWorker, WorkerResult
+
+    mapper = _mapper(project_root)
+    policy = DeliveryPolicy(max_in_flight=max_in_flight, max_attempts=max_attempts)
+    path = _spool_path(project_root, spool_path)
+    client = _client(project_root, env, api_url, max_in_flight)
+    progress = _progress_printer(quiet)
+    holder: dict[str, SpoolWorker] = {}
+
+    async def work() -> WorkerResult:
+        async with client:
+            with Spool(path, durable=False) as spool:
+                worker = SpoolWorker(spool, mapper, Deliverer(client, policy), progress=progress)
+                holder["worker"] = worker
+                return await worker.run(once=once)
+
+    result = _run(work, lambda: holder["worker"].stop() if "worker" in holder else None)
+    if progress is not None and sys.stderr.isatty():
+        click.echo("", err=True)
+    click.echo(
+        f"delivered {result.events:,} events from {result.records:,} records in "
+        f"{result.elapsed:.1f}s ({result.duplicates:,} already in Lago); "
+        f"dead letters {result.dead_letters:,}; backlog {result.backlog:,}"
+    )
+
+
+@dispatch.command()
+@click.option("--brokers", required=True, help="Kafka bootstrap servers, host:port[,…].")
+@click.option("--topic", required=True, help="Topic of usage records (JSON values).")
+@click.option("--group", required=True, help="Consumer group shared by all workers.")
+@click.option("--dead-letter-topic", default=None, help="Default: <topic>.dead-letters.")
+@click.option("--session-timeout-ms", default=10_000, show_default=True)
+@click.option("--heartbeat-interval-ms", default=1_000, show_default=True)
+@click.option(
+    "--idle-exit", type=float, default=None, help="Exit after this many seconds without data."
+)
+@click.option(
+    "--kafka-option", "-X", multiple=True, help="Extra librdkafka setting KEY=VALUE (repeatable)."
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress line.")
+@_project_option
+@_target_options
+@_delivery_options
+def kafka(
+    brokers: str,
+    topic: str,
+    group: str,
+    dead_letter_topic: str | None,
+    session_timeout_ms: int,
+    heartbeat_interval_ms: int,
+    idle_exit: float | None,
+    kafka_option: tuple[str, ...],
+    quiet: bool,
+    project_root: Path,
+    env: str | None,
+    api_url: str | None,
+    max_in_flight: int,
+    max_attempts: int,
+) -> None:
+    """Consume usage from Kafka in a consumer group; commit only what Lago accepted."""
+    from lagoform.dispatch.kafka import KafkaResult, KafkaSettings, KafkaWorker
+
+    extra: dict[str, Any] = {}
+    for item in kafka_option:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise DispatchError(f"--kafka-option expects KEY=VALUE, got {item!r}")
+        extra[key.strip()] = value.strip()
+    settings = KafkaSettings(
+        brokers=brokers,
+        topic=topic,
+        group=group,
+        dead_letter_topic=dead_letter_topic,
+        session_timeout_ms=session_timeout_ms,
+        heartbeat_interval_ms=heartbeat_interval_ms,
+        extra=extra,
+    )
+    mapper = _mapper(project_root)
+    policy = DeliveryPolicy(max_in_flight=max_in_flight, max_attempts=max_attempts)
+    client = _client(project_root, env, api_url, max_in_flight)
+    progress = _progress_printer(quiet)
+    holder: dict[str, KafkaWorker] = {}
+
+    async def work() -> KafkaResult:
+        async with client:
+            worker = KafkaWorker(settings, mapper, Deliverer(client, policy), progress=progress)
+            holder["worker"] = worker
+            return await worker.run(idle_exit=idle_exit)
+
+    result = _run(work, lambda: holder["worker"].stop() if "worker" in holder else None)
+    click.echo(
+        f"delivered {result.events:,} events from {result.records:,} records in "
+        f"{result.elapsed:.1f}s; dead letters {result.dead_letters:,} "
+        f"(topic {settings.dlq_topic}); {result.commits:,} commits"
+    )
+
+
+# ---- dead letters --------------------------------------------------------------------------
+
+
+@dispatch.group()
+def dlq() -> None:
+    """Inspect and replay dead letters (usage that could not be billed)."""
+
+
+def _when(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
+
+
+@dlq.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include replayed letters.")
+@click.option("--limit", default=100, show_default=True)
+@_spool_option
+@_project_option
+def dlq_list(show_all: bool, limit: int, spool_path: Path | None, project_root: Path) -> None:
+    """List dead letters (oldest first)."""
+    with DeadLetterStore(_spool_path(project_root, spool_path)) as store:
+        letters = store.list(status=None if show_all else "dead", limit=limit)
+        dead, replayed = store.count("dead"), store.count("replayed")
+    for d in letters:
+        error = d.error if len(d.error) <= 90 else d.error[:87] + "..."
+        click.echo(
+            f"{d.id:>6}  {d.status:<8}  {_when(d.created_at)}  {d.reason:<24}  "
+            f"{d.record_id or '-'}  {error}"
+        )
+    click.echo(f"{dead:,} dead, {replayed:,} replayed", err=True)
+
+
+@dlq.command("show")
+@click.argument("letter_id", type=int)
+@_spool_option
+@_project_option
+def dlq_show(letter_id: int, spool_path: Path | None, project_root: Path) -> None:
+    """Show one dead letter as JSON: record, failed payload, error, attempts."""
+    with DeadLetterStore(_spool_path(project_root, spool_path)) as store:
+        letter = store.get(letter_id)
+    click.echo(orjson.dumps(letter.as_json(), option=orjson.OPT_INDENT_2).decode())
+
+
+@dlq.command("replay")
+@click.argument("letter_ids", type=int, nargs=-1)
+@click.option("--all", "replay_all", is_flag=True, help="Replay every dead letter.")
+@click.option("--force", is_flag=True, help="Send again even letters already replayed.")
+@_spool_option
+@_project_option
+@_target_options
+@_delivery_options
+def dlq_replay(
+    letter_ids: tuple[int, ...],
+    replay_all: bool,
+    force: bool,
+    spool_path: Path | None,
+    project_root: Path,
+    env: str | None,
+    api_url: str | None,
+    max_in_flight: int,
+    max_attempts: int,
+) -> None:
+    """Send dead letters to Lago again; each is billed once however often it is replayed."""
+    from lagoform.dispatch.replay import ReplayResult, replay
+
+    if replay_all == bool(letter_ids):
+        raise DispatchError("give dead-letter ids, or --all")
+    mapper = _mapper(project_root)
+    policy = DeliveryPolicy(max_in_flight=max_in_flight, max_attempts=max_attempts)
+    client = _client(project_root, env, api_url, max_in_flight)
+    with DeadLetterStore(_spool_path(project_root, spool_path)) as store:
+        if replay_all:
+            letters = store.list(status="dead", limit=1_000_000)
+        else:
+            letters = [store.get(i) for i in letter_ids]
+
+        async def work() -> ReplayResult:
+            async with client:
+                return await replay(store, letters, mapper, Deliverer(client, policy), force=force)
+
+        result = _run(work, None)
+    for letter_id, why in result.skipped:
+        click.echo(f"skipped {letter_id}: {why}", err=True)
+    for letter_id, error in result.failed:
+        click.echo(f"still dead {letter_id}: {error}", err=True)
+    click.echo(
+        f"replayed {len(result.replayed):,} dead letters ({result.events:,} events accepted); "
+        f"{len(result.failed):,} still dead, {len(result.skipped):,} skipped"
+    )
+    if result.failed:
+        raise DispatchError(f"{len(result.failed)} dead letters could not be replayed")
+
+
+@dispatch.command()
+@_spool_option
+@_project_option
+def status(spool_path: Path | None, project_root: Path) -> None:
+    """Backlog and dead-letter counts of the spool."""
+    path = _spool_path(project_root, spool_path)
+    with Spool(path) as spool:
+        backlog, dead = spool.backlog(), spool.dead_letter_count()
+    click.echo(f"spool {path}: backlog {backlog:,} records; {dead:,} dead letters")
