@@ -1,0 +1,49 @@
+"""Billing periods (calendar or anniversary) and yearly-normalised plan amounts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+INTERVAL_MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "yearly": 12}
+YEARLY_FACTOR = {"weekly": 52, "monthly": 12, "quarterly": 4, "semiannual": 2, "yearly": 1}
+
+
+def yearly_amount_cents(amount_cents: int, interval: str) -> int:
+    return amount_cents * YEARLY_FACTOR.get(interval, 12)
+
+
+def _add_months(moment: datetime, months: int, day: int) -> datetime:
+    index = moment.year * 12 + moment.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    last_day = (datetime(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)).day
+    return moment.replace(year=year, month=month, day=min(day, last_day))
+
+
+def current_period(
+    interval: str, billing_time: str, anchor: float, now: float
+) -> tuple[float, float]:
+    """(start, end) of the period containing ``now``; end is the last second of the period."""
+    at = datetime.fromtimestamp(max(now, anchor), UTC)
+    start_anchor = datetime.fromtimestamp(anchor, UTC)
+    midnight = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    if interval == "weekly":
+        if billing_time == "anniversary":
+            days = (midnight.date() - start_anchor.date()).days % 7
+        else:
+            days = midnight.weekday()
+        start = midnight - timedelta(days=days)
+        end = start + timedelta(days=7)
+    else:
+        months = INTERVAL_MONTHS.get(interval, 1)
+        if billing_time == "anniversary":
+            day = start_anchor.day
+            start = _add_months(start_anchor.replace(hour=0, minute=0, second=0, microsecond=0), 0, day)
+            while (nxt := _add_months(start, months, day)) <= at:
+                start = nxt
+            end = _add_months(start, months, day)
+        else:
+            first_month = ((at.month - 1) // months) * months + 1
+            start = midnight.replace(month=first_month, day=1)
+            end = _add_months(start, months, 1)
+    return start.timestamp(), end.timestamp() - 1

@@ -1,0 +1,244 @@
+"""The sandbox's in-memory state: one Lago organization, its records, indexes and persistence.
+
+Records are plain JSON-able dicts (the same shape is saved to the state file); only this module
+knows how they are stored and indexed. Rules live in the resource modules, not here.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import orjson
+
+Record = dict[str, Any]
+
+
+class StoredEvent(NamedTuple):
+    """One ingested event, kept compact: ingestion rates reach 10^5/s and memory matters."""
+
+    seq: int
+    transaction_id: str
+    code: str
+    timestamp: float
+    properties: dict[str, Any]
+    external_subscription_id: str | None
+    precise_total_amount_cents: str | None
+    created_at: float
+
+STATE_FORMAT = 1
+
+# Collections persisted as {lago_id: record}; order of insertion is creation order.
+COLLECTIONS = (
+    "metrics",
+    "plans",
+    "taxes",
+    "add_ons",
+    "coupons",
+    "applied_coupons",
+    "customers",
+    "subscriptions",
+    "wallets",
+    "wallet_transactions",
+)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def iso(ts: float | None) -> str | None:
+    """Lago's timestamp format: ISO 8601, UTC, whole seconds, ``Z`` suffix."""
+    if ts is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def iso_ms(ts: float) -> str:
+    whole = int(ts // 1)
+    millis = int(round((ts - whole) * 1000))
+    if millis == 1000:
+        whole, millis = whole + 1, 0
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
+
+
+def iso_date(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return time.strftime("%Y-%m-%d", time.gmtime(ts))
+
+
+def parse_iso(value: Any) -> float | None:
+    """ISO 8601 date or datetime → epoch seconds; None when it does not parse."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+@dataclass
+class State:
+    """Everything one sandboxed organization holds."""
+
+    seq: int = 0
+    metrics: dict[str, Record] = field(default_factory=dict)
+    plans: dict[str, Record] = field(default_factory=dict)
+    taxes: dict[str, Record] = field(default_factory=dict)
+    add_ons: dict[str, Record] = field(default_factory=dict)
+    coupons: dict[str, Record] = field(default_factory=dict)
+    applied_coupons: dict[str, Record] = field(default_factory=dict)
+    customers: dict[str, Record] = field(default_factory=dict)
+    subscriptions: dict[str, Record] = field(default_factory=dict)
+    wallets: dict[str, Record] = field(default_factory=dict)
+    wallet_transactions: dict[str, Record] = field(default_factory=dict)
+    events: list[StoredEvent] = field(default_factory=list)
+    event_seq: int = 0
+    # events' lago_ids are this 10-byte prefix + a 6-byte counter: UUID-shaped, no per-event cost
+    event_id_prefix: str = field(default_factory=lambda: uuid.uuid4().hex[:20])
+    # plan lago_id -> epoch seconds when its asynchronous deletion completes
+    pending_plan_deletions: dict[str, float] = field(default_factory=dict)
+    # indexes rebuilt on load, never persisted
+    event_keys: set[tuple[str, str]] = field(default_factory=set)
+    events_by_txn: dict[str, StoredEvent] = field(default_factory=dict)
+    events_by_sub: dict[str, list[StoredEvent]] = field(default_factory=dict)
+    dirty: bool = False
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    # ---- lookups by code / external id (non-deleted records only)
+    def metric_by_code(self, code: str) -> Record | None:
+        for metric in self.metrics.values():
+            if metric["code"] == code:
+                return metric
+        return None
+
+    def parent_plan_by_code(self, code: str) -> Record | None:
+        for plan in self.plans.values():
+            if plan["code"] == code and plan["parent_id"] is None and plan["deleted_at"] is None:
+                return plan
+        return None
+
+    def live_plans(self) -> list[Record]:
+        return [p for p in self.plans.values() if p["deleted_at"] is None]
+
+    def tax_by_code(self, code: str) -> Record | None:
+        for tax in self.taxes.values():
+            if tax["code"] == code:
+                return tax
+        return None
+
+    def customer_by_external_id(self, external_id: str) -> Record | None:
+        for customer in self.customers.values():
+            if customer["external_id"] == external_id and customer["deleted_at"] is None:
+                return customer
+        return None
+
+    # ---- events
+    def add_event(self, event: StoredEvent) -> None:
+        self.events.append(event)
+        sub = event.external_subscription_id or ""
+        self.event_keys.add((sub, event.transaction_id))
+        self.events_by_txn.setdefault(event.transaction_id, event)
+        bucket = self.events_by_sub.get(sub)
+        if bucket is None:
+            self.events_by_sub[sub] = [event]
+        else:
+            bucket.append(event)
+
+    def event_lago_id(self, event: StoredEvent) -> str:
+        raw = self.event_id_prefix + f"{event.seq:012x}"
+        return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+
+    # ---- persistence
+    def to_json(self) -> bytes:
+        doc: dict[str, Any] = {"format": STATE_FORMAT, "seq": self.seq}
+        for name in COLLECTIONS:
+            doc[name] = list(getattr(self, name).values())
+        doc["events"] = [list(e) for e in self.events]
+        doc["event_seq"] = self.event_seq
+        doc["event_id_prefix"] = self.event_id_prefix
+        doc["pending_plan_deletions"] = self.pending_plan_deletions
+        return orjson.dumps(doc)
+
+    @classmethod
+    def from_json(cls, data: bytes) -> State:
+        doc = orjson.loads(data)
+        if not isinstance(doc, dict) or doc.get("format") != STATE_FORMAT:
+            raise ValueError("not a lagoform sandbox state file (unknown format)")
+        state = cls(seq=int(doc.get("seq", 0)))
+        for name in COLLECTIONS:
+            records = doc.get(name, [])
+            setattr(state, name, {r["lago_id"]: r for r in records})
+        state.event_seq = int(doc.get("event_seq", 0))
+        state.event_id_prefix = str(doc.get("event_id_prefix", state.event_id_prefix))
+        for event in doc.get("events", []):
+            state.add_event(StoredEvent(*event))
+        state.pending_plan_deletions = dict(doc.get("pending_plan_deletions", {}))
+        return state
+
+    def save(self, path: Path) -> None:
+        """Atomic write: a crash mid-save leaves the previous file intact."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(self.to_json())
+        os.replace(tmp, path)
+        self.dirty = False
+
+    @classmethod
+    def load(cls, path: Path) -> State:
+        return cls.from_json(path.read_bytes())
+
+
+def paginate(items: list[Any], query: dict[str, list[str]]) -> tuple[list[Any], Record]:
+    """Kaminari-style pages as Lago serves them (API_NOTES §8), including the empty case."""
+    page = _positive_int(query.get("page"), 1)
+    per_page = _positive_int(query.get("per_page"), 100)
+    total = len(items)
+    total_pages = (total + per_page - 1) // per_page
+    if total == 0:
+        meta = {
+            "current_page": 0,
+            "next_page": None,
+            "prev_page": None,
+            "total_pages": 0,
+            "total_count": 0,
+        }
+        return [], meta
+    chunk = items[(page - 1) * per_page : page * per_page]
+    out_of_range = page > total_pages
+    meta = {
+        "current_page": page,
+        "next_page": page + 1 if page < total_pages else None,
+        "prev_page": page - 1 if 1 < page and not out_of_range else None,
+        "total_pages": total_pages,
+        "total_count": total,
+    }
+    return chunk, meta
+
+
+def _positive_int(values: list[str] | None, default: int) -> int:
+    if not values:
+        return default
+    try:
+        number = int(values[-1])
+    except ValueError:
+        return default
+    return number if number > 0 else default
+
+
+def newest_first(records: list[Record]) -> list[Record]:
+    """Lago's default list order ``created_at DESC, id ASC``; our sequence stands in for µs time."""
+    return sorted(records, key=lambda r: -int(r["_seq"]))
