@@ -10,3 +10,12 @@ def register(root: click.Group) -> None:
 
     root.add_command(validate.validate)
     root.add_command(validate.schema)
+    from lagoform.cli.dispatch import dispatch
+
+    root.add_command(dispatch)
+    from lagoform.cli.audit import audit
+
+    root.add_command(audit)
+    from lagoform.cli import sandbox as sandbox_cli
+
+    root.add_command(sandbox_cli.sandbox)
