@@ -3,7 +3,11 @@ override facts, a deterministic clock."""
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +107,49 @@ class Clock:
 
 def file_trail(path: Path, *extra: Sink, **kw: Any) -> AuditTrail:
     return AuditTrail(context(), [JsonlFileSink(path), *extra], clock=Clock(), **kw)
+
+
+@dataclass
+class FakeLoki:
+    """A real HTTP server on 127.0.0.1 that answers with scripted statuses and keeps requests."""
+
+    statuses: list[int] = field(default_factory=list)  # consumed per request; then 204
+    delay: float = 0.0
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    url: str = ""
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        loki = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(length)
+                loki.requests.append(
+                    {
+                        "path": self.path,
+                        "content_type": self.headers.get("Content-Type"),
+                        "authorization": self.headers.get("Authorization"),
+                        "body": json.loads(raw),
+                    }
+                )
+                if loki.delay:
+                    time.sleep(loki.delay)
+                status = loki.statuses.pop(0) if loki.statuses else 204
+                self.send_response(status)
+                payload = b"" if status == 204 else b"server says no"
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        return Handler
+
+
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return None  # a client that timed out and hung up is what the timeout test wants

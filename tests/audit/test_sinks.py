@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,69 +12,7 @@ from lagoform.audit.record import time_ns
 from lagoform.audit.sinks import LOKI_PUSH_PATH, JsonlFileSink, LokiSink, StdoutSink
 from lagoform.audit.trail import AuditTrail
 from lagoform.errors import AuditError
-from tests.audit.helpers import Clock, change, context, file_trail
-
-
-@dataclass
-class FakeLoki:
-    """A real HTTP server on 127.0.0.1 that answers with scripted statuses and keeps requests."""
-
-    statuses: list[int] = field(default_factory=list)  # consumed per request; then 204
-    delay: float = 0.0
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    url: str = ""
-
-    def handler(self) -> type[BaseHTTPRequestHandler]:
-        loki = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                raw = self.rfile.read(length)
-                loki.requests.append(
-                    {
-                        "path": self.path,
-                        "content_type": self.headers.get("Content-Type"),
-                        "authorization": self.headers.get("Authorization"),
-                        "body": json.loads(raw),
-                    }
-                )
-                if loki.delay:
-                    time.sleep(loki.delay)
-                status = loki.statuses.pop(0) if loki.statuses else 204
-                self.send_response(status)
-                payload = b"" if status == 204 else b"server says no"
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-        return Handler
-
-
-class QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        return None  # a client that timed out and hung up is what the timeout test wants
-
-
-@pytest.fixture
-def loki() -> Iterator[FakeLoki]:
-    fake = FakeLoki()
-    server = QuietServer(("127.0.0.1", 0), fake.handler())
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
+from tests.audit.helpers import Clock, FakeLoki, change, context, file_trail
 
 LABELS = {"app": "lagoform", "environment": "staging"}
 RECORD = {"time": "2026-05-01T12:00:00.123456Z", "phase": "intent"}

@@ -192,7 +192,8 @@ class AuditTrail:
     def _close_unsent(self, intent: Mapping[str, Any], taken: list[Sink]) -> None:
         if not taken:
             return
-        body = self._outcome_body(intent, {"status": "not_sent"}, None)
+        outcome = {"status": "not_sent", "http_status": None, "error_code": None}
+        body = self._outcome_body(intent, outcome, None)
         with contextlib.suppress(AuditError, _SinkRefused):
             self._emit(body, stop_on_refusal=False, only=taken)
 
