@@ -19,3 +19,8 @@ def register(root: click.Group) -> None:
     from lagoform.cli import sandbox as sandbox_cli
 
     root.add_command(sandbox_cli.sandbox)
+    from lagoform.cli import plan as plan_cli
+
+    root.add_command(plan_cli.plan_command)
+    root.add_command(plan_cli.apply_command)
+    root.add_command(plan_cli.import_command)

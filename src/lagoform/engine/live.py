@@ -139,8 +139,9 @@ def live_state(read: LiveRead) -> LiveState:
 
 
 def wallet_key(body: Mapping[str, Any]) -> str:
-    """A wallet's identity: its customer and its code (name when Lago has no code)."""
-    return f"{body.get('external_customer_id')}/{body.get('code') or body.get('name') or ''}"
+    """A wallet's identity: its customer and its code (its lago_id when Lago has no code,
+    which is also the code ``import`` writes for it)."""
+    return f"{body.get('external_customer_id')}/{body.get('code') or body.get('lago_id') or ''}"
 
 
 def _fact(sub: Mapping[str, Any], overridden: set[str]) -> SubscriptionFact:

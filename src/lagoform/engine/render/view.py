@@ -126,6 +126,8 @@ def _rows(changes: Sequence[FieldChange], *, deleting: bool) -> Iterator[Row]:
                 yield Row(show_path(change.path), show(change.old), show(None))
             continue
         for path, old, new in _leaves(change.path, change.old, change.new):
+            if len(path) >= 4 and path[-2] == "values" and path[-4] == "filters":
+                continue  # a filter's values are already its key: filters[type=input]
             price = bool(path) and path[-1] in PRICE_FIELDS
             mark = "+" if old is None else "-" if new is None else "~"
             delta = _delta(old, new) if price else ""

@@ -1,0 +1,206 @@
+"""`lagoform plan`, `lagoform apply` and `lagoform import`: parse, call the engine, print.
+
+Every run prints its target first. The catalog is validated before any call to Lago (a
+``CatalogError`` lists every problem and nothing is sent). Exit codes are mapped in one place
+(the root group): 0 ok / no changes, 2 changes pending with ``--detailed-exitcode``, 1 error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from lagoform.cli.target import Target, resolve_target, target_options
+from lagoform.errors import ChangesPending, PlanError
+
+_ROOT = click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Project directory holding catalog/, overrides/ and lagoform.yaml.",
+)
+
+
+def _target_label(target: Target) -> str:
+    return target.describe().removeprefix("target: ")
+
+
+def _build(target: Target, root: Path) -> Any:
+    """Validate the catalog (no API call on failure), read Lago, build the plan."""
+    from lagoform.catalog import load_project
+    from lagoform.engine.desired import from_project
+    from lagoform.engine.live import fetch_live
+    from lagoform.engine.plan import build_plan, hints_for
+
+    desired = from_project(load_project(root))
+    live = fetch_live(target.client(), hints_for(desired))
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return build_plan(desired, live, target=_target_label(target), created_at=created)
+
+
+@click.command("plan")
+@target_options
+@_ROOT
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="text for a terminal, markdown for a pull-request comment, json for programs.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also save the plan (JSON) here, for `lagoform apply PLANFILE`.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when there are changes (0: none, 1: error).",
+)
+def plan_command(
+    env: str | None,
+    api_url: str | None,
+    root: Path,
+    fmt: str,
+    out: Path | None,
+    detailed_exitcode: bool,
+) -> None:
+    """Show what apply would change in Lago to match catalog/ and overrides/."""
+    from lagoform.engine.render import render_json, render_markdown, render_text
+
+    with resolve_target(env, api_url, root) as target:
+        # text goes to a person: the target leads stdout; other formats keep stdout parseable
+        click.echo(target.describe(), err=fmt != "text")
+        plan = _build(target, root)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render_json(plan))
+    if fmt == "json":
+        click.echo(render_json(plan), nl=False)
+    elif fmt == "markdown":
+        click.echo(render_markdown(plan), nl=False)
+    else:
+        click.echo(render_text(plan, color=sys.stdout.isatty()), nl=False)
+    if out is not None:
+        click.echo(f"Saved plan {plan.plan_id} to {out}.", err=True)
+    if detailed_exitcode and plan.has_changes:
+        raise ChangesPending(len(plan.pending()))
+
+
+@click.command("apply")
+@click.argument(
+    "planfile", required=False, type=click.Path(dir_okay=False, exists=True, path_type=Path)
+)
+@target_options
+@_ROOT
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--actor", default=None, help="Who applies (audit records); default: detected.")
+@click.option(
+    "--confirm-delete-plan",
+    "confirm_delete_plan",
+    multiple=True,
+    metavar="CODE",
+    help="Allow deleting this plan although it has subscriptions (repeatable).",
+)
+def apply_command(
+    planfile: Path | None,
+    env: str | None,
+    api_url: str | None,
+    root: Path,
+    auto_approve: bool,
+    actor: str | None,
+    confirm_delete_plan: tuple[str, ...],
+) -> None:
+    """Make Lago match the catalog (or exactly a saved PLANFILE)."""
+    from lagoform.engine.apply import apply_plan, check_applicable
+    from lagoform.engine.lockfile import apply_lock
+    from lagoform.engine.plan import Plan
+    from lagoform.engine.render import render_text
+
+    with resolve_target(env, api_url, root) as target:
+        click.echo(target.describe())
+        if planfile is not None:
+            plan = Plan.loads(planfile.read_bytes())
+            if plan.target != _target_label(target):
+                raise PlanError(
+                    f"{planfile} was made for {plan.target!r}, not for {_target_label(target)!r}"
+                )
+        else:
+            plan = _build(target, root)
+        click.echo(render_text(plan, color=sys.stdout.isatty()), nl=False)
+        if not plan.has_changes:
+            click.echo("Nothing to apply.")
+            return
+        check_applicable(plan, confirm_delete_plan)
+        _confirm(target, auto_approve)
+        with apply_lock(root, target.name), _trail(target, root, plan, actor) as trail:
+            report = apply_plan(
+                plan,
+                target.client(),
+                audit=trail,
+                confirm_delete_plans=confirm_delete_plan,
+                progress=_progress,
+            )
+        click.echo(report.summary())
+        click.secho(f"Apply complete: {len(report.applied)} change(s).", fg="green")
+
+
+def _confirm(target: Target, auto_approve: bool) -> None:
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise PlanError("no terminal to confirm on: pass --auto-approve to apply without asking")
+    if not click.confirm(f"Apply these changes to {_target_label(target)}?", default=False):
+        raise PlanError("apply cancelled; nothing was changed")
+
+
+def _progress(index: int, total: int, change: Any, status: str) -> None:
+    if status == "start":
+        click.echo(f"[{index}/{total}] {change.action} {change.kind} {change.key} ...", err=True)
+    elif status == "failed":
+        click.secho(f"[{index}/{total}] {change.kind} {change.key}: failed", fg="red", err=True)
+
+
+def _trail(target: Target, root: Path, plan: Any, actor: str | None) -> Any:
+    from lagoform.audit.configured import open_trail
+    from lagoform.config import load_config
+
+    return open_trail(
+        load_config(root),
+        root=root,
+        environment=target.name,
+        api_url=target.api_url or "sandbox",
+        plan_id=plan.plan_id,
+        actor=actor,
+        env=os.environ,
+        api_key=target._key,  # only so the trail can scrub it from records
+    )
+
+
+@click.command("import")
+@target_options
+@_ROOT
+@click.option("--force", is_flag=True, help="Overwrite existing catalog/ and overrides/ YAML.")
+def import_command(env: str | None, api_url: str | None, root: Path, force: bool) -> None:
+    """Write catalog/ and overrides/ from a live Lago (the next plan is then empty)."""
+    from lagoform.engine.importer import import_project
+
+    with resolve_target(env, api_url, root) as target:
+        click.echo(target.describe())
+        result = import_project(target.client(), root, force=force)
+    counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in result.counts.items())
+    click.echo(f"Imported {counts} into {len(result.files)} file(s).")
+    for path in result.files:
+        click.echo(f"  wrote {path}")
+    for skipped in result.skipped:
+        click.echo(f"  skipped {skipped}")
+    click.echo("Next: `lagoform plan` should show no changes.")
