@@ -304,3 +304,20 @@ def test_effective_override_diff_reads_previous_negotiated_values() -> None:
 
 def test_effective_equal_to_base_has_no_entries() -> None:
     assert effective_override_diff(BASE_PLAN, BASE_PLAN) == []
+
+
+def test_tax_codes_read_from_lago_taxes_objects() -> None:
+    base = {"code": "tokens", "taxes": [{"code": "vat_fr", "rate": 20}]}
+    assert charge_override_diff(base, {"tax_codes": ["vat_fr"]}) == []
+    [entry] = charge_override_diff(base, {"tax_codes": ["vat_de"]})
+    assert (entry.field, entry.base_value, entry.override_value) == (
+        "tax_codes",
+        ["vat_fr"],
+        ["vat_de"],
+    )
+
+
+def test_plan_level_tax_codes() -> None:
+    plan = {"code": "enterprise", "taxes": [{"code": "vat_fr"}], "charges": []}
+    [entry] = plan_override_diff(plan, {"tax_codes": []})
+    assert (entry.charge_code, entry.field, entry.change) == (None, "tax_codes", "removed")

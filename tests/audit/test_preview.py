@@ -87,3 +87,23 @@ def test_preview_matches_what_the_trail_writes(log_path: Path) -> None:
     intents = [r.model_dump(mode="json") for r in written if r.phase == "intent"]
     apply_only = {"record_id", "time", "prev_hash", "hash"}
     assert [{k: v for k, v in r.items() if k not in apply_only} for r in intents] == previewed
+
+
+def test_catalog_shaped_overrides_with_a_charge_list() -> None:
+    # lagoform.catalog.lago_form.plan_overrides_body: charges as a list carrying their code
+    shaped = facts()
+    overrides = {
+        "amount_cents": 4500,
+        "amount_currency": "USD",
+        "charges": [
+            {"code": "tokens", "properties": {"amount": "0.0000015"}},
+            {"code": "images", "properties": {"amount": "0.04"}},  # same as base: no call
+        ],
+    }
+    shaped = type(shaped)(**{**shaped.__dict__, "overrides": overrides})
+    requests = expected_override_requests(shaped)
+    assert [r["path"] for r in requests] == [
+        "/subscriptions/globex-main",
+        "/subscriptions/globex-main/charges/tokens",
+    ]
+    assert requests[1]["body"] == {"charge": {"properties": {"amount": "0.0000015"}}}

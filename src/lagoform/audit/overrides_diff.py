@@ -11,7 +11,7 @@ value, and two amounts equal as decimals (``"0.5"`` and ``"0.50"``) are not a ch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
@@ -34,6 +34,7 @@ PLAN_OVERRIDE_FIELDS = (
     "description",
     "invoice_display_name",
     "name",
+    "tax_codes",
     "trial_period",
 )
 _FILTER_FIELDS = ("invoice_display_name", "properties")
@@ -159,6 +160,13 @@ def _collector(
     return emit
 
 
+def _charge_tax_codes(charge: Mapping[str, Any]) -> Any:
+    # Lago's responses carry ``taxes`` (objects); requests carry ``tax_codes``
+    if "tax_codes" in charge or "taxes" not in charge:
+        return charge.get("tax_codes")
+    return [t.get("code") for t in charge.get("taxes") or [] if isinstance(t, Mapping)]
+
+
 def _tax_codes(value: Any) -> Any:
     # order carries no meaning (replace semantics) and an empty list is the same as none
     return sorted(value) if isinstance(value, list) and value else None
@@ -179,7 +187,8 @@ def charge_override_diff(
             base_value = _normalize_properties(base_value)
             new_value = _normalize_properties(new_value)
         if name == "tax_codes":
-            base_value, new_value = _tax_codes(base_value), _tax_codes(new_value)
+            base_value = _tax_codes(_charge_tax_codes(base_charge))
+            new_value = _tax_codes(new_value)
         _leaves(name, base_value, new_value, emit)
     if "filters" in override:
         entries.extend(_filter_entries(code, base_charge.get("filters"), override["filters"]))
@@ -190,7 +199,8 @@ def _charges_by_code(plan: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return {str(c.get("code")): c for c in plan.get("charges") or []}
 
 
-def _override_items(charges: Any) -> Iterable[tuple[str, Mapping[str, Any]]]:
+def override_items(charges: Any) -> list[tuple[str, Mapping[str, Any]]]:
+    """Charge overrides by code, sorted: from ``{code: override}`` or ``[{code, ...}]``."""
     if isinstance(charges, Mapping):
         return sorted((str(k), v) for k, v in charges.items())
     return sorted(((str(c.get("code")), c) for c in charges or []), key=lambda kv: kv[0])
@@ -208,9 +218,13 @@ def plan_override_diff(
     entries: list[OverrideDiffEntry] = []
     emit = _collector(entries, None, None)
     for name in sorted(k for k in overrides if k in PLAN_OVERRIDE_FIELDS):
-        _leaves(name, base_plan.get(name), overrides.get(name), emit)
+        base_value, new_value = base_plan.get(name), overrides.get(name)
+        if name == "tax_codes":
+            base_value = _tax_codes(_charge_tax_codes(base_plan))
+            new_value = _tax_codes(new_value)
+        _leaves(name, base_value, new_value, emit)
     base_charges = _charges_by_code(base_plan)
-    for code, override in _override_items(overrides.get("charges")):
+    for code, override in override_items(overrides.get("charges")):
         if code not in base_charges:
             raise PlanError(
                 f"override for charge '{code}', which base plan '{base_plan.get('code')}' does "
@@ -234,6 +248,7 @@ def effective_override_diff(
     for code in sorted(set(base_charges) | set(live_charges)):
         live = live_charges.get(code) or {}
         override = {k: live.get(k) for k in CHARGE_OVERRIDE_FIELDS}
+        override["tax_codes"] = _charge_tax_codes(live)
         if "filters" not in live and code in live_charges:
             override.pop("filters")  # a response without filters says nothing about them
         entries.extend(charge_override_diff({**base_charges.get(code, {}), "code": code}, override))

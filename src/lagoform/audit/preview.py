@@ -19,6 +19,7 @@ from lagoform.audit.overrides_diff import (
     CHARGE_OVERRIDE_FIELDS,
     PLAN_OVERRIDE_FIELDS,
     charge_override_diff,
+    override_items,
     plan_override_diff,
 )
 
@@ -52,9 +53,8 @@ def expected_override_requests(facts: OverrideFacts) -> list[dict[str, Any]]:
             }
         )
     current_charges = {str(c.get("code")): c for c in current.get("charges") or []}
-    charges = facts.overrides.get("charges") or {}
-    for code in sorted(charges):
-        override = {k: v for k, v in charges[code].items() if k in CHARGE_OVERRIDE_FIELDS}
+    for code, item in override_items(facts.overrides.get("charges")):
+        override = {k: v for k, v in item.items() if k in CHARGE_OVERRIDE_FIELDS}
         have = current_charges.get(code, {"code": code})
         if charge_override_diff(have, override):
             requests.append(
