@@ -30,7 +30,7 @@ from lagoform.errors import ConfigError
 from lagoform.lago import AsyncLagoClient, LagoClient, Secret, api_root
 
 if TYPE_CHECKING:
-    from lagoform.sandbox.core import Sandbox
+    from lagoform.sandbox import Sandbox
 
 # The in-process sandbox accepts any key; this one only exists so the header is well formed.
 SANDBOX_URL = "http://sandbox.lagoform.invalid"
@@ -73,7 +73,7 @@ class Target:
     def sandbox(self) -> Sandbox:
         """The embedded emulator, loaded from its state file on first use."""
         if self._sandbox is None:
-            from lagoform.sandbox.core import Sandbox  # the CLI alone may import the sandbox
+            from lagoform.sandbox import Sandbox  # the CLI alone may import the sandbox
 
             self._sandbox = Sandbox(premium=self.environment.premium, state_file=self.state_path)
         return self._sandbox
