@@ -24,6 +24,7 @@ from lagoform.audit.overrides_diff import (
     plan_override_diff,
 )
 from lagoform.audit.preview import expected_override_requests, preview_records
+from lagoform.audit.project_facts import override_facts
 from lagoform.audit.record import SCHEMA_VERSION, OverrideDiffEntry, Record
 from lagoform.audit.sinks import JsonlFileSink, LokiSink, Sink, StdoutSink
 from lagoform.audit.trail import AuditTrail
@@ -46,6 +47,7 @@ __all__ = [
     "detect_context",
     "effective_override_diff",
     "expected_override_requests",
+    "override_facts",
     "pending_intents",
     "plan_override_diff",
     "preview_records",
