@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from lagoform.catalog.checks_charge import Path, Report, check_charge
 from lagoform.catalog.checks_tenant import check_tenants, check_usage_mappings
-from lagoform.catalog.diagnose import suggest, walk
+from lagoform.catalog.diagnose import piece, suggest, walk
+from lagoform.catalog.models_charge import Charge
 from lagoform.catalog.models_metric import BillableMetric, Tax
 from lagoform.catalog.models_plan import AddOn, BillingPlan, Coupon
-from lagoform.catalog.money import decimal_text
+from lagoform.catalog.money import Money, decimal_text
 from lagoform.catalog.yamlsrc import LocDict
 from lagoform.errors import Problem
 
@@ -59,6 +60,8 @@ def check_project(project: Project, removals: list[LocDict]) -> list[Problem]:
     metrics = {m.code: m for m in project.catalog.billable_metrics}
     for item in catalog_items:
         if item.model is None:
+            if item.kind == "plan":
+                _check_broken_plan(Report(item.raw, problems), metrics, refs)
             continue
         report = Report(item.raw, problems)
         match item.model:
@@ -205,6 +208,23 @@ def _check_plan(
         if charge.metric not in metrics:
             refs.check(report, (*path, "metric"), "billable_metric", charge.metric)
         check_charge(report, path, charge, metrics.get(charge.metric), currency, tax)
+
+
+def _check_broken_plan(report: Report, metrics: dict[str, BillableMetric], refs: Refs) -> None:
+    """Check the valid charges of a plan that failed validation as a whole."""
+    money = piece(Money, report.raw.get("amount"))
+    charges = report.raw.get("charges")
+    for index, raw in enumerate(charges if isinstance(charges, list) else []):
+        charge = piece(Charge, raw)
+        if charge is None:
+            continue
+        path = ("charges", index)
+        if charge.metric not in metrics:
+            refs.check(report, (*path, "metric"), "billable_metric", charge.metric)
+        currency = money.currency if money is not None else None
+        check_charge(
+            report, path, charge, metrics.get(charge.metric), currency, refs.checker(report, "tax")
+        )
 
 
 def _raw_at(report: Report, path: Path) -> Any:

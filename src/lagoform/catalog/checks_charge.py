@@ -208,13 +208,14 @@ def check_charge(
     path: Path,
     charge: Charge,
     metric: BillableMetric | None,
-    currency: str,
+    currency: str | None,
     tax_exists: Callable[[Path, str], None],
 ) -> None:
     """One plan charge against its metric (API_NOTES §4.3)."""
     check_properties(report, (*path, "properties"), charge.properties)
     check_filters(report, (*path, "filters"), charge.filters, metric)
-    check_cents(report, (*path, "min_amount"), charge.min_amount, currency)
+    if currency is not None:
+        check_cents(report, (*path, "min_amount"), charge.min_amount, currency)
     for index, code in enumerate(charge.tax_codes):
         tax_exists((*path, "tax_codes", index), code)
     if not charge.invoiceable and not charge.pay_in_advance:

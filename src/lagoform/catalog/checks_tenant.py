@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lagoform.catalog.checks_charge import (
     Report,
@@ -11,10 +11,10 @@ from lagoform.catalog.checks_charge import (
     check_filters,
     check_properties,
 )
-from lagoform.catalog.diagnose import suggest
+from lagoform.catalog.diagnose import piece, suggest
 from lagoform.catalog.models_metric import BillableMetric
 from lagoform.catalog.models_plan import BillingPlan
-from lagoform.catalog.models_tenant import PlanOverrides, Tenant
+from lagoform.catalog.models_tenant import Customer, PlanOverrides, Subscription, Tenant, Wallet
 from lagoform.catalog.models_usage import is_record_path
 from lagoform.catalog.money import decimal_text
 from lagoform.errors import Problem
@@ -73,30 +73,32 @@ def check_tenants(
 ) -> None:
     owners: dict[str, str] = {}
     for item in project.items:
-        if item.kind != "tenant" or item.model is None:
+        if item.kind != "tenant" or item.code is None:
             continue
-        tenant: Tenant = item.model
+        tenant_id = item.code
         report = Report(item.raw, problems)
-        customer = tenant.customer
-        if customer.external_id is not None and customer.external_id != tenant.external_id:
-            report.at(
-                ("customer", "external_id"),
-                f"this file describes tenant '{tenant.external_id}' (its file name), not "
-                f"'{customer.external_id}'",
-                f"move it to overrides/{customer.external_id}.yaml",
-            )
-        _check_customer(report, tenant, refs)
+        parts = _parts(item.model, item.raw)
+        customer, subscriptions, wallets = parts
+        if customer is not None:
+            if customer.external_id is not None and customer.external_id != tenant_id:
+                report.at(
+                    ("customer", "external_id"),
+                    f"this file describes tenant '{tenant_id}' (its file name), not "
+                    f"'{customer.external_id}'",
+                    f"move it to overrides/{customer.external_id}.yaml",
+                )
+            _check_customer(report, customer, refs)
         targets = 0
-        for index, sub in enumerate(tenant.subscriptions):
+        for index, sub in subscriptions:
             path = ("subscriptions", index)
             owner = owners.get(sub.external_id)
             if owner is not None:
-                elsewhere = "this file" if owner == tenant.external_id else f"tenant '{owner}'"
+                elsewhere = "this file" if owner == tenant_id else f"tenant '{owner}'"
                 report.at(
                     (*path, "external_id"),
                     f"subscription '{sub.external_id}' is already described by {elsewhere}",
                 )
-            owners.setdefault(sub.external_id, tenant.external_id)
+            owners.setdefault(sub.external_id, tenant_id)
             targets += sub.usage_target
             if sub.usage_target and targets > 1:
                 report.at(
@@ -110,7 +112,7 @@ def check_tenants(
             if sub.overrides is not None:
                 _check_overrides(report, (*path, "overrides"), sub.overrides, plan, metrics, refs)
         codes: set[str] = set()
-        for index, wallet in enumerate(tenant.wallets):
+        for index, wallet in wallets:
             path = ("wallets", index)
             if wallet.code in codes:
                 report.at((*path, "code"), f"duplicate wallet code '{wallet.code}'")
@@ -125,13 +127,41 @@ def check_tenants(
                 report.at((*path, "priority"), "priority must be between 1 and 50")
 
 
-def _check_customer(report: Report, tenant: Tenant, refs: Refs) -> None:
-    customer = tenant.customer
+def _parts(
+    tenant: Tenant | None, raw: Any
+) -> tuple[Customer | None, list[tuple[int, Subscription]], list[tuple[int, Wallet]]]:
+    """The tenant's valid parts, even when the file as a whole did not validate."""
+    if tenant is not None:
+        return (
+            tenant.customer,
+            list(enumerate(tenant.subscriptions)),
+            list(enumerate(tenant.wallets)),
+        )
+    customer = piece(Customer, raw.get("customer"))
+    subscriptions = []
+    for index, sub_raw in enumerate(_list(raw.get("subscriptions"))):
+        sub = piece(Subscription, sub_raw)
+        if sub is not None:
+            subscriptions.append((index, sub))
+    wallets = []
+    for index, wallet_raw in enumerate(_list(raw.get("wallets"))):
+        wallet = piece(Wallet, wallet_raw)
+        if wallet is not None:
+            wallets.append((index, wallet))
+    return customer, subscriptions, wallets
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _check_customer(report: Report, customer: Customer, refs: Refs) -> None:
     if len(customer.metadata) > MAX_CUSTOMER_METADATA:
         report.at(
             ("customer", "metadata"),
             f"Lago keeps at most {MAX_CUSTOMER_METADATA} metadata entries per customer, "
             f"got {len(customer.metadata)}",
+            key=True,
         )
     for key, value in customer.metadata.items():
         if len(key) > 20:

@@ -32,6 +32,9 @@ def suggest(name: object, candidates: Iterable[str]) -> str | None:
     if not match:
         lowered = {c.lower(): c for c in pool}
         match = [lowered[name.lower()]] if name.lower() in lowered else []
+    if not match and len(name) >= 3:
+        # an abbreviation: "uniq" -> "unique_count"
+        match = [c for c in pool if c.lower().startswith(name.lower())][:1]
     return f"did you mean '{match[0]}'?" if match else None
 
 
@@ -217,16 +220,25 @@ def problems_from(
     error: ValidationError, cls: type[BaseModel], raw: Any, start: SourceLocation
 ) -> list[Problem]:
     problems = []
-    for err in error.errors():
+    errors = error.errors()
+    locs = [tuple(e["loc"]) for e in errors]
+    for err in errors:
+        loc = tuple(err["loc"])
         if err["type"] in _SKIPPED:
             continue
-        loc = tuple(err["loc"])
+        if err["type"] == "too_short" and any(o[: len(loc)] == loc and o != loc for o in locs):
+            continue  # the list only looks short because its items were refused
         if err["type"] == "extra_forbidden":
             where = _key_location(raw, loc, start)
+        elif err["type"] == "missing" and len(loc) > 1 and isinstance(loc[-2], str):
+            where = _key_location(raw, loc[:-1], start)  # at `overrides:`, not its first key
         else:
             where, _, _ = walk(raw, loc, start)
         message, hint = _message(dict(err), cls)
         problems.append(where.problem(message, hint))
+    if not problems:  # only skipped errors: still never pass silently
+        where, _, _ = walk(raw, locs[0] if locs else (), start)
+        problems.append(where.problem(str(errors[0]["msg"]) if errors else "invalid value"))
     return problems
 
 
@@ -236,3 +248,12 @@ def validate(cls: type[M], raw: Any, start: SourceLocation) -> tuple[M | None, l
         return cls.model_validate(raw), []
     except ValidationError as err:
         return None, problems_from(err, cls, raw, start)
+
+
+def piece(cls: type[M], raw: Any) -> M | None:
+    """Validate one part of an object that failed as a whole (its errors are already reported),
+    so the cross-checks can still look at the parts that are fine."""
+    try:
+        return cls.model_validate(raw)
+    except ValidationError:
+        return None

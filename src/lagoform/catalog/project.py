@@ -105,11 +105,16 @@ class Project:
 
         ``kind`` is tax, billable_metric, add_on, plan, coupon, usage_mapping or tenant. Path
         parts name mapping keys, list indexes, or list items by code/external_id/key, e.g.
-        ``locate("plan", "pro_monthly", "charges", "tokens", "properties")``.
+        ``locate("plan", "pro_monthly", "charges", "tokens", "properties")``. A path ending
+        in a mapping key gives the key's position; anything not found gives the closest parent.
         """
         for item in self.items:
             if item.kind == kind and item.code == code:
-                location, _, _ = walk(item.raw, path, item.raw.loc)
+                location, _, found = walk(item.raw, path, item.raw.loc)
+                if found and path and isinstance(path[-1], str):
+                    _, parent, _ = walk(item.raw, path[:-1], item.raw.loc)
+                    if isinstance(parent, LocDict) and path[-1] in parent:
+                        return parent.key_loc(path[-1])  # the `key:` line reads best
                 return location
         return SourceLocation(str(self.root))
 
@@ -232,9 +237,15 @@ def _type_overrides(raw: LocDict, models: dict[str, dict[str, str]]) -> LocDict:
         new_charges = copy_mapping(charges)
         for code, override in charges.items():
             model = plan_models.get(code)
-            if model is None or not isinstance(override, dict):
+            if not isinstance(override, dict):
                 continue
             typed = copy_mapping(override)
+            if model is None:
+                # Unknown plan or charge (reported by the checks): its prices cannot be typed.
+                typed.pop("properties", None)
+                typed.pop("filters", None)
+                new_charges[code] = typed
+                continue
             if "properties" in typed:
                 typed["properties"] = with_model(typed["properties"], model)
             filters = typed.get("filters")
@@ -308,11 +319,14 @@ def load_project(root: Path) -> Project:
     root = Path(root)
     problems: list[Problem] = []
     raw, removals = _gather_catalog(root, problems)
-    raw["plans"], variant_problems = resolve_extends(raw["plans"])
+    raw["plans"], variant_problems, unresolved = resolve_extends(raw["plans"])
     problems.extend(variant_problems)
     items: list[Item] = []
     for key, (kind, model) in KINDS.items():
         for entry in raw[key]:
+            if id(entry) in unresolved:  # its `extends` is already reported
+                items.append(Item(kind, _code_of(kind, entry), entry, None))
+                continue
             value, found = validate(model, entry, entry.loc)
             problems.extend(found)
             items.append(Item(kind, _code_of(kind, entry), entry, value))

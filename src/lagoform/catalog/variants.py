@@ -16,8 +16,11 @@ from lagoform.catalog.yamlsrc import LocDict
 from lagoform.errors import Problem
 
 
-def resolve_extends(plans: list[LocDict]) -> tuple[list[LocDict], list[Problem]]:
-    """Each raw plan with its ``extends`` chain merged in; cycles and unknown parents reported."""
+def resolve_extends(plans: list[LocDict]) -> tuple[list[LocDict], list[Problem], set[int]]:
+    """Each raw plan with its ``extends`` chain merged in; cycles and unknown parents reported.
+
+    Also returns the ids of the raw plans that could not be resolved (not worth validating).
+    """
     by_code: dict[str, LocDict] = {}
     for raw in plans:
         code = raw.get("code")
@@ -50,7 +53,7 @@ def resolve_extends(plans: list[LocDict]) -> tuple[list[LocDict], list[Problem]]
                 problems.append(
                     where.problem(
                         f"plan '{code}' extends unknown plan '{parent_code}'",
-                        suggest(parent_code, by_code),
+                        suggest(parent_code, [c for c in by_code if c != code]),
                     )
                 )
             return raw
@@ -65,7 +68,24 @@ def resolve_extends(plans: list[LocDict]) -> tuple[list[LocDict], list[Problem]]
         return merged
 
     out = [resolve(raw, []) if isinstance(raw, LocDict) else raw for raw in plans]
-    return out, problems
+    broken = {
+        id(resolved_raw)
+        for resolved_raw, raw in zip(out, plans, strict=True)
+        if id(raw) in reported or _inherits_broken(raw, by_code, reported)
+    }
+    return out, problems, broken
+
+
+def _inherits_broken(raw: LocDict, by_code: dict[str, LocDict], reported: set[int]) -> bool:
+    seen: set[int] = set()
+    current: Any = raw
+    while isinstance(current, LocDict) and id(current) not in seen:
+        if id(current) in reported:
+            return True
+        seen.add(id(current))
+        parent = current.get("extends")
+        current = by_code.get(parent) if isinstance(parent, str) else None
+    return False
 
 
 def apply_overrides(plan: BillingPlan, overrides: PlanOverrides | None) -> BillingPlan:

@@ -12,8 +12,8 @@ from lagoform.catalog.schema import catalog_schema, overrides_schema
 from lagoform.errors import ConfigError
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 @click.command()
@@ -35,7 +35,7 @@ def validate(root: Path) -> None:
             _count(len(catalog.plans), "plan"),
             _count(len(catalog.add_ons), "add-on"),
             _count(len(catalog.coupons), "coupon"),
-            _count(len(catalog.taxes), "tax"),
+            _count(len(catalog.taxes), "tax", "taxes"),
             _count(len(catalog.usage_mappings), "usage mapping"),
             _count(len(project.tenants), "tenant"),
             _count(subscriptions, "subscription"),
