@@ -336,3 +336,11 @@ def test_canary_secret_never_reaches_a_record(
     assert CANARY not in capsys.readouterr().out
     assert "[redacted]" in written
     assert verify_file(log_path).ok
+
+
+def test_no_sink_or_two_log_files_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(AuditError, match="no audit sink"):
+        AuditTrail(context(), [])
+    files = [JsonlFileSink(tmp_path / "a.jsonl"), JsonlFileSink(tmp_path / "b.jsonl")]
+    with pytest.raises(AuditError, match="at most one audit log file"):
+        AuditTrail(context(), files)
