@@ -28,8 +28,9 @@ from lagoform.engine.state import (
 from lagoform.lago.client import LagoClient
 
 Raw = dict[str, Any]
-# Every status Lago has; the list endpoint returns only active ones unless asked (§5.7).
-ALL_STATUSES = ("pending", "active", "terminated", "canceled", "incomplete")
+# The list endpoint returns only active subscriptions unless asked (§5.7). `incomplete` is
+# left out: the spec's enum lacks it and one unknown status makes Lago drop the whole filter.
+ALL_STATUSES = ("pending", "active", "terminated", "canceled")
 # Subscriptions that exist as far as the catalog is concerned (terminated ones are history).
 CURRENT_STATUSES = frozenset({"pending", "active"})
 

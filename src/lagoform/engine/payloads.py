@@ -122,6 +122,10 @@ def plan_request(body: Mapping[str, Any], ctx: ApplyContext, *, update: bool) ->
     known = ctx.plan_ids.get(code, {}) if update else {}
     charge_ids: Mapping[str, Any] = known.get("charges", {})
     out = {k: v for k, v in body.items() if k not in ("charges", "cascade_updates")}
+    if not update:  # on create an omitted field is the same as null
+        out = {k: v for k, v in out.items() if v is not None}
+    # "no trial" stated as 0 days, so Lago never holds a null trial (the spec types it number)
+    out["trial_period"] = body.get("trial_period") or 0
     out["charges"] = [_charge_request(c, ctx, charge_ids) for c in body.get("charges") or []]
     if update and not body.get("minimum_commitment") and known.get("has_commitment"):
         out["minimum_commitment"] = {}  # present and empty deletes Lago's commitment
@@ -140,7 +144,11 @@ def _charge_request(
             f"charge {charge.get('code')!r} uses billable metric {metric_code!r}, which is not "
             "in Lago (add it to the catalog)"
         )
-    out = {k: v for k, v in charge.items() if k != "billable_metric_code"}
+    # None values are left out: an omitted display name clears it just the same (§4.6) and
+    # Lago's spec types these fields as non-nullable strings.
+    out = {k: v for k, v in charge.items() if k != "billable_metric_code" and v is not None}
+    if "filters" in out:
+        out["filters"] = [{k: v for k, v in f.items() if v is not None} for f in out["filters"]]
     out["billable_metric_id"] = metric_id
     charge_id = charge_ids.get(str(charge.get("code") or metric_code))
     if charge_id:

@@ -1,0 +1,177 @@
+"""`lagoform plan / apply / import` through the real root group (CliRunner), against the sandbox
+server over HTTP (``--api-url``) and the embedded sandbox (the default target)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from lagoform.cli import _register, root
+from tests.conftest import SandboxServer
+from tests.engine.e2e_helpers import edit, example_project, lago
+
+_register()
+
+
+def run(*args: str, key: str | None = None) -> Result:
+    env = {"LAGO_API_KEY": key} if key else {}
+    return CliRunner().invoke(root, list(args), env=env)
+
+
+@pytest.fixture
+def server(sandbox_server: SandboxServer) -> SandboxServer:
+    return sandbox_server
+
+
+def http(server: SandboxServer, project: Path, *args: str) -> Result:
+    return run(*args, "--api-url", server.url, "--root", str(project), key=server.api_key)
+
+
+def test_plan_apply_plan_over_http(tmp_path: Path, server: SandboxServer) -> None:
+    project = example_project(tmp_path)
+    first = http(server, project, "plan", "--detailed-exitcode")
+    assert first.exit_code == 2, first.output
+    assert first.output.startswith(f"target: {server.url} (--api-url, key from LAGO_API_KEY)")
+    assert "18 to create" in first.output
+    applied = http(server, project, "apply", "--auto-approve", "--actor", "ci-test")
+    assert applied.exit_code == 0, applied.output
+    assert "Apply complete: 18 change(s)." in applied.output
+    assert server.api_key not in applied.output
+    audit_log = project / "audit" / "ad-hoc.jsonl"
+    assert audit_log.exists() and '"actor":"ci-test"' in audit_log.read_text()
+    again = http(server, project, "plan", "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
+    assert "No changes" in again.output
+
+
+def test_json_format_and_saved_plan_apply(tmp_path: Path, server: SandboxServer) -> None:
+    project = example_project(tmp_path)
+    out = tmp_path / "plan.json"
+    result = http(server, project, "plan", "--format", "json", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    stdout = result.stdout
+    data = json.loads(stdout)  # the target line went to stderr: stdout stays JSON
+    assert data["format_version"] == 1 and data["plan_id"]
+    assert json.loads(out.read_text()) == data
+    applied = http(server, project, "apply", str(out), "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert http(server, project, "plan", "--detailed-exitcode").exit_code == 0
+
+
+def test_stale_saved_plan_refused_naming_what_moved(tmp_path: Path, server: SandboxServer) -> None:
+    project = example_project(tmp_path)
+    assert http(server, project, "apply", "--auto-approve").exit_code == 0
+    edit(project, "catalog/plans.yaml", "properties: {amount: 0.10}", "properties: {amount: 0.12}")
+    out = tmp_path / "plan.json"
+    assert http(server, project, "plan", "--out", str(out)).exit_code == 0
+    lago(server, "PUT", "/billable_metrics/storage_gb", {"billable_metric": {"name": "GB!"}})
+    lago(server, "PUT", "/plans/pro_annual", {"plan": {"name": "Renamed", "interval": "yearly"}})
+    refused = http(server, project, "apply", str(out), "--auto-approve")
+    assert refused.exit_code == 1
+    assert "live state changed since this plan was made" in refused.output
+    assert "plan:pro_annual changed in Lago" in refused.output
+    assert "billable_metric:storage_gb changed in Lago" in refused.output
+    assert "Traceback" not in refused.output
+
+
+def test_markdown_format(tmp_path: Path, server: SandboxServer) -> None:
+    project = example_project(tmp_path)
+    result = http(server, project, "plan", "--format", "markdown")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("### lagoform plan")
+    assert "| ➕ create | 18 |" in result.stdout
+
+
+def test_invalid_catalog_is_reported_without_calling_lago(tmp_path: Path) -> None:
+    project = example_project(tmp_path)
+    edit(project, "catalog/plans.yaml", "metric: storage_gb", "metric: storage_gbb", count=2)
+    # nothing listens on port 9: any call to Lago would fail with a connection error instead
+    result = run("plan", "--api-url", "http://127.0.0.1:9", "--root", str(project), key="k")
+    assert result.exit_code == 1
+    assert "storage_gbb" in result.output and "nothing was sent to Lago" in result.output
+    assert "could not" not in result.output.lower() and "refused" not in result.output.lower()
+
+
+def test_apply_needs_confirmation_without_a_terminal(tmp_path: Path, server: SandboxServer) -> None:
+    project = example_project(tmp_path)
+    result = http(server, project, "apply")
+    assert result.exit_code == 1
+    assert "--auto-approve" in result.output
+    assert lago(server, "GET", "/plans")["plans"] == []
+
+
+def test_deleting_a_subscribed_plan_needs_named_confirmation(
+    tmp_path: Path, server: SandboxServer
+) -> None:
+    project = example_project(tmp_path)
+    assert http(server, project, "apply", "--auto-approve").exit_code == 0
+    lago(
+        server,
+        "POST",
+        "/plans",
+        {
+            "plan": {
+                "code": "legacy",
+                "name": "Legacy",
+                "interval": "monthly",
+                "amount_cents": 0,
+                "amount_currency": "USD",
+                "pay_in_advance": False,
+            }
+        },
+    )
+    lago(
+        server,
+        "POST",
+        "/subscriptions",
+        {
+            "subscription": {
+                "external_customer_id": "acme-labs",
+                "plan_code": "legacy",
+                "external_id": "acme-old",
+            }
+        },
+    )
+    (project / "catalog" / "remove.yaml").write_text("remove:\n  plans: [legacy]\n")
+    refused = http(server, project, "apply", "--auto-approve")
+    assert refused.exit_code == 1
+    assert "--confirm-delete-plan legacy" in refused.output
+    assert not lago(server, "GET", "/plans/legacy")["plan"]["pending_deletion"]
+    ok = http(server, project, "apply", "--auto-approve", "--confirm-delete-plan", "legacy")
+    assert ok.exit_code == 0, ok.output
+    assert "delete plan:legacy" in ok.output
+
+
+def test_import_then_plan_is_empty(tmp_path: Path, server: SandboxServer) -> None:
+    project = example_project(tmp_path)
+    assert http(server, project, "apply", "--auto-approve").exit_code == 0
+    fresh = tmp_path / "imported"
+    fresh.mkdir()
+    imported = http(server, fresh, "import")
+    assert imported.exit_code == 0, imported.output
+    assert (fresh / "catalog" / "plans.yaml").exists()
+    assert (fresh / "overrides" / "globex.yaml").exists()
+    assert "MSA" not in (fresh / "overrides" / "globex.yaml").read_text()  # reason is Lago-less
+    plan = http(server, fresh, "plan", "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output
+    again = http(server, fresh, "import")
+    assert again.exit_code == 1 and "--force" in again.output
+
+
+def test_embedded_sandbox_is_the_default_target(tmp_path: Path) -> None:
+    project = example_project(tmp_path)
+    result = run("plan", "--root", str(project))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(
+        "target: sandbox (embedded emulator, state .lagoform/sandbox.json)"
+    )
+    assert "+ plan pro_monthly" in result.output
+    applied = run("apply", "--root", str(project), "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert (project / ".lagoform" / "sandbox.json").exists()
+    assert not (project / ".lagoform" / "apply-sandbox.lock").exists()
+    again = run("plan", "--root", str(project), "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
