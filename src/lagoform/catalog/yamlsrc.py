@@ -102,13 +102,25 @@ _TIMESTAMP = re.compile(
 )
 
 
-class _Loader(yaml.SafeLoader):
-    """Composes nodes only; plain scalars are resolved by ``_Builder._scalar``, not YAML 1.1."""
+class _Resolve:
+    """Plain scalars are resolved by ``_Builder._scalar`` (YAML 1.2 core), not YAML 1.1."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
         if kind is yaml.ScalarNode and implicit[0]:
             return "?"
-        return str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
+        return str(super().resolve(kind, value, implicit))  # type: ignore[misc]
+
+
+class _Loader(_Resolve, yaml.SafeLoader):
+    """Pure-Python parser: slower, but its syntax error messages are the clearest."""
+
+
+# libyaml's parser when present: several times faster, same marks.
+_FastLoader: Any = (
+    type("_FastLoader", (_Resolve, yaml.CSafeLoader), {})
+    if hasattr(yaml, "CSafeLoader")
+    else _Loader
+)
 
 
 def _mark(file: str, mark: yaml.Mark | None) -> SourceLocation:
@@ -238,9 +250,15 @@ def _syntax_hint(problem: str) -> str | None:
 def parse_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
     """Parse one YAML document; returns (data, problems). Never raises for bad input."""
     try:
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError as err:
-        return None, [_syntax_problem(file, err)]
+        node = yaml.compose(text, Loader=_FastLoader)
+    except yaml.YAMLError as fast_err:
+        try:  # parse again with the pure-Python parser for its clearer message
+            yaml.compose(text, Loader=_Loader)
+        except yaml.YAMLError as err:
+            return None, [_syntax_problem(file, err)]
+        except (ValueError, RecursionError):
+            pass
+        return None, [_syntax_problem(file, fast_err)]
     except (ValueError, RecursionError) as err:  # e.g. NUL bytes, absurd nesting
         return None, [Problem(f"invalid YAML: {err}", file=file)]
     if node is None:
