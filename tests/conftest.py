@@ -78,8 +78,19 @@ def _start_server(state_file: Path) -> tuple[subprocess.Popen[bytes], str]:
     env = {**os.environ, "LAGOFORM_SANDBOX_API_KEY": SERVER_KEY}
     stderr = state_file.with_suffix(".log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "lagoform", "sandbox", "serve", "--host", "127.0.0.1",
-         "--port", "0", "--state", str(state_file)],
+        [
+            sys.executable,
+            "-m",
+            "lagoform",
+            "sandbox",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--state",
+            str(state_file),
+        ],
         stdout=subprocess.PIPE,
         stderr=stderr,
         env=env,

@@ -110,8 +110,9 @@ def update_from_item(
         for key in ("pay_in_advance", "prorated"):
             if key in item:
                 charge[key] = item[key]
-        if "billable_metric_id" in item and item["billable_metric_id"] != (
-            charge["billable_metric_id"]
+        if (
+            "billable_metric_id" in item
+            and item["billable_metric_id"] != (charge["billable_metric_id"])
         ):
             if str(item["billable_metric_id"]) not in state.metrics:
                 raise not_found("billable_metrics")
@@ -199,7 +200,9 @@ def validate(charge: Record, metric: Record, *, premium: bool) -> None:
     elif minimum > 0 and pay_in_advance:
         errors.add("min_amount_cents", "not_compatible_with_pay_in_advance")
     if model in props_mod.CHARGE_MODELS:
-        for code in props_mod.validate(model, charge["properties"], premium=premium, metric_agg=agg):
+        for code in props_mod.validate(
+            model, charge["properties"], premium=premium, metric_agg=agg
+        ):
             errors.add("properties", code)
     errors.raise_if_any()
 

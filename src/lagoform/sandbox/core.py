@@ -183,7 +183,12 @@ class Sandbox:
             return self._respond_locked(method, path, parsed_query, lower, body)
 
     def _respond_locked(
-        self, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        headers: dict[str, str],
+        body: bytes,
     ) -> Response:
         now = self.now()
         klass = endpoint_class(method, path)

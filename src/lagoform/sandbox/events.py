@@ -35,52 +35,64 @@ def _build(
     state: State, raw: Any, now: float, expressions: dict[str, tuple[str, expression.Node]]
 ) -> StoredEvent | dict[str, list[str]]:
     """A validated event (not yet stored), or its field errors."""
-    if not isinstance(raw, dict):
+    if type(raw) is not dict:
         return {"event": ["value_is_invalid"]}
-    errors: dict[str, list[str]] = {}
     txn = raw.get("transaction_id")
     code = raw.get("code")
-    if txn is None or txn == "" or isinstance(txn, dict | list):
-        errors["transaction_id"] = ["value_is_mandatory"]
-    if code is None or code == "" or isinstance(code, dict | list):
-        errors["code"] = ["value_is_mandatory"]
     stamp = raw.get("timestamp")
-    if stamp is None or stamp == "":
-        timestamp = now
-    elif isinstance(stamp, int | float) and not isinstance(stamp, bool):
-        timestamp = float(stamp)
-    else:
-        try:
-            timestamp = float(stamp)  # numeric strings like "1651240791.123"
-        except (TypeError, ValueError):
-            errors["timestamp"] = ["invalid_format"]
-            timestamp = now
     properties = raw.get("properties")
-    if properties is None:
-        properties = {}
-    elif not isinstance(properties, dict):
-        errors["properties"] = ["value_is_invalid"]
-    if errors:
-        return errors
-    code = str(code)
-    compiled = expressions.get(code)
-    if compiled is not None:
-        field_name, node = compiled
-        try:
-            value = expression.evaluate(node, code, timestamp, properties)
-        except expression.ExpressionError:
-            return {"properties": ["invalid_expression"]}
-        properties = {**properties, field_name: expression.to_json_value(value)}
+    # Fast path: the shape every well-behaved client sends.
+    if (
+        type(txn) is str
+        and txn
+        and type(code) is str
+        and code
+        and (type(stamp) is int or type(stamp) is float)
+        and (properties is None or type(properties) is dict)
+        and code not in expressions
+    ):
+        timestamp = float(stamp)
+        properties = properties if properties is not None else {}
+    else:
+        errors: dict[str, list[str]] = {}
+        if txn is None or txn == "" or isinstance(txn, dict | list):
+            errors["transaction_id"] = ["value_is_mandatory"]
+        if code is None or code == "" or isinstance(code, dict | list):
+            errors["code"] = ["value_is_mandatory"]
+        timestamp = now
+        if stamp is not None and stamp != "":
+            if isinstance(stamp, bool):
+                errors["timestamp"] = ["invalid_format"]
+            else:
+                try:
+                    timestamp = float(stamp)  # numbers or numeric strings ("1651240791.123")
+                except (TypeError, ValueError):
+                    errors["timestamp"] = ["invalid_format"]
+        if properties is None:
+            properties = {}
+        elif not isinstance(properties, dict):
+            errors["properties"] = ["value_is_invalid"]
+        if errors:
+            return errors
+        code = str(code)
+        compiled = expressions.get(code)
+        if compiled is not None:
+            field_name, node = compiled
+            try:
+                value = expression.evaluate(node, code, timestamp, properties)
+            except expression.ExpressionError:
+                return {"properties": ["invalid_expression"]}
+            properties = {**properties, field_name: expression.to_json_value(value)}
     sub = raw.get("external_subscription_id")
     precise = raw.get("precise_total_amount_cents")
     state.event_seq += 1
     return StoredEvent(
         state.event_seq,
-        str(txn),
+        txn if type(txn) is str else str(txn),
         code,
         timestamp,
         properties,
-        None if sub is None else str(sub),
+        sub if sub is None or type(sub) is str else str(sub),
         None if precise is None else str(precise),
         now,
     )
@@ -114,14 +126,49 @@ def create_batch(req: Request) -> Record:
     if len(raw) > MAX_BATCH:
         raise invalid("events", "too_many_events")
     state = req.state
+    now = req.now
     expressions = _expressions(state)
-    seq_before = state.event_seq
+    seq = seq_before = state.event_seq
     errors: dict[str, Any] = {}
     accepted: list[StoredEvent] = []
     seen: set[tuple[str, str]] = set()
     known = state.event_keys
+    new = tuple.__new__
     for index, item in enumerate(raw):
-        built = _build(state, item, req.now, expressions)
+        # Inlined fast path for the usual well-formed event; anything else goes to _build.
+        if type(item) is dict:
+            txn = item.get("transaction_id")
+            code = item.get("code")
+            stamp = item.get("timestamp")
+            properties = item.get("properties")
+            sub = item.get("external_subscription_id")
+            if (
+                type(txn) is str
+                and txn
+                and type(code) is str
+                and code
+                and (type(stamp) is int or type(stamp) is float)
+                and (type(properties) is dict or properties is None)
+                and (sub is None or type(sub) is str)
+                and code not in expressions
+                and "precise_total_amount_cents" not in item
+            ):
+                key = (sub or "", txn)
+                if key in known or key in seen:
+                    errors[str(index)] = {"transaction_id": ["value_already_exist"]}
+                    continue
+                seen.add(key)
+                seq += 1
+                accepted.append(
+                    new(
+                        StoredEvent,
+                        (seq, txn, code, float(stamp), properties or {}, sub, None, now),
+                    )
+                )
+                continue
+        state.event_seq = seq
+        built = _build(state, item, now, expressions)
+        seq = state.event_seq
         if isinstance(built, dict):
             errors[str(index)] = built
             continue
@@ -134,9 +181,37 @@ def create_batch(req: Request) -> Record:
     if errors:
         state.event_seq = seq_before  # whole batch rolled back
         raise validation(errors)
-    for event in accepted:
-        state.add_event(event)
-    return {"events": [serialize(state, e) for e in accepted]}
+    state.event_seq = seq
+    state.add_events(accepted, seen)
+    return {"events": serialize_many(state, accepted, now)}
+
+
+def serialize_many(state: State, events: list[StoredEvent], now: float) -> list[Record]:
+    """Batch form of :func:`serialize`: shared parts (id head, created_at, repeated
+    timestamps) are formatted once."""
+    head = state.event_id_head()
+    created = iso(now)
+    stamps: dict[float, str] = {}
+    out: list[Record] = []
+    for e in events:
+        stamp = stamps.get(e.timestamp)
+        if stamp is None:
+            stamp = stamps[e.timestamp] = iso_ms(e.timestamp)
+        out.append(
+            {
+                "lago_id": f"{head}{e.seq:012x}",
+                "transaction_id": e.transaction_id,
+                "lago_customer_id": None,
+                "code": e.code,
+                "timestamp": stamp,
+                "precise_total_amount_cents": e.precise_total_amount_cents,
+                "properties": e.properties,
+                "lago_subscription_id": None,
+                "external_subscription_id": e.external_subscription_id,
+                "created_at": created,
+            }
+        )
+    return out
 
 
 def show(req: Request) -> Record:

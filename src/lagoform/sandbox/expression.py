@@ -70,14 +70,14 @@ class _Parser:
         node = self.term()
         while (tok := self.peek()) in (("op", "+"), ("op", "-")):
             self.take()
-            node = Node("bin", tok[1], (node, self.term()))  # type: ignore[index]
+            node = Node("bin", tok[1], (node, self.term()))
         return node
 
     def term(self) -> Node:
         node = self.unary()
         while (tok := self.peek()) in (("op", "*"), ("op", "/")):
             self.take()
-            node = Node("bin", tok[1], (node, self.unary()))  # type: ignore[index]
+            node = Node("bin", tok[1], (node, self.unary()))
         return node
 
     def unary(self) -> Node:

@@ -52,7 +52,14 @@ def _check_add_on(state: State, add_on: Record) -> None:
     errors.raise_if_any()
 
 
-ADD_ON_FIELDS = ("name", "invoice_display_name", "code", "amount_cents", "amount_currency", "description")
+ADD_ON_FIELDS = (
+    "name",
+    "invoice_display_name",
+    "code",
+    "amount_cents",
+    "amount_currency",
+    "description",
+)
 
 
 def add_on_create(req: Request) -> Record:
@@ -288,7 +295,8 @@ def applied_coupon_create(req: Request) -> Record:
     already = [
         a
         for a in req.state.applied_coupons.values()
-        if a["coupon_id"] == coupon["lago_id"] and a["customer_id"] == customer["lago_id"]
+        if a["coupon_id"] == coupon["lago_id"]
+        and a["customer_id"] == customer["lago_id"]
         and a["status"] == "active"
     ]
     if already and not coupon["reusable"]:

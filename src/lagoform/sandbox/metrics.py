@@ -141,7 +141,9 @@ def update(req: Request) -> Record:
 def delete(req: Request) -> Record:
     metric = find(req.state, req.params["code"])
     for plan in req.state.plans.values():
-        plan["charges"] = [c for c in plan["charges"] if c["billable_metric_id"] != metric["lago_id"]]
+        plan["charges"] = [
+            c for c in plan["charges"] if c["billable_metric_id"] != metric["lago_id"]
+        ]
     del req.state.metrics[metric["lago_id"]]
     return {"billable_metric": serialize(metric)}
 
@@ -179,9 +181,12 @@ def _validate(state: State, metric: Record, own_id: str | None) -> None:
             errors.add("code", "value_already_exist")
     if agg == "count_agg":
         metric["field_name"] = None
-    elif agg in AGGREGATION_TYPES and agg != "custom_agg":
-        if not isinstance(metric["field_name"], str) or not metric["field_name"]:
-            errors.add("field_name", "value_is_mandatory")
+    elif (
+        agg in AGGREGATION_TYPES
+        and agg != "custom_agg"
+        and (not isinstance(metric["field_name"], str) or not metric["field_name"])
+    ):
+        errors.add("field_name", "value_is_mandatory")
     if not isinstance(metric["recurring"], bool):
         errors.add("recurring", "value_is_invalid")
     elif metric["recurring"] and agg in NON_RECURRING_TYPES:

@@ -86,8 +86,12 @@ def create_child(org: Org, parent: Record, overrides: Record) -> Record:
                 if key in item:
                     target[key] = item[key]
             if "properties" in item:
-                target["properties"] = props_mod.normalize(target["charge_model"], item["properties"])
-    relations = {k: overrides[k] for k in ("minimum_commitment", "usage_thresholds") if k in overrides}
+                target["properties"] = props_mod.normalize(
+                    target["charge_model"], item["properties"]
+                )
+    relations: Record = {
+        k: overrides[k] for k in ("minimum_commitment", "usage_thresholds") if k in overrides
+    }
     plans.apply_relations(org, child, relations, attached=False)
     return child
 
@@ -103,10 +107,15 @@ def cascade_to_children(org: Org, old: Record, new: Record) -> None:
     for child in state.live_plans():
         if child["parent_id"] != new["lago_id"] or child["lago_id"] not in live_plan_ids:
             continue
-        if old["amount_cents"] != new["amount_cents"] and child["amount_cents"] == old["amount_cents"]:
+        if (
+            old["amount_cents"] != new["amount_cents"]
+            and child["amount_cents"] == old["amount_cents"]
+        ):
             child["amount_cents"] = new["amount_cents"]
         child["charges"] = [
-            c for c in child["charges"] if c["parent_id"] not in old_charges or c["parent_id"] in new_charges
+            c
+            for c in child["charges"]
+            if c["parent_id"] not in old_charges or c["parent_id"] in new_charges
         ]
         by_parent = {c["parent_id"]: c for c in child["charges"] if c["parent_id"]}
         for parent_id, parent_charge in new_charges.items():
@@ -135,15 +144,15 @@ def _cascade_charge(org: Org, old: Record, new: Record, mine: Record) -> None:
     old_filters = {charges.values_key(f["values"]): f for f in old["filters"]}
     new_filters = {charges.values_key(f["values"]): f for f in new["filters"]}
     my_filters = {charges.values_key(f["values"]): f for f in mine["filters"]}
-    for key, parent_filter in new_filters.items():
-        own = my_filters.get(key)
+    for values, parent_filter in new_filters.items():
+        own = my_filters.get(values)
         if own is None:
-            if key not in old_filters:
+            if values not in old_filters:
                 fresh = charges.new_filter(org.state, copy.deepcopy(parent_filter["values"]))
                 fresh["properties"] = copy.deepcopy(parent_filter["properties"])
                 fresh["invoice_display_name"] = parent_filter["invoice_display_name"]
                 mine["filters"].append(fresh)
-        elif key in old_filters and own["properties"] == old_filters[key]["properties"]:
+        elif values in old_filters and own["properties"] == old_filters[values]["properties"]:
             own["properties"] = copy.deepcopy(parent_filter["properties"])
     removed = set(old_filters) - set(new_filters)
     mine["filters"] = [f for f in mine["filters"] if charges.values_key(f["values"]) not in removed]

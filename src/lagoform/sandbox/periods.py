@@ -38,7 +38,9 @@ def current_period(
         months = INTERVAL_MONTHS.get(interval, 1)
         if billing_time == "anniversary":
             day = start_anchor.day
-            start = _add_months(start_anchor.replace(hour=0, minute=0, second=0, microsecond=0), 0, day)
+            start = _add_months(
+                start_anchor.replace(hour=0, minute=0, second=0, microsecond=0), 0, day
+            )
             while (nxt := _add_months(start, months, day)) <= at:
                 start = nxt
             end = _add_months(start, months, day)

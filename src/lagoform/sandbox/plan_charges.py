@@ -17,14 +17,16 @@ from lagoform.sandbox.state import Record, paginate
 def _charge_on(plan: Record, code: str) -> Record:
     for charge in plan["charges"]:
         if charge["code"] == code:
-            return charge
+            found: Record = charge
+            return found
     raise not_found("charge")
 
 
 def _filter_on(charge: Record, filter_id: str) -> Record:
     for charge_filter in charge["filters"]:
         if charge_filter["lago_id"] == filter_id:
-            return charge_filter
+            found: Record = charge_filter
+            return found
     raise not_found("charge_filter")
 
 

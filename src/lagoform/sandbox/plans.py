@@ -127,7 +127,9 @@ def create(req: Request) -> Record:
 def _set_monthly_flags(plan: Record, body: Record) -> None:
     # Recomputed from the interval *in the request* on every write (§4.6 gotcha).
     split = body.get("interval") in ("yearly", "semiannual")
-    plan["bill_charges_monthly"] = bool(body.get("bill_charges_monthly") or False) if split else None
+    plan["bill_charges_monthly"] = (
+        bool(body.get("bill_charges_monthly") or False) if split else None
+    )
     plan["bill_fixed_charges_monthly"] = (
         bool(body.get("bill_fixed_charges_monthly") or False) if split else None
     )
@@ -202,9 +204,7 @@ def replace_charges(org: Org, plan: Record, items: Any, *, attached: bool) -> No
             )
             kept.append(existing)
         else:
-            created = charges.create_from_item(
-                state, plan, item, now=org.now, premium=org.premium
-            )
+            created = charges.create_from_item(state, plan, item, now=org.now, premium=org.premium)
             # Visible to the next item's code generation, like rows inserted one by one.
             plan["charges"].append(created)
             kept.append(created)

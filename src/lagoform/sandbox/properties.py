@@ -140,10 +140,10 @@ def validate(model: Any, props: Record, *, premium: bool, metric_agg: str | None
         case "package":
             if not valid_amount(props.get("amount")):
                 add("invalid_amount")
-            size = props.get("package_size")
+            size: Any = props.get("package_size")
             if not (_is_int(size) and size > 0):
                 add("invalid_package_size")
-            free = props.get("free_units")
+            free: Any = props.get("free_units")
             if not (_is_int(free) and free >= 0):
                 add("invalid_free_units")
         case "percentage":
@@ -188,7 +188,8 @@ def _validate_percentage(props: Record, add: Any, *, premium: bool, metric_agg: 
         add("invalid_free_units_per_total_aggregation")
     if not premium:
         return
-    low, high = props.get("per_transaction_min_amount"), props.get("per_transaction_max_amount")
+    low: Any = props.get("per_transaction_min_amount")
+    high: Any = props.get("per_transaction_max_amount")
     if low not in (None, "") and not valid_amount(low):
         add("invalid_amount")
     if high not in (None, "") and not valid_amount(high):

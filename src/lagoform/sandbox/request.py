@@ -51,7 +51,9 @@ class Request:
                 try:
                     self._parsed = orjson.loads(self.raw_body)
                 except orjson.JSONDecodeError as exc:
-                    raise bad_request(f"Error occurred while parsing request parameters: {exc}")
+                    raise bad_request(
+                        f"Error occurred while parsing request parameters: {exc}"
+                    ) from exc
             self._has_parsed = True
         return self._parsed
 

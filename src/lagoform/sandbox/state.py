@@ -31,6 +31,7 @@ class StoredEvent(NamedTuple):
     precise_total_amount_cents: str | None
     created_at: float
 
+
 STATE_FORMAT = 1
 
 # Collections persisted as {lago_id: record}; order of insertion is creation order.
@@ -59,12 +60,26 @@ def iso(ts: float | None) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
+_SECOND_TEXT: dict[int, str] = {}
+
+
 def iso_ms(ts: float) -> str:
-    whole = int(ts // 1)
-    millis = int(round((ts - whole) * 1000))
-    if millis == 1000:
-        whole, millis = whole + 1, 0
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
+    """ISO 8601 with milliseconds (event timestamps); seconds are formatted once and cached
+    because batches mostly share a handful of seconds."""
+    whole = int(ts)
+    if whole == ts:
+        millis = 0
+    else:
+        whole = int(ts // 1)
+        millis = int((ts - whole) * 1000 + 0.5)
+        if millis == 1000:
+            whole, millis = whole + 1, 0
+    text = _SECOND_TEXT.get(whole)
+    if text is None:
+        if len(_SECOND_TEXT) > 4096:
+            _SECOND_TEXT.clear()
+        text = _SECOND_TEXT[whole] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+    return f"{text}.000Z" if millis == 0 else f"{text}.{millis:03d}Z"
 
 
 def iso_date(ts: float | None) -> str | None:
@@ -158,9 +173,29 @@ class State:
         else:
             bucket.append(event)
 
+    def add_events(self, events: list[StoredEvent], keys: set[tuple[str, str]]) -> None:
+        """Bulk :meth:`add_event` for a validated batch whose dedup keys are ``keys``."""
+        self.events.extend(events)
+        self.event_keys |= keys
+        by_txn = self.events_by_txn
+        by_sub = self.events_by_sub
+        for event in events:
+            if event.transaction_id not in by_txn:
+                by_txn[event.transaction_id] = event
+            sub = event.external_subscription_id or ""
+            bucket = by_sub.get(sub)
+            if bucket is None:
+                by_sub[sub] = [event]
+            else:
+                bucket.append(event)
+
+    def event_id_head(self) -> str:
+        """The fixed part of every event lago_id (``xxxxxxxx-xxxx-4xxx-yxxx-``)."""
+        p = self.event_id_prefix
+        return f"{p[:8]}-{p[8:12]}-{p[12:16]}-{p[16:20]}-"
+
     def event_lago_id(self, event: StoredEvent) -> str:
-        raw = self.event_id_prefix + f"{event.seq:012x}"
-        return f"{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:]}"
+        return f"{self.event_id_head()}{event.seq:012x}"
 
     # ---- persistence
     def to_json(self) -> bytes:
@@ -222,7 +257,7 @@ def paginate(items: list[Any], query: dict[str, list[str]]) -> tuple[list[Any], 
     meta = {
         "current_page": page,
         "next_page": page + 1 if page < total_pages else None,
-        "prev_page": page - 1 if 1 < page and not out_of_range else None,
+        "prev_page": page - 1 if page > 1 and not out_of_range else None,
         "total_pages": total_pages,
         "total_count": total,
     }

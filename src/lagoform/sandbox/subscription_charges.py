@@ -28,7 +28,8 @@ def _subscription(req: Request) -> Record:
 def _charge_on(plan: Record, code: str) -> Record:
     for charge in plan["charges"]:
         if charge["code"] == code:
-            return charge
+            found: Record = charge
+            return found
     raise not_found("charge")
 
 
@@ -100,7 +101,9 @@ def filter_create(req: Request) -> Record:
     charge = _charge_on(child, req.params["charge_code"])
     metric = req.state.metrics[charge["billable_metric_id"]]
     values = charges.check_filter_values(metric, body.get("values"))
-    if any(charges.values_key(f["values"]) == charges.values_key(values) for f in charge["filters"]):
+    if any(
+        charges.values_key(f["values"]) == charges.values_key(values) for f in charge["filters"]
+    ):
         raise invalid("values", "value_already_exist")
     charge_filter = charges.new_filter(req.state, values)
     charge_filter["invoice_display_name"] = body.get("invoice_display_name")

@@ -174,9 +174,11 @@ def create(req: Request) -> Record:
 
 
 def _target_plan(org: Org, plan: Record, body: Record) -> Record:
-    target = overrides.apply_overrides(org, plan, body["plan_overrides"]) if (
-        "plan_overrides" in body
-    ) else plan
+    target = (
+        overrides.apply_overrides(org, plan, body["plan_overrides"])
+        if ("plan_overrides" in body)
+        else plan
+    )
     target["ever_subscribed"] = True
     return target
 
@@ -236,7 +238,9 @@ def index(req: Request) -> Record:
     if overridden is None:
         overridden = req.flag("overriden")  # legacy spelling Lago still accepts
     if overridden is not None:
-        subs = [s for s in subs if (state.plans[s["plan_id"]]["parent_id"] is not None) == overridden]
+        subs = [
+            s for s in subs if (state.plans[s["plan_id"]]["parent_id"] is not None) == overridden
+        ]
     subs.sort(key=lambda s: (-s["subscription_at"], -int(s["_seq"])))
     items, meta = paginate(subs, req.query)
     return {"subscriptions": [serialize(state, s, req.now) for s in items], "meta": meta}
@@ -260,9 +264,12 @@ def update(req: Request) -> Record:
         ending = parse_iso(body["ending_at"]) if body["ending_at"] is not None else None
         if body["ending_at"] is not None and (ending is None or ending <= req.now):
             errors.add("ending_at", "invalid_date")
-    if "subscription_at" in body and sub["status"] == "pending":
-        if parse_iso(body["subscription_at"]) is None:
-            errors.add("subscription_at", "invalid_date")
+    if (
+        "subscription_at" in body
+        and sub["status"] == "pending"
+        and parse_iso(body["subscription_at"]) is None
+    ):
+        errors.add("subscription_at", "invalid_date")
     if "usage_thresholds" in body and "usage_thresholds" in (body.get("plan_overrides") or {}):
         errors.add("usage_thresholds", "incompatible_params")
         errors.add("plan_overrides.usage_thresholds", "incompatible_params")
@@ -271,8 +278,14 @@ def update(req: Request) -> Record:
         child = overrides.apply_overrides(org, state.plans[sub["plan_id"]], body["plan_overrides"])
         child["ever_subscribed"] = True
         sub["plan_id"] = child["lago_id"]
-    for key in ("name", "on_termination_credit_note", "on_termination_invoice",
-                "progressive_billing_disabled", "consolidate_invoice", "purchase_order_number"):
+    for key in (
+        "name",
+        "on_termination_credit_note",
+        "on_termination_invoice",
+        "progressive_billing_disabled",
+        "consolidate_invoice",
+        "purchase_order_number",
+    ):
         if key in body:
             sub[key] = body[key]
     if "ending_at" in body:

@@ -76,14 +76,21 @@ def _rounded(metric: Record, units: Decimal) -> Decimal:
 
 
 def _charge_usage(
-    state: State, plan: Record, charge: Record, events: Sequence[StoredEvent],
-    start: float, end: float, premium: bool,
+    state: State,
+    plan: Record,
+    charge: Record,
+    events: Sequence[StoredEvent],
+    start: float,
+    end: float,
+    premium: bool,
 ) -> Record:
     metric = state.metrics[charge["billable_metric_id"]]
     groups: dict[int | None, list[StoredEvent]] = {}
     for event in events:
         key = (
-            pricing.match_filter(charge["filters"], event.properties, metric_filters=metric["filters"])
+            pricing.match_filter(
+                charge["filters"], event.properties, metric_filters=metric["filters"]
+            )
             if charge["filters"]
             else None
         )
@@ -152,9 +159,11 @@ def _transactions(charge: Record, metric: Record, events: Sequence[StoredEvent])
 
 def _tax_rate(state: State, customer: Record, plan: Record, charge: Record) -> Decimal:
     ids = charge["tax_ids"] or plan["tax_ids"] or customer["tax_ids"]
-    rates = [state.taxes[i]["rate"] for i in ids if i in state.taxes] if ids else [
-        t["rate"] for t in state.taxes.values() if t["applied_to_organization"]
-    ]
+    rates = (
+        [state.taxes[i]["rate"] for i in ids if i in state.taxes]
+        if ids
+        else [t["rate"] for t in state.taxes.values() if t["applied_to_organization"]]
+    )
     return sum((Decimal(str(r)) for r in rates), ZERO)
 
 

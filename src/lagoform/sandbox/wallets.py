@@ -230,9 +230,7 @@ def _top_up(
 
 
 def index(req: Request) -> Record:
-    external_customer_id = req.params.get("external_customer_id") or req.arg(
-        "external_customer_id"
-    )
+    external_customer_id = req.params.get("external_customer_id") or req.arg("external_customer_id")
     wallets = list(req.state.wallets.values())
     if external_customer_id is not None:
         customer = customers.find(req.state, external_customer_id)
@@ -298,12 +296,17 @@ def transactions_create(req: Request) -> Record:
 
 def transactions_index(req: Request) -> Record:
     wallet = _find(req)
-    txns = [t for t in req.state.wallet_transactions.values() if t["wallet_id"] == wallet["lago_id"]]
+    txns = [
+        t for t in req.state.wallet_transactions.values() if t["wallet_id"] == wallet["lago_id"]
+    ]
     for key in ("status", "transaction_status", "transaction_type"):
         if (wanted := req.arg(key)) is not None:
             txns = [t for t in txns if t[key] == wanted]
     items, meta = paginate(newest_first(txns), req.query)
-    return {"wallet_transactions": [serialize_transaction(req.state, t) for t in items], "meta": meta}
+    return {
+        "wallet_transactions": [serialize_transaction(req.state, t) for t in items],
+        "meta": meta,
+    }
 
 
 def transaction_show(req: Request) -> Record:
