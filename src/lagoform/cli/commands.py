@@ -24,3 +24,6 @@ def register(root: click.Group) -> None:
     root.add_command(plan_cli.plan_command)
     root.add_command(plan_cli.apply_command)
     root.add_command(plan_cli.import_command)
+    from lagoform.cli.impact import impact_command
+
+    root.add_command(impact_command)

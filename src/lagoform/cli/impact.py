@@ -1,0 +1,75 @@
+"""`lagoform impact`: the revenue impact of the catalog in the working tree against live usage.
+
+Prices the usage of every subscription whose effective pricing catalog/ and overrides/ would
+change, under the current and the proposed pricing, and prints who pays how much more or less.
+It plans and applies nothing else. The catalog is validated before any call to Lago.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from lagoform.cli.target import resolve_target, target_options
+
+
+@click.command("impact")
+@target_options
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Project directory holding catalog/, overrides/ and lagoform.yaml.",
+)
+@click.option(
+    "--past-periods",
+    type=click.IntRange(0, 24),
+    default=0,
+    show_default=True,
+    help="Also price the last N closed billing periods (Lago's past usage).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="text for a terminal, markdown for a pull-request comment, json for programs.",
+)
+@click.option("--top", type=click.IntRange(0, 1000), default=10, show_default=True,
+              help="How many of the largest movers to list.")  # fmt: skip
+@click.option("--concurrency", type=click.IntRange(1, 64), default=10, show_default=True,
+              help="Usage requests in flight at once (pacing still applies).")  # fmt: skip
+def impact_command(
+    env: str | None,
+    api_url: str | None,
+    root: Path,
+    past_periods: int,
+    fmt: str,
+    top: int,
+    concurrency: int,
+) -> None:
+    """Show who would pay how much more or less if catalog/ and overrides/ were applied."""
+    from lagoform.catalog import load_project
+    from lagoform.engine.desired import from_project
+    from lagoform.impact import render_json, render_markdown, render_text, run_analysis
+
+    with resolve_target(env, api_url, root) as target:
+        click.echo(target.describe(), err=fmt != "text")
+        desired = from_project(load_project(root))
+        impact = run_analysis(
+            desired,
+            target.async_client,
+            past_periods=past_periods,
+            concurrency=concurrency,
+            top=top,
+            premium=target.environment.premium,
+        )
+    if fmt == "json":
+        click.echo(render_json(impact), nl=False)
+    elif fmt == "markdown":
+        click.echo(render_markdown(impact), nl=False)
+    else:
+        click.echo(render_text(impact), nl=False)

@@ -1,0 +1,157 @@
+"""Revenue impact of a catalog change: who pays how much more or less, from live usage.
+
+``analyze`` reads what it needs (or reuses the engine's live read), decides whose effective
+pricing changes (``proposed.py``), reads those subscriptions' usage concurrently
+(``fetch.py``), prices it both ways after checking lagoform's price of the current pricing
+against Lago's amounts (``estimate.py``) and adds it up (``aggregate.py``).
+``run_analysis`` is the blocking entry point for synchronous callers (the CLI).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import replace
+
+from lagoform.engine.state import DesiredState, LiveState
+from lagoform.impact.aggregate import Estimated, summarize
+from lagoform.impact.estimate import estimate_period
+from lagoform.impact.fetch import period_labels, read_effective_plans, read_live, read_usage
+from lagoform.impact.forms import PricedPlan, priced_plan
+from lagoform.impact.model import RevenueImpact
+from lagoform.impact.proposed import (
+    LiveSubscription,
+    Proposal,
+    from_desired,
+    needs_effective_plan,
+    propose,
+)
+from lagoform.lago import AsyncLagoClient
+
+__all__ = ["analyze", "live_view", "run_analysis"]
+
+DEFAULT_CONCURRENCY = 10
+
+
+def live_view(live: LiveState) -> tuple[dict[str, PricedPlan], list[LiveSubscription]]:
+    """Parent plans and active subscriptions from the engine's live read (``fetch_live``),
+    with the effective plans it already read (subscriptions whose YAML has overrides)."""
+    parents = {code: priced_plan(obj.raw) for code, obj in live.objects.get("plan", {}).items()}
+    subs: list[LiveSubscription] = []
+    for fact in live.subscriptions:
+        if fact.status != "active":
+            continue
+        obj = live.get("subscription", fact.external_id)
+        raw_plan = obj.raw.get("plan") if obj is not None else None
+        subs.append(
+            LiveSubscription(
+                external_id=fact.external_id,
+                external_customer_id=fact.external_customer_id,
+                plan_code=fact.plan_code,
+                overridden=fact.overridden,
+                effective_plan=priced_plan(raw_plan) if isinstance(raw_plan, dict) else None,
+            )
+        )
+    return parents, subs
+
+
+async def analyze(
+    desired: DesiredState,
+    client: AsyncLagoClient,
+    *,
+    live: LiveState | None = None,
+    past_periods: int = 0,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    top: int = 10,
+    premium: bool = True,
+    zero_usage_first_tier_flat: bool = True,
+) -> RevenueImpact:
+    """The revenue impact of making Lago match ``desired``.
+
+    ``live``: the engine's live read, when the caller has one (``lagoform plan``); otherwise
+    plans and subscriptions are listed here. ``premium`` and ``zero_usage_first_tier_flat``
+    describe the Lago server (see ``lagoform.pricing.price_units``).
+    """
+    catalog = from_desired(desired)
+    parents, subs = live_view(live) if live is not None else await read_live(client)
+    need = [s.external_id for s in subs if needs_effective_plan(s, parents, catalog)]
+    effective = await read_effective_plans(client, need, concurrency)
+    unknown: list[tuple[LiveSubscription, str]] = []
+    proposals: list[Proposal] = []
+    not_following: list[Proposal] = []
+    for sub in subs:
+        read = effective.get(sub.external_id)
+        if isinstance(read, str):
+            unknown.append((sub, f"its effective plan could not be read: {read}"))
+            continue
+        if read is not None:
+            sub = replace(sub, effective_plan=read)
+        proposal = propose(sub, parents, catalog)
+        if proposal is None:
+            continue  # overridden and untouched by the change, or on a plan Lago lacks
+        if proposal.not_reached:
+            not_following.append(proposal)
+        if proposal.differences or proposal.blocked:
+            proposals.append(proposal)
+    priced = [p.subscription for p in proposals if not p.blocked]
+    usage = await read_usage(client, priced, past_periods, concurrency)
+    estimated: list[Estimated] = []
+    for proposal in proposals:
+        periods = usage.get(proposal.subscription.external_id)
+        if isinstance(periods, str):
+            estimated.append(Estimated(proposal, failure=f"usage could not be read: {periods}"))
+            continue
+        estimated.append(
+            Estimated(
+                proposal,
+                tuple(
+                    estimate_period(
+                        proposal,
+                        period,
+                        premium=premium,
+                        zero_usage_first_tier_flat=zero_usage_first_tier_flat,
+                    )
+                    for period in periods or []
+                ),
+            )
+        )
+    return summarize(
+        estimated,
+        periods=period_labels(past_periods),
+        not_following=not_following,
+        unknown=unknown,
+        top=top,
+    )
+
+
+def run_analysis(
+    desired: DesiredState,
+    make_client: Callable[[], AsyncLagoClient],
+    *,
+    live: LiveState | None = None,
+    past_periods: int = 0,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    top: int = 10,
+    premium: bool = True,
+    zero_usage_first_tier_flat: bool = True,
+) -> RevenueImpact:
+    """``analyze`` for synchronous callers: runs its own event loop and closes the client
+    ``make_client`` returns (e.g. ``target.async_client``)."""
+
+    async def main() -> RevenueImpact:
+        client = make_client()
+        try:
+            return await analyze(
+                desired,
+                client,
+                live=live,
+                past_periods=past_periods,
+                concurrency=concurrency,
+                top=top,
+                premium=premium,
+                zero_usage_first_tier_flat=zero_usage_first_tier_flat,
+            )
+        finally:
+            await client.aclose()
+
+    return asyncio.run(main())

@@ -1,0 +1,121 @@
+"""The reads revenue impact needs from Lago, concurrent and paced (the only I/O of the package).
+
+Through the async client, so every request takes its token from the client's pacing buckets
+(usage endpoints have their own budget, API_NOTES §2.4) and is retried by its policy; at most
+``concurrency`` requests are in flight. Per-subscription failures come back as a reason string
+for that subscription instead of failing the whole analysis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from lagoform.errors import LagoformError
+from lagoform.impact.forms import PricedPlan, priced_plan
+from lagoform.impact.proposed import LiveSubscription
+from lagoform.impact.usage import PeriodUsage, parse_usage
+from lagoform.lago import AsyncLagoClient
+from lagoform.lago.transport import seg
+
+__all__ = ["bounded", "period_labels", "read_effective_plans", "read_live", "read_usage"]
+
+T = TypeVar("T")
+K = TypeVar("K")
+
+
+async def bounded(
+    keys: Sequence[K], work: Callable[[K], Awaitable[T]], concurrency: int
+) -> dict[K, T | str]:
+    """Run ``work`` for every key with at most ``concurrency`` in flight; an expected error
+    (``LagoformError``) becomes its message, so one customer cannot sink the analysis."""
+    gate = asyncio.Semaphore(max(1, concurrency))
+
+    async def one(key: K) -> T | str:
+        async with gate:
+            try:
+                return await work(key)
+            except LagoformError as err:
+                return str(err) or type(err).__name__
+
+    results = await asyncio.gather(*(one(k) for k in keys))
+    return dict(zip(keys, results, strict=True))
+
+
+async def read_live(
+    client: AsyncLagoClient,
+) -> tuple[dict[str, PricedPlan], list[LiveSubscription]]:
+    """Parent plans by code and the active subscriptions (which of them are overridden)."""
+    active = {"status[]": ["active"]}
+    plans, subscriptions, overridden = await asyncio.gather(
+        client.list_all("/plans", "plans"),
+        client.list_all("/subscriptions", "subscriptions", active),
+        client.list_all("/subscriptions", "subscriptions", {**active, "overridden": "true"}),
+    )
+    on_child = {str(s.get("external_id")) for s in overridden}
+    parents = {str(p["code"]): priced_plan(p) for p in plans if p.get("code")}
+    subs = [
+        LiveSubscription(
+            external_id=str(s["external_id"]),
+            external_customer_id=str(s.get("external_customer_id") or ""),
+            plan_code=str(s.get("plan_code") or ""),
+            overridden=str(s["external_id"]) in on_child,
+        )
+        for s in subscriptions
+        if s.get("external_id")
+    ]
+    return parents, subs
+
+
+async def read_effective_plans(
+    client: AsyncLagoClient, external_ids: Sequence[str], concurrency: int
+) -> dict[str, PricedPlan | str]:
+    """``GET /subscriptions/{id}``: the effective plan (the child plan when overridden)."""
+
+    async def one(external_id: str) -> PricedPlan:
+        data = await client.get(f"/subscriptions/{seg(external_id)}")
+        sub = data.get("subscription")
+        plan = sub.get("plan") if isinstance(sub, dict) else None
+        if not isinstance(plan, dict):
+            raise LagoformError(f"Lago returned subscription {external_id} without its plan")
+        return priced_plan(plan)
+
+    return await bounded(external_ids, one, concurrency)
+
+
+def period_labels(past_periods: int) -> tuple[str, ...]:
+    return ("current", *(f"past-{i}" for i in range(1, past_periods + 1)))
+
+
+async def _usage_of(
+    client: AsyncLagoClient, sub: LiveSubscription, past_periods: int
+) -> list[PeriodUsage]:
+    base = f"/customers/{seg(sub.external_customer_id)}"
+    params: dict[str, Any] = {"external_subscription_id": sub.external_id}
+    data = await client.get(f"{base}/current_usage", params)
+    raw = data.get("customer_usage")
+    out = [parse_usage(raw if isinstance(raw, dict) else data, "current")]
+    if past_periods > 0:
+        items = await client.list_all(
+            f"{base}/past_usage", "usage_periods", {**params, "periods_count": past_periods}
+        )
+        # Most recent first, whatever order the server lists them in.
+        items.sort(key=lambda p: str(p.get("from_datetime") or ""), reverse=True)
+        out.extend(parse_usage(p, f"past-{i}") for i, p in enumerate(items[:past_periods], 1))
+    return out
+
+
+async def read_usage(
+    client: AsyncLagoClient,
+    subscriptions: Sequence[LiveSubscription],
+    past_periods: int,
+    concurrency: int,
+) -> dict[str, list[PeriodUsage] | str]:
+    """Current usage (and the last ``past_periods`` closed periods) of each subscription."""
+    by_id = {s.external_id: s for s in subscriptions}
+
+    async def one(external_id: str) -> list[PeriodUsage]:
+        return await _usage_of(client, by_id[external_id], past_periods)
+
+    return await bounded(list(by_id), one, concurrency)

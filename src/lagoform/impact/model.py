@@ -1,0 +1,144 @@
+"""The revenue section of a plan: ``RevenueImpact`` and its parts. Plain frozen data.
+
+All amounts are integers in the currency's minor units (cents for USD), per billing period:
+``"current"`` is the open period with its usage so far; ``"past-1"`` the last closed period,
+``"past-2"`` the one before, and so on. ``delta_cents = new_cents - old_cents``. The JSON form
+(``model_dump``) is versioned by ``schema_version`` and documented in docs/impact.md.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ChargeDelta",
+    "Contribution",
+    "Mover",
+    "NotFollowing",
+    "PeriodTotal",
+    "RevenueImpact",
+    "SubscriptionImpact",
+    "SubscriptionPeriod",
+    "Unreliable",
+]
+
+SCHEMA_VERSION = 1
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ChargeDelta(_Frozen):
+    """One line of a subscription's bill: a charge code, ``(subscription fee)`` or
+    ``(minimum commitment)`` (the plan's top-up)."""
+
+    charge: str
+    old_cents: int
+    new_cents: int
+    delta_cents: int
+
+
+class SubscriptionPeriod(_Frozen):
+    period: str
+    from_datetime: str | None = None
+    to_datetime: str | None = None
+    currency: str
+    old_cents: int
+    new_cents: int
+    delta_cents: int
+    charges: tuple[ChargeDelta, ...] = ()
+
+
+class SubscriptionImpact(_Frozen):
+    """A subscription whose effective pricing changes, with every period it could be priced."""
+
+    external_id: str
+    external_customer_id: str
+    plan_code: str  # its plan after the change
+    causes: tuple[str, ...]  # plan | cascade | override | plan_switch
+    changes: tuple[str, ...]  # what prices differently, in words
+    periods: tuple[SubscriptionPeriod, ...] = ()  # reliable periods only
+    notes: tuple[str, ...] = ()
+
+
+class Unreliable(_Frozen):
+    """A subscription (or some of its periods) with no estimate, and why."""
+
+    external_id: str
+    external_customer_id: str
+    plan_code: str
+    periods: tuple[str, ...] = ()  # the periods concerned; empty = every period
+    reasons: tuple[str, ...]
+
+
+class NotFollowing(_Frozen):
+    """An overridden subscription that a change to its plan does not (fully) reach."""
+
+    external_id: str
+    external_customer_id: str
+    plan_code: str
+    reason: str
+    not_reached: tuple[str, ...] = ()  # the parts of the plan change it keeps its own copy of
+
+
+class PeriodTotal(_Frozen):
+    """Totals of one period in one currency over the reliably priced subscriptions."""
+
+    period: str
+    currency: str
+    subscriptions: int
+    customers: int
+    old_cents: int
+    new_cents: int
+    delta_cents: int
+    customers_more: int
+    customers_less: int
+    customers_same: int
+
+
+class Mover(_Frozen):
+    """A customer's bill for the first period shown (``current``), all its subscriptions."""
+
+    external_customer_id: str
+    currency: str
+    old_cents: int
+    new_cents: int
+    delta_cents: int
+    subscriptions: tuple[str, ...]
+
+
+class Contribution(_Frozen):
+    """How much of a period's change one charge of one plan makes, over all subscriptions."""
+
+    period: str
+    currency: str
+    plan_code: str
+    charge: str
+    delta_cents: int
+    subscriptions: int
+
+
+class RevenueImpact(_Frozen):
+    schema_version: int = SCHEMA_VERSION
+    periods: tuple[str, ...] = ("current",)
+    affected_subscriptions: int = 0  # whose effective pricing changes (priced or not)
+    totals: tuple[PeriodTotal, ...] = ()
+    movers: tuple[Mover, ...] = ()  # largest |delta| first
+    contributions: tuple[Contribution, ...] = ()  # largest |delta| first
+    subscriptions: tuple[SubscriptionImpact, ...] = ()
+    unreliable: tuple[Unreliable, ...] = ()
+    not_following: tuple[NotFollowing, ...] = ()
+    limits: tuple[str, ...] = ()  # what every estimate leaves out
+
+    @property
+    def has_changes(self) -> bool:
+        """Does the change move anyone's bill (or leave a bill it could not estimate)?"""
+        return bool(self.unreliable) or any(t.delta_cents for t in self.totals)
+
+    def total(self, period: str, currency: str) -> PeriodTotal | None:
+        return next((t for t in self.totals if t.period == period and t.currency == currency), None)
+
+    def subscription(self, external_id: str) -> SubscriptionImpact | None:
+        return next((s for s in self.subscriptions if s.external_id == external_id), None)

@@ -1,0 +1,187 @@
+"""The revenue section as text (terminal), markdown (leads the PR comment) and JSON.
+
+All three read one ``RevenueImpact``; nothing here computes. Markdown is a self-contained
+section starting with ``## Revenue impact`` so the plan's comment can put it first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from lagoform.impact.model import PeriodTotal, RevenueImpact
+from lagoform.impact.money import money, signed_money
+
+__all__ = ["headline", "render_json", "render_markdown", "render_text"]
+
+_CAUSES = {
+    "plan": "plan change",
+    "cascade": "plan change via cascade_updates",
+    "override": "override change",
+    "plan_switch": "moves to another plan",
+}
+
+
+def _customers(total: PeriodTotal) -> str:
+    return (
+        f"{total.customers_more} customer(s) pay more, {total.customers_less} less, "
+        f"{total.customers_same} the same"
+    )
+
+
+def headline(impact: RevenueImpact) -> str:
+    """One line per currency for the first period, or why there is nothing to show."""
+    first = impact.periods[0] if impact.periods else "current"
+    totals = [t for t in impact.totals if t.period == first]
+    if not totals:
+        if impact.unreliable:
+            return f"No reliable estimate ({len(impact.unreliable)} subscription(s), see below)."
+        return "No subscription's pricing changes: no revenue impact."
+    return "; ".join(
+        f"{_label(first)}: {signed_money(t.delta_cents, t.currency)} "
+        f"({money(t.old_cents, t.currency)} → {money(t.new_cents, t.currency)}), "
+        f"{_customers(t)}"
+        for t in totals
+    )
+
+
+def _label(period: str) -> str:
+    if period == "current":
+        return "Current period"
+    if period.startswith("past-"):
+        n = period.removeprefix("past-")
+        return "Last closed period" if n == "1" else f"Closed period -{n}"
+    return period
+
+
+def _cell(value: str) -> str:
+    return value.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: Iterable[str], align: Iterable[str], rows: Iterable[Iterable[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    out.extend("| " + " | ".join(_cell(c) for c in row) + " |" for row in rows)
+    return out
+
+
+def render_markdown(impact: RevenueImpact) -> str:
+    lines = ["## Revenue impact", "", f"**{headline(impact)}**", ""]
+    if impact.totals:
+        lines += _table(
+            ["Period", "Before", "After", "Change", "More", "Less", "Same", "Subscriptions"],
+            ["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"],
+            (
+                [
+                    _label(t.period),
+                    money(t.old_cents, t.currency),
+                    money(t.new_cents, t.currency),
+                    signed_money(t.delta_cents, t.currency),
+                    str(t.customers_more),
+                    str(t.customers_less),
+                    str(t.customers_same),
+                    str(t.subscriptions),
+                ]
+                for t in impact.totals
+            ),
+        )
+        lines.append("")
+    if impact.movers:
+        lines += ["### Largest movers", ""]
+        lines += _table(
+            ["Customer", "Before", "After", "Change"],
+            ["---", "---:", "---:", "---:"],
+            (
+                [
+                    f"`{m.external_customer_id}`",
+                    money(m.old_cents, m.currency),
+                    money(m.new_cents, m.currency),
+                    signed_money(m.delta_cents, m.currency),
+                ]
+                for m in impact.movers
+            ),
+        )
+        lines.append("")
+    if impact.contributions:
+        lines += ["### By charge", ""]
+        lines += _table(
+            ["Period", "Plan", "Charge", "Change", "Subscriptions"],
+            ["---", "---", "---", "---:", "---:"],
+            (
+                [
+                    _label(c.period),
+                    f"`{c.plan_code}`",
+                    c.charge,
+                    signed_money(c.delta_cents, c.currency),
+                    str(c.subscriptions),
+                ]
+                for c in impact.contributions
+            ),
+        )
+        lines.append("")
+    if impact.not_following:
+        lines += ["### Not following the plan change (overridden)", ""]
+        for nf in impact.not_following:
+            kept = f" Keeps its own: {', '.join(nf.not_reached)}." if nf.not_reached else ""
+            lines.append(
+                f"- `{nf.external_id}` ({nf.external_customer_id}, plan `{nf.plan_code}`): "
+                f"{nf.reason}.{kept}"
+            )
+        lines.append("")
+    if impact.unreliable:
+        lines += ["### No reliable estimate", ""]
+        for item in impact.unreliable:
+            which = f" [{', '.join(item.periods)}]" if item.periods else ""
+            lines.append(
+                f"- `{item.external_id}` ({item.external_customer_id}, plan `{item.plan_code}`)"
+                f"{which}: {'; '.join(item.reasons)}"
+            )
+        lines.append("")
+    if impact.subscriptions or impact.unreliable:
+        lines += ["<details><summary>What the estimate leaves out</summary>", ""]
+        lines += [f"- {limit}" for limit in impact.limits]
+        lines += ["", "</details>", ""]
+    return "\n".join(lines)
+
+
+def render_text(impact: RevenueImpact) -> str:
+    lines = ["Revenue impact"]
+    if not impact.totals:
+        lines.append(f"  {headline(impact)}")
+    for t in impact.totals:
+        lines.append(
+            f"  {_label(t.period)} ({t.currency}): {money(t.old_cents, t.currency)} → "
+            f"{money(t.new_cents, t.currency)}  {signed_money(t.delta_cents, t.currency)}  "
+            f"[{_customers(t)}; {t.subscriptions} subscription(s)]"
+        )
+    if impact.movers:
+        lines.append("  Largest movers:")
+        width = max(len(m.external_customer_id) for m in impact.movers)
+        lines += [
+            f"    {m.external_customer_id:<{width}}  {money(m.old_cents, m.currency)} → "
+            f"{money(m.new_cents, m.currency)}  ({signed_money(m.delta_cents, m.currency)})"
+            for m in impact.movers
+        ]
+    if impact.contributions:
+        lines.append("  By charge:")
+        lines += [
+            f"    {_label(c.period)}: {c.plan_code}/{c.charge}  "
+            f"{signed_money(c.delta_cents, c.currency)} over {c.subscriptions} subscription(s)"
+            for c in impact.contributions
+        ]
+    for nf in impact.not_following:
+        lines.append(f"  Not following: {nf.external_id} ({nf.external_customer_id}): {nf.reason}")
+    for item in impact.unreliable:
+        which = f" [{', '.join(item.periods)}]" if item.periods else ""
+        lines.append(f"  Unreliable: {item.external_id}{which}: {'; '.join(item.reasons)}")
+    for sub in impact.subscriptions:
+        causes = ", ".join(_CAUSES.get(c, c) for c in sub.causes)
+        periods = "; ".join(
+            f"{p.period} {money(p.old_cents, p.currency)} → {money(p.new_cents, p.currency)}"
+            for p in sub.periods
+        )
+        lines.append(f"  · {sub.external_id} ({causes}): {periods or 'no usage periods'}")
+    return "\n".join(lines) + "\n"
+
+
+def render_json(impact: RevenueImpact) -> str:
+    """The documented JSON form (docs/impact.md), versioned by ``schema_version``."""
+    return impact.model_dump_json(indent=2) + "\n"
