@@ -117,6 +117,12 @@ def check_tenants(
             if wallet.code in codes:
                 report.at((*path, "code"), f"duplicate wallet code '{wallet.code}'")
             codes.add(wallet.code)
+            if customer is not None and customer.currency and wallet.currency != customer.currency:
+                report.at(
+                    (*path, "currency"),
+                    f"a wallet must be in the customer's currency {customer.currency}, "
+                    f"got {wallet.currency}",
+                )
             if wallet.rate_amount <= 0:
                 report.at((*path, "rate_amount"), "rate_amount must be above 0")
             for name in ("paid_credits", "granted_credits"):

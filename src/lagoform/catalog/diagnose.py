@@ -40,9 +40,9 @@ def suggest(name: object, candidates: Iterable[str]) -> str | None:
 
 def describe(value: Any) -> str:
     if isinstance(value, LocDict | dict):
-        return "a mapping"
+        return "a mapping" if value else "an empty mapping"
     if isinstance(value, LocList | list | tuple):
-        return "a list"
+        return "a list" if value else "an empty list"
     if value is None:
         return "nothing (null)"
     if isinstance(value, bool):
