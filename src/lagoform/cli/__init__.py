@@ -12,7 +12,24 @@ from typing import Any
 import click
 
 from lagoform import __version__
-from lagoform.errors import EXIT_ERROR, ChangesPending, LagoformError
+from lagoform.errors import EXIT_ERROR, CatalogError, ChangesPending, LagoformError
+
+
+def report_error(err: LagoformError) -> None:
+    """Print an expected error for a person (and for tools parsing ``file:line:col``)."""
+    if isinstance(err, CatalogError):
+        # One problem per line, starting with its location, so editors, CI log parsers and
+        # GitHub annotations can read them; the summary goes last.
+        for problem in err.problems:
+            click.echo(str(problem), err=True)
+        n = len(err.problems)
+        click.secho(
+            f"{n} problem{'s' if n != 1 else ''} found; nothing was sent to Lago.",
+            fg="red",
+            err=True,
+        )
+        return
+    click.secho(f"Error: {err}", fg="red", err=True)
 
 
 class LagoformGroup(click.Group):
@@ -24,7 +41,7 @@ class LagoformGroup(click.Group):
         except ChangesPending as pending:
             ctx.exit(pending.exit_code)
         except LagoformError as err:
-            click.secho(f"Error: {err}", fg="red", err=True)
+            report_error(err)
             ctx.exit(err.exit_code)
         except KeyboardInterrupt:
             click.secho("Interrupted.", fg="red", err=True)
@@ -49,5 +66,5 @@ def main() -> None:
     try:
         root.main(standalone_mode=True)
     except LagoformError as err:  # errors raised while parsing options
-        click.secho(f"Error: {err}", fg="red", err=True)
+        report_error(err)
         sys.exit(EXIT_ERROR)
