@@ -32,7 +32,11 @@ def test_tenants_from_override_edits_and_cascading_plan_changes() -> None:
         kind="subscription",
         key="globex-main",
         action="update",
-        changes=(FieldChange(path=("plan_overrides", "charges", "tokens"), old="1", new="2"),),
+        changes=(
+            FieldChange(
+                path=("overrides", "charges", "tokens", "properties", "amount"), old="1", new="2"
+            ),
+        ),
         body={"external_customer_id": "globex", "plan_code": "enterprise"},
     )
     renamed = ObjectChange(

@@ -75,7 +75,7 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
         )
 
     actor = settings.actor or ctx.merge_actor() or "github-actions"
-    audit_log = audit_log_path(settings, settings.target.environment or "sandbox")
+    audit_log = audit_log_path(settings, settings.target.audit_environment)
     start = audit_log.stat().st_size if audit_log and audit_log.is_file() else 0
     args = ["apply", str(planned.json_path), *settings.target.args(), "--auto-approve"]
     with gat.group(f"lagoform apply ({settings.target.label}) as {actor}"):

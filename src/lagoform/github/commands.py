@@ -64,6 +64,14 @@ class Target:
         """The name shown to people and used in markers (one sticky comment per label)."""
         return self.environment or ("api-url" if self.api_url else "sandbox")
 
+    @property
+    def audit_environment(self) -> str:
+        """The environment name lagoform's audit records (and log path) use for this target:
+        the CLI names an ``--api-url`` target "ad-hoc" and no target "sandbox"."""
+        if self.api_url:
+            return "ad-hoc"
+        return self.environment or "sandbox"
+
     def args(self) -> list[str]:
         # With an ad-hoc URL the environment is only a label: the key comes from LAGO_API_KEY.
         if self.api_url:

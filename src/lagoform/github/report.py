@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from lagoform.engine.diff import FieldChange
 from lagoform.engine.plan import Plan
 from lagoform.errors import Problem
 
@@ -93,21 +94,15 @@ def negotiated_price_changes(plan: Plan) -> list[TenantPriceChange]:
     return [found[t] for t in sorted(found)]
 
 
-def _touches_overrides(changes: Iterable[object]) -> bool:
-    for item in changes:
-        path = getattr(item, "path", ())
-        if any("override" in part for part in path) or (path and path[0] in _PRICE_FIELDS):
-            return True
-    return False
+def _touches_overrides(changes: Iterable[FieldChange]) -> bool:
+    # A subscription's negotiated prices live under "overrides" in the engine's comparison form.
+    return any(change.path[:1] == ("overrides",) for change in changes)
 
 
-_PRICE_FIELDS = frozenset({"charges", "amount_cents", "plan_overrides"})
-
-
-def _new_value(changes: Iterable[object], field: str) -> str:
-    for item in changes:
-        if getattr(item, "path", ()) == (field,):
-            return str(getattr(item, "new", "") or "")
+def _new_value(changes: Iterable[FieldChange], field: str) -> str:
+    for change in changes:
+        if change.path == (field,):
+            return str(change.new or "")
     return ""
 
 

@@ -1,9 +1,9 @@
 """The two steps every mode starts with: validate the YAML, then plan against the target.
 
-Validation annotates each problem on its YAML line. Planning runs ``lagoform plan`` once with
-``--format json --out plan.json`` (one read of Lago), loads the saved plan and renders its
-markdown with the engine's renderer, so plan.json, plan.md, the comment and the summary all
-describe the same plan.
+Validation annotates each problem on its YAML line. Planning runs ``lagoform plan`` once
+(``--format text`` for the log, ``--out plan.json``: one read of Lago), loads the saved plan and
+renders its markdown with the engine's renderer, so plan.json, plan.md, the comment and the
+summary all describe the same plan.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def plan(ctx: RunnerContext, settings: Settings, *, name: str = "plan") -> PlanO
         "plan",
         *settings.target.args(),
         "--format",
-        "json",
+        "text",  # for the log; the JSON goes to --out
         "--out",
         str(json_path),
         "--detailed-exitcode",

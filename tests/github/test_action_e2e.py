@@ -1,0 +1,278 @@
+"""The Action's entry point end to end: a simulated runner, the sandbox over HTTP, a fake GitHub.
+
+Each test runs ``python -m lagoform.github <mode>`` as the composite action does, against the
+``sandbox_server`` fixture (a real HTTP server speaking Lago's API) and ``FakeGitHub`` (a
+recording stand-in for GitHub's REST API), then checks what a reviewer would see: annotations,
+the sticky comment, the job summary, step outputs, plan.json, the audit log, the drift issue.
+The Lago API key and the GitHub token are canaries: they must appear in none of those.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from lagoform.engine.plan import Plan
+from tests.github.fake_github import FakeGitHub
+from tests.github.harness import (
+    GITHUB_TOKEN,
+    REPO,
+    ActionRun,
+    pull_request_event,
+    push_event,
+    run_action,
+    schedule_event,
+)
+
+PROJECT = Path(__file__).parent / "project"
+SHA1 = "1111111111111111111111111111111111111111"
+SHA2 = "2222222222222222222222222222222222222222"
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with FakeGitHub(GITHUB_TOKEN, REPO) as gh:
+        yield gh
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, sandbox_server: Any) -> Path:
+    """A checkout of a small pricing repository whose staging environment is the sandbox."""
+    repo = tmp_path / "repo"
+    shutil.copytree(PROJECT, repo)
+    config = (repo / "lagoform.yaml").read_text().replace("SANDBOX_URL", sandbox_server.url)
+    (repo / "lagoform.yaml").write_text(config)
+    return repo
+
+
+class Runner:
+    """Runs the entry point with the same runner state a job would have, one directory per run."""
+
+    def __init__(self, tmp_path: Path, workspace: Path, github: FakeGitHub, sandbox: Any) -> None:
+        self.tmp_path = tmp_path
+        self.workspace = workspace
+        self.github = github
+        self.sandbox = sandbox
+        self.runs: list[ActionRun] = []
+
+    def __call__(
+        self,
+        mode: str,
+        event_name: str,
+        event: dict[str, Any],
+        *,
+        sha: str = SHA1,
+        **inputs: str,
+    ) -> ActionRun:
+        run = run_action(
+            mode,
+            workspace=self.workspace,
+            runner_dir=self.tmp_path / f"runner-{len(self.runs)}",
+            github_url=self.github.url,
+            event_name=event_name,
+            event=event,
+            inputs={"environment": "staging", **inputs},
+            env={"LAGO_API_KEY_STAGING": self.sandbox.api_key},
+            sha=sha,
+            run_id=str(1000 + len(self.runs)),
+        )
+        self.runs.append(run)
+        return run
+
+    def pr(self, head: str = SHA1, **inputs: str) -> ActionRun:
+        return self("pr", "pull_request", pull_request_event(7, head), sha=head, **inputs)
+
+    def assert_no_secret_anywhere(self, *, expect_plan: bool = True) -> None:
+        canaries = [self.sandbox.api_key, GITHUB_TOKEN]
+        texts: list[str] = []
+        for run in self.runs:
+            texts += [run.stdout, run.stderr, run.raw_outputs, run.summary]
+        texts += self.github.state.all_bodies()
+        texts += [json.dumps(c.body) for c in self.github.state.calls if c.body]
+        # The checkout and the runner's files (the sandbox keeps its own state elsewhere).
+        roots = [self.workspace, *self.tmp_path.glob("runner-*")]
+        files = [p for root in roots for p in root.rglob("*") if p.is_file()]
+        assert any(p.name == "plan.json" for p in files) == expect_plan
+        texts += [p.read_text(encoding="utf-8", errors="replace") for p in files]
+        for canary in canaries:
+            leaks = [t[:200] for t in texts if canary in t]
+            assert not leaks, f"a secret leaked: {leaks}"
+
+
+@pytest.fixture
+def act(tmp_path: Path, workspace: Path, github: FakeGitHub, sandbox_server: Any) -> Runner:
+    return Runner(tmp_path, workspace, github, sandbox_server)
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def _bot_comments(github: FakeGitHub) -> list[dict[str, Any]]:
+    return [c for c in github.state.comments.get(7, []) if c["user"]["login"] == "bot"]
+
+
+def test_invalid_override_fails_with_annotation_and_comment(
+    act: Runner, github: FakeGitHub
+) -> None:
+    tenant_file = act.workspace / "overrides" / "globex.yaml"
+    _edit(tenant_file, "      approval: MSA-2026-014\n", "")
+    # The catalog's validation points at the `overrides:` key that lacks the approval.
+    lines = tenant_file.read_text().splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if text.strip() == "overrides:")
+    col = lines[line - 1].index("overrides") + 1
+
+    run = act.pr()
+
+    assert run.exit_code == 1, run.stdout + run.stderr
+    errors = run.annotations("error")
+    expected = f"::error title=lagoform,file=overrides/globex.yaml,col={col},line={line}::"
+    assert any(e.startswith(expected) and "overrides need 'approval'" in e for e in errors), errors
+    assert run.outputs["outcome"] == "invalid"
+    assert "plan-json" not in run.outputs
+    [comment] = _bot_comments(github)
+    assert comment["body"].startswith("<!-- lagoform-plan:staging -->\n")
+    assert "Invalid configuration" in comment["body"]
+    link = f"https://github.test/{REPO}/blob/{SHA1}/overrides/globex.yaml#L{line}"
+    where = f"overrides/globex.yaml:{line}:{col}"
+    assert f"[`{where}`]({link}): overrides need 'approval'" in comment["body"]
+    assert "Invalid configuration" in run.summary
+    assert "lagoform plan (staging)" not in run.stdout  # nothing was sent to Lago
+    act.assert_no_secret_anywhere(expect_plan=False)
+
+
+def test_pr_comment_is_created_once_then_edited(act: Runner, github: FakeGitHub) -> None:
+    first = act.pr(SHA1)
+
+    assert first.exit_code == 0, first.stdout + first.stderr
+    assert first.outputs["outcome"] == "changes-pending"
+    assert first.outputs["has-changes"] == "true"
+    plan = Plan.loads(Path(first.outputs["plan-json"]).read_bytes())
+    refs = {c.ref: c.action for c in plan.changes}
+    assert refs["plan:pro_monthly"] == "create"
+    assert refs["subscription:globex-main"] == "create"
+    markdown = Path(first.outputs["plan-markdown"]).read_text()
+    assert "### lagoform plan" in markdown
+    assert markdown.strip() in first.summary  # the whole plan, unescaped, in the summary
+    assert "Changes pending" in first.summary
+    assert any("changes pending for staging" in n for n in first.annotations("notice"))
+
+    _edit(act.workspace / "catalog" / "pricing.yaml", "amount: 99.00 USD", "amount: 109.00 USD")
+    second = act.pr(SHA2)
+
+    assert second.exit_code == 0, second.stdout + second.stderr
+    [comment] = _bot_comments(github)
+    assert second.outputs["comment-url"] == first.outputs["comment-url"] == comment["html_url"]
+    assert SHA2[:12] in comment["body"] and SHA1[:12] not in comment["body"]
+    writes = [(c.method, c.path) for c in github.state.writes()]
+    assert writes == [
+        ("POST", f"/repos/{REPO}/issues/7/comments"),
+        ("PATCH", f"/repos/{REPO}/issues/comments/{comment['id']}"),
+    ]
+    act.assert_no_secret_anywhere()
+
+
+def test_apply_names_the_merger_then_pr_names_negotiated_tenants(
+    act: Runner, github: FakeGitHub
+) -> None:
+    applied = act("apply", "push", push_event("finance-lead", SHA1))
+
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    assert applied.outputs["outcome"] == "applied"
+    audit_log = Path(applied.outputs["audit-log"])
+    records = [json.loads(line) for line in audit_log.read_text().splitlines()]
+    assert records and {r["actor"] for r in records} == {"finance-lead"}
+    assert "✅" in applied.summary and "subscription:globex-main" in applied.summary
+    assert "failed" not in applied.summary
+
+    _edit(act.workspace / "overrides" / "globex.yaml", '"0.0000015"', '"0.0000012"')
+    run = act.pr()
+
+    assert run.exit_code == 0, run.stdout + run.stderr
+    [comment] = _bot_comments(github)
+    assert "**Negotiated prices change for 1 tenant:** `globex`" in comment["body"]
+    assert "overrides on `globex-main` changed" in comment["body"]
+    act.assert_no_secret_anywhere()
+
+
+def test_failed_apply_says_what_was_and_was_not_applied(act: Runner, sandbox_server: Any) -> None:
+    tenant = act.workspace / "overrides" / "globex.yaml"
+    tenant.write_text(
+        tenant.read_text()
+        + "wallets:\n  - code: prepaid\n    name: Prepaid credits\n    currency: USD\n"
+        + '    rate_amount: "1"\n    paid_credits: "100"\n'
+    )
+    # Without Lago premium the subscription's overrides are refused (403) half-way through.
+    sandbox_server.premium(False)
+
+    run = act("apply", "push", push_event("finance-lead", SHA1))
+
+    assert run.exit_code == 1, run.stdout + run.stderr
+    assert run.outputs["outcome"] == "failed"
+    assert "Apply failed** — 3 of 5 changes were applied" in run.summary
+    rows = [line for line in run.summary.splitlines() if line.startswith("| ")]
+    assert rows[1:] == [
+        "| ✅ | `billable_metric:token_usage` | create | applied |",
+        "| ✅ | `plan:pro_monthly` | create | applied |",
+        "| ✅ | `customer:globex` | create | applied |",
+        "| ❌ | `subscription:globex-main` | create | failed |",
+        "| ⏭️ | `wallet:globex/prepaid` | create | not applied |",
+    ]
+    [error] = [e for e in run.annotations("error") if "lagoform apply failed" in e]
+    text = error.replace("%0A", "\n")
+    assert "applied: create plan:pro_monthly" in text
+    assert "failed: create subscription:globex-main" in text
+    assert "not applied: create wallet:globex/prepaid" in text
+    assert "feature_unavailable" in text  # Lago's reason, from the apply's own report
+    assert Path(run.outputs["audit-log"]).is_file()
+    act.assert_no_secret_anywhere()
+
+
+def test_drift_issue_opened_updated_closed(
+    act: Runner, github: FakeGitHub, sandbox_server: Any
+) -> None:
+    assert act("apply", "push", push_event("finance-lead", SHA1)).exit_code == 0
+    clean = act("drift", "schedule", schedule_event())
+    assert clean.exit_code == 0, clean.stdout + clean.stderr
+    assert clean.outputs["outcome"] == "no-drift"
+    assert github.state.writes() == []
+
+    lago = httpx.Client(
+        base_url=f"{sandbox_server.url}/api/v1",
+        headers={"Authorization": f"Bearer {sandbox_server.api_key}"},
+    )
+
+    def hand_edit(cents: int) -> None:
+        lago.put("/plans/pro_monthly", json={"plan": {"amount_cents": cents}}).raise_for_status()
+
+    hand_edit(12_300)
+    opened = act("drift", "schedule", schedule_event())
+    hand_edit(45_600)
+    updated = act("drift", "schedule", schedule_event())
+    assert act("apply", "push", push_event("finance-lead", SHA1)).exit_code == 0
+    closed = act("drift", "schedule", schedule_event())
+
+    assert [r.outputs["outcome"] for r in (opened, updated, closed)] == [
+        "drift",
+        "drift",
+        "no-drift",
+    ]
+    [issue] = github.state.issues.values()
+    assert issue["state"] == "closed"
+    assert issue["labels"] == [{"name": "lagoform-drift"}]
+    assert issue["body"].startswith("<!-- lagoform-drift:staging -->")
+    assert "plan:pro_monthly" in issue["body"] or "pro_monthly" in issue["body"]
+    assert opened.outputs["issue-url"] == updated.outputs["issue-url"] == issue["html_url"]
+    assert "No drift any more" in github.state.comments[issue["number"]][0]["body"]
+    issue_writes = [c.method for c in github.state.writes() if "/issues" in c.path]
+    assert issue_writes == ["POST", "PATCH", "POST", "PATCH"]  # open, update, note, close
+    lago.close()
+    act.assert_no_secret_anywhere()
