@@ -77,7 +77,7 @@ usage_mappings:
       - key: calls
         metric: api_calls
         quantity: 1
-        properties: {model: atlas-1, region: $region}
+        properties: {model: atlas-1, region: $region, weight: $weight}
 """
 
 GLOBEX_YAML = """

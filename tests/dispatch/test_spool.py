@@ -23,16 +23,39 @@ def test_enqueue_claim_settle(tmp_path: Path) -> None:
         assert [orjson.loads(r.payload)["n"] for r in first] == list(range(100))
         second = spool.claim(100)
         assert orjson.loads(second[0].payload)["n"] == 100  # claimed ones are not handed out again
+        assert spool.claimed() == 200 and _claims(tmp_path) == 2
         letter = NewDeadLetter(
             record=first[1].payload, reason="unknown_tenant", error="x", source="t"
         )
         spool.settle([r.seq for r in first[2:]], [(first[1].seq, letter)])
-        # first[0] is still claimed, second batch too, 50 pending
+        # first[0] is still claimed, the second claim too, 50 pending
         assert spool.backlog() == 250 - 99
         assert spool.dead_letter_count() == 1
-        assert spool.release_claims() == 101
+        assert spool.claimed() == 101
+        spool.settle([first[0].seq])
+        assert _claims(tmp_path) == 1  # the first claim is finished and gone
+        assert spool.release_claims() == 1
         again = spool.claim(1000)
-        assert len(again) == 151 and orjson.loads(again[0].payload)["n"] == 0
+        assert len(again) == 150 and orjson.loads(again[0].payload)["n"] == 100
+
+
+def _claims(tmp_path: Path) -> int:
+    conn = sqlite3.connect(tmp_path / "s.db")
+    try:
+        return int(conn.execute("SELECT count(*) FROM claims").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_settle_deletes_exactly_the_given_records(tmp_path: Path) -> None:
+    with Spool(tmp_path / "s.db") as spool:
+        spool.enqueue([{"n": i} for i in range(40)])
+        claimed = spool.claim(40)
+        chosen = [claimed[i].seq for i in (0, 1, 2, 5, 7, 8, 20, 39)]
+        spool.settle(chosen)
+        spool.release_claims()
+        left = [orjson.loads(r.payload)["n"] for r in spool.claim(100)]
+        assert left == [i for i in range(40) if i not in (0, 1, 2, 5, 7, 8, 20, 39)]
 
 
 def test_ingest_lines_dead_letters_bad_lines_with_line_numbers(tmp_path: Path) -> None:
@@ -80,8 +103,10 @@ def test_one_worker_per_spool_and_claims_released_on_start(tmp_path: Path) -> No
         "s=Spool(sys.argv[1]); s.lock_for_worker(); s.claim(4); os._exit(0)"
     )
     subprocess.run([sys.executable, "-c", code, str(path)], check=True)
+    assert _claims(tmp_path) == 1
     with Spool(path) as worker:
         worker.lock_for_worker()  # the dead worker's lock is gone; its claims are released
+        assert _claims(tmp_path) == 0
         assert len(worker.claim(100)) == 10
         with Spool(path) as second, pytest.raises(DispatchError, match="one worker per spool"):
             second.lock_for_worker()

@@ -19,11 +19,13 @@ from typing import Any, TypeVar
 import click
 import orjson
 
+from lagoform.cli.target import Target, open_target, target_options
 from lagoform.dispatch.deadletters import DeadLetterStore
 from lagoform.dispatch.delivery import Deliverer, DeliveryPolicy
 from lagoform.dispatch.spool import DEFAULT_SPOOL, Spool
 from lagoform.dispatch.worker import Progress
 from lagoform.errors import DispatchError
+from lagoform.lago import AsyncLagoClient
 
 T = TypeVar("T")
 
@@ -39,18 +41,18 @@ def _spool_option(f: Callable[..., Any]) -> Callable[..., Any]:
         "spool_path",
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
-        help=f"The spool database (default: <project>/{DEFAULT_SPOOL}).",
+        help=f"The spool database (default: <root>/{DEFAULT_SPOOL}).",
     )(f)
 
 
 def _project_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--project",
+        "--root",
         "project_root",
         type=click.Path(file_okay=False, path_type=Path),
         default=Path("."),
         show_default=True,
-        help="The repository holding catalog/ and overrides/.",
+        help="Project directory holding catalog/, overrides/ and lagoform.yaml.",
     )(f)
 
 
@@ -114,46 +116,33 @@ def serve(host: str, port: int, spool_path: Path | None, project_root: Path) -> 
 # ---- the Lago target ------------------------------------------------------------------------
 
 
-def _target_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option("-e", "--env", "env", default=None, help="Environment from lagoform.yaml.")(f)
-    f = click.option(
-        "--api-url", default=None, help="Ad-hoc Lago URL; the key comes from LAGO_API_KEY."
-    )(f)
-    return f
+def _client(target: Target, max_in_flight: int) -> AsyncLagoClient:
+    """An async client for the target. Retries are left to the dispatcher (it counts attempts
+    and dead-letters; the client retrying underneath would multiply them), and a remote Lago
+    is reached through the lean event transport (``lagoform.dispatch.http``)."""
+    from lagoform.cli.target import SANDBOX_KEY, SANDBOX_URL
+    from lagoform.dispatch.http import event_transport
+    from lagoform.lago import NO_RETRY
 
-
-def _client(project_root: Path, env: str | None, api_url: str | None, max_in_flight: int) -> Any:
-    """An ``AsyncLagoClient`` for the chosen target, with retries left to the dispatcher."""
-    from lagoform.config import ADHOC_KEY_ENV, load_config, read_key
-    from lagoform.lago import NO_RETRY, AsyncLagoClient, PacingConfig
-
-    connections = max(4, max_in_flight + 2)
-    if api_url is not None and env is not None:
-        raise DispatchError("pass either -e/--env or --api-url, not both")
-    if api_url is not None:
-        key = read_key(ADHOC_KEY_ENV, f"--api-url {api_url}")
-        click.echo(f"target: {api_url}", err=True)
-        # an ad-hoc URL is usually the local sandbox: no client-side pacing
+    env = target.environment
+    if target.is_sandbox:
         return AsyncLagoClient(
-            api_url, key, retry=NO_RETRY, pacing=PacingConfig(None, None, None),
-            max_connections=connections,
+            SANDBOX_URL,
+            SANDBOX_KEY,
+            transport=target.sandbox().transport(),
+            timeouts=env.timeouts.build(),
+            retry=NO_RETRY,
+            pacing=None,
         )
-    config = load_config(project_root)
-    environment = config.environment(env or "sandbox")
-    if environment.is_sandbox or environment.api_url is None:
-        raise DispatchError(
-            f"environment {environment.name!r} is the embedded sandbox, which has no event "
-            "endpoint for a separate worker: run `lagoform sandbox serve` and pass its URL with "
-            "--api-url (key in LAGO_API_KEY), or choose a Lago environment with -e"
-        )
-    click.echo(f"target: {environment.name} ({environment.api_url})", err=True)
+    assert target.api_url is not None
     return AsyncLagoClient(
-        environment.api_url,
-        environment.api_key(),
-        timeouts=environment.timeouts.build(),
+        target.api_url,
+        env.api_key(),
+        timeouts=env.timeouts.build(),
         retry=NO_RETRY,
-        pacing=environment.pacing.build(),
-        max_connections=connections,
+        pacing=env.pacing.build(),
+        transport=event_transport(max_in_flight),
+        max_connections=max_in_flight,
     )
 
 
@@ -209,7 +198,7 @@ def _progress_printer(quiet: bool) -> Callable[[Progress], None] | None:
 @click.option("--quiet", "-q", is_flag=True, help="No progress line.")
 @_spool_option
 @_project_option
-@_target_options
+@target_options
 @_delivery_options
 def run(
     once: bool,
@@ -227,24 +216,25 @@ def run(
     mapper = _mapper(project_root)
     policy = DeliveryPolicy(max_in_flight=max_in_flight, max_attempts=max_attempts)
     path = _spool_path(project_root, spool_path)
-    client = _client(project_root, env, api_url, max_in_flight)
     progress = _progress_printer(quiet)
     holder: dict[str, SpoolWorker] = {}
+    with open_target(env, api_url, project_root) as target:
 
-    async def work() -> WorkerResult:
-        async with client:
-            with Spool(path, durable=False) as spool:
-                worker = SpoolWorker(spool, mapper, Deliverer(client, policy), progress=progress)
-                holder["worker"] = worker
-                return await worker.run(once=once)
+        async def work() -> WorkerResult:
+            async with _client(target, max_in_flight) as client:
+                with Spool(path, durable=False) as spool:
+                    deliverer = Deliverer(client, policy)
+                    worker = SpoolWorker(spool, mapper, deliverer, progress=progress)
+                    holder["worker"] = worker
+                    return await worker.run(once=once)
 
-    result = _run(work, lambda: holder["worker"].stop() if "worker" in holder else None)
+        result = _run(work, lambda: holder["worker"].stop() if "worker" in holder else None)
     if progress is not None and sys.stderr.isatty():
         click.echo("", err=True)
     click.echo(
         f"delivered {result.events:,} events from {result.records:,} records in "
-        f"{result.elapsed:.1f}s ({result.duplicates:,} already in Lago); "
-        f"dead letters {result.dead_letters:,}; backlog {result.backlog:,}"
+        f"{result.elapsed:.1f}s ({result.duplicates:,} already in Lago, {result.retries:,} "
+        f"retries); dead letters {result.dead_letters:,}; backlog {result.backlog:,}"
     )
 
 
@@ -263,7 +253,7 @@ def run(
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress line.")
 @_project_option
-@_target_options
+@target_options
 @_delivery_options
 def kafka(
     brokers: str,
@@ -301,17 +291,18 @@ def kafka(
     )
     mapper = _mapper(project_root)
     policy = DeliveryPolicy(max_in_flight=max_in_flight, max_attempts=max_attempts)
-    client = _client(project_root, env, api_url, max_in_flight)
     progress = _progress_printer(quiet)
     holder: dict[str, KafkaWorker] = {}
+    with open_target(env, api_url, project_root) as target:
 
-    async def work() -> KafkaResult:
-        async with client:
-            worker = KafkaWorker(settings, mapper, Deliverer(client, policy), progress=progress)
-            holder["worker"] = worker
-            return await worker.run(idle_exit=idle_exit)
+        async def work() -> KafkaResult:
+            async with _client(target, max_in_flight) as client:
+                deliverer = Deliverer(client, policy)
+                worker = KafkaWorker(settings, mapper, deliverer, progress=progress)
+                holder["worker"] = worker
+                return await worker.run(idle_exit=idle_exit)
 
-    result = _run(work, lambda: holder["worker"].stop() if "worker" in holder else None)
+        result = _run(work, lambda: holder["worker"].stop() if "worker" in holder else None)
     click.echo(
         f"delivered {result.events:,} events from {result.records:,} records in "
         f"{result.elapsed:.1f}s; dead letters {result.dead_letters:,} "
@@ -367,7 +358,7 @@ def dlq_show(letter_id: int, spool_path: Path | None, project_root: Path) -> Non
 @click.option("--force", is_flag=True, help="Send again even letters already replayed.")
 @_spool_option
 @_project_option
-@_target_options
+@target_options
 @_delivery_options
 def dlq_replay(
     letter_ids: tuple[int, ...],
@@ -387,16 +378,17 @@ def dlq_replay(
         raise DispatchError("give dead-letter ids, or --all")
     mapper = _mapper(project_root)
     policy = DeliveryPolicy(max_in_flight=max_in_flight, max_attempts=max_attempts)
-    client = _client(project_root, env, api_url, max_in_flight)
-    with DeadLetterStore(_spool_path(project_root, spool_path)) as store:
+    path = _spool_path(project_root, spool_path)
+    with DeadLetterStore(path) as store, open_target(env, api_url, project_root) as target:
         if replay_all:
             letters = store.list(status="dead", limit=1_000_000)
         else:
             letters = [store.get(i) for i in letter_ids]
 
         async def work() -> ReplayResult:
-            async with client:
-                return await replay(store, letters, mapper, Deliverer(client, policy), force=force)
+            async with _client(target, max_in_flight) as client:
+                deliverer = Deliverer(client, policy)
+                return await replay(store, letters, mapper, deliverer, force=force)
 
         result = _run(work, None)
     for letter_id, why in result.skipped:

@@ -16,12 +16,16 @@ from lagoform.errors import DispatchError
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     seq         INTEGER PRIMARY KEY AUTOINCREMENT,
-    record_id   TEXT,
     payload     BLOB NOT NULL,
-    status      INTEGER NOT NULL DEFAULT 0,
     enqueued_at REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS records_status ON records (status, seq);
+CREATE TABLE IF NOT EXISTS claims (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    first_seq   INTEGER NOT NULL,
+    last_seq    INTEGER NOT NULL,
+    owner       TEXT NOT NULL,
+    claimed_at  REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS dead_letters (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     record_id   TEXT,
@@ -38,10 +42,6 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 CREATE INDEX IF NOT EXISTS dead_letters_status ON dead_letters (status, id);
 """
-
-# record status values in the spool
-PENDING = 0
-CLAIMED = 1
 
 
 def connect(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:

@@ -1,10 +1,16 @@
 """The embedded usage spool: a SQLite (WAL) queue of usage records waiting to be billed.
 
 Producers append records (``Spool.enqueue`` from Python, ``lagoform dispatch send``, the HTTP
-ingest endpoint); one worker at a time drains it (a lock file enforces that). The worker claims
-records, and a record leaves the spool only when Lago has accepted all its events (or when it
-is moved to the dead letters, in the same transaction). A worker that dies leaves claims behind;
-the next one releases them and re-sends — Lago's dedup by ``transaction_id`` makes that safe.
+ingest endpoint); one worker at a time drains it (a lock file enforces that). The ``records``
+table holds exactly the usage not yet billed: a record is deleted only when Lago has accepted
+all its events, or moved to the dead letters in the same transaction.
+
+The worker claims records in batches: a claim is one row in ``claims`` (a range of sequence
+numbers, its owner and time), not an update of every record, so claiming costs one insert per
+thousand records. Sequence numbers only grow (AUTOINCREMENT, one writer at a time), so a
+cursor never skips a record. A worker that dies leaves its claims behind; the next one drops
+them and starts from the oldest record, re-sending what was in flight — Lago deduplicates by
+``transaction_id``, so that bills nothing twice.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from typing import IO, Any
 
 import orjson
 
-from lagoform.dispatch.db import CLAIMED, PENDING, connect, transaction
+from lagoform.dispatch.db import connect, transaction
 from lagoform.dispatch.deadletters import INSERT_SQL, NewDeadLetter
 from lagoform.errors import DispatchError
 
@@ -50,12 +56,12 @@ class IngestResult:
         }
 
 
-def _record_id(record: Any) -> str | None:
-    if isinstance(record, dict):
-        rid = record.get("id")
-        if isinstance(rid, str | int) and not isinstance(rid, bool):
-            return str(rid)
-    return None
+@dataclass
+class _Claim:
+    id: int
+    first: int
+    last: int
+    remaining: int
 
 
 class Spool:
@@ -65,6 +71,8 @@ class Spool:
         self.path = Path(path)
         self._conn = connect(self.path, synchronous="FULL" if durable else "NORMAL")
         self._lock: IO[str] | None = None
+        self._cursor = 0  # highest sequence number claimed by this worker
+        self._claims: list[_Claim] = []
 
     def close(self) -> None:
         self._conn.close()
@@ -84,9 +92,9 @@ class Spool:
         """Append usage records (JSON objects). Returns how many; durable when it returns."""
         now = time.time()
         count = 0
-        chunk: list[tuple[str | None, bytes, int, float]] = []
+        chunk: list[tuple[bytes, float]] = []
         for record in records:
-            chunk.append((_record_id(record), orjson.dumps(record), PENDING, now))
+            chunk.append((orjson.dumps(record), now))
             if len(chunk) >= INGEST_CHUNK:
                 count += self._insert(chunk, [])
                 chunk = []
@@ -106,7 +114,7 @@ class Spool:
     def _ingest(self, numbered: Iterable[tuple[int, Any]], source: str, unit: str) -> IngestResult:
         result = IngestResult()
         now = time.time()
-        rows: list[tuple[str | None, bytes, int, float]] = []
+        rows: list[tuple[bytes, float]] = []
         dead: list[NewDeadLetter] = []
         for number, item in numbered:
             if isinstance(item, bytes):
@@ -127,7 +135,7 @@ class Spool:
                 dead.append(self._bad(raw, source, unit, number, "not_an_object", message))
                 result.problems.append(f"{source} {unit} {number}: {message}")
                 continue
-            rows.append((_record_id(record), raw, PENDING, now))
+            rows.append((raw, now))
             if len(rows) + len(dead) >= INGEST_CHUNK:
                 result.accepted += self._insert(rows, dead)
                 result.dead_lettered += len(dead)
@@ -144,15 +152,13 @@ class Spool:
             record=raw, reason=reason, error=f"{unit} {number}: {msg}", source=f"{source}:{number}"
         )
 
-    def _insert(
-        self, rows: Sequence[tuple[str | None, bytes, int, float]], dead: Sequence[NewDeadLetter]
-    ) -> int:
+    def _insert(self, rows: Sequence[tuple[bytes, float]], dead: Sequence[NewDeadLetter]) -> int:
         if not rows and not dead:
             return 0
         now = time.time()
         with transaction(self._conn) as conn:
             conn.executemany(
-                "INSERT INTO records (record_id, payload, status, enqueued_at) VALUES (?,?,?,?)",
+                "INSERT INTO records (payload, enqueued_at) VALUES (?, ?)",
                 rows,
             )
             conn.executemany(INSERT_SQL, [d.row(now) for d in dead])
@@ -179,29 +185,32 @@ class Spool:
         self._lock = handle
         self.release_claims()
 
-    def release_claims(self, seqs: Sequence[int] | None = None) -> int:
-        """Put claimed records back to pending (all of them, or the given ones)."""
+    def release_claims(self) -> int:
+        """Forget every claim (this worker's, or a dead one's): all records are pending again."""
         with transaction(self._conn) as conn:
-            if seqs is None:
-                cur = conn.execute(
-                    "UPDATE records SET status = ? WHERE status = ?", (PENDING, CLAIMED)
-                )
-                return cur.rowcount
-            conn.executemany(
-                "UPDATE records SET status = ? WHERE seq = ?", [(PENDING, s) for s in seqs]
-            )
-            return len(seqs)
+            count = conn.execute("DELETE FROM claims").rowcount
+        self._cursor = 0
+        self._claims.clear()
+        return count
 
     def claim(self, limit: int) -> list[SpooledRecord]:
-        """Claim up to ``limit`` pending records, oldest first."""
+        """Claim up to ``limit`` records after the last claimed one, oldest first."""
         with transaction(self._conn) as conn:
             rows = conn.execute(
-                "UPDATE records SET status = ? WHERE seq IN (SELECT seq FROM records"
-                " WHERE status = ? ORDER BY seq LIMIT ?) RETURNING seq, payload",
-                (CLAIMED, PENDING, limit),
+                "SELECT seq, payload FROM records WHERE seq > ? ORDER BY seq LIMIT ?",
+                (self._cursor, limit),
             ).fetchall()
-        rows.sort()
-        return [SpooledRecord(seq, bytes(payload)) for seq, payload in rows]
+            if not rows:
+                return []
+            first, last = rows[0][0], rows[-1][0]
+            claim_id = conn.execute(
+                "INSERT INTO claims (first_seq, last_seq, owner, claimed_at) VALUES (?,?,?,?)",
+                (first, last, f"pid {os.getpid()}", time.time()),
+            ).lastrowid
+        assert claim_id is not None
+        self._cursor = last
+        self._claims.append(_Claim(claim_id, first, last, len(rows)))
+        return [SpooledRecord(seq, payload) for seq, payload in rows]
 
     def settle(
         self, delivered: Sequence[int], dead: Sequence[tuple[int, NewDeadLetter]] = ()
@@ -209,12 +218,36 @@ class Spool:
         """Remove delivered records and move dead ones to the dead letters, atomically."""
         if not delivered and not dead:
             return
+        seqs = sorted([*delivered, *(s for s, _ in dead)])
+        finished = self._count_down(seqs)
         now = time.time()
         with transaction(self._conn) as conn:
-            conn.executemany("DELETE FROM records WHERE seq = ?", [(s,) for s in delivered])
+            conn.executemany("DELETE FROM records WHERE seq BETWEEN ? AND ?", _runs(seqs))
             if dead:
                 conn.executemany(INSERT_SQL, [d.row(now) for _, d in dead])
-                conn.executemany("DELETE FROM records WHERE seq = ?", [(s,) for s, _ in dead])
+            if finished:
+                conn.executemany("DELETE FROM claims WHERE id = ?", [(i,) for i in finished])
+
+    def _count_down(self, seqs: Sequence[int]) -> list[int]:
+        """Mark ``seqs`` settled in their claims; return the ids of claims now finished."""
+        finished = []
+        claims = self._claims
+        i = 0
+        for seq in seqs:  # both sorted: one merge pass
+            while i < len(claims) and claims[i].last < seq:
+                i += 1
+            if i < len(claims) and claims[i].first <= seq:
+                claims[i].remaining -= 1
+                if claims[i].remaining == 0:
+                    finished.append(claims[i].id)
+        if finished:
+            done = set(finished)
+            self._claims = [c for c in claims if c.id not in done]
+        return finished
+
+    def claimed(self) -> int:
+        """Records claimed by this worker and not yet settled."""
+        return sum(c.remaining for c in self._claims)
 
     def backlog(self) -> int:
         """Records not yet billed (pending or claimed)."""
@@ -223,3 +256,16 @@ class Spool:
     def dead_letter_count(self) -> int:
         row = self._conn.execute("SELECT count(*) FROM dead_letters WHERE status = 'dead'")
         return int(row.fetchone()[0])
+
+
+def _runs(seqs: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted sequence numbers as (first, last) runs of consecutive integers."""
+    runs: list[tuple[int, int]] = []
+    start = prev = seqs[0]
+    for seq in seqs[1:]:
+        if seq != prev + 1:
+            runs.append((start, prev))
+            start = seq
+        prev = seq
+    runs.append((start, prev))
+    return runs

@@ -1,7 +1,7 @@
 """The spool worker: drain the SQLite spool into Lago, crash-safe, with progress and a clean stop.
 
 Loop: claim records → pipeline (map, batch, deliver) → settle (delete delivered records, move
-dead ones to the dead letters, in one transaction per batch). Only one worker drains a spool
+dead ones to the dead letters, one transaction per claimed chunk). Only one worker drains a spool
 (lock file); on start it releases claims a dead worker left, so those records are re-sent and
 Lago's dedup by ``transaction_id`` keeps billing exactly-once. ``stop()`` (SIGTERM/SIGINT)
 stops claiming, lets requests on the wire finish, settles them and puts the rest back.
@@ -48,6 +48,7 @@ class WorkerResult:
     events: int
     dead_letters: int
     duplicates: int
+    retries: int
     elapsed: float
     backlog: int
 
@@ -74,7 +75,8 @@ class SpoolWorker:
         self._stop = asyncio.Event()
         self._records = 0
         self._dead = 0
-        self._released = 0
+        self._delivered_buffer: list[int] = []
+        self._dead_buffer: list[tuple[int, NewDeadLetter]] = []
 
     def stop(self) -> None:
         """Graceful stop: no new claims or retries; in-flight requests finish and settle."""
@@ -82,20 +84,25 @@ class SpoolWorker:
         self.deliverer.stop()
 
     def _settle(self, settled: list[Settlement]) -> None:
-        delivered: list[int] = []
-        dead: list[tuple[int, NewDeadLetter]] = []
-        abandoned: list[int] = []
+        # buffered: one transaction per claimed chunk rather than per batch (an ack lost in a
+        # crash only means a re-send, which Lago deduplicates)
         for s in settled:
             seq = _seq(s.ref)
             if s.abandoned:
-                abandoned.append(seq)
-            elif s.dead is not None:
-                dead.append((seq, s.dead))
+                continue  # stays in the spool; sent again by the next run
+            if s.dead is not None:
+                self._dead_buffer.append((seq, s.dead))
             else:
-                delivered.append(seq)
+                self._delivered_buffer.append(seq)
+        if len(self._delivered_buffer) + len(self._dead_buffer) >= self.claim_size:
+            self._flush()
+
+    def _flush(self) -> None:
+        delivered, dead = self._delivered_buffer, self._dead_buffer
+        if not delivered and not dead:
+            return
         self.spool.settle(delivered, dead)
-        if abandoned:
-            self._released += self.spool.release_claims(abandoned)
+        self._delivered_buffer, self._dead_buffer = [], []
         self._records += len(delivered) + len(dead)
         self._dead += len(dead)
 
@@ -109,15 +116,18 @@ class SpoolWorker:
                 claimed = self.spool.claim(self.claim_size)
                 if claimed:
                     await self.pipeline.submit([Unit(r.seq, r.payload) for r in claimed])
+                    self._flush()
                     continue
+                self._flush()
                 if once and self.pipeline.outstanding == 0:
                     break
                 await self._idle()
             await self.pipeline.drain()
+            self._flush()
         finally:
             if reporter is not None:
                 reporter.cancel()
-            # anything still claimed (a fatal error, or a stop mid-retry) goes back to pending
+            # anything still claimed (a fatal error, or a stop mid-retry) is pending again
             self.spool.release_claims()
         if self.progress:
             self.progress(self._snapshot(started))
@@ -126,6 +136,7 @@ class SpoolWorker:
             events=self.pipeline.stats.events,
             dead_letters=self._dead,
             duplicates=self.deliverer.stats.duplicates,
+            retries=self.deliverer.stats.retries,
             elapsed=time.monotonic() - started,
             backlog=self.spool.backlog(),
         )

@@ -1,0 +1,234 @@
+"""The spool worker against `lagoform sandbox serve` over HTTP, as real processes.
+
+Crashes (SIGKILL at random points while records keep arriving), an outage, poison pills and
+replays: every expected event ends up in the sandbox exactly once, and only bad records are
+dead-lettered.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import sqlite3
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from lagoform.dispatch.deadletters import DeadLetterStore
+from lagoform.dispatch.spool import Spool
+from tests.dispatch.fixtures import llm_record, write_project
+from tests.dispatch.harness import create_metric, run_cli, start_worker, transaction_counts
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return write_project(tmp_path / "project")
+
+
+def _record(i: int) -> dict[str, Any]:
+    """Record i and, by construction, its events (see ``_expected``)."""
+    return llm_record(
+        f"u{i}",
+        usage={"input": {"text": i % 50 + 1}, "output": {"text": i % 7}},
+        images=1 if i % 10 == 0 else 0,
+        timestamp=1767225600 + i,
+    )
+
+
+def _expected(n: int) -> Counter[tuple[str | None, str]]:
+    out: Counter[tuple[str | None, str]] = Counter()
+    for i in range(n):
+        out[("globex-main", f"u{i}:tokens.input.text")] += 1
+        if i % 7:
+            out[("globex-main", f"u{i}:tokens.output.text")] += 1
+        if i % 10 == 0:
+            out[("globex-main", f"u{i}:images#0")] += 1
+    return out
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_points_bills_every_event_exactly_once(
+    sandbox_server: Any, project: Path, tmp_path: Path
+) -> None:
+    total, chunk = 50_000, 2_500
+    spool_path = tmp_path / "spool.db"
+    seed = int(time.time())  # printed on failure so a run can be repeated
+    rng = random.Random(seed)
+    produced = threading.Event()
+
+    def produce() -> None:
+        with Spool(spool_path) as spool:
+            for start in range(0, total, chunk):
+                spool.enqueue(_record(i) for i in range(start, start + chunk))
+                time.sleep(0.3)
+        produced.set()
+
+    Spool(spool_path).close()
+    producer = threading.Thread(target=produce)
+    producer.start()
+    kills, mid_delivery = 0, 0
+    try:
+        while kills < 6:
+            worker = start_worker(sandbox_server, project, spool_path)
+            time.sleep(rng.uniform(1.2, 2.5))  # imports take ~1 s: kill mid-delivery
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=10)
+            assert worker.returncode == -signal.SIGKILL, f"seed {seed}"
+            kills += 1
+            # claims left behind = killed while batches were claimed but not all acknowledged
+            mid_delivery += _open_claims(spool_path) > 0
+    finally:
+        producer.join(timeout=120)
+    assert produced.is_set()
+    assert mid_delivery >= 3, f"seed {seed}: only {mid_delivery} kills hit a batch in flight"
+    done = run_cli(sandbox_server, project, spool_path, "run", "--once", "-q")
+    assert done.returncode == 0, done.stderr
+    assert "backlog 0" in done.stdout and "dead letters 0" in done.stdout, done.stdout
+    counts = transaction_counts(sandbox_server)
+    expected = _expected(total)
+    assert set(counts) == set(expected), f"seed {seed}: missing or unexpected events"
+    assert counts == expected, f"seed {seed}: some event stored twice"
+    with Spool(spool_path) as spool:
+        assert spool.backlog() == 0 and spool.dead_letter_count() == 0
+
+
+def _open_claims(spool_path: Path) -> int:
+    conn = sqlite3.connect(spool_path)
+    try:
+        return int(conn.execute("SELECT count(*) FROM claims").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_outage_loses_nothing(sandbox_server: Any, project: Path, tmp_path: Path) -> None:
+    spool_path = tmp_path / "spool.db"
+    with Spool(spool_path) as spool:
+        spool.enqueue(_record(i) for i in range(3_000))
+    sandbox_server.control(outage_seconds=2.5)
+    started = time.monotonic()
+    done = run_cli(
+        sandbox_server, project, spool_path, "run", "--once", "-q", "--max-attempts", "30"
+    )
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started >= 2.0  # it really waited the outage out
+    assert "retries 0)" not in done.stdout and "dead letters 0" in done.stdout, done.stdout
+    assert transaction_counts(sandbox_server) == _expected(3_000)
+
+
+def _poison_project(sandbox_server: Any) -> None:
+    # Lago evaluates a metric's expression at ingestion; a failure rejects the event (422)
+    create_metric(
+        sandbox_server,
+        {
+            "name": "API calls",
+            "code": "api_calls",
+            "aggregation_type": "sum_agg",
+            "field_name": "calls",
+            "expression": "event.properties.calls * event.properties.weight",
+        },
+    )
+
+
+def _api_call(record_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": record_id,
+        "type": "api.call",
+        "timestamp": 1767225600,
+        "tenant": "globex",
+        **extra,
+    }
+
+
+def test_poison_pills_are_dead_lettered_and_nothing_else(
+    sandbox_server: Any, project: Path, tmp_path: Path
+) -> None:
+    _poison_project(sandbox_server)
+    spool_path = tmp_path / "spool.db"
+    good = [_record(i) for i in range(400)] + [_api_call(f"c{i}", weight=2) for i in range(50)]
+    bad = {
+        "p-type": llm_record("p-type", type="llm.unknown"),
+        "p-tenant": llm_record("p-tenant", tenant="umbrella"),
+        "p-filter": llm_record("p-filter", model="gpt-9"),
+        "p-qty": llm_record("p-qty", usage={"input": {"text": "lots"}}),
+        "p-time": llm_record("p-time", timestamp="last tuesday"),
+        "p-lago": _api_call("p-lago"),  # no weight: Lago's expression fails -> 422
+    }
+    lines = (
+        [orjson.dumps(r) for r in good[:200]]
+        + [b'{"id": "p-json", "type": ']
+        + [orjson.dumps(r) for r in [*bad.values(), *good[200:]]]
+    )
+    usage = tmp_path / "usage.jsonl"
+    usage.write_bytes(b"\n".join(lines) + b"\n")
+    sent = run_cli(sandbox_server, project, spool_path, "send", str(usage))
+    assert sent.returncode == 0 and "1 dead-lettered" in sent.stdout, sent.stdout + sent.stderr
+    done = run_cli(sandbox_server, project, spool_path, "run", "--once", "-q")
+    assert done.returncode == 0, done.stderr
+    with DeadLetterStore(spool_path) as store:
+        letters = {d.record_id or "p-json": d for d in store.list()}
+    assert set(letters) == {*bad, "p-json"}
+    assert {k: d.reason for k, d in letters.items()} == {
+        "p-json": "malformed_json",
+        "p-type": "unknown_record_type",
+        "p-tenant": "unknown_tenant",
+        "p-filter": "filter_value_not_allowed",
+        "p-qty": "invalid_quantity",
+        "p-time": "invalid_timestamp",
+        "p-lago": "rejected",
+    }
+    assert letters["p-json"].source.endswith("usage.jsonl:201")
+    assert "expression" in letters["p-lago"].error
+    assert letters["p-lago"].payload and letters["p-lago"].payload[0]["code"] == "api_calls"
+    counts = transaction_counts(sandbox_server)
+    expected = _expected(400)
+    expected.update({("globex-main", f"c{i}:calls"): 1 for i in range(50)})
+    assert counts == expected
+
+
+def test_replay_delivers_dead_letters_once(
+    sandbox_server: Any, project: Path, tmp_path: Path
+) -> None:
+    spool_path = tmp_path / "spool.db"
+    with Spool(spool_path) as spool:  # a tenant the catalog does not know yet
+        spool.enqueue([llm_record(f"n{i}", tenant="newco") for i in range(30)])
+    # and a batch that exhausts its attempts during an outage
+    sandbox_server.control(outage=True)
+    with Spool(spool_path) as spool:
+        spool.enqueue([_record(i) for i in range(100)])
+    done = run_cli(
+        sandbox_server, project, spool_path, "run", "--once", "-q", "--max-attempts", "2"
+    )
+    assert done.returncode == 0, done.stderr
+    sandbox_server.control(outage=False)
+    with DeadLetterStore(spool_path) as store:
+        reasons = Counter(d.reason for d in store.list())
+    assert reasons == {"unknown_tenant": 30, "exhausted": 100}
+    assert transaction_counts(sandbox_server) == Counter()
+
+    # the tenant is added to overrides/, then the dead letters are replayed
+    (project / "overrides" / "newco.yaml").write_text(
+        "customer: {name: NewCo, currency: USD}\n"
+        "subscriptions:\n  - {external_id: newco-main, plan: pro}\n"
+    )
+    first = run_cli(sandbox_server, project, spool_path, "dlq", "replay", "--all")
+    assert first.returncode == 0, first.stderr
+    assert "replayed 130 dead letters" in first.stdout
+    expected = _expected(100)
+    expected.update({("newco-main", f"n{i}:tokens.input.text"): 1 for i in range(30)})
+    expected.update({("newco-main", f"n{i}:tokens.output.text"): 1 for i in range(30)})
+    assert transaction_counts(sandbox_server) == expected
+
+    again = run_cli(sandbox_server, project, spool_path, "dlq", "replay", "--all")
+    assert again.returncode == 0 and "replayed 0 dead letters" in again.stdout
+    with DeadLetterStore(spool_path) as store:
+        ids = [str(d.id) for d in store.list(status="replayed")]
+    forced = run_cli(sandbox_server, project, spool_path, "dlq", "replay", "--force", *ids[:20])
+    assert forced.returncode == 0 and "replayed 20 dead letters" in forced.stdout, forced.stderr
+    assert transaction_counts(sandbox_server) == expected  # billed once, however often replayed
+    listed = run_cli(sandbox_server, project, spool_path, "dlq", "list", "--all", "--limit", "500")
+    assert listed.stdout.count(" replayed ") == 130 and "0 dead, 130 replayed" in listed.stderr
