@@ -183,12 +183,14 @@ def plan_body(
 
 def create_metric(api: Api, code: str = "calls", **kw: Any) -> dict[str, Any]:
     metric: dict[str, Any] = api.ok("POST", "/billable_metrics", metric_body(code, **kw))
-    return metric["billable_metric"]
+    created: dict[str, Any] = metric["billable_metric"]
+    return created
 
 
 def create_plan(api: Api, code: str = "pro", **kw: Any) -> dict[str, Any]:
     plan: dict[str, Any] = api.ok("POST", "/plans", plan_body(code, **kw))
-    return plan["plan"]
+    created: dict[str, Any] = plan["plan"]
+    return created
 
 
 def subscribe(
@@ -207,7 +209,8 @@ def subscribe(
         }
     }
     sub: dict[str, Any] = api.ok("POST", "/subscriptions", body)
-    return sub["subscription"]
+    created: dict[str, Any] = sub["subscription"]
+    return created
 
 
 def validation(details: dict[str, Any]) -> dict[str, Any]:

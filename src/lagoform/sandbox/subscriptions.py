@@ -50,7 +50,8 @@ def serialize(state: State, sub: Record, now: float, *, with_plan: bool = False)
         "created_at": iso(sub["created_at"]),
         "previous_plan_code": state.plans[previous["plan_id"]]["code"] if previous else None,
         "next_plan_code": state.plans[following["plan_id"]]["code"] if following else None,
-        "downgrade_plan_date": iso_date(following["subscription_at"]) if following else None,
+        # the last day of the current period (the pending plan starts right after it)
+        "downgrade_plan_date": iso_date(following["subscription_at"] - 1) if following else None,
         "current_billing_period_started_at": iso(start) if sub["status"] == "active" else None,
         "current_billing_period_ending_at": iso(end) if sub["status"] == "active" else None,
         "on_termination_credit_note": sub["on_termination_credit_note"],

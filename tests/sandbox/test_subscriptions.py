@@ -1,0 +1,422 @@
+"""Subscription rules (§5): create, no-op, upgrade/downgrade, overrides (child plans, first vs
+later), the per-charge override endpoint, premium gating, list filters, termination."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.sandbox.helpers import (
+    FORBIDDEN,
+    Api,
+    charge_item,
+    create_metric,
+    create_plan,
+    not_found,
+    subscribe,
+    validation,
+)
+
+
+@pytest.fixture
+def catalog(any_api: Api) -> dict[str, Any]:
+    calls = create_metric(any_api, "calls", filters=[{"key": "region", "values": ["eu", "us"]}])
+    seats = create_metric(any_api, "seats", aggregation_type="unique_count_agg", field_name="u")
+    pro = create_plan(
+        any_api,
+        "pro",
+        charges=[
+            charge_item(
+                calls["lago_id"],
+                properties={"amount": "1"},
+                filters=[{"values": {"region": ["eu"]}, "properties": {"amount": "2"}}],
+            ),
+            charge_item(seats["lago_id"], properties={"amount": "5"}),
+        ],
+    )
+    create_plan(any_api, "basic", amount_cents=500)
+    create_plan(any_api, "yearly", interval="yearly", amount_cents=13000)
+    return {"calls": calls, "seats": seats, "pro": pro}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "expected"),
+    [
+        (
+            {"external_customer_id": "c", "plan_code": "nope", "external_id": "s"},
+            404,
+            not_found("plan_not_found"),
+        ),
+        (
+            {"external_customer_id": "c", "plan_code": "pro", "external_id": ""},
+            422,
+            validation({"external_id": ["value_is_mandatory"]}),
+        ),
+        (
+            {
+                "external_customer_id": "c",
+                "plan_code": "pro",
+                "external_id": "s",
+                "billing_time": "weekly",
+            },
+            422,
+            validation({"billing_time": ["value_is_invalid"]}),
+        ),
+        (
+            {
+                "external_customer_id": "c",
+                "plan_code": "pro",
+                "external_id": "s",
+                "ending_at": "2001-01-01T00:00:00Z",
+            },
+            422,
+            validation({"ending_at": ["invalid_date"]}),
+        ),
+        (
+            {
+                "external_customer_id": "c",
+                "plan_code": "pro",
+                "external_id": "s",
+                "subscription_at": "yesterday",
+            },
+            422,
+            validation({"subscription_at": ["invalid_date"]}),
+        ),
+    ],
+)
+def test_create_validation(
+    any_api: Api, catalog: dict[str, Any], body: dict[str, Any], status: int, expected: Any
+) -> None:
+    reply = any_api.post("/subscriptions", {"subscription": body})
+    assert (reply.status, reply.body) == (status, expected)
+
+
+def test_create_autocreates_customer_and_returns_plan(
+    any_api: Api, catalog: dict[str, Any]
+) -> None:
+    sub = subscribe(any_api)
+    assert (sub["status"], sub["plan_code"], sub["external_customer_id"]) == (
+        "active",
+        "pro",
+        "cust-1",
+    )
+    assert sub["plan"]["lago_id"] == catalog["pro"]["lago_id"]
+    customer = any_api.ok("GET", "/customers/cust-1")["customer"]
+    assert customer["currency"] == "USD"
+    listed = any_api.ok("GET", "/subscriptions")["subscriptions"][0]
+    assert "plan" not in listed
+
+
+def test_same_plan_repost_is_a_no_op(any_api: Api, catalog: dict[str, Any]) -> None:
+    first = subscribe(any_api, name="first")
+    again = subscribe(any_api, name="second", plan_overrides={"amount_cents": 1})
+    assert again["lago_id"] == first["lago_id"]
+    assert (again["name"], again["plan"]["parent_id"]) == ("first", None)
+
+
+def test_external_id_taken_by_another_customer(any_api: Api, catalog: dict[str, Any]) -> None:
+    subscribe(any_api)
+    reply = any_api.post(
+        "/subscriptions",
+        {
+            "subscription": {
+                "external_customer_id": "someone-else",
+                "plan_code": "pro",
+                "external_id": "sub-1",
+            }
+        },
+    )
+    assert reply.body == validation({"external_id": ["value_already_exist"]})
+
+
+def test_upgrade_by_yearly_amount_is_immediate(any_api: Api, catalog: dict[str, Any]) -> None:
+    old = subscribe(any_api, plan_code="basic")  # 500/month = 6000/year
+    new = subscribe(any_api, plan_code="yearly")  # 13000/year: upgrade
+    assert new["lago_id"] != old["lago_id"]
+    assert (new["status"], new["plan_code"], new["previous_plan_code"]) == (
+        "active",
+        "yearly",
+        "basic",
+    )
+    ended = any_api.ok("GET", "/subscriptions/sub-1", query={"status": "terminated"})
+    assert ended["subscription"]["lago_id"] == old["lago_id"]
+
+
+def test_downgrade_waits_for_the_period_end(any_api: Api, catalog: dict[str, Any]) -> None:
+    current = subscribe(any_api, plan_code="pro")  # 1000/month = 12000/year
+    answer = subscribe(any_api, plan_code="basic")
+    assert answer["lago_id"] == current["lago_id"]
+    assert (answer["plan_code"], answer["next_plan_code"]) == ("pro", "basic")
+    assert answer["downgrade_plan_date"] == answer["current_billing_period_ending_at"][:10]
+    pending = any_api.ok("GET", "/subscriptions/sub-1", query={"status": "pending"})
+    assert pending["subscription"]["plan_code"] == "basic"
+    any_api.advance(32 * 86400)
+    now_active = any_api.ok("GET", "/subscriptions/sub-1")["subscription"]
+    assert (now_active["plan_code"], now_active["previous_plan_code"]) == ("basic", "pro")
+
+
+def test_first_override_creates_a_hidden_child_plan(any_api: Api, catalog: dict[str, Any]) -> None:
+    pro = catalog["pro"]
+    calls_charge, seats_charge = pro["charges"]
+    sub = subscribe(
+        any_api,
+        plan_overrides={
+            "amount_cents": 1500,
+            "name": "Pro for ACME",
+            "interval": "yearly",
+            "charges": [
+                {
+                    "id": calls_charge["lago_id"],
+                    "properties": {"amount": "0.5"},
+                    "charge_model": "graduated",
+                    "filters": [],
+                },
+                {"id": "unknown-id", "properties": {"amount": "9"}},
+            ],
+        },
+    )
+    child = sub["plan"]
+    assert (
+        child["parent_id"],
+        child["code"],
+        child["amount_cents"],
+        child["name"],
+        child["interval"],
+    ) == (pro["lago_id"], "pro", 1500, "Pro for ACME", "monthly")
+    assert child["lago_id"] != pro["lago_id"]
+    assert [c["lago_parent_id"] for c in child["charges"]] == [
+        calls_charge["lago_id"],
+        seats_charge["lago_id"],
+    ]
+    assert child["charges"][0]["properties"] == {"amount": "0.5"}
+    assert child["charges"][0]["charge_model"] == "standard"  # not overridable
+    assert child["charges"][0]["filters"] == []
+    assert child["charges"][1]["properties"] == {"amount": "5"}
+    assert (sub["plan_code"], sub["plan_amount_cents"]) == ("pro", 1500)
+    shown = any_api.ok("GET", "/subscriptions/sub-1")["subscription"]["plan"]
+    assert shown["lago_id"] == child["lago_id"]
+    parent = any_api.ok("GET", "/plans/pro")["plan"]
+    assert (parent["lago_id"], parent["amount_cents"]) == (pro["lago_id"], 1000)
+    # the parent never had a direct subscription: its locked fields stay editable
+    assert (
+        any_api.ok("PUT", "/plans/pro", {"plan": {"interval": "weekly"}})["plan"]["interval"]
+        == "weekly"
+    )
+
+
+def test_later_override_uses_put_plan_logic_on_the_child(
+    any_api: Api, catalog: dict[str, Any]
+) -> None:
+    pro = catalog["pro"]
+    sub = subscribe(any_api, plan_overrides={"amount_cents": 1500})
+    child = sub["plan"]
+    calls_child = child["charges"][0]
+    updated = any_api.ok(
+        "PUT",
+        "/subscriptions/sub-1",
+        {
+            "subscription": {
+                "plan_overrides": {
+                    "amount_cents": 1700,
+                    "amount_currency": "EUR",
+                    "trial_period": 9,
+                    "charges": [
+                        # parent id: unknown among the child's charges -> a NEW charge on the child
+                        {
+                            "id": pro["charges"][1]["lago_id"],
+                            "billable_metric_id": catalog["seats"]["lago_id"],
+                            "charge_model": "standard",
+                            "properties": {"amount": "4"},
+                        },
+                        {
+                            "id": calls_child["lago_id"],
+                            "charge_model": "standard",
+                            "properties": {"amount": "0.1"},
+                        },
+                    ],
+                }
+            }
+        },
+    )["subscription"]["plan"]
+    assert updated["lago_id"] == child["lago_id"]
+    assert (updated["amount_cents"], updated["amount_currency"], updated["trial_period"]) == (
+        1700,
+        "USD",
+        None,
+    )
+    codes = [(c["code"], c["lago_parent_id"]) for c in updated["charges"]]
+    assert codes == [("calls", pro["charges"][0]["lago_id"]), ("seats_2", None)]
+    assert updated["charges"][0]["properties"] == {"amount": "0.1"}
+
+
+def test_per_charge_override_endpoint(any_api: Api, catalog: dict[str, Any]) -> None:
+    pro = catalog["pro"]
+    subscribe(any_api)
+    reply = any_api.put(
+        "/subscriptions/sub-1/charges/seats",
+        {
+            "charge": {
+                "properties": {"amount": "3"},
+                "invoice_display_name": "Seats (ACME)",
+                "charge_model": "graduated",
+            }
+        },
+    )
+    assert reply.status == 200
+    charge = reply.body["charge"]
+    assert (
+        charge["lago_parent_id"],
+        charge["code"],
+        charge["properties"],
+        charge["invoice_display_name"],
+        charge["charge_model"],
+    ) == (pro["charges"][1]["lago_id"], "seats", {"amount": "3"}, "Seats (ACME)", "standard")
+    plan = any_api.ok("GET", "/subscriptions/sub-1")["subscription"]["plan"]
+    assert plan["parent_id"] == pro["lago_id"]
+    assert [c["properties"] for c in plan["charges"]] == [{"amount": "1"}, {"amount": "3"}]
+    # patch semantics: a second call only touches the keys it sends
+    again = any_api.ok(
+        "PUT", "/subscriptions/sub-1/charges/calls", {"charge": {"invoice_display_name": "Calls"}}
+    )["charge"]
+    assert again["properties"] == {"amount": "1"}
+    assert len(again["filters"]) == 1
+    listed = any_api.ok("GET", "/subscriptions/sub-1/charges")
+    assert [c["invoice_display_name"] for c in listed["charges"]] == ["Calls", "Seats (ACME)"]
+    missing = any_api.put("/subscriptions/sub-1/charges/nope", {"charge": {"properties": {}}})
+    assert missing.body == not_found("charge_not_found")
+    bad = any_api.put(
+        "/subscriptions/sub-1/charges/seats", {"charge": {"properties": {"amount": 3}}}
+    )
+    assert bad.body == validation({"properties": ["invalid_amount"]})
+    assert any_api.ok("GET", "/subscriptions/sub-1/charges/seats")["charge"]["properties"] == {
+        "amount": "3"
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        (
+            "POST",
+            "/subscriptions",
+            {
+                "subscription": {
+                    "external_customer_id": "c2",
+                    "plan_code": "pro",
+                    "external_id": "s2",
+                    "plan_overrides": {"amount_cents": 1},
+                }
+            },
+        ),
+        ("PUT", "/subscriptions/sub-1", {"subscription": {"plan_overrides": {"amount_cents": 1}}}),
+        ("PUT", "/subscriptions/sub-1/charges/calls", {"charge": {"properties": {"amount": "2"}}}),
+    ],
+)
+def test_premium_off_refuses_overrides(
+    any_api: Api, catalog: dict[str, Any], method: str, path: str, body: Any
+) -> None:
+    subscribe(any_api)
+    any_api.premium(False)
+    reply = any_api.call(method, path, body)
+    assert (reply.status, reply.body) == (403, FORBIDDEN)
+    assert any_api.ok("GET", "/subscriptions/sub-1")["subscription"]["plan"]["parent_id"] is None
+
+
+def test_list_filters(any_api: Api, catalog: dict[str, Any]) -> None:
+    subscribe(any_api, "a", customer="c1")
+    subscribe(any_api, "b", customer="c2", plan_overrides={"amount_cents": 5})
+    subscribe(any_api, "c", customer="c2", plan_code="basic")
+    subscribe(any_api, "d", customer="c3")
+    any_api.ok("DELETE", "/subscriptions/d")
+
+    def ids(query: dict[str, Any]) -> list[str]:
+        subs = any_api.ok("GET", "/subscriptions", query=query)["subscriptions"]
+        return sorted(s["external_id"] for s in subs)
+
+    assert ids({}) == ["a", "b", "c"]
+    assert ids({"plan_code": "pro"}) == ["a", "b"]
+    assert ids({"external_customer_id": "c2"}) == ["b", "c"]
+    assert ids({"overridden": "true"}) == ["b"]
+    assert ids({"overriden": "false"}) == ["a", "c"]
+    assert ids({"status[]": ["active", "terminated"]}) == ["a", "b", "c", "d"]
+    assert ids({"status[]": "terminated"}) == ["d"]
+    assert ids({"status[]": ["active", "bogus"]}) == ["a", "b", "c", "d"]  # filter skipped
+    by_customer = any_api.ok("GET", "/customers/c2/subscriptions")["subscriptions"]
+    assert sorted(s["external_id"] for s in by_customer) == ["b", "c"]
+
+
+def test_update_and_terminate(any_api: Api, catalog: dict[str, Any]) -> None:
+    subscribe(any_api)
+    updated = any_api.ok(
+        "PUT",
+        "/subscriptions/sub-1",
+        {
+            "subscription": {
+                "name": "Renamed",
+                "ending_at": "2099-01-01T00:00:00Z",
+                "plan_code": "basic",
+            }
+        },
+    )
+    sub = updated["subscription"]
+    assert (sub["name"], sub["ending_at"], sub["plan_code"]) == (
+        "Renamed",
+        "2099-01-01T00:00:00Z",
+        "pro",
+    )
+    ended = any_api.ok("DELETE", "/subscriptions/sub-1")["subscription"]
+    assert ended["status"] == "terminated" and ended["terminated_at"] is not None
+    assert any_api.get("/subscriptions/sub-1").body == not_found("subscription_not_found")
+    assert any_api.delete("/subscriptions/sub-1").body == not_found("subscription_not_found")
+    again = subscribe(any_api)  # a terminated external_id can be reused
+    assert again["status"] == "active"
+
+
+def test_future_subscription_is_pending_and_can_be_canceled(
+    any_api: Api, catalog: dict[str, Any]
+) -> None:
+    sub = subscribe(any_api, subscription_at="2099-01-01T00:00:00Z")
+    assert (sub["status"], sub["started_at"]) == ("pending", None)
+    canceled = any_api.ok("DELETE", "/subscriptions/sub-1", query={"status": "pending"})
+    assert canceled["subscription"]["status"] == "canceled"
+
+
+def test_cascade_updates_reach_uncustomised_children(api: Api) -> None:
+    metric = create_metric(api, "calls")
+    pro = create_plan(api, "pro", charges=[charge_item(metric["lago_id"])])
+    subscribe(api, "plain", plan_overrides={"name": "plain"})
+    subscribe(
+        api,
+        "custom",
+        customer="c2",
+        plan_overrides={
+            "charges": [{"id": pro["charges"][0]["lago_id"], "properties": {"amount": "0.2"}}]
+        },
+    )
+    api.ok(
+        "PUT",
+        "/plans/pro",
+        {
+            "plan": {
+                "cascade_updates": True,
+                "amount_cents": 2000,
+                "charges": [
+                    {
+                        "id": pro["charges"][0]["lago_id"],
+                        "charge_model": "standard",
+                        "properties": {"amount": "9"},
+                    }
+                ],
+            }
+        },
+    )
+
+    def effective(ext: str) -> tuple[int, Any]:
+        plan = api.ok("GET", f"/subscriptions/{ext}")["subscription"]["plan"]
+        return plan["amount_cents"], plan["charges"][0]["properties"]
+
+    assert effective("plain") == (2000, {"amount": "9"})
+    assert effective("custom") == (2000, {"amount": "0.2"})
+    api.ok("PUT", "/plans/pro", {"plan": {"amount_cents": 3000}})  # no cascade
+    assert effective("plain")[0] == 2000
