@@ -116,6 +116,8 @@ def summarize(
         if proposal.blocked or item.failure:
             continue
         good = [_period(p) for p in item.periods if p.reliable]
+        if not good:
+            continue  # listed as unreliable only
         subscriptions.append(
             SubscriptionImpact(
                 **_ident(sub, proposal.proposed.code),
