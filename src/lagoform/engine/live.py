@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lagoform.engine import normal
-from lagoform.engine.normal import Normal, charge_code, filter_key
+from lagoform.engine.normal import Normal, charge_code
 from lagoform.engine.plan import ReadHints
 from lagoform.engine.state import (
     Kind,
@@ -181,18 +181,10 @@ def _by_code(
 
 
 def plan_ids(plan: Mapping[str, Any]) -> dict[str, Any]:
-    """lago_ids apply refers to: the plan's, its charges' by code, their filters' by values."""
-    charges: dict[str, Any] = {}
-    filters: dict[str, dict[str, Any]] = {}
-    for c in plan.get("charges") or []:
-        code = charge_code(c)
-        charges[code] = c.get("lago_id")
-        filters[code] = (
-            {filter_key(f.get("values") or {}): f.get("lago_id") for f in c["filters"]}
-            if c.get("filters")
-            else {}
-        )
-    return {"lago_id": plan.get("lago_id"), "charges": charges, "filters": filters}
+    """lago_ids apply refers to: the plan's and its charges' by charge code. (Filters need no
+    id: Lago matches them by their values map.)"""
+    charges = {charge_code(c): c.get("lago_id") for c in plan.get("charges") or []}
+    return {"lago_id": plan.get("lago_id"), "charges": charges}
 
 
 def _plan(raw: Raw, subscribed: bool) -> LiveObject:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 Normal = dict[str, Any]
@@ -58,6 +59,18 @@ def dec(value: Any) -> str | None:
     """Canonical decimal string (``"0.50"`` → ``"0.5"``, ``10`` → ``"10"``); None stays None."""
     if value is None or isinstance(value, bool):
         return None if value is None else str(value)
+    if isinstance(value, str | int):
+        return _dec_cached(value)
+    return _dec(value)
+
+
+@lru_cache(maxsize=65536)
+def _dec_cached(value: str | int) -> str:
+    # Catalogs repeat a few hundred distinct prices across thousands of charges and filters.
+    return _dec(value)
+
+
+def _dec(value: Any) -> str:
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
@@ -142,7 +155,12 @@ def filter_key(values: Mapping[str, Any]) -> str:
 
     ``{"type": ["input"], "modality": ["audio"]}`` → ``"modality=audio;type=input"``.
     """
-    return ";".join(f"{k}={'|'.join(v)}" for k, v in filter_values(values).items())
+    return key_of_values(filter_values(values))
+
+
+def key_of_values(values: Mapping[str, list[str]]) -> str:
+    """``filter_key`` of a values map already in ``filter_values`` form."""
+    return ";".join(f"{k}={'|'.join(v)}" for k, v in values.items())
 
 
 # -- charge properties -----------------------------------------------------------------------
@@ -214,10 +232,10 @@ def charge_filter(model: str | None, body: Mapping[str, Any]) -> Normal:
 
 def charge(body: Mapping[str, Any]) -> Normal:
     model = body.get("charge_model")
-    filters = {
-        filter_key(f.get("values") or {}): charge_filter(model, f)
-        for f in body.get("filters") or []
-    }
+    filters: dict[str, Normal] = {}
+    for item in body.get("filters") or []:
+        normal = charge_filter(model, item)
+        filters[key_of_values(normal["values"])] = normal
     return clean(
         {
             "billable_metric_code": text(body.get("billable_metric_code")),

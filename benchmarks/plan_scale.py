@@ -1,0 +1,282 @@
+"""Plan at scale: 500 plans × 10 charges (with filters) against a sandbox with 50 ms latency.
+
+Starts ``python -m lagoform sandbox serve --port 0`` (temporary state, loopback), seeds it
+without latency, then turns on 50 ms per request and measures (bounded in count and time):
+
+* ``lagoform plan`` as the engine runs it: list endpoints only, then the pure diff;
+* the alternative: one GET per object (what the community Terraform provider does), both
+  sequentially and with Terraform's default parallelism of 10;
+* (``--compare-diff``) DeepDiff on the keyed comparison form against lagoform's keyed walk.
+
+Writes the "Plan at scale" section of ``benchmarks/RESULTS.md`` (other sections kept).
+Run: ``.venv/bin/python benchmarks/plan_scale.py [--plans 500] [--charges 10]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import selectors
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from lagoform.engine.desired import desired_state
+from lagoform.engine.diff import diff
+from lagoform.engine.live import fetch_live
+from lagoform.engine.plan import build_plan, hints_for
+from lagoform.lago import LagoClient
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+SECTION = "## Plan at scale"
+KEY = "bench-key"
+HEADERS = {"Authorization": f"Bearer {KEY}"}
+LATENCY_MS = 50.0
+METRICS = 10
+CHANGED_PLANS = 5  # the catalog differs from Lago on a few plans, as in a real review
+START_TIMEOUT = 30.0
+
+
+def start_server(state: Path) -> tuple[subprocess.Popen[bytes], str]:
+    env = {**os.environ, "LAGOFORM_SANDBOX_API_KEY": KEY}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lagoform", "sandbox", "serve", "--host", "127.0.0.1",
+         "--port", "0", "--state", str(state)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )  # fmt: skip
+    assert process.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    deadline, buffer = time.monotonic() + START_TIMEOUT, b""
+    while b"Listening on " not in buffer:
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.kill()
+            raise RuntimeError(f"sandbox server did not start: {buffer!r}")
+        if selector.select(timeout=0.2):
+            buffer += os.read(process.stdout.fileno(), 4096)
+    selector.close()
+    return process, buffer.split(b"Listening on ", 1)[1].split()[0].decode()
+
+
+def metric_body(i: int) -> dict[str, Any]:
+    return {
+        "code": f"metric_{i}",
+        "name": f"Metric {i}",
+        "aggregation_type": "sum_agg",
+        "field_name": "value",
+        "filters": [
+            {"key": "type", "values": ["input", "output"]},
+            {"key": "modality", "values": ["audio", "text"]},
+        ],
+    }
+
+
+def plan_body(i: int, charges: int, bump: bool = False) -> dict[str, Any]:
+    rate = "0.000003" if bump else "0.000002"
+    return {
+        "code": f"plan_{i:04d}",
+        "name": f"Plan {i}",
+        "interval": "monthly",
+        "amount_cents": 1000 * (i % 50),
+        "amount_currency": "USD",
+        "pay_in_advance": False,
+        "trial_period": 0,
+        "tax_codes": [],
+        "charges": [
+            {
+                "code": f"charge_{j}",
+                "billable_metric_code": f"metric_{j % METRICS}",
+                "charge_model": "standard",
+                "pay_in_advance": False,
+                "invoiceable": True,
+                "prorated": False,
+                "min_amount_cents": 0,
+                "tax_codes": [],
+                "properties": {"amount": rate if j == 0 else f"0.00000{j % 9 + 1}"},
+                "filters": [
+                    {"values": {"type": ["input"], "modality": ["text"]},
+                     "properties": {"amount": "0.000001"}},
+                    {"values": {"type": ["output"], "modality": ["audio"]},
+                     "properties": {"amount": "0.00004"}},
+                ],
+            }
+            for j in range(charges)
+        ],
+    }  # fmt: skip
+
+
+def seed(url: str, plans: int, charges: int) -> None:
+    with httpx.Client(base_url=f"{url}/api/v1", headers=HEADERS, timeout=60) as http:
+        ids = {}
+        for i in range(METRICS):
+            created = http.post("/billable_metrics", json={"billable_metric": metric_body(i)})
+            created.raise_for_status()
+            ids[f"metric_{i}"] = created.json()["billable_metric"]["lago_id"]
+        for i in range(plans):
+            body = plan_body(i, charges)
+            for c in body["charges"]:
+                c["billable_metric_id"] = ids[c.pop("billable_metric_code")]
+            http.post("/plans", json={"plan": body}).raise_for_status()
+
+
+def counting_client(url: str) -> tuple[LagoClient, list[int]]:
+    count = [0]
+
+    def on_request(request: httpx.Request) -> None:
+        count[0] += 1
+
+    client = LagoClient(url, KEY, pacing=None, event_hooks={"request": [on_request]})
+    return client, count
+
+
+def run_plan(url: str, plans: int, charges: int) -> dict[str, Any]:
+    desired = desired_state(
+        {
+            "billable_metric": [metric_body(i) for i in range(METRICS)],
+            "plan": [plan_body(i, charges, bump=i < CHANGED_PLANS) for i in range(plans)],
+        }
+    )
+    client, count = counting_client(url)
+    with client:
+        started = time.perf_counter()
+        live = fetch_live(client, hints_for(desired))
+        fetched = time.perf_counter()
+        plan = build_plan(desired, live)
+        done = time.perf_counter()
+    assert plan.counts()["update"] == CHANGED_PLANS, plan.counts()
+    return {
+        "requests": count[0],
+        "seconds": done - started,
+        "fetch": fetched - started,
+        "diff": done - fetched,
+        "updates": plan.counts()["update"],
+    }
+
+
+def run_per_object(url: str, plans: int, parallelism: int) -> dict[str, Any]:
+    paths = [f"/billable_metrics/metric_{i}" for i in range(METRICS)]
+    paths += [f"/plans/plan_{i:04d}" for i in range(plans)]
+    limits = httpx.Limits(max_connections=parallelism, max_keepalive_connections=parallelism)
+    with httpx.Client(base_url=f"{url}/api/v1", headers=HEADERS, timeout=60, limits=limits) as http:
+        started = time.perf_counter()
+
+        def get(path: str) -> int:
+            return http.get(path).status_code
+
+        with ThreadPoolExecutor(max_workers=parallelism) as pool:
+            statuses = list(pool.map(get, paths))
+        seconds = time.perf_counter() - started
+    assert all(s == 200 for s in statuses)
+    return {"requests": len(paths), "seconds": seconds}
+
+
+def compare_diff(plans: int, charges: int) -> dict[str, float]:
+    from deepdiff import DeepDiff
+
+    desired = desired_state(
+        {"plan": [plan_body(i, charges, bump=i < CHANGED_PLANS) for i in range(plans)]}
+    )
+    live = desired_state({"plan": [plan_body(i, charges) for i in range(plans)]})
+    want = {k: o.normal for k, o in desired.objects["plan"].items()}
+    have = {k: o.normal for k, o in live.objects["plan"].items()}
+    started = time.perf_counter()
+    walk = sum(len(diff(have[k], want[k])) for k in want)
+    walk_s = time.perf_counter() - started
+    started = time.perf_counter()
+    deep = DeepDiff(have, want, verbose_level=2)
+    deep_s = time.perf_counter() - started
+    deep_count = sum(len(v) for v in deep.values())
+    assert walk == deep_count == CHANGED_PLANS, (walk, deep_count)
+    return {"walk": walk_s, "deepdiff": deep_s}
+
+
+def write_results(text: str) -> None:
+    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    pattern = re.compile(rf"{re.escape(SECTION)}\n.*?(?=\n## |\Z)", re.S)
+    if pattern.search(current):
+        updated = pattern.sub(lambda _: text.rstrip("\n"), current)
+    else:
+        updated = current.rstrip("\n") + "\n\n" + text
+    RESULTS.write_text(updated.rstrip("\n") + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plans", type=int, default=500)
+    parser.add_argument("--charges", type=int, default=10)
+    parser.add_argument("--compare-diff", action="store_true", default=True)
+    parser.add_argument(
+        "--skip-sequential",
+        action="store_true",
+        help="skip the one-GET-per-object sequential run (~plans × 50 ms)",
+    )
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        process, url = start_server(Path(tmp) / "sandbox.json")
+        try:
+            started = time.perf_counter()
+            seed(url, args.plans, args.charges)
+            seeded = time.perf_counter() - started
+            httpx.post(f"{url}/__sandbox/faults", json={"latency_ms": LATENCY_MS}, timeout=10)
+            ours = run_plan(url, args.plans, args.charges)
+            parallel = run_per_object(url, args.plans, 10)
+            sequential = None if args.skip_sequential else run_per_object(url, args.plans, 1)
+        finally:
+            process.terminate()  # by PID: only the server this script started
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    diffs = compare_diff(args.plans, args.charges) if args.compare_diff else None
+    ratio = parallel["requests"] / ours["requests"]
+    rows = [
+        f"| `lagoform plan` (list endpoints, 100 per page) | {ours['requests']} "
+        f"| **{ours['seconds']:.2f} s** (fetch {ours['fetch']:.2f} s, diff+plan "
+        f"{ours['diff']:.2f} s) | < 5 s |",
+        f"| one GET per object, 10 in parallel (Terraform default) | {parallel['requests']} "
+        f"| {parallel['seconds']:.2f} s | |",
+    ]
+    if sequential is not None:
+        rows.append(
+            f"| one GET per object, sequential | {sequential['requests']} "
+            f"| {sequential['seconds']:.2f} s | |"
+        )
+    text = (
+        f"{SECTION}\n\n"
+        f"`benchmarks/plan_scale.py`: {args.plans} plans × {args.charges} charges, each charge "
+        f"with 2 filters, {METRICS} metrics; `lagoform sandbox serve` in its own process with "
+        f"{LATENCY_MS:.0f} ms of latency added to every request (seeded before the latency was "
+        f"turned on, in {seeded:.1f} s). The catalog differs from Lago on {CHANGED_PLANS} "
+        f"plans; the plan found exactly those {ours['updates']} updates. Run "
+        f"{time.strftime('%Y-%m-%d')}; machine: nproc {os.cpu_count()}, Python "
+        f"{platform.python_version()}, shared with other jobs (noisy).\n\n"
+        "| how live state is read | requests | wall time | target |\n|---|---|---|---|\n"
+        + "\n".join(rows)
+        + f"\n\n**{ratio:.0f}× fewer requests** than one GET per object (target ≥ 10×).\n"
+    )
+    if diffs is not None:
+        text += (
+            f"\nDiff engine on the same keyed comparison form ({args.plans} plans, "
+            f"{CHANGED_PLANS} changed): lagoform's keyed walk {diffs['walk'] * 1000:.0f} ms, "
+            f"DeepDiff {diffs['deepdiff'] * 1000:.0f} ms "
+            f"({diffs['deepdiff'] / max(diffs['walk'], 1e-9):.0f}× slower) — hence the walk "
+            "(`src/lagoform/engine/diff.py`).\n"
+        )
+    print(text)
+    if not args.no_write:
+        write_results(text)
+
+
+if __name__ == "__main__":
+    main()
