@@ -44,8 +44,11 @@ def run_cli(server: Any, root: Path, spool: Path, *args: str, timeout: float = 1
     )
 
 
-def start_worker(server: Any, root: Path, spool: Path, *args: str) -> subprocess.Popen[bytes]:
-    command = [*dispatch_args(root, spool, "run", "-q", *args), "--api-url", server.url]
+def start_worker(
+    server: Any, root: Path, spool: Path, *args: str, quiet: bool = True
+) -> subprocess.Popen[bytes]:
+    flags = ["-q"] if quiet else []
+    command = [*dispatch_args(root, spool, "run", *flags, *args), "--api-url", server.url]
     return subprocess.Popen(
         command, env=cli_env(server), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO
     )

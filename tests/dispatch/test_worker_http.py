@@ -232,3 +232,44 @@ def test_replay_delivers_dead_letters_once(
     assert transaction_counts(sandbox_server) == expected  # billed once, however often replayed
     listed = run_cli(sandbox_server, project, spool_path, "dlq", "list", "--all", "--limit", "500")
     assert listed.stdout.count(" replayed ") == 130 and "0 dead, 130 replayed" in listed.stderr
+
+
+def test_sigterm_finishes_in_flight_batches_then_stops(
+    sandbox_server: Any, project: Path, tmp_path: Path
+) -> None:
+    spool_path = tmp_path / "spool.db"
+    total = 30_000
+    with Spool(spool_path) as spool:
+        spool.enqueue(_record(i) for i in range(total))
+    sandbox_server.control(latency_ms=20)  # slow enough to stop mid-drain
+    worker = start_worker(sandbox_server, project, spool_path, quiet=False)
+    deadline = time.monotonic() + 60
+    while sum(transaction_counts(sandbox_server).values()) < 2_000:
+        assert time.monotonic() < deadline and worker.poll() is None
+        time.sleep(0.3)
+    worker.send_signal(signal.SIGTERM)
+    _, stderr = worker.communicate(timeout=30)
+    assert worker.returncode == 0, stderr.decode()
+    assert "stopping: finishing the batches in flight" in stderr.decode()
+    progress = [line for line in stderr.decode().splitlines() if "events/s" in line]
+    assert progress and "backlog" in progress[-1] and "dead letters 0" in progress[-1]
+    assert _open_claims(spool_path) == 0
+    with Spool(spool_path) as spool:
+        left = {orjson.loads(r.payload)["id"] for r in spool.claim(total)}
+    assert 0 < len(left) < total
+    settled = [i for i in range(total) if f"u{i}" not in left]
+    stored = transaction_counts(sandbox_server)
+    # every settled record is fully in Lago; nothing in Lago comes from outside the input
+    assert not _expected_for(settled) - stored
+    assert not stored - _expected(total)
+    sandbox_server.control(latency_ms=0)
+    done = run_cli(sandbox_server, project, spool_path, "run", "--once", "-q")
+    assert done.returncode == 0, done.stderr
+    assert transaction_counts(sandbox_server) == _expected(total)
+
+
+def _expected_for(ids: list[int]) -> Counter[tuple[str | None, str]]:
+    wanted = {f"u{i}:" for i in ids}
+    return Counter(
+        {k: v for k, v in _expected(max(ids) + 1).items() if k[1].split(":")[0] + ":" in wanted}
+    )
