@@ -41,7 +41,9 @@ def test_plan_apply_plan_over_http(tmp_path: Path, server: SandboxServer) -> Non
     assert "Apply complete: 18 change(s)." in applied.output
     assert server.api_key not in applied.output
     audit_log = project / "audit" / "ad-hoc.jsonl"
-    assert audit_log.exists() and '"actor":"ci-test"' in audit_log.read_text()
+    log = audit_log.read_text()
+    assert '"actor":"ci-test"' in log
+    assert "MSA-2026-014" in log  # the override's approval reaches the finance audit record
     again = http(server, project, "plan", "--detailed-exitcode")
     assert again.exit_code == 0, again.output
     assert "No changes" in again.output

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,17 +32,50 @@ def _target_label(target: Target) -> str:
     return target.describe().removeprefix("target: ")
 
 
-def _build(target: Target, root: Path) -> Any:
+@dataclass
+class Built:
+    plan: Any
+    project: Any
+    desired: Any
+    live: Any
+
+
+def _build(target: Target, root: Path) -> Built:
     """Validate the catalog (no API call on failure), read Lago, build the plan."""
     from lagoform.catalog import load_project
     from lagoform.engine.desired import from_project
     from lagoform.engine.live import fetch_live
     from lagoform.engine.plan import build_plan, hints_for
 
-    desired = from_project(load_project(root))
+    project = load_project(root)
+    desired = from_project(project)
     live = fetch_live(target.client(), hints_for(desired))
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return build_plan(desired, live, target=_target_label(target), created_at=created)
+    plan = build_plan(desired, live, target=_target_label(target), created_at=created)
+    return Built(plan, project, desired, live)
+
+
+def _saved_plan_facts(root: Path, plan: Any) -> dict[str, Any]:
+    """Override facts for a saved plan's audit records, when the catalog is still the one
+    the plan was made from; otherwise none (and say so)."""
+    from lagoform.audit.project_facts import override_facts
+    from lagoform.catalog import load_project
+    from lagoform.engine.desired import from_project
+    from lagoform.errors import CatalogError
+
+    try:
+        project = load_project(root)
+    except CatalogError:
+        project = None
+    desired = from_project(project) if project is not None else None
+    if project is None or desired is None or desired.fingerprint != plan.catalog_fingerprint:
+        click.echo(
+            "note: the catalog under --root is not the one this plan was made from; the plan "
+            "is applied as saved.",
+            err=True,
+        )
+        return {}
+    return override_facts(project, desired, None)
 
 
 @click.command("plan")
@@ -80,7 +114,7 @@ def plan_command(
     with resolve_target(env, api_url, root) as target:
         # text goes to a person: the target leads stdout; other formats keep stdout parseable
         click.echo(target.describe(), err=fmt != "text")
-        plan = _build(target, root)
+        plan = _build(target, root).plan
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(render_json(plan))
@@ -134,15 +168,20 @@ def apply_command(
                 raise PlanError(
                     f"{planfile} was made for {plan.target!r}, not for {_target_label(target)!r}"
                 )
+            facts = _saved_plan_facts(root, plan)
         else:
-            plan = _build(target, root)
+            from lagoform.audit.project_facts import override_facts
+
+            built = _build(target, root)
+            plan = built.plan
+            facts = override_facts(built.project, built.desired, built.live)
         click.echo(render_text(plan, color=sys.stdout.isatty()), nl=False)
         if not plan.has_changes:
             click.echo("Nothing to apply.")
             return
         check_applicable(plan, confirm_delete_plan)
         _confirm(target, auto_approve)
-        with apply_lock(root, target.name), _trail(target, root, plan, actor) as trail:
+        with apply_lock(root, target.name), _trail(target, root, plan, actor, facts) as trail:
             report = apply_plan(
                 plan,
                 target.client(),
@@ -170,7 +209,7 @@ def _progress(index: int, total: int, change: Any, status: str) -> None:
         click.secho(f"[{index}/{total}] {change.kind} {change.key}: failed", fg="red", err=True)
 
 
-def _trail(target: Target, root: Path, plan: Any, actor: str | None) -> Any:
+def _trail(target: Target, root: Path, plan: Any, actor: str | None, facts: dict[str, Any]) -> Any:
     from lagoform.audit.configured import open_trail
     from lagoform.config import load_config
 
@@ -183,6 +222,7 @@ def _trail(target: Target, root: Path, plan: Any, actor: str | None) -> Any:
         actor=actor,
         env=os.environ,
         api_key=target._key,  # only so the trail can scrub it from records
+        overrides=facts,
     )
 
 
