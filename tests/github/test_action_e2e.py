@@ -78,7 +78,11 @@ class Runner:
             event_name=event_name,
             event=event,
             inputs={"environment": "staging", **inputs},
-            env={"LAGO_API_KEY_STAGING": self.sandbox.api_key},
+            # The environment's own variable (-e staging) and the ad-hoc one (--api-url).
+            env={
+                "LAGO_API_KEY_STAGING": self.sandbox.api_key,
+                "LAGO_API_KEY": self.sandbox.api_key,
+            },
             sha=sha,
             run_id=str(1000 + len(self.runs)),
         )
@@ -149,8 +153,11 @@ def test_invalid_override_fails_with_annotation_and_comment(
     act.assert_no_secret_anywhere(expect_plan=False)
 
 
-def test_pr_comment_is_created_once_then_edited(act: Runner, github: FakeGitHub) -> None:
-    first = act.pr(SHA1)
+def test_pr_comment_is_created_once_then_edited(
+    act: Runner, github: FakeGitHub, sandbox_server: Any
+) -> None:
+    # An ad-hoc target (--api-url, key from LAGO_API_KEY); "staging" is then only the label.
+    first = act.pr(SHA1, api_url=sandbox_server.url)
 
     assert first.exit_code == 0, first.stdout + first.stderr
     assert first.outputs["outcome"] == "changes-pending"
@@ -166,10 +173,12 @@ def test_pr_comment_is_created_once_then_edited(act: Runner, github: FakeGitHub)
     assert any("changes pending for staging" in n for n in first.annotations("notice"))
 
     _edit(act.workspace / "catalog" / "pricing.yaml", "amount: 99.00 USD", "amount: 109.00 USD")
-    second = act.pr(SHA2)
+    second = act.pr(SHA2, api_url=sandbox_server.url)
 
     assert second.exit_code == 0, second.stdout + second.stderr
     [comment] = _bot_comments(github)
+    assert comment["body"].startswith("<!-- lagoform-plan:staging -->\n")
+    assert "--api-url" in second.stdout  # the target line lagoform printed
     assert second.outputs["comment-url"] == first.outputs["comment-url"] == comment["html_url"]
     assert SHA2[:12] in comment["body"] and SHA1[:12] not in comment["body"]
     writes = [(c.method, c.path) for c in github.state.writes()]
@@ -213,10 +222,12 @@ def test_failed_apply_says_what_was_and_was_not_applied(act: Runner, sandbox_ser
     # Without Lago premium the subscription's overrides are refused (403) half-way through.
     sandbox_server.premium(False)
 
-    run = act("apply", "push", push_event("finance-lead", SHA1))
+    run = act("apply", "push", push_event("finance-lead", SHA1), api_url=sandbox_server.url)
 
     assert run.exit_code == 1, run.stdout + run.stderr
     assert run.outputs["outcome"] == "failed"
+    # lagoform names an --api-url target "ad-hoc", and so does its audit log.
+    assert run.outputs["audit-log"] == str(act.workspace / "audit" / "ad-hoc.jsonl")
     assert "Apply failed** — 3 of 5 changes were applied" in run.summary
     rows = [line for line in run.summary.splitlines() if line.startswith("| ")]
     assert rows[1:] == [
@@ -276,3 +287,40 @@ def test_drift_issue_opened_updated_closed(
     assert issue_writes == ["POST", "PATCH", "POST", "PATCH"]  # open, update, note, close
     lago.close()
     act.assert_no_secret_anywhere()
+
+
+def test_blocked_change_fails_the_check_and_is_not_applied(act: Runner, github: FakeGitHub) -> None:
+    assert act("apply", "push", push_event("finance-lead", SHA1)).exit_code == 0
+    # A metric used by a plan keeps its field name: Lago would ignore the change.
+    _edit(act.workspace / "catalog" / "pricing.yaml", "field_name: tokens", "field_name: units")
+
+    review = act.pr()
+    apply = act("apply", "push", push_event("finance-lead", SHA2), sha=SHA2)
+
+    assert review.exit_code == 1
+    assert review.outputs["outcome"] == "blocked"
+    [comment] = _bot_comments(github)
+    assert "Blocked changes" in comment["body"]
+    assert "field_name" in comment["body"]
+    assert apply.exit_code == 1
+    assert apply.outputs["outcome"] == "failed"
+    assert "| ⛔ | `billable_metric:token_usage` | blocked | blocked |" in apply.summary
+    act.assert_no_secret_anywhere()
+
+
+def test_drift_check_that_cannot_plan_leaves_the_issue_alone(
+    act: Runner, github: FakeGitHub, sandbox_server: Any
+) -> None:
+    github.state.add_issue(
+        "old drift", "<!-- lagoform-drift:staging -->\nbefore", ["lagoform-drift"]
+    )
+    sandbox_server.control(outage=True)
+
+    run = act("drift", "schedule", schedule_event())
+
+    assert run.exit_code == 1
+    assert run.outputs["outcome"] == "error"
+    assert "drift was not checked" in run.summary
+    assert github.state.calls == []  # not even a read: no plan, no verdict
+    assert github.state.issues[1]["state"] == "open"
+    assert any("lagoform plan failed" in e for e in run.annotations("error"))

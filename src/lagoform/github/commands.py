@@ -13,6 +13,7 @@ masked even if some command were to print them.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -123,10 +124,26 @@ def validate_project(root: Path) -> list[Problem]:
     try:
         load_config(root)
     except ConfigError as err:
-        located = getattr(err, "problems", None)
-        problems.extend(located if isinstance(located, list) else [Problem(str(err))])
+        problems.extend(_config_problems(err))
     try:
         load_project(root)
     except CatalogError as err:
         problems.extend(err.problems)
     return problems
+
+
+# ``Problem.__str__`` as lagoform.config lists them in a ConfigError: "  file:line:col: message".
+_LOCATED = re.compile(r"^\s*(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+): (?P<message>.+)$")
+
+
+def _config_problems(err: ConfigError) -> list[Problem]:
+    """A ConfigError's problems, located when it lists them (so they can be annotated)."""
+    located = getattr(err, "problems", None)
+    if isinstance(located, list) and all(isinstance(p, Problem) for p in located):
+        return located
+    found = [
+        Problem(m["message"], file=m["file"], line=int(m["line"]), column=int(m["col"]))
+        for m in (_LOCATED.match(line) for line in str(err).splitlines())
+        if m is not None
+    ]
+    return found or [Problem(str(err))]
