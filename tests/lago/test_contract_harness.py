@@ -34,7 +34,7 @@ def checker_api() -> Any:
 
 
 def exchange(api: Any, handler: Any, call: Any) -> Contract:
-    contract = Contract(api)
+    contract = Contract(lambda: api)
     client = LagoClient(
         "http://sandbox.test",
         "lago_contract_key",
