@@ -337,6 +337,12 @@ async def events_phase(url: str, total_events: int, in_flight: int) -> dict[str,
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the server process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def machine() -> dict[str, str]:
     cpu = "unknown"
     try:
@@ -379,8 +385,13 @@ def main() -> None:
         try:
             with httpx.Client(base_url=url, headers=HEADERS, timeout=10) as client:
                 seed(client)
+            cpu0 = cpu_seconds(process.pid)
             raw_config = asyncio.run(raw_phase(url, config_requests, args.connections))
+            cpu1 = cpu_seconds(process.pid)
             raw_ev = asyncio.run(raw_phase(url, raw_events, args.connections))
+            cpu2 = cpu_seconds(process.pid)
+            config_cpu_ms = (cpu1 - cpu0) * 1000 / max(raw_config["requests"], 1)
+            batch_cpu_ms = (cpu2 - cpu1) * 1000 / max(raw_ev["requests"], 1)
             httpx_config = config_phase(url, args.config // 2, args.connections)
             httpx_events = asyncio.run(events_phase(url, args.events // 3, args.in_flight))
         finally:
@@ -414,6 +425,11 @@ def main() -> None:
         f"| {httpx_events['events']} events | {httpx_events['failures']} "
         f"| {httpx_events['seconds']:.2f} | {httpx_events['rate']:.0f} events/s "
         f"| {httpx_events['p50_ms']:.1f} / {httpx_events['p99_ms']:.1f} ms | |\n"
+        "\nServer CPU time (from /proc, independent of other load on the machine): "
+        f"{config_cpu_ms:.2f} ms per configuration request (capacity of one core ≈ "
+        f"{1000 / config_cpu_ms:.0f} req/s), {batch_cpu_ms:.2f} ms per 100-event batch "
+        f"(≈ {100_000 / batch_cpu_ms:.0f} events/s per core). The server is one process on "
+        "one core; the client runs on the other.\n"
     )
     print(text)
     if not args.no_write:

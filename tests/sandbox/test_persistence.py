@@ -133,3 +133,41 @@ def test_cli_serve_refuses_a_corrupt_state_file_without_traceback(tmp_path: Path
     assert result.exit_code == 1
     assert "cannot load sandbox state" in result.output
     assert "Traceback" not in result.output
+
+
+def _events(api: InProcessApi, *txns: str) -> None:
+    api.ok(
+        "POST",
+        "/events/batch",
+        {
+            "events": [
+                {"transaction_id": t, "external_subscription_id": "s", "code": "c"} for t in txns
+            ]
+        },
+    )
+
+
+def test_events_are_journaled_incrementally(tmp_path: Path) -> None:
+    state = tmp_path / "sandbox.json"
+    journal = tmp_path / "sandbox.json.events"
+    sandbox = Sandbox(state_file=state)
+    api = InProcessApi(sandbox)
+    _events(api, "a", "b")
+    sandbox.save()
+    assert len(journal.read_bytes().splitlines()) == 2
+    assert b'"events"' not in state.read_bytes()  # the snapshot holds no events
+    _events(api, "c")
+    sandbox.save()
+    assert len(journal.read_bytes().splitlines()) == 3  # appended, not rewritten
+    sandbox.reset()
+    _events(api, "z")
+    sandbox.close()
+    assert len(journal.read_bytes().splitlines()) == 1  # a reset rewrites the journal
+    with journal.open("ab") as handle:  # a crash after appending, before the snapshot
+        handle.write(b'[99,"orphan","c",1.0,{},"s",null,1.0]\n')
+    reloaded = Sandbox(state_file=state)
+    try:
+        listed = InProcessApi(reloaded).ok("GET", "/events")["events"]
+        assert [e["transaction_id"] for e in listed] == ["z"]
+    finally:
+        reloaded.close()

@@ -68,7 +68,8 @@ def serve(
     api_key: str | None,
 ) -> None:
     """Serve Lago's REST API (/api/v1) from the emulator until interrupted."""
-    from lagoform.sandbox import Sandbox, serve as serve_http
+    from lagoform.sandbox import Sandbox
+    from lagoform.sandbox import serve as serve_http
 
     if not 0 <= fault_rate <= 1:
         raise ConfigError("--fault-rate must be between 0 and 1")
@@ -108,9 +109,11 @@ def reset(state_file: Path | None, root: Path, url: str | None) -> None:
             raise LagoTransportError(f"cannot reset the sandbox at {url}: {exc}") from exc
         click.echo(f"lagoform sandbox: reset the server at {url}")
         return
+    from lagoform.sandbox.persistence import StateFile
+
     path = _state_path(root, state_file)
-    if path.exists():
-        path.unlink()
-        click.echo(f"lagoform sandbox: removed {path}")
+    removed = StateFile(path).remove()
+    if removed:
+        click.echo(f"lagoform sandbox: removed {', '.join(str(p) for p in removed)}")
     else:
         click.echo(f"lagoform sandbox: {path} did not exist; nothing to reset")

@@ -21,6 +21,7 @@ from lagoform import __version__
 from lagoform.sandbox import control, plans, routes, subscriptions
 from lagoform.sandbox.api_errors import ApiError, not_found, unauthorized
 from lagoform.sandbox.faults import FaultInjector, Faults, endpoint_class
+from lagoform.sandbox.persistence import StateFile
 from lagoform.sandbox.request import Org, Request
 from lagoform.sandbox.state import State
 
@@ -57,9 +58,10 @@ class Sandbox:
         self._initial = (premium, Faults(**base.to_dict()))
         self.faults = FaultInjector(base)
         self.state_file = Path(state_file) if state_file is not None else None
+        self._file = StateFile(self.state_file) if self.state_file is not None else None
         self.state = State()
-        if self.state_file is not None and self.state_file.exists():
-            self.state = State.load(self.state_file)
+        if self._file is not None and self._file.exists():
+            self.state = self._file.load()
         self._stop = threading.Event()
         self._saver: threading.Thread | None = None
         if self.state_file is not None:
@@ -108,15 +110,14 @@ class Sandbox:
 
     # ---- persistence
     def save(self) -> None:
-        if self.state_file is None:
+        """Write the state file now (snapshot + new events appended to its journal)."""
+        if self._file is None:
             return
         with self._lock:
-            data = self.state.to_json()
-            self.state.dirty = False
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.state_file.with_name(self.state_file.name + ".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(self.state_file)
+            state = self.state
+            pending = self._file.capture(state)
+            state.dirty = False
+        self._file.write(pending, state)
 
     def _save_loop(self, interval: float) -> None:
         while not self._stop.wait(interval):

@@ -11,7 +11,23 @@ from typing import Any
 from lagoform.sandbox import expression
 from lagoform.sandbox.api_errors import invalid, not_found, param_missing, validation
 from lagoform.sandbox.request import Request
-from lagoform.sandbox.state import Record, State, StoredEvent, iso, iso_ms, paginate, parse_iso
+from lagoform.sandbox.state import (
+    E_CODE,
+    E_CREATED,
+    E_PRECISE,
+    E_PROPS,
+    E_SEQ,
+    E_SUB,
+    E_TS,
+    E_TXN,
+    Record,
+    State,
+    StoredEvent,
+    iso,
+    iso_ms,
+    paginate,
+    parse_iso,
+)
 
 MAX_BATCH = 100
 
@@ -19,15 +35,15 @@ MAX_BATCH = 100
 def serialize(state: State, event: StoredEvent) -> Record:
     return {
         "lago_id": state.event_lago_id(event),
-        "transaction_id": event.transaction_id,
+        "transaction_id": event[E_TXN],
         "lago_customer_id": None,
-        "code": event.code,
-        "timestamp": iso_ms(event.timestamp),
-        "precise_total_amount_cents": event.precise_total_amount_cents,
-        "properties": event.properties,
+        "code": event[E_CODE],
+        "timestamp": iso_ms(event[E_TS]),
+        "precise_total_amount_cents": event[E_PRECISE],
+        "properties": event[E_PROPS],
         "lago_subscription_id": None,
-        "external_subscription_id": event.external_subscription_id,
-        "created_at": iso(event.created_at),
+        "external_subscription_id": event[E_SUB],
+        "created_at": iso(event[E_CREATED]),
     }
 
 
@@ -86,7 +102,7 @@ def _build(
     sub = raw.get("external_subscription_id")
     precise = raw.get("precise_total_amount_cents")
     state.event_seq += 1
-    return StoredEvent(
+    return (
         state.event_seq,
         txn if type(txn) is str else str(txn),
         code,
@@ -112,7 +128,7 @@ def create(req: Request) -> Record:
     built = _build(state, body, req.now, _expressions(state))
     if isinstance(built, dict):
         raise validation(built)
-    if (built.external_subscription_id or "", built.transaction_id) in state.event_keys:
+    if (built[E_SUB] or "", built[E_TXN]) in state.event_keys:
         raise invalid("transaction_id", "value_already_exist")
     state.add_event(built)
     return {"event": serialize(state, built)}
@@ -133,7 +149,6 @@ def create_batch(req: Request) -> Record:
     accepted: list[StoredEvent] = []
     seen: set[tuple[str, str]] = set()
     known = state.event_keys
-    new = tuple.__new__
     for index, item in enumerate(raw):
         # Inlined fast path for the usual well-formed event; anything else goes to _build.
         if type(item) is dict:
@@ -159,12 +174,7 @@ def create_batch(req: Request) -> Record:
                     continue
                 seen.add(key)
                 seq += 1
-                accepted.append(
-                    new(
-                        StoredEvent,
-                        (seq, txn, code, float(stamp), properties or {}, sub, None, now),
-                    )
-                )
+                accepted.append((seq, txn, code, float(stamp), properties or {}, sub, None, now))
                 continue
         state.event_seq = seq
         built = _build(state, item, now, expressions)
@@ -172,7 +182,7 @@ def create_batch(req: Request) -> Record:
         if isinstance(built, dict):
             errors[str(index)] = built
             continue
-        key = (built.external_subscription_id or "", built.transaction_id)
+        key = (built[E_SUB] or "", built[E_TXN])
         if key in known or key in seen:
             errors[str(index)] = {"transaction_id": ["value_already_exist"]}
             continue
@@ -194,20 +204,20 @@ def serialize_many(state: State, events: list[StoredEvent], now: float) -> list[
     stamps: dict[float, str] = {}
     out: list[Record] = []
     for e in events:
-        stamp = stamps.get(e.timestamp)
+        stamp = stamps.get(e[E_TS])
         if stamp is None:
-            stamp = stamps[e.timestamp] = iso_ms(e.timestamp)
+            stamp = stamps[e[E_TS]] = iso_ms(e[E_TS])
         out.append(
             {
-                "lago_id": f"{head}{e.seq:012x}",
-                "transaction_id": e.transaction_id,
+                "lago_id": f"{head}{e[E_SEQ]:012x}",
+                "transaction_id": e[E_TXN],
                 "lago_customer_id": None,
-                "code": e.code,
+                "code": e[E_CODE],
                 "timestamp": stamp,
-                "precise_total_amount_cents": e.precise_total_amount_cents,
-                "properties": e.properties,
+                "precise_total_amount_cents": e[E_PRECISE],
+                "properties": e[E_PROPS],
                 "lago_subscription_id": None,
-                "external_subscription_id": e.external_subscription_id,
+                "external_subscription_id": e[E_SUB],
                 "created_at": created,
             }
         )
@@ -231,11 +241,11 @@ def index(req: Request) -> Record:
     chosen = [
         e
         for e in pool
-        if (code is None or e.code == code)
-        and (low is None or e.timestamp >= low)
-        and (high is None or e.timestamp <= high)
+        if (code is None or e[E_CODE] == code)
+        and (low is None or e[E_TS] >= low)
+        and (high is None or e[E_TS] <= high)
     ]
-    chosen.sort(key=lambda e: (-e.timestamp, -e.seq))
+    chosen.sort(key=lambda e: (-e[E_TS], -e[E_SEQ]))
     items, meta = paginate(chosen, req.query)
     return {"events": [serialize(state, e) for e in items], "meta": meta}
 

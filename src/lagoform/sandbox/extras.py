@@ -285,6 +285,7 @@ def serialize_applied(state: State, applied: Record) -> Record:
         "expiration_at": iso(coupon["expiration_at"]),
         "created_at": iso(applied["created_at"]),
         "terminated_at": iso(applied["terminated_at"]),
+        "credits": [],  # the sandbox issues no invoices, hence no coupon credits
     }
 
 

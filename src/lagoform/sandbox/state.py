@@ -6,30 +6,15 @@ knows how they are stored and indexed. Rules live in the resource modules, not h
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Final
 
 import orjson
 
 Record = dict[str, Any]
-
-
-class StoredEvent(NamedTuple):
-    """One ingested event, kept compact: ingestion rates reach 10^5/s and memory matters."""
-
-    seq: int
-    transaction_id: str
-    code: str
-    timestamp: float
-    properties: dict[str, Any]
-    external_subscription_id: str | None
-    precise_total_amount_cents: str | None
-    created_at: float
 
 
 STATE_FORMAT = 1
@@ -47,6 +32,18 @@ COLLECTIONS = (
     "wallets",
     "wallet_transactions",
 )
+
+# One ingested event, kept as a plain tuple: ingestion reaches 10^5 events/s and a tuple is
+# several times cheaper to build than a NamedTuple. Fields by index:
+StoredEvent = tuple[int, str, str, float, dict[str, Any], str | None, str | None, float]
+E_SEQ: Final = 0
+E_TXN: Final = 1
+E_CODE: Final = 2
+E_TS: Final = 3
+E_PROPS: Final = 4
+E_SUB: Final = 5  # external_subscription_id
+E_PRECISE: Final = 6  # precise_total_amount_cents
+E_CREATED: Final = 7
 
 
 def new_id() -> str:
@@ -164,9 +161,9 @@ class State:
     # ---- events
     def add_event(self, event: StoredEvent) -> None:
         self.events.append(event)
-        sub = event.external_subscription_id or ""
-        self.event_keys.add((sub, event.transaction_id))
-        self.events_by_txn.setdefault(event.transaction_id, event)
+        sub = event[E_SUB] or ""
+        self.event_keys.add((sub, event[E_TXN]))
+        self.events_by_txn.setdefault(event[E_TXN], event)
         bucket = self.events_by_sub.get(sub)
         if bucket is None:
             self.events_by_sub[sub] = [event]
@@ -180,9 +177,9 @@ class State:
         by_txn = self.events_by_txn
         by_sub = self.events_by_sub
         for event in events:
-            if event.transaction_id not in by_txn:
-                by_txn[event.transaction_id] = event
-            sub = event.external_subscription_id or ""
+            if event[E_TXN] not in by_txn:
+                by_txn[event[E_TXN]] = event
+            sub = event[E_SUB] or ""
             bucket = by_sub.get(sub)
             if bucket is None:
                 by_sub[sub] = [event]
@@ -195,22 +192,25 @@ class State:
         return f"{p[:8]}-{p[8:12]}-{p[12:16]}-{p[16:20]}-"
 
     def event_lago_id(self, event: StoredEvent) -> str:
-        return f"{self.event_id_head()}{event.seq:012x}"
+        return f"{self.event_id_head()}{event[E_SEQ]:012x}"
 
     # ---- persistence
-    def to_json(self) -> bytes:
+    def to_doc(self, *, with_events: bool = True) -> dict[str, Any]:
         doc: dict[str, Any] = {"format": STATE_FORMAT, "seq": self.seq}
         for name in COLLECTIONS:
             doc[name] = list(getattr(self, name).values())
-        doc["events"] = [list(e) for e in self.events]
+        if with_events:
+            doc["events"] = [list(e) for e in self.events]
         doc["event_seq"] = self.event_seq
         doc["event_id_prefix"] = self.event_id_prefix
         doc["pending_plan_deletions"] = self.pending_plan_deletions
-        return orjson.dumps(doc)
+        return doc
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_doc())
 
     @classmethod
-    def from_json(cls, data: bytes) -> State:
-        doc = orjson.loads(data)
+    def from_doc(cls, doc: Any, events: list[Any] | None = None) -> State:
         if not isinstance(doc, dict) or doc.get("format") != STATE_FORMAT:
             raise ValueError("not a lagoform sandbox state file (unknown format)")
         state = cls(seq=int(doc.get("seq", 0)))
@@ -219,22 +219,10 @@ class State:
             setattr(state, name, {r["lago_id"]: r for r in records})
         state.event_seq = int(doc.get("event_seq", 0))
         state.event_id_prefix = str(doc.get("event_id_prefix", state.event_id_prefix))
-        for event in doc.get("events", []):
-            state.add_event(StoredEvent(*event))
+        for event in doc.get("events", []) if events is None else events:
+            state.add_event(tuple(event))
         state.pending_plan_deletions = dict(doc.get("pending_plan_deletions", {}))
         return state
-
-    def save(self, path: Path) -> None:
-        """Atomic write: a crash mid-save leaves the previous file intact."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(self.to_json())
-        os.replace(tmp, path)
-        self.dirty = False
-
-    @classmethod
-    def load(cls, path: Path) -> State:
-        return cls.from_json(path.read_bytes())
 
 
 def paginate(items: list[Any], query: dict[str, list[str]]) -> tuple[list[Any], Record]:

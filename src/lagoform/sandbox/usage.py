@@ -10,7 +10,6 @@ subscription started; past usage is recomputed from events (the sandbox issues n
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -19,7 +18,19 @@ from lagoform.sandbox import customers, subscriptions
 from lagoform.sandbox.api_errors import not_found
 from lagoform.sandbox.periods import current_period
 from lagoform.sandbox.request import Request
-from lagoform.sandbox.state import Record, State, StoredEvent, iso, iso_date, paginate
+from lagoform.sandbox.state import (
+    E_CODE,
+    E_PRECISE,
+    E_PROPS,
+    E_SEQ,
+    E_TS,
+    Record,
+    State,
+    StoredEvent,
+    iso,
+    iso_date,
+    paginate,
+)
 
 ZERO = Decimal(0)
 
@@ -44,8 +55,8 @@ def _aggregate(metric: Record, events: Sequence[StoredEvent], start: float, end:
     if agg == "count_agg":
         return Decimal(len(events))
     if agg == "unique_count_agg":
-        return Decimal(len({str(e.properties.get(field)) for e in events if field in e.properties}))
-    values = [(e, v) for e in events if (v := _number(e.properties.get(field))) is not None]
+        return Decimal(len({str(e[E_PROPS].get(field)) for e in events if field in e[E_PROPS]}))
+    values = [(e, v) for e in events if (v := _number(e[E_PROPS].get(field))) is not None]
     if not values:
         return ZERO
     if agg == "sum_agg":
@@ -53,12 +64,12 @@ def _aggregate(metric: Record, events: Sequence[StoredEvent], start: float, end:
     if agg == "max_agg":
         return max(v for _, v in values)
     if agg == "latest_agg":
-        return max(values, key=lambda ev: (ev[0].timestamp, ev[0].seq))[1]
+        return max(values, key=lambda ev: (ev[0][E_TS], ev[0][E_SEQ]))[1]
     if agg == "weighted_sum_agg":
         span = Decimal(str(max(end - start, 1)))
         total, level, cursor = ZERO, ZERO, start
-        for event, value in sorted(values, key=lambda ev: ev[0].timestamp):
-            at = min(max(event.timestamp, start), end)
+        for event, value in sorted(values, key=lambda ev: ev[0][E_TS]):
+            at = min(max(event[E_TS], start), end)
             total += level * Decimal(str(at - cursor))
             level, cursor = level + value, at
         total += level * Decimal(str(end - cursor))
@@ -89,7 +100,7 @@ def _charge_usage(
     for event in events:
         key = (
             pricing.match_filter(
-                charge["filters"], event.properties, metric_filters=metric["filters"]
+                charge["filters"], event[E_PROPS], metric_filters=metric["filters"]
             )
             if charge["filters"]
             else None
@@ -150,11 +161,11 @@ def _charge_usage(
 
 def _transactions(charge: Record, metric: Record, events: Sequence[StoredEvent]) -> list[Decimal]:
     if charge["charge_model"] == "dynamic":
-        return [_number(e.precise_total_amount_cents) or ZERO for e in events]
+        return [_number(e[E_PRECISE]) or ZERO for e in events]
     if metric["aggregation_type"] == "count_agg":
         return [Decimal(1)] * len(events)
     field = metric["field_name"]
-    return [v for e in events if (v := _number(e.properties.get(field))) is not None]
+    return [v for e in events if (v := _number(e[E_PROPS].get(field))) is not None]
 
 
 def _tax_rate(state: State, customer: Record, plan: Record, charge: Record) -> Decimal:
@@ -186,7 +197,7 @@ def usage_for_period(
         ):
             continue
         since = (sub["started_at"] or start) if metric["recurring"] else start
-        chosen = [e for e in pool if e.code == metric["code"] and since <= e.timestamp <= end]
+        chosen = [e for e in pool if e[E_CODE] == metric["code"] and since <= e[E_TS] <= end]
         line = _charge_usage(state, plan, charge, chosen, start, end, req.org.premium)
         charges_usage.append(line)
         if apply_taxes:
@@ -243,8 +254,7 @@ def past_usage(req: Request) -> Record:
     cursor = start
     while cursor > anchor and (not limit or len(periods) < limit) and len(periods) < 240:
         previous_end = cursor - 1
-        day_before = datetime.fromtimestamp(previous_end, UTC) - timedelta(seconds=0)
-        period_start, period_end = _charges_period_at(req.state, sub, day_before.timestamp())
+        period_start, period_end = _charges_period_at(req.state, sub, previous_end)
         periods.append((max(period_start, anchor), period_end))
         cursor = max(period_start, anchor)
     items, meta = paginate(periods, req.query)
