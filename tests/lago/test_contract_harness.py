@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -139,3 +143,29 @@ def test_every_exception_has_a_reason() -> None:
     names = [x.name for x in SPEC_EXCEPTIONS]
     assert len(names) == len(set(names))
     assert all(len(x.reason) > 30 for x in SPEC_EXCEPTIONS)
+
+
+def test_without_the_spec_contract_fixtures_skip_with_a_reason(tmp_path: Any) -> None:
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "LAGO_OPENAPI_SPEC": str(tmp_path / "missing.yaml")}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-rs",
+            "-p",
+            "no:cacheprovider",
+            "tests/lago/test_contract_sandbox.py::test_contract_in_process",
+        ],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 skipped" in done.stdout
+    assert "OpenAPI spec not found" in done.stdout and "LAGO_OPENAPI_SPEC" in done.stdout
