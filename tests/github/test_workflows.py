@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import shutil
 import subprocess
@@ -162,3 +163,34 @@ def test_key_variables_match_lagoform_yaml() -> None:
             assert keys == {environment.api_key_env}, f"{path.name}: {keys}"
             checked += 1
     assert checked == 4
+
+
+def test_action_scripts_are_valid_bash() -> None:
+    scripts = [s["run"] for s in _load(ACTION)["runs"]["steps"] if "run" in s]
+    assert scripts
+    for script in scripts:
+        result = subprocess.run(["bash", "-n", "-c", script], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+
+
+def _owners(codeowners: str, path: str) -> list[str]:
+    """GitHub's rule: the last matching pattern wins (root-anchored and directory patterns)."""
+    owners: list[str] = []
+    for line in codeowners.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        pattern, *names = line.split()
+        glob = pattern.lstrip("/")
+        if glob.endswith("/"):
+            glob += "*"  # fnmatch's * also crosses "/": a directory rule owns everything below
+        if fnmatch.fnmatch(path, glob):
+            owners = names
+    return owners
+
+
+def test_codeowners_example_requires_finance_for_overrides() -> None:
+    text = (ROOT / ".github" / "CODEOWNERS.example").read_text(encoding="utf-8")
+    assert "@acme/finance" in _owners(text, "overrides/globex.yaml")
+    assert "@acme/finance" not in _owners(text, "catalog/plans.yaml")
+    assert _owners(text, "catalog/plans.yaml") == ["@acme/pricing"]
+    assert "@acme/finance" in _owners(text, ".github/workflows/lagoform-apply.yml")

@@ -23,7 +23,13 @@ from lagoform.engine.plan import ObjectChange, Plan
 from lagoform.errors import EXIT_ERROR, EXIT_OK
 from lagoform.github import report, steps
 from lagoform.github.commands import run_lagoform
-from lagoform.github.runner import RunnerContext, annotate_error, set_output, write_summary
+from lagoform.github.runner import (
+    RunnerContext,
+    annotate_error,
+    log_group,
+    set_output,
+    write_summary,
+)
 from lagoform.github.settings import Settings
 
 Status = Literal["applied", "failed", "not applied", "blocked", "unknown"]
@@ -69,16 +75,18 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
     if planned.markdown_path is not None:
         set_output("plan-markdown", str(planned.markdown_path))
     plan = planned.plan
+    audit_log = audit_log_path(settings, settings.target.audit_environment)
     if not plan.has_changes:
+        if audit_log is not None and audit_log.is_file():
+            set_output("audit-log", str(audit_log))
         return _finish(
             "no-changes", report.document(title, "✅ **No changes** — nothing to apply.")
         )
 
     actor = settings.actor or ctx.merge_actor() or "github-actions"
-    audit_log = audit_log_path(settings, settings.target.audit_environment)
     start = audit_log.stat().st_size if audit_log and audit_log.is_file() else 0
     args = ["apply", str(planned.json_path), *settings.target.args(), "--auto-approve"]
-    with gat.group(f"lagoform apply ({settings.target.label}) as {actor}"):
+    with log_group(f"lagoform apply ({settings.target.label}) as {actor}"):
         completed = run_lagoform(
             [*args, "--actor", actor], cwd=settings.project_root, scrub=settings.scrub
         )
