@@ -119,7 +119,8 @@ def test_action_outputs_and_inputs_match_the_entry_point() -> None:
     for name, spec in action["outputs"].items():
         assert spec["value"] == f"${{{{ steps.run.outputs.{name} }}}}"
 
-    env = run_step["env"]
+    env = {k: v for k, v in run_step["env"].items() if k.startswith("INPUT_")}
+    assert run_step["env"]["LAGOFORM_PYTHON"] == "${{ steps.install.outputs.python }}"
     for key, value in env.items():
         name = re.fullmatch(r"\$\{\{ inputs\.([a-z-]+) \}\}", value)
         assert name, f"{key} does not map an input"
