@@ -24,7 +24,7 @@ from lagoform.engine import normal
 from lagoform.engine.desired import normal_of
 from lagoform.engine.diff import diff
 from lagoform.engine.hooks import AuditHook
-from lagoform.engine.live import effective_overrides, fetch_live, plan_ids
+from lagoform.engine.live import ALL_STATUSES, fetch_live, plan_ids, subscription_object
 from lagoform.engine.normal import PROJECTED_KINDS, project
 from lagoform.engine.payloads import ApplyContext, Step, steps_for
 from lagoform.engine.plan import ObjectChange, Plan
@@ -251,9 +251,15 @@ def _verify(client: LagoClient, change: ObjectChange, ctx: ApplyContext) -> None
             normal.charge_code(c): c.get("charge_model") for c in obj["plan"].get("charges") or []
         }
     want = normal_of(change.kind, body, {str(body.get("plan_code")): models})
-    have = normal.NORMALIZERS[change.kind](obj)
-    if change.kind == "subscription" and isinstance(obj.get("plan"), dict):
-        have["overrides"] = effective_overrides(obj["plan"])
+    if change.kind == "subscription":
+        # the same view as the plan's: original start (across upgrades) and effective plan
+        history = client.list_subscriptions(
+            external_customer_id=str(obj.get("external_customer_id")), status=ALL_STATUSES
+        )
+        plan = obj.get("plan") if isinstance(obj.get("plan"), dict) else None
+        have = subscription_object(obj, history, plan if "overrides" in want else None).normal
+    else:
+        have = normal.NORMALIZERS[change.kind](obj)
     if change.kind in PROJECTED_KINDS:
         have = project(have, want)
     missed = diff(have, want)

@@ -121,7 +121,9 @@ def live_state(read: LiveRead) -> LiveState:
             str(c["external_id"]): _customer(c) for c in read.customers if c.get("external_id")
         },
         "subscription": {
-            str(s["external_id"]): _subscription(s, read.effective_plans.get(str(s["external_id"])))
+            str(s["external_id"]): subscription_object(
+                s, read.subscriptions, read.effective_plans.get(str(s["external_id"]))
+            )
             for s in read.subscriptions
             if s.get("external_id") and s.get("status") in CURRENT_STATUSES
         },
@@ -221,8 +223,38 @@ def _customer(raw: Raw) -> LiveObject:
     )
 
 
-def _subscription(raw: Raw, effective_plan: Raw | None) -> LiveObject:
-    norm = normal.subscription(raw)
+def original_start(current: Mapping[str, Any], history: Sequence[Mapping[str, Any]]) -> Any:
+    """When the subscription began: an upgrade replaces Lago's record (new lago_id, same
+    external_id, started at the change), so follow ``previous_plan_code`` back through the
+    terminated records of the same external_id and customer."""
+    start, previous = current.get("subscription_at"), current.get("previous_plan_code")
+    seen = {current.get("lago_id")}
+    while previous:
+        earlier = next(
+            (
+                h
+                for h in history
+                if h.get("external_id") == current.get("external_id")
+                and h.get("external_customer_id") == current.get("external_customer_id")
+                and h.get("plan_code") == previous
+                and h.get("status") == "terminated"
+                and h.get("lago_id") not in seen
+            ),
+            None,
+        )
+        if earlier is None:
+            break
+        seen.add(earlier.get("lago_id"))
+        start, previous = earlier.get("subscription_at"), earlier.get("previous_plan_code")
+    return start
+
+
+def subscription_object(
+    raw: Raw, history: Sequence[Mapping[str, Any]], effective_plan: Raw | None
+) -> LiveObject:
+    """A current subscription as live state holds it (``history``: every record Lago lists,
+    any status, for the original start; ``effective_plan`` when its overrides are compared)."""
+    norm = normal.subscription({**raw, "original_subscription_at": original_start(raw, history)})
     extra: Raw = dict(raw)
     if effective_plan is not None:
         norm["overrides"] = effective_overrides(effective_plan)
