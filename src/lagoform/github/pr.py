@@ -71,9 +71,10 @@ def _body(
     plan_markdown: str,
 ) -> str:
     label = f"`{report.escape_text(settings.target.label)}`"
-    sections = [f"**lagoform** · {label} · {report.headline(outcome)}"]
     if planned is None or planned.plan is None:
-        sections.insert(0, f"### lagoform plan — {label}")
+        sections = [f"### lagoform plan — {label}", report.headline(outcome)]
+    else:  # the engine's markdown below brings its own heading
+        sections = [f"**lagoform** · {label} · {report.headline(outcome)}"]
     if problems:
         sections.append(report.problems_section(problems, _line_link(ctx, settings)))
     if planned is not None and planned.plan is None:

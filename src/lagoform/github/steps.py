@@ -45,10 +45,6 @@ class PlanOutcome:
     markdown_path: Path | None = None
     markdown: str = ""
 
-    @property
-    def failed(self) -> bool:
-        return self.plan is None
-
 
 def plan(ctx: RunnerContext, settings: Settings, *, name: str = "plan") -> PlanOutcome:
     """Run ``lagoform plan`` against the target and write ``<name>.json`` / ``<name>.md``."""
