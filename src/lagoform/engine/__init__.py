@@ -1,1 +1,59 @@
-"""lagoform.engine"""
+"""lagoform.engine: desired state → keyed diff → frozen ``Plan`` → renderers and applier.
+
+Pipeline (each step a module): ``desired`` (catalog → comparison form) and ``live`` (Lago list
+endpoints → comparison form) feed ``plan.build_plan`` (pure; ``diff`` and ``locks`` inside);
+``render`` shows a plan as text, markdown or JSON; ``apply`` makes Lago match a plan through the
+``hooks.AuditHook``; ``importer`` writes YAML from a live Lago.
+"""
+
+from __future__ import annotations
+
+from lagoform.engine.apply import ApplyFailed, ApplyReport, apply_plan, check_applicable
+from lagoform.engine.desired import desired_state, from_project
+from lagoform.engine.diff import FieldChange, diff
+from lagoform.engine.hooks import AuditHook, MemoryAudit, NullAudit
+from lagoform.engine.importer import import_project
+from lagoform.engine.live import fetch_live
+from lagoform.engine.locks import Blocked
+from lagoform.engine.plan import (
+    BlastRadius,
+    ObjectChange,
+    ObjectRef,
+    Plan,
+    ReadHints,
+    TenantImpact,
+    build_plan,
+    hints_for,
+)
+from lagoform.engine.render import render_json, render_markdown, render_text
+from lagoform.engine.state import DesiredState, LiveState
+
+__all__ = [
+    "ApplyFailed",
+    "ApplyReport",
+    "AuditHook",
+    "BlastRadius",
+    "Blocked",
+    "DesiredState",
+    "FieldChange",
+    "LiveState",
+    "MemoryAudit",
+    "NullAudit",
+    "ObjectChange",
+    "ObjectRef",
+    "Plan",
+    "ReadHints",
+    "TenantImpact",
+    "apply_plan",
+    "build_plan",
+    "check_applicable",
+    "desired_state",
+    "diff",
+    "fetch_live",
+    "from_project",
+    "hints_for",
+    "import_project",
+    "render_json",
+    "render_markdown",
+    "render_text",
+]
