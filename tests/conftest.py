@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +48,14 @@ class SandboxServer:
     api_key: str
     pid: int
     state_file: Path
+    # one keep-alive client for the whole session (building an httpx client is not free)
+    client: httpx.Client = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.client = httpx.Client(base_url=self.url, timeout=10)
 
     def _post(self, action: str, payload: dict[str, Any] | None = None) -> Any:
-        response = httpx.post(f"{self.url}/__sandbox/{action}", json=payload or {}, timeout=10)
+        response = self.client.post(f"/__sandbox/{action}", json=payload or {})
         response.raise_for_status()
         return response.json()
 
@@ -68,7 +73,7 @@ class SandboxServer:
         self._post("settings", values)
 
     def dump(self) -> Any:
-        return httpx.get(f"{self.url}/__sandbox/dump", timeout=30).json()
+        return self.client.get("/__sandbox/dump", timeout=30).json()
 
     def reset(self) -> None:
         self._post("reset")
@@ -124,9 +129,11 @@ def _sandbox_server_session(
 ) -> Iterator[SandboxServer]:
     state_file = tmp_path_factory.mktemp("sandbox-server") / "sandbox.json"
     process, url = _start_server(state_file)
+    server = SandboxServer(url=url, api_key=SERVER_KEY, pid=process.pid, state_file=state_file)
     try:
-        yield SandboxServer(url=url, api_key=SERVER_KEY, pid=process.pid, state_file=state_file)
+        yield server
     finally:
+        server.client.close()
         process.terminate()  # by PID: only the server this fixture started
         try:
             process.wait(timeout=10)

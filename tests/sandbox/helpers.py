@@ -6,7 +6,6 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import orjson
 
 from lagoform.sandbox import Sandbox
@@ -109,7 +108,7 @@ class HttpApi(Api):
     def __init__(self, server: SandboxServer) -> None:
         self.server = server
         self.key = server.api_key
-        self.client = httpx.Client(base_url=server.url, timeout=10)
+        self.client = server.client
 
     def _send(
         self, method: str, path: str, data: bytes, query: Any, headers: dict[str, str]
