@@ -30,6 +30,9 @@ from tests.github.harness import (
     schedule_event,
 )
 
+# Each test starts the entry point (and lagoform) as subprocesses a few times: ~5 s per run.
+pytestmark = pytest.mark.slow
+
 PROJECT = Path(__file__).parent / "project"
 SHA1 = "1111111111111111111111111111111111111111"
 SHA2 = "2222222222222222222222222222222222222222"
