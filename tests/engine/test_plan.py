@@ -315,3 +315,12 @@ def test_plan_id_is_deterministic_and_content_bound() -> None:
     assert build_plan(d, live()).plan_id == build_plan(d, live()).plan_id
     other = desired(plan=[{**PRO, "name": "Other"}], billable_metric=[TOKENS])
     assert build_plan(other, live()).plan_id != build_plan(d, live()).plan_id
+
+
+def test_plan_being_deleted_is_not_deleted_again_nor_unmanaged() -> None:
+    lv = live(plan=[plan("legacy"), plan("gone")])
+    gone = lv.objects["plan"]["gone"]
+    lv.objects["plan"]["gone"] = gone.__class__(**{**gone.__dict__, "pending_deletion": True})
+    p = build_plan(desired(remove={"plans": ["gone"]}), lv)
+    assert p.pending() == []
+    assert [(u.kind, u.key) for u in p.unmanaged] == [("plan", "legacy")]

@@ -158,7 +158,8 @@ def build_plan(
     for kind in KINDS:
         wanted = desired.keys(kind)
         removed = desired.remove.get(kind, frozenset())
-        present = set(live.objects.get(kind, {}))
+        # a plan Lago is already deleting is neither deleted again nor reported as unmanaged
+        present = {k for k, o in live.objects.get(kind, {}).items() if not o.pending_deletion}
         for key in sorted(wanted):
             change = _compare(kind, key, desired, live)
             forward.append(change)
