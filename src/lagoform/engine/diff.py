@@ -7,7 +7,7 @@ sub-object, so "charge ``tokens`` added" is a single entry rather than one per n
 
 Why a hand-written walk rather than deepdiff: on the keyed form both report the same changes
 (``tests/engine/test_diff.py`` checks they agree), but on 500 plans × 10 charges × 2 filters
-with 5 plans changed, DeepDiff took ~32 s and this walk ~36 ms, unchanged objects being skipped
+with 5 plans changed, DeepDiff took ~32 s and this walk 40–80 ms, unchanged objects being skipped
 by one canonical-JSON comparison (``benchmarks/plan_scale.py``, recorded in
 ``benchmarks/RESULTS.md``).
 """
