@@ -23,6 +23,7 @@ from lagoform.dispatch.delivery import (
 from lagoform.errors import DispatchError, LagoServerError
 from lagoform.lago import NO_RETRY, AsyncLagoClient, PacingConfig
 from lagoform.sandbox.core import Sandbox
+from lagoform.sandbox.state import E_TXN
 
 FAST = DeliveryPolicy(max_in_flight=4, max_attempts=6, base_delay=0.01, max_delay=0.05)
 UNPACED = PacingConfig(None, None, None)
@@ -46,7 +47,7 @@ def _client(transport: httpx.AsyncBaseTransport) -> AsyncLagoClient:
 
 
 def _stored(sandbox: Sandbox) -> list[str]:
-    return sorted(e.transaction_id for e in sandbox.state.events)
+    return sorted(e[E_TXN] for e in sandbox.state.events)
 
 
 async def _deliver(

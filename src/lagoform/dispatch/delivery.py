@@ -120,12 +120,25 @@ class Deliverer:
 
     async def deliver(self, events: Sequence[Mapping[str, Any]]) -> list[EventOutcome]:
         """Deliver ≤100 events; one outcome per event, in order."""
+        result = await self.deliver_batch(events)
+        return [result] * len(events) if isinstance(result, EventOutcome) else result
+
+    async def deliver_batch(
+        self, events: Sequence[Mapping[str, Any]]
+    ) -> EventOutcome | list[EventOutcome]:
+        """Like ``deliver``, but one shared outcome when every event had the same fate (the
+        common case), so callers can skip a per-event pass."""
         if len(events) > MAX_BATCH:
             raise DispatchError(f"a batch holds at most {MAX_BATCH} events, got {len(events)}")
         job = _Job(events, [None] * len(events))
         if events and not self.stopping:
             await self._send(job, list(range(len(events))))
-        return [o if o is not None else EventOutcome(ABANDONED) for o in job.outcomes]
+        outcomes = job.outcomes
+        first = outcomes[0] if outcomes else None
+        if first is not None and outcomes.count(first) == len(outcomes):  # identity: C speed
+            return first
+        abandoned = EventOutcome(ABANDONED)
+        return [o if o is not None else abandoned for o in outcomes]
 
     async def _send(self, job: _Job, pending: list[int]) -> None:
         attempts = 0

@@ -53,10 +53,14 @@ class EventTransport(httpx.AsyncBaseTransport):
         origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
         body = await request.aread()
         head = _request_head(request, body)
-        try:
-            await asyncio.wait_for(self._slots.acquire(), timeouts.get("pool"))
-        except TimeoutError:
-            raise httpx.PoolTimeout("no free connection", request=request) from None
+        if self._slots.locked():
+            try:
+                async with asyncio.timeout(timeouts.get("pool")):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise httpx.PoolTimeout("no free connection", request=request) from None
+        else:
+            await self._slots.acquire()
         try:
             conn = await self._connection(origin, timeouts, request)
             try:
@@ -97,10 +101,10 @@ class EventTransport(httpx.AsyncBaseTransport):
         if scheme == "https":
             context = self._ssl = self._ssl or httpx.create_ssl_context()
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(host, port, ssl=context, limit=1 << 20),
-                timeouts.get("connect"),
-            )
+            async with asyncio.timeout(timeouts.get("connect")):
+                reader, writer = await asyncio.open_connection(
+                    host, port, ssl=context, limit=1 << 20
+                )
         except TimeoutError:
             raise httpx.ConnectTimeout(
                 f"connecting to {host}:{port} timed out", request=req
@@ -120,19 +124,20 @@ class EventTransport(httpx.AsyncBaseTransport):
         req: httpx.Request,
     ) -> httpx.Response:
         received = False
+        # asyncio.timeout, not wait_for: wait_for wraps each await in a new task (3.11)
         try:
             conn.writer.write(data)
             try:
-                await asyncio.wait_for(conn.writer.drain(), timeouts.get("write"))
+                async with asyncio.timeout(timeouts.get("write")):
+                    await conn.writer.drain()
             except TimeoutError:
                 raise httpx.WriteTimeout("sending the request timed out", request=req) from None
-            status_line = await asyncio.wait_for(conn.reader.readline(), timeouts.get("read"))
-            if not status_line:
-                raise _Broken()
-            received = True
-            response, keep_alive = await asyncio.wait_for(
-                _read_response(conn.reader, status_line, req), timeouts.get("read")
-            )
+            async with asyncio.timeout(timeouts.get("read")):
+                status_line = await conn.reader.readline()
+                if not status_line:
+                    raise _Broken()
+                received = True
+                response, keep_alive = await _read_response(conn.reader, status_line, req)
         except TimeoutError:
             conn.close()
             raise httpx.ReadTimeout("waiting for the response timed out", request=req) from None

@@ -236,6 +236,8 @@ class Mapper:
             q: Any = None
             if rule.quantity is not None:
                 raw = rule.quantity(record)
+                if raw is MISSING or raw is None:
+                    continue  # absent: this record bills nothing for this rule
                 if type(raw) is int and rule.numeric:
                     if raw == 0:
                         continue
@@ -243,19 +245,34 @@ class Mapper:
                 else:
                     q = self._slow_quantity(rule, raw, rid)
                     if q is None:
-                        continue  # zero or absent: this record bills nothing for this rule
+                        continue
+            count = 1
+            if rule.repeat is not None:
+                count = self._repeat_count(rule, record, rid)
+                if count == 0:
+                    continue
             properties = dict(rule.constants)
             for dyn in rule.dynamic:
                 value = dyn.getter(record)
                 if dyn.allowed is not None:
-                    value = self._filter_value(dyn, value, rule.code, rid)
+                    if type(value) is not str or value not in dyn.allowed:
+                        value = self._filter_value(dyn, value, rule.code, rid)
                 elif value is MISSING:
                     continue
                 properties[dyn.name] = value
             if q is not None and rule.field_name is not None:
                 properties[rule.field_name] = q
             if rule.repeat is not None:
-                self._repeat(rule, record, rid, subscription, ts, properties, events)
+                for i in range(count):
+                    events.append(
+                        {
+                            "transaction_id": transaction_id(rid, f"{rule.key}#{i}"),
+                            "external_subscription_id": subscription,
+                            "code": rule.code,
+                            "timestamp": ts,
+                            "properties": dict(properties),
+                        }
+                    )
                 continue
             tid = rid + rule.suffix
             events.append(
@@ -321,30 +338,15 @@ class Mapper:
         return text
 
     @staticmethod
-    def _repeat(
-        rule: _Rule,
-        record: dict[str, Any],
-        rid: str,
-        subscription: str,
-        ts: int | float,
-        properties: dict[str, Any],
-        out: list[Event],
-    ) -> None:
+    def _repeat_count(rule: _Rule, record: dict[str, Any], rid: str) -> int:
         assert rule.repeat is not None
+        raw = rule.repeat(record)
+        if raw is MISSING or raw is None:
+            return 0
         try:
-            count = repeat_count(rule.repeat(record))
+            return repeat_count(raw)
         except ValueError as err:
             raise RecordRejected("invalid_quantity", f"{rule.repeat_path}: {err}", rid) from None
-        for i in range(count):
-            out.append(
-                {
-                    "transaction_id": transaction_id(rid, f"{rule.key}#{i}"),
-                    "external_subscription_id": subscription,
-                    "code": rule.code,
-                    "timestamp": ts,
-                    "properties": dict(properties),
-                }
-            )
 
 
 def mapper_for_project(project: Any) -> Mapper:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from lagoform.dispatch.deadletters import NewDeadLetter
 from lagoform.dispatch.delivery import (
@@ -27,8 +28,7 @@ from lagoform.dispatch.delivery import (
 from lagoform.dispatch.mapping import Event, Mapper, RecordRejected
 
 
-@dataclass(frozen=True)
-class Unit:
+class Unit(NamedTuple):
     """One usage record to dispatch. ``events`` set means 'send these, do not map'."""
 
     ref: Hashable
@@ -37,8 +37,7 @@ class Unit:
     record_id: str | None = None  # known to the source when ``events`` is given
 
 
-@dataclass(frozen=True)
-class Settlement:
+class Settlement(NamedTuple):
     ref: Hashable
     record_id: str | None
     events: int  # how many events the record produced
@@ -50,7 +49,7 @@ class Settlement:
         return self.dead is None and not self.abandoned
 
 
-@dataclass
+@dataclass(slots=True)
 class _Tracked:
     unit: Unit
     record_id: str
@@ -99,23 +98,25 @@ class Pipeline:
         """Map and schedule ``units``; returns once their batches are queued (backpressure)."""
         self._raise_failure()
         settled: list[Settlement] = []
-        batch: list[tuple[_Tracked, Event]] = []
+        owners: list[_Tracked] = []  # owners[i] produced events[i]
+        events: list[Event] = []
         for unit in units:
             tracked = self._track(unit, settled)
             if tracked is None:
                 continue
             for event in tracked.events:
-                batch.append((tracked, event))
-                if len(batch) == MAX_BATCH:
+                owners.append(tracked)
+                events.append(event)
+                if len(events) == MAX_BATCH:
                     if settled:
                         self._settle(settled)
                         settled = []
-                    await self._schedule(batch)
-                    batch = []
+                    await self._schedule(owners, events)
+                    owners, events = [], []
         if settled:
             self._settle(settled)
-        if batch:
-            await self._schedule(batch)
+        if events:
+            await self._schedule(owners, events)
 
     async def drain(self) -> None:
         """Wait until every scheduled batch has settled; re-raise a fatal delivery error."""
@@ -147,10 +148,10 @@ class Pipeline:
             return None
         return _Tracked(unit, record_id, events, len(events))
 
-    async def _schedule(self, batch: list[tuple[_Tracked, Event]]) -> None:
+    async def _schedule(self, owners: list[_Tracked], events: list[Event]) -> None:
         await self._window.acquire()
         self._raise_failure()
-        task = asyncio.create_task(self._deliver(batch))
+        task = asyncio.create_task(self._deliver(owners, events))
         self._tasks.add(task)
         task.add_done_callback(self._done)
 
@@ -164,17 +165,24 @@ class Pipeline:
         if self._failure is not None:
             raise self._failure
 
-    async def _deliver(self, batch: list[tuple[_Tracked, Event]]) -> None:
-        outcomes = await self.deliverer.deliver([event for _, event in batch])
+    async def _deliver(self, owners: list[_Tracked], events: list[Event]) -> None:
+        result = await self.deliverer.deliver_batch(events)
         settled: list[Settlement] = []
-        for (tracked, event), outcome in zip(batch, outcomes, strict=True):
-            if outcome.kind == ABANDONED:
-                tracked.abandoned = True
-            elif outcome.kind != DELIVERED:
-                tracked.failed.append((event, outcome))
-            tracked.remaining -= 1
-            if tracked.remaining == 0:
-                settled.append(self._conclude(tracked))
+        if isinstance(result, EventOutcome) and result.kind == DELIVERED:
+            for tracked in owners:  # the common case: the whole batch went through
+                tracked.remaining -= 1
+                if tracked.remaining == 0:
+                    settled.append(self._conclude(tracked))
+        else:
+            outcomes = [result] * len(events) if isinstance(result, EventOutcome) else result
+            for tracked, event, outcome in zip(owners, events, outcomes, strict=True):
+                if outcome.kind == ABANDONED:
+                    tracked.abandoned = True
+                elif outcome.kind != DELIVERED:
+                    tracked.failed.append((event, outcome))
+                tracked.remaining -= 1
+                if tracked.remaining == 0:
+                    settled.append(self._conclude(tracked))
         if settled:
             self._settle(settled)
 

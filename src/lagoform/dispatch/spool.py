@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import orjson
 
@@ -31,11 +31,10 @@ from lagoform.errors import DispatchError
 
 DEFAULT_SPOOL = Path(".lagoform") / "dispatch" / "spool.db"
 # rows per write transaction when ingesting a large stream (bounded memory, few fsyncs)
-INGEST_CHUNK = 5000
+INGEST_CHUNK = 20_000
 
 
-@dataclass(frozen=True)
-class SpooledRecord:
+class SpooledRecord(NamedTuple):
     seq: int
     payload: bytes
 
@@ -210,7 +209,7 @@ class Spool:
         assert claim_id is not None
         self._cursor = last
         self._claims.append(_Claim(claim_id, first, last, len(rows)))
-        return [SpooledRecord(seq, payload) for seq, payload in rows]
+        return [SpooledRecord(*row) for row in rows]
 
     def settle(
         self, delivered: Sequence[int], dead: Sequence[tuple[int, NewDeadLetter]] = ()

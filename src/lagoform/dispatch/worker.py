@@ -86,14 +86,13 @@ class SpoolWorker:
     def _settle(self, settled: list[Settlement]) -> None:
         # buffered: one transaction per claimed chunk rather than per batch (an ack lost in a
         # crash only means a re-send, which Lago deduplicates)
+        delivered = self._delivered_buffer
         for s in settled:
-            seq = _seq(s.ref)
-            if s.abandoned:
-                continue  # stays in the spool; sent again by the next run
-            if s.dead is not None:
-                self._dead_buffer.append((seq, s.dead))
+            if s.dead is None:
+                if not s.abandoned:  # abandoned: stays in the spool, sent by the next run
+                    delivered.append(s.ref)  # type: ignore[arg-type]
             else:
-                self._delivered_buffer.append(seq)
+                self._dead_buffer.append((_seq(s.ref), s.dead))
         if len(self._delivered_buffer) + len(self._dead_buffer) >= self.claim_size:
             self._flush()
 
@@ -115,7 +114,7 @@ class SpoolWorker:
             while not self._stop.is_set():
                 claimed = self.spool.claim(self.claim_size)
                 if claimed:
-                    await self.pipeline.submit([Unit(r.seq, r.payload) for r in claimed])
+                    await self.pipeline.submit([Unit(seq, payload) for seq, payload in claimed])
                     self._flush()
                     continue
                 self._flush()
