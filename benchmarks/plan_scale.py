@@ -204,7 +204,7 @@ def write_results(text: str) -> None:
     current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
     pattern = re.compile(rf"{re.escape(SECTION)}\n.*?(?=\n## |\Z)", re.S)
     if pattern.search(current):
-        updated = pattern.sub(lambda _: text.rstrip("\n"), current)
+        updated = pattern.sub(lambda _: text.rstrip("\n") + "\n", current)
     else:
         updated = current.rstrip("\n") + "\n\n" + text
     RESULTS.write_text(updated.rstrip("\n") + "\n")
