@@ -10,8 +10,8 @@ against Lago's amounts (``estimate.py``) and adds it up (``aggregate.py``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 
 from lagoform.engine.state import DesiredState, LiveState
 from lagoform.impact.aggregate import Estimated, summarize
@@ -20,12 +20,14 @@ from lagoform.impact.fetch import period_labels, read_effective_plans, read_live
 from lagoform.impact.forms import PricedPlan, priced_plan
 from lagoform.impact.model import RevenueImpact
 from lagoform.impact.proposed import (
+    Catalog,
     LiveSubscription,
     Proposal,
     from_desired,
     needs_effective_plan,
     propose,
 )
+from lagoform.impact.usage import PeriodUsage
 from lagoform.lago import AsyncLagoClient
 
 __all__ = ["analyze", "live_view", "run_analysis"]
@@ -55,6 +57,41 @@ def live_view(live: LiveState) -> tuple[dict[str, PricedPlan], list[LiveSubscrip
     return parents, subs
 
 
+@dataclass
+class _Found:
+    """Subscriptions sorted as their proposals come in."""
+
+    proposals: list[Proposal] = field(default_factory=list)
+    not_following: list[Proposal] = field(default_factory=list)
+    unknown: list[tuple[LiveSubscription, str]] = field(default_factory=list)
+
+    def add(
+        self,
+        subs: list[LiveSubscription],
+        effective: Mapping[str, PricedPlan | str],
+        parents: Mapping[str, PricedPlan],
+        catalog: Catalog,
+    ) -> list[Proposal]:
+        """Propose for ``subs``; returns the new proposals whose pricing moves."""
+        moved: list[Proposal] = []
+        for sub in subs:
+            read = effective.get(sub.external_id)
+            if isinstance(read, str):
+                self.unknown.append((sub, f"its effective plan could not be read: {read}"))
+                continue
+            if read is not None:
+                sub = replace(sub, effective_plan=read)
+            proposal = propose(sub, parents, catalog)
+            if proposal is None:
+                continue  # overridden and untouched by the change, or on a plan Lago lacks
+            if proposal.not_reached:
+                self.not_following.append(proposal)
+            if proposal.differences or proposal.blocked:
+                moved.append(proposal)
+        self.proposals.extend(moved)
+        return moved
+
+
 async def analyze(
     desired: DesiredState,
     client: AsyncLagoClient,
@@ -73,30 +110,27 @@ async def analyze(
     describe the Lago server (see ``lagoform.pricing.price_units``).
     """
     catalog = from_desired(desired)
-    parents, subs = live_view(live) if live is not None else await read_live(client)
-    need = [s.external_id for s in subs if needs_effective_plan(s, parents, catalog)]
-    effective = await read_effective_plans(client, need, concurrency)
-    unknown: list[tuple[LiveSubscription, str]] = []
-    proposals: list[Proposal] = []
-    not_following: list[Proposal] = []
-    for sub in subs:
-        read = effective.get(sub.external_id)
-        if isinstance(read, str):
-            unknown.append((sub, f"its effective plan could not be read: {read}"))
-            continue
-        if read is not None:
-            sub = replace(sub, effective_plan=read)
-        proposal = propose(sub, parents, catalog)
-        if proposal is None:
-            continue  # overridden and untouched by the change, or on a plan Lago lacks
-        if proposal.not_reached:
-            not_following.append(proposal)
-        if proposal.differences or proposal.blocked:
-            proposals.append(proposal)
-    priced = [p.subscription for p in proposals if not p.blocked]
-    usage = await read_usage(client, priced, past_periods, concurrency)
+    gate = asyncio.Semaphore(max(1, concurrency))  # one limit for every read below
+    parents, subs = live_view(live) if live is not None else await read_live(client, gate)
+    need = {s.external_id for s in subs if needs_effective_plan(s, parents, catalog)}
+    found = _Found()
+
+    async def usage_of(batch: list[Proposal]) -> dict[str, list[PeriodUsage] | str]:
+        priced = [p.subscription for p in batch if not p.blocked]
+        return await read_usage(client, priced, past_periods, gate)
+
+    async def overridden() -> dict[str, list[PeriodUsage] | str]:
+        later = [s for s in subs if s.external_id in need]
+        effective = await read_effective_plans(client, [s.external_id for s in later], gate)
+        return await usage_of(found.add(later, effective, parents, catalog))
+
+    # Effective-plan reads (config budget) overlap the usage reads (usage budget) of the
+    # subscriptions whose pricing is known without them.
+    direct = found.add([s for s in subs if s.external_id not in need], {}, parents, catalog)
+    first, second = await asyncio.gather(usage_of(direct), overridden())
+    usage = {**first, **second}
     estimated: list[Estimated] = []
-    for proposal in proposals:
+    for proposal in found.proposals:
         periods = usage.get(proposal.subscription.external_id)
         if isinstance(periods, str):
             estimated.append(Estimated(proposal, failure=f"usage could not be read: {periods}"))
@@ -118,8 +152,8 @@ async def analyze(
     return summarize(
         estimated,
         periods=period_labels(past_periods),
-        not_following=not_following,
-        unknown=unknown,
+        not_following=found.not_following,
+        unknown=found.unknown,
         top=top,
     )
 

@@ -9,7 +9,7 @@ for that subscription instead of failing the whole analysis.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from lagoform.errors import LagoformError
@@ -17,20 +17,35 @@ from lagoform.impact.forms import PricedPlan, priced_plan
 from lagoform.impact.proposed import LiveSubscription
 from lagoform.impact.usage import PeriodUsage, parse_usage
 from lagoform.lago import AsyncLagoClient
-from lagoform.lago.transport import seg
+from lagoform.lago.transport import MAX_PAGES, seg
 
-__all__ = ["bounded", "period_labels", "read_effective_plans", "read_live", "read_usage"]
+__all__ = [
+    "bounded",
+    "list_all",
+    "period_labels",
+    "read_effective_plans",
+    "read_live",
+    "read_usage",
+]
 
 T = TypeVar("T")
 K = TypeVar("K")
 
 
+Gate = asyncio.Semaphore | int
+"""A limit on requests in flight: a number, or a semaphore shared by several reads."""
+
+
+def gate_of(limit: Gate) -> asyncio.Semaphore:
+    return limit if isinstance(limit, asyncio.Semaphore) else asyncio.Semaphore(max(1, limit))
+
+
 async def bounded(
-    keys: Sequence[K], work: Callable[[K], Awaitable[T]], concurrency: int
+    keys: Sequence[K], work: Callable[[K], Awaitable[T]], concurrency: Gate
 ) -> dict[K, T | str]:
     """Run ``work`` for every key with at most ``concurrency`` in flight; an expected error
     (``LagoformError``) becomes its message, so one customer cannot sink the analysis."""
-    gate = asyncio.Semaphore(max(1, concurrency))
+    gate = gate_of(concurrency)
 
     async def one(key: K) -> T | str:
         async with gate:
@@ -43,15 +58,54 @@ async def bounded(
     return dict(zip(keys, results, strict=True))
 
 
-async def read_live(
+async def list_all(
     client: AsyncLagoClient,
+    path: str,
+    root_key: str,
+    params: Mapping[str, Any] | None = None,
+    concurrency: Gate = 4,
+) -> list[dict[str, Any]]:
+    """A whole Lago list: the first page says how many there are (``meta.total_pages``), the
+    others are read concurrently — 1,000 subscriptions cost one round trip plus one, not ten."""
+    core = client.core
+    first = await client.get(path, core.page_params(params, 1))
+    items, nxt = core.page_items(first, root_key, 1, path)
+    meta = first.get("meta")
+    total = meta.get("total_pages") if isinstance(meta, Mapping) else None
+    out = list(items)
+    if nxt is None:
+        return out
+    if not isinstance(total, int) or total > MAX_PAGES:  # no page count: one page after another
+        while nxt is not None:
+            data = await client.get(path, core.page_params(params, nxt))
+            items, nxt = core.page_items(data, root_key, nxt, path)
+            out.extend(items)
+        return out
+
+    async def page(number: int) -> list[dict[str, Any]]:
+        data = await client.get(path, core.page_params(params, number))
+        return core.page_items(data, root_key, number, path)[0]
+
+    rest = await bounded(list(range(2, total + 1)), page, concurrency)
+    for number in range(2, total + 1):
+        got = rest[number]
+        if isinstance(got, str):
+            raise LagoformError(f"GET {path} page {number}: {got}")
+        out.extend(got)
+    return out
+
+
+async def read_live(
+    client: AsyncLagoClient, concurrency: Gate = 4
 ) -> tuple[dict[str, PricedPlan], list[LiveSubscription]]:
     """Parent plans by code and the active subscriptions (which of them are overridden)."""
     active = {"status[]": ["active"]}
     plans, subscriptions, overridden = await asyncio.gather(
-        client.list_all("/plans", "plans"),
-        client.list_all("/subscriptions", "subscriptions", active),
-        client.list_all("/subscriptions", "subscriptions", {**active, "overridden": "true"}),
+        list_all(client, "/plans", "plans", None, concurrency),
+        list_all(client, "/subscriptions", "subscriptions", active, concurrency),
+        list_all(
+            client, "/subscriptions", "subscriptions", {**active, "overridden": "true"}, concurrency
+        ),
     )
     on_child = {str(s.get("external_id")) for s in overridden}
     parents = {str(p["code"]): priced_plan(p) for p in plans if p.get("code")}
@@ -69,7 +123,7 @@ async def read_live(
 
 
 async def read_effective_plans(
-    client: AsyncLagoClient, external_ids: Sequence[str], concurrency: int
+    client: AsyncLagoClient, external_ids: Sequence[str], concurrency: Gate
 ) -> dict[str, PricedPlan | str]:
     """``GET /subscriptions/{id}``: the effective plan (the child plan when overridden)."""
 
@@ -110,7 +164,7 @@ async def read_usage(
     client: AsyncLagoClient,
     subscriptions: Sequence[LiveSubscription],
     past_periods: int,
-    concurrency: int,
+    concurrency: Gate,
 ) -> dict[str, list[PeriodUsage] | str]:
     """Current usage (and the last ``past_periods`` closed periods) of each subscription."""
     by_id = {s.external_id: s for s in subscriptions}
