@@ -324,3 +324,24 @@ def test_plan_being_deleted_is_not_deleted_again_nor_unmanaged() -> None:
     p = build_plan(desired(remove={"plans": ["gone"]}), lv)
     assert p.pending() == []
     assert [(u.kind, u.key) for u in p.unmanaged] == [("plan", "legacy")]
+
+
+def test_cascade_does_not_reach_a_subscription_overriding_the_changed_charge() -> None:
+    want = {**plan("pro", [charge("tokens", "tokens", "0.4")], amount_cents=9900),
+            "cascade_updates": True}  # fmt: skip
+    sub_body = {
+        "external_id": "s4",
+        "external_customer_id": "initech",
+        "plan_code": "pro",
+        "plan_overrides": {"charges": [{"code": "tokens", "properties": {"amount": "0.3"}}]},
+    }
+    d = desired(plan=[want], billable_metric=[TOKENS], subscription=[sub_body])
+    lv = live(plan=[PRO], billable_metric=[TOKENS], overridden=["s4", "s5"],
+              subscriptions=[subscription("s4", "pro", customer="initech"),
+                             subscription("s5", "pro", customer="umbrella")])  # fmt: skip
+    b = next(c for c in build_plan(d, lv).changes if c.kind == "plan").blast
+    assert b is not None and (b.overridden_follow, b.overridden_not_follow) == (1, 1)
+    assert {(t.external_customer_id, t.follows) for t in b.tenants} == {
+        ("initech", False),
+        ("umbrella", True),
+    }

@@ -22,7 +22,14 @@ from lagoform.engine import locks
 from lagoform.engine.diff import FieldChange, diff
 from lagoform.engine.locks import Blocked
 from lagoform.engine.normal import PROJECTED_KINDS, project
-from lagoform.engine.state import KINDS, DesiredState, Kind, LiveState, fingerprint
+from lagoform.engine.state import (
+    KINDS,
+    DesiredState,
+    Kind,
+    LiveState,
+    SubscriptionFact,
+    fingerprint,
+)
 from lagoform.errors import PlanError
 
 FORMAT_VERSION = 1
@@ -233,7 +240,7 @@ def _compare(kind: Kind, key: str, desired: DesiredState, live: LiveState) -> Ob
     if not changes:
         return ObjectChange(kind=kind, key=key, action="no-op")
     blocked = locks.blocked_fields(kind, key, changes, live)
-    blast = _blast(kind, key, desired, live, want.cascade_updates)
+    blast = _blast(kind, key, desired, live, want.cascade_updates, changes)
     return ObjectChange(
         action="blocked" if blocked else "update",
         changes=tuple(changes),
@@ -279,37 +286,67 @@ def _delete(kind: Kind, key: str, live: LiveState) -> ObjectChange:
 
 
 def _blast(
-    kind: Kind, key: str, desired: DesiredState, live: LiveState, cascade: bool
+    kind: Kind,
+    key: str,
+    desired: DesiredState,
+    live: LiveState,
+    cascade: bool,
+    changes: list[FieldChange],
 ) -> BlastRadius | None:
     if kind == "plan":
-        return _plan_blast([key], live, cascade=cascade)
+        keeps = _customised(key, changes, desired) if cascade else frozenset()
+        return _plan_blast([key], live, cascade=cascade, keeps_copy=keeps)
     if kind == "billable_metric":
         return _metric_blast(key, desired, live)
     return None
 
 
-def _plan_blast(plan_codes: list[str], live: LiveState, *, cascade: bool) -> BlastRadius:
+def _plan_blast(
+    plan_codes: list[str],
+    live: LiveState,
+    *,
+    cascade: bool,
+    keeps_copy: frozenset[str] = frozenset(),
+) -> BlastRadius:
+    """``keeps_copy``: overridden subscriptions whose own prices on a changed charge stop the
+    cascade (Lago only overwrites a child charge whose properties equal the parent's)."""
     codes = set(plan_codes)
     active = [s for s in live.subscriptions if s.plan_code in codes and s.status == "active"]
-    groups: dict[tuple[str, bool], list[str]] = {}
+
+    def follows(sub: SubscriptionFact) -> bool:
+        return not sub.overridden or (cascade and sub.external_id not in keeps_copy)
+
+    groups: dict[tuple[str, bool, bool], list[str]] = {}
     for sub in active:
-        groups.setdefault((sub.external_customer_id, sub.overridden), []).append(sub.external_id)
+        key = (sub.external_customer_id, sub.overridden, follows(sub))
+        groups.setdefault(key, []).append(sub.external_id)
     tenants = tuple(
         TenantImpact(
             external_customer_id=tenant,
             subscriptions=tuple(sorted(subs)),
             overridden=overridden,
-            follows=cascade or not overridden,
+            follows=follow,
         )
-        for (tenant, overridden), subs in sorted(groups.items())
+        for (tenant, overridden, follow), subs in sorted(groups.items())
     )
-    overridden_count = sum(1 for s in active if s.overridden)
+    overridden = [s for s in active if s.overridden]
     return BlastRadius(
-        active_subscriptions=sum(1 for s in active if not s.overridden),
-        overridden_follow=overridden_count if cascade else 0,
-        overridden_not_follow=0 if cascade else overridden_count,
+        active_subscriptions=len(active) - len(overridden),
+        overridden_follow=sum(1 for s in overridden if follows(s)),
+        overridden_not_follow=sum(1 for s in overridden if not follows(s)),
         tenants=tenants,
     )
+
+
+def _customised(code: str, changes: list[FieldChange], desired: DesiredState) -> frozenset[str]:
+    """Subscriptions on plan ``code`` whose YAML overrides a charge this change touches."""
+    touched = {c.path[1] for c in changes if len(c.path) > 1 and c.path[0] == "charges"}
+    out = set()
+    for key, obj in desired.objects.get("subscription", {}).items():
+        overrides = obj.normal.get("overrides") or {}
+        if obj.normal.get("plan_code") == code and touched & set(overrides.get("charges") or {}):
+            out.add(key)
+    return frozenset(out)
 
 
 def _metric_blast(code: str, desired: DesiredState | None, live: LiveState) -> BlastRadius:

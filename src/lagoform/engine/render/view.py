@@ -112,7 +112,9 @@ def change_view(change: ObjectChange) -> ChangeView:
         blocked=tuple(
             (show_path(b.path) or "(object)", b.reason, b.way_out) for b in change.blocked
         ),
-        blast=tuple(blast_lines(change.blast, change.kind, change.action)) if change.blast else (),
+        blast=tuple(blast_lines(change.blast, change.kind, change.action, change.cascade_updates))
+        if change.blast
+        else (),
         confirm=change.confirm,
         note=change.note,
     )
@@ -198,7 +200,9 @@ def _delta(old: Any, new: Any) -> str:
     return f"{pct:+.1f}%"
 
 
-def blast_lines(blast: BlastRadius, kind: str, action: str = "update") -> Iterator[str]:
+def blast_lines(
+    blast: BlastRadius, kind: str, action: str = "update", cascade: bool = False
+) -> Iterator[str]:
     if kind == "billable_metric":
         plans = ", ".join(blast.via_plans) or "no plan"
         yield f"used by: {plans}"
@@ -215,7 +219,7 @@ def blast_lines(blast: BlastRadius, kind: str, action: str = "update") -> Iterat
     if blast.overridden_not_follow and action != "delete":
         yield (
             f"{blast.overridden_not_follow} overridden subscription(s) keep their own copy "
-            "(cascade_updates is off)"
+            + ("(they override a changed charge)" if cascade else "(cascade_updates is off)")
         )
     for tenant in blast.tenants:
         how = (
