@@ -98,6 +98,8 @@ def serve(
         access_log=False,
         lifespan="on",
         timeout_keep_alive=30,
+        proxy_headers=False,  # loopback only: skip the per-request forwarding middleware
+        server_header=False,
     )
     server = uvicorn.Server(config)
     if on_ready is not None:

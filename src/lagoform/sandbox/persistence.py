@@ -1,5 +1,5 @@
 """The state file: a JSON snapshot of everything but events, plus an append-only journal of
-events (``<state file>.events``, one JSON array per line).
+events (``<state file>.events``: each line is the JSON array of the events one save added).
 
 Events are the bulk of the state; appending only the new ones keeps periodic saves cheap at
 ingestion rates of 10^5 events/s. The snapshot records how many journal lines belong to it,
@@ -48,7 +48,8 @@ class StateFile:
                 for line in handle:
                     if len(events) >= count:
                         break
-                    events.append(orjson.loads(line))
+                    events.extend(orjson.loads(line))
+            del events[count:]
         state = State.from_doc(doc, events if "events" not in doc else None)
         self._journaled = len(state.events)
         self._owner = id(state)
@@ -67,7 +68,8 @@ class StateFile:
         """Outside the sandbox lock: append the new events, then replace the snapshot."""
         with self._write_lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            lines = b"".join(orjson.dumps(list(e)) + b"\n" for e in pending.events)
+            # one orjson call per save: tuples serialize natively as arrays
+            lines = orjson.dumps(pending.events) + b"\n" if pending.events else b""
             if pending.rewrite:
                 tmp = self.journal.with_name(self.journal.name + ".tmp")
                 tmp.write_bytes(lines)
