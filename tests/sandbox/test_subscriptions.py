@@ -176,6 +176,7 @@ def test_list_filters(any_api: Api, catalog: dict[str, Any]) -> None:
     assert ids({"status[]": ["active", "bogus"]}) == ["a", "b", "c", "d"]  # filter skipped
     by_customer = any_api.ok("GET", "/customers/c2/subscriptions")["subscriptions"]
     assert sorted(s["external_id"] for s in by_customer) == ["b", "c"]
+    assert any_api.get("/customers/nobody/subscriptions").body == not_found("customer_not_found")
 
 
 def test_update_and_terminate(any_api: Api, catalog: dict[str, Any]) -> None:

@@ -226,3 +226,44 @@ def test_past_usage_lists_closed_periods(api: Api) -> None:
     )
     assert february["charges_usage"][0]["units"] == "4.0"
     assert february["amount_cents"] == 400
+
+
+def test_pricing_group_keys_price_each_group_separately(any_api: Api) -> None:
+    metric = create_metric(any_api, "m")
+    tiers = {
+        "graduated_ranges": [
+            {"from_value": 0, "to_value": 2, "per_unit_amount": "1", "flat_amount": "0"},
+            {"from_value": 3, "to_value": None, "per_unit_amount": "0.5", "flat_amount": "0"},
+        ],
+        "pricing_group_keys": ["model"],
+    }
+    create_plan(
+        any_api, "pro", charges=[charge_item(metric["lago_id"], "graduated", properties=tiers)]
+    )
+    subscribe(any_api)
+    any_api.ok(
+        "POST",
+        "/events/batch",
+        {
+            "events": [
+                {
+                    "transaction_id": "a",
+                    "external_subscription_id": "sub-1",
+                    "code": "m",
+                    "properties": {"n": 4, "model": "small"},
+                },
+                {
+                    "transaction_id": "b",
+                    "external_subscription_id": "sub-1",
+                    "code": "m",
+                    "properties": {"n": 2, "model": "large"},
+                },
+            ]
+        },
+    )
+    line = _usage(any_api)["charges_usage"][0]
+    groups = {tuple(g["grouped_by"].values()): g for g in line["grouped_usage"]}
+    # small: 2 × 1 + 2 × 0.5 = 3.00; large: 2 × 1 = 2.00 (tiers restart per group)
+    assert (groups[("small",)]["amount_cents"], groups[("large",)]["amount_cents"]) == (300, 200)
+    assert (groups[("small",)]["units"], groups[("large",)]["events_count"]) == ("4.0", 1)
+    assert (line["units"], line["amount_cents"]) == ("6.0", 500)

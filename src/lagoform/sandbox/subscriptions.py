@@ -226,7 +226,9 @@ def index(req: Request) -> Record:
         statuses = ["active"]
     if all(s in STATUSES for s in statuses):
         subs = [s for s in subs if s["status"] in statuses]
-    customer_id = req.arg("external_customer_id") or req.params.get("external_customer_id")
+    if "external_customer_id" in req.params:  # /customers/{id}/subscriptions
+        customers.find(state, req.params["external_customer_id"])
+    customer_id = req.params.get("external_customer_id") or req.arg("external_customer_id")
     if customer_id is not None:
         subs = [s for s in subs if state.customers[s["customer_id"]]["external_id"] == customer_id]
     if (plan_code := req.arg("plan_code")) is not None:

@@ -86,16 +86,16 @@ def _rounded(metric: Record, units: Decimal) -> Decimal:
     return units.quantize(exponent, rounding=mode)
 
 
-def _charge_usage(
-    state: State,
+def _priced(
     plan: Record,
     charge: Record,
+    metric: Record,
     events: Sequence[StoredEvent],
     start: float,
     end: float,
     premium: bool,
-) -> Record:
-    metric = state.metrics[charge["billable_metric_id"]]
+) -> tuple[pricing.ChargeUsage, pricing.ChargeFees]:
+    """Route events to the charge's filters, aggregate each group, price with lagoform.pricing."""
     groups: dict[int | None, list[StoredEvent]] = {}
     for event in events:
         key = (
@@ -119,12 +119,54 @@ def _charge_usage(
     fees = pricing.price_charge_usage(
         charge, usage, premium=premium, currency=plan["amount_currency"]
     )
+    return usage, fees
+
+
+def _filter_lines(
+    charge: Record, usage: pricing.ChargeUsage, fees: pricing.ChargeFees
+) -> list[Record]:
+    """One line per charge filter plus the default bucket (``values`` null), as Lago lists fees."""
+    if not charge["filters"]:
+        return []
+    lines: list[Record] = []
+    for key in [*range(len(charge["filters"])), None]:
+        group = usage.groups.get(key, pricing.GroupUsage(ZERO, 0))
+        charge_filter = charge["filters"][key] if key is not None else None
+        lines.append(
+            {
+                "units": _units_text(group.units),
+                "total_aggregated_units": _units_text(group.units),
+                "amount_cents": fees.by_group.get(key, 0),
+                "events_count": group.events_count or 0,
+                "invoice_display_name": charge_filter["invoice_display_name"]
+                if charge_filter
+                else None,
+                "values": dict(charge_filter["values"]) if charge_filter else None,
+            }
+        )
+    return lines
+
+
+def _group_value(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _charge_usage(
+    state: State,
+    plan: Record,
+    charge: Record,
+    events: Sequence[StoredEvent],
+    start: float,
+    end: float,
+    premium: bool,
+) -> Record:
+    metric = state.metrics[charge["billable_metric_id"]]
     total_units = _rounded(metric, _aggregate(metric, events, start, end))
     out: Record = {
         "units": _units_text(total_units),
         "total_aggregated_units": _units_text(total_units),
         "events_count": len(events),
-        "amount_cents": fees.amount_cents,
+        "amount_cents": 0,
         "amount_currency": plan["amount_currency"],
         "charge": {
             "lago_id": charge["lago_id"],
@@ -140,22 +182,31 @@ def _charge_usage(
         "filters": [],
         "grouped_usage": [],
     }
-    if charge["filters"]:
-        for key in [*range(len(charge["filters"])), None]:
-            group = usage.groups.get(key, pricing.GroupUsage(ZERO, 0))
-            charge_filter = charge["filters"][key] if key is not None else None
-            out["filters"].append(
-                {
-                    "units": _units_text(group.units),
-                    "total_aggregated_units": _units_text(group.units),
-                    "amount_cents": fees.by_group.get(key, 0),
-                    "events_count": group.events_count or 0,
-                    "invoice_display_name": charge_filter["invoice_display_name"]
-                    if charge_filter
-                    else None,
-                    "values": dict(charge_filter["values"]) if charge_filter else None,
-                }
-            )
+    group_keys = charge["properties"].get("pricing_group_keys") or []
+    if not group_keys:
+        usage, fees = _priced(plan, charge, metric, events, start, end, premium)
+        out["amount_cents"] = fees.amount_cents
+        out["filters"] = _filter_lines(charge, usage, fees)
+        return out
+    # pricing_group_keys: each combination of values is priced on its own (tiers restart)
+    buckets: dict[tuple[str | None, ...], list[StoredEvent]] = {}
+    for event in events:
+        values = tuple(_group_value(event[E_PROPS].get(k)) for k in group_keys)
+        buckets.setdefault(values, []).append(event)
+    for values, chosen in buckets.items():
+        usage, fees = _priced(plan, charge, metric, chosen, start, end, premium)
+        units = _units_text(_rounded(metric, _aggregate(metric, chosen, start, end)))
+        out["grouped_usage"].append(
+            {
+                "amount_cents": fees.amount_cents,
+                "events_count": len(chosen),
+                "units": units,
+                "total_aggregated_units": units,
+                "grouped_by": dict(zip(group_keys, values, strict=True)),
+                "filters": _filter_lines(charge, usage, fees),
+            }
+        )
+        out["amount_cents"] += fees.amount_cents
     return out
 
 
