@@ -42,6 +42,7 @@ KEY = "bench-key"
 HEADERS = {"Authorization": f"Bearer {KEY}"}
 LATENCY_MS = 50.0
 TARGET_S = 10.0
+IN_FLIGHT = 10  # requests at once (the client's default pool size and the CLI default)
 CEILING_S = 60.0
 START_TIMEOUT = 30.0
 
@@ -154,10 +155,16 @@ async def measure(url: str) -> tuple[RevenueImpact, float, dict[str, int]]:
         counts[kind] = counts.get(kind, 0) + 1
 
     desired = desired_state({"plan": [plan_body("0.012")]})
-    client = AsyncLagoClient(url, KEY, pacing=PacingConfig(), event_hooks={"request": [on_request]})
+    client = AsyncLagoClient(
+        url,
+        KEY,
+        pacing=PacingConfig(),
+        event_hooks={"request": [on_request]},
+        max_connections=IN_FLIGHT,
+    )
     started = time.perf_counter()
     try:
-        impact = await asyncio.wait_for(analyze(desired, client), CEILING_S)
+        impact = await asyncio.wait_for(analyze(desired, client, concurrency=IN_FLIGHT), CEILING_S)
     finally:
         await client.aclose()
     return impact, time.perf_counter() - started, counts
@@ -214,6 +221,8 @@ def main() -> None:
         f"{w:.2f} s (CPU client {c:.1f} s, server {v:.1f} s; load {load:.1f})"
         for w, (c, v), load in zip(walls, cpu, loads, strict=True)
     )
+    client_ms = statistics.median(c for c, _ in cpu) / requests * 1000
+    server_ms = statistics.median(v for _, v in cpu) / requests * 1000
     text = (
         f"{SECTION}\n\n"
         f"`benchmarks/impact_scale.py`: one plan, {args.subscriptions} subscriptions (one "
@@ -222,7 +231,7 @@ def main() -> None:
         f"`lagoform sandbox serve` in its own process with {LATENCY_MS:.0f} ms of latency added "
         f"to every request (seeded before the latency was turned on, in {seeded:.1f} s). "
         f"Async client paced at Lago Cloud's limits (50 req/s config, 200 req/s usage), at most "
-        f"10 requests in flight. Run {time.strftime('%Y-%m-%d')}; machine: nproc "
+        f"{IN_FLIGHT} requests in flight. Run {time.strftime('%Y-%m-%d')}; machine: nproc "
         f"{os.cpu_count()}, Python {platform.python_version()}, shared with other jobs "
         f"(1-minute load average at each run below).\n\n"
         f"| subscriptions priced | requests (lists / effective plans / usage) | wall time "
@@ -234,7 +243,9 @@ def main() -> None:
         f"customers ({total.customers_more} pay more). The floor is the usage budget: "
         f"{counts.get('usage', 0)} usage reads at 200 req/s take "
         f"{counts.get('usage', 0) / 200:.1f} s however many run in parallel; above it, the time "
-        f"is CPU (client and server each spend about 3 ms per request) on a shared machine.\n"
+        f"is CPU on a shared machine: per request, {client_ms:.1f} ms in the client (httpx and "
+        f"its connection pool; lagoform's parsing and pricing are about a tenth of it) and "
+        f"{server_ms:.1f} ms in the server.\n"
     )
     print(text)
     if not args.no_write:
