@@ -110,3 +110,12 @@ def test_one_worker_per_spool_and_claims_released_on_start(tmp_path: Path) -> No
         assert len(worker.claim(100)) == 10
         with Spool(path) as second, pytest.raises(DispatchError, match="one worker per spool"):
             second.lock_for_worker()
+
+
+def test_public_api_is_importable_and_complete() -> None:
+    import lagoform.dispatch as dispatch
+
+    assert all(hasattr(dispatch, name) for name in dispatch.__all__)
+    code = "import sys, lagoform.dispatch.kafka; print('confluent_kafka' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"  # the Kafka client loads only when a worker is built
