@@ -121,3 +121,13 @@ def test_json_round_trips_and_matches_the_documented_schema() -> None:
                       DOC.read_text(), re.S)  # fmt: skip
     assert found, "docs/impact.md must hold the JSON schema between the schema markers"
     assert json.loads(found.group(1)) == RevenueImpact.model_json_schema(mode="serialization")
+
+
+def test_a_subscription_whose_usage_could_not_be_read_is_unreliable() -> None:
+    failed = Estimated(proposal(PRO, PRO, "f1", "fox"), failure="usage could not be read: 503")
+    impact = summarize([failed, _sub("a1", "acme", _period("current", 100, 150))])
+    assert [(u.external_id, u.reasons) for u in impact.unreliable] == [
+        ("f1", ("usage could not be read: 503",))
+    ]
+    assert [s.external_id for s in impact.subscriptions] == ["a1"]
+    assert impact.has_changes and impact.affected_subscriptions == 2
