@@ -131,3 +131,15 @@ def test_a_subscription_whose_usage_could_not_be_read_is_unreliable() -> None:
     ]
     assert [s.external_id for s in impact.subscriptions] == ["a1"]
     assert impact.has_changes and impact.affected_subscriptions == 2
+
+
+def test_long_lists_are_cut_in_text_and_markdown_but_not_in_json() -> None:
+    many = [
+        _sub(f"s{i:02d}", f"t{i:02d}", _period("current", 0, 0, problem="x")) for i in range(25)
+    ]
+    impact = summarize(many)
+    markdown = render_markdown(impact, max_items=5)
+    assert markdown.count("\n- `s") == 5
+    assert "- … and 20 more (all of them are in the JSON form)" in markdown
+    assert "  Unreliable: … and 20 more" in render_text(impact, max_items=5)
+    assert len(json.loads(render_json(impact))["unreliable"]) == 25

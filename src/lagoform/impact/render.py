@@ -13,6 +13,8 @@ from lagoform.impact.money import money, signed_money
 
 __all__ = ["headline", "render_json", "render_markdown", "render_text"]
 
+MAX_ITEMS = 20  # entries per list in text and markdown (a PR comment has a size limit)
+
 _CAUSES = {
     "plan": "plan change",
     "cascade": "plan change via cascade_updates",
@@ -63,7 +65,14 @@ def _table(header: Iterable[str], align: Iterable[str], rows: Iterable[Iterable[
     return out
 
 
-def render_markdown(impact: RevenueImpact) -> str:
+def _more(total: int, shown: int, bullet: str) -> list[str]:
+    if total <= shown:
+        return []
+    return [f"{bullet}… and {total - shown} more (all of them are in the JSON form)"]
+
+
+def render_markdown(impact: RevenueImpact, *, max_items: int = MAX_ITEMS) -> str:
+    """The revenue section of a PR comment; long lists stop after ``max_items`` entries."""
     lines = ["## Revenue impact", "", f"**{headline(impact)}**", ""]
     if impact.totals:
         lines += _table(
@@ -119,21 +128,23 @@ def render_markdown(impact: RevenueImpact) -> str:
         lines.append("")
     if impact.not_following:
         lines += ["### Not following the plan change (overridden)", ""]
-        for nf in impact.not_following:
+        for nf in impact.not_following[:max_items]:
             kept = f" Keeps its own: {', '.join(nf.not_reached)}." if nf.not_reached else ""
             lines.append(
                 f"- `{nf.external_id}` ({nf.external_customer_id}, plan `{nf.plan_code}`): "
                 f"{nf.reason}.{kept}"
             )
+        lines += _more(len(impact.not_following), max_items, "- ")
         lines.append("")
     if impact.unreliable:
         lines += ["### No reliable estimate", ""]
-        for item in impact.unreliable:
+        for item in impact.unreliable[:max_items]:
             which = f" [{', '.join(item.periods)}]" if item.periods else ""
             lines.append(
                 f"- `{item.external_id}` ({item.external_customer_id}, plan `{item.plan_code}`)"
                 f"{which}: {'; '.join(item.reasons)}"
             )
+        lines += _more(len(impact.unreliable), max_items, "- ")
         lines.append("")
     if impact.subscriptions or impact.unreliable:
         lines += ["<details><summary>What the estimate leaves out</summary>", ""]
@@ -142,7 +153,8 @@ def render_markdown(impact: RevenueImpact) -> str:
     return "\n".join(lines)
 
 
-def render_text(impact: RevenueImpact) -> str:
+def render_text(impact: RevenueImpact, *, max_items: int = MAX_ITEMS) -> str:
+    """The terminal form; per-subscription lists stop after ``max_items`` entries."""
     lines = ["Revenue impact"]
     if not impact.totals:
         lines.append(f"  {headline(impact)}")
@@ -167,18 +179,21 @@ def render_text(impact: RevenueImpact) -> str:
             f"{signed_money(c.delta_cents, c.currency)} over {c.subscriptions} subscription(s)"
             for c in impact.contributions
         ]
-    for nf in impact.not_following:
+    for nf in impact.not_following[:max_items]:
         lines.append(f"  Not following: {nf.external_id} ({nf.external_customer_id}): {nf.reason}")
-    for item in impact.unreliable:
+    lines += _more(len(impact.not_following), max_items, "  Not following: ")
+    for item in impact.unreliable[:max_items]:
         which = f" [{', '.join(item.periods)}]" if item.periods else ""
         lines.append(f"  Unreliable: {item.external_id}{which}: {'; '.join(item.reasons)}")
-    for sub in impact.subscriptions:
+    lines += _more(len(impact.unreliable), max_items, "  Unreliable: ")
+    for sub in impact.subscriptions[:max_items]:
         causes = ", ".join(_CAUSES.get(c, c) for c in sub.causes)
         periods = "; ".join(
             f"{p.period} {money(p.old_cents, p.currency)} → {money(p.new_cents, p.currency)}"
             for p in sub.periods
         )
         lines.append(f"  · {sub.external_id} ({causes}): {periods or 'no usage periods'}")
+    lines += _more(len(impact.subscriptions), max_items, "  · ")
     return "\n".join(lines) + "\n"
 
 
