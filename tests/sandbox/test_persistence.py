@@ -172,3 +172,22 @@ def test_events_are_journaled_incrementally(tmp_path: Path) -> None:
         assert [e["transaction_id"] for e in listed] == ["z"]
     finally:
         reloaded.close()
+
+
+def test_two_sandboxes_on_one_file_never_mix_journals(tmp_path: Path) -> None:
+    state = tmp_path / "sandbox.json"
+    first, second = Sandbox(state_file=state), Sandbox(state_file=state)
+    try:
+        _events(InProcessApi(first), "from-first")
+        first.save()
+        _events(InProcessApi(second), "from-second")
+        second.save()  # last writer wins, whole
+    finally:
+        first.close()  # nothing new since its last save: the file stays the second's
+        second.close()
+    reloaded = Sandbox(state_file=state)
+    try:
+        listed = InProcessApi(reloaded).ok("GET", "/events")["events"]
+        assert [e["transaction_id"] for e in listed] == ["from-second"]
+    finally:
+        reloaded.close()

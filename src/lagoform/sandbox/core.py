@@ -125,13 +125,16 @@ class Sandbox:
                 self.save()
 
     def close(self) -> None:
-        """Stop the periodic saver and write the state file (idempotent)."""
+        """Stop the periodic saver and write the state file if anything changed (idempotent).
+
+        Two live sandboxes on one state file: the last one to save wins, whole."""
         if self._stop.is_set():
             return
         self._stop.set()
         if self._saver is not None and self._saver is not threading.current_thread():
             self._saver.join(timeout=5)
-        self.save()
+        if self.state.dirty:
+            self.save()
         atexit.unregister(self.close)
 
     def __enter__(self) -> Sandbox:

@@ -104,10 +104,12 @@ class FaultInjector:
             reset = max(1, math.ceil(window + 1 - now))
             if count >= allowed:
                 headers = _rate_headers(allowed, 0, reset)
+                # Lago Cloud documents only the X-RateLimit-* headers (no Retry-After) and no
+                # body; this body follows the shape of Lago's other errors.
                 error = ApiError(
                     429,
                     {"status": 429, "error": "Too Many Requests", "code": "too_many_requests"},
-                    headers={**headers, "Retry-After": str(reset)},
+                    headers=headers,
                 )
                 return error, headers
             self._windows[klass] = (window, count + 1)

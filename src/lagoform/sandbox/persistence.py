@@ -34,6 +34,7 @@ class StateFile:
         self.journal = path.with_name(path.name + JOURNAL_SUFFIX)
         self._journaled = 0
         self._owner: int | None = None  # id() of the State the journal belongs to
+        self._size = 0  # journal size after our last write: another writer changes it
         self._write_lock = threading.Lock()
 
     def exists(self) -> bool:
@@ -51,6 +52,7 @@ class StateFile:
                     events.extend(orjson.loads(line))
             del events[count:]
         state = State.from_doc(doc, events if "events" not in doc else None)
+        self._size = self._journal_size()
         self._journaled = len(state.events)
         self._owner = id(state)
         return state
@@ -64,10 +66,23 @@ class StateFile:
         doc["events_in_journal"] = total
         return PendingSave(orjson.dumps(doc), state.events[start:total], rewrite, total)
 
+    def _journal_size(self) -> int:
+        try:
+            return self.journal.stat().st_size
+        except FileNotFoundError:
+            return 0
+
     def write(self, pending: PendingSave, state: State) -> None:
-        """Outside the sandbox lock: append the new events, then replace the snapshot."""
+        """Outside the sandbox lock: append the new events, then replace the snapshot.
+
+        If another process wrote the journal since (two sandboxes on one state file), ours is
+        rewritten whole: the last writer wins, but journal and snapshot never mix."""
         with self._write_lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not pending.rewrite and self._journal_size() != self._size:
+                pending = PendingSave(
+                    pending.snapshot, state.events[: pending.total], True, pending.total
+                )
             # one orjson call per save: tuples serialize natively as arrays
             lines = orjson.dumps(pending.events) + b"\n" if pending.events else b""
             if pending.rewrite:
@@ -82,6 +97,7 @@ class StateFile:
             os.replace(tmp, self.path)
             self._journaled = pending.total
             self._owner = id(state)
+            self._size = self._journal_size()
 
     def remove(self) -> list[Path]:
         removed = []
