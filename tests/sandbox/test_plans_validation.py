@@ -226,7 +226,7 @@ def test_charge_validation_on_plan_create(
     ("changes", "status", "expected"),
     [
         ({"interval": "daily"}, 422, validation({"interval": ["value_is_invalid"]})),
-        ({"amount_currency": "XXX"}, 422, validation({"amount_currency": ["value_is_invalid"]})),
+        ({"amount_currency": "ABC"}, 422, validation({"amount_currency": ["value_is_invalid"]})),
         ({"pay_in_advance": None}, 422, validation({"pay_in_advance": ["value_is_invalid"]})),
         ({"amount_cents": "10"}, 422, validation({"amount_cents": ["value_is_invalid"]})),
         ({"amount_cents": -1}, 422, validation({"amount_cents": ["value_is_out_of_range"]})),

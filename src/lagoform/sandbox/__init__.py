@@ -16,6 +16,11 @@ Public API::
     make_app(sandbox)           the raw ASGI app
     default_state_file(root)    ``<root>/.lagoform/sandbox.json``
 
+State file: ``sandbox.json`` holds everything but events; events are appended to
+``sandbox.json.events`` (one JSON line per save). Loaded at start; saved every
+``save_interval`` seconds when something changed, and on ``close()``/shutdown. Two live
+sandboxes on one file: the last to save wins, whole.
+
 Control endpoints (no auth; loopback): ``/__sandbox/{reset,faults,premium,dump,clock,settings,
 save}`` — see ``control``. Endpoint classes for rate limits: ``events`` (POST /events[/batch]),
 ``usage`` (current/projected usage), ``config`` (everything else).
@@ -23,7 +28,10 @@ save}`` — see ``control``. Endpoint classes for rate limits: ``events`` (POST 
 Approximations: weighted_sum units are time-weighted over the period; recurring metrics count
 every event since the subscription started; past usage is recomputed from events (no invoices);
 ``cascade_updates`` runs synchronously; plan deletion completes on the first request after
-``plan_delete_delay``; ``custom_agg`` is always refused (403) as without the org flag.
+``plan_delete_delay``; ``custom_agg`` is always refused (403) as without the org flag;
+progressive billing (usage thresholds) and ``minimum_commitment`` follow the premium switch;
+the 429 body is a guess (Lago Cloud documents only the X-RateLimit-* headers); the sandbox
+issues no invoices and sends no webhooks.
 """
 
 from __future__ import annotations
