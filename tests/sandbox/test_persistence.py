@@ -3,6 +3,7 @@ restart keeping state, and the ``lagoform sandbox`` CLI."""
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 
@@ -191,3 +192,16 @@ def test_two_sandboxes_on_one_file_never_mix_journals(tmp_path: Path) -> None:
         assert [e["transaction_id"] for e in listed] == ["from-second"]
     finally:
         reloaded.close()
+
+
+def test_cli_serve_on_a_taken_port_fails_cleanly(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = _cli().invoke(
+            root, ["sandbox", "serve", "--port", str(port), "--state", str(tmp_path / "s.json")]
+        )
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "Traceback" not in result.output

@@ -93,7 +93,10 @@ def serve(
         click.echo(f"lagoform sandbox: Lago API at {url}/api/v1 (state {path}, premium {premium})")
         click.echo(f"Listening on {url}", nl=True)
 
-    serve_http(emulator, host, port, on_ready=announce)
+    try:
+        serve_http(emulator, host, port, on_ready=announce)
+    except OSError as exc:  # e.g. the port is taken
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 
 
 @sandbox.command()
