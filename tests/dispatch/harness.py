@@ -50,7 +50,7 @@ def start_worker(
     flags = ["-q"] if quiet else []
     command = [*dispatch_args(root, spool, "run", *flags, *args), "--api-url", server.url]
     return subprocess.Popen(
-        command, env=cli_env(server), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=REPO
+        command, env=cli_env(server), stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO
     )
 
 
