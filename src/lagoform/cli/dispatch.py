@@ -11,7 +11,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,38 +35,34 @@ def dispatch() -> None:
     """Usage dispatch: usage records → Lago events, exactly once."""
 
 
-def _spool_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--spool",
-        "spool_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help=f"The spool database (default: <root>/{DEFAULT_SPOOL}).",
-    )(f)
-
-
-def _project_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--root",
-        "project_root",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=Path("."),
-        show_default=True,
-        help="Project directory holding catalog/, overrides/ and lagoform.yaml.",
-    )(f)
+_spool_option = click.option(
+    "--spool",
+    "spool_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"The spool database (default: <root>/{DEFAULT_SPOOL}).",
+)
+_project_option = click.option(
+    "--root",
+    "project_root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Project directory holding catalog/, overrides/ and lagoform.yaml.",
+)
+_max_in_flight = click.option(
+    "--max-in-flight", default=4, show_default=True, help="Batch requests open at once."
+)
+_max_attempts = click.option(
+    "--max-attempts",
+    default=10,
+    show_default=True,
+    help="Attempts on 429/5xx/timeouts before events go to the dead letters.",
+)
 
 
 def _delivery_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option(
-        "--max-in-flight", default=4, show_default=True, help="Batch requests open at once."
-    )(f)
-    f = click.option(
-        "--max-attempts",
-        default=10,
-        show_default=True,
-        help="Attempts on 429/5xx/timeouts before events go to the dead letters.",
-    )(f)
-    return f
+    return _max_in_flight(_max_attempts(f))
 
 
 def _spool_path(project_root: Path, spool_path: Path | None) -> Path:
@@ -153,41 +149,44 @@ def _mapper(project_root: Path) -> Any:
     return mapper_for_project(load_project(project_root))
 
 
-def _run(factory: Callable[[], Coroutine[Any, Any, T]], stop: Callable[[], None] | None) -> T:
-    """Run a coroutine; the first SIGTERM/SIGINT asks ``stop``, the second exits at once."""
+def _deliver_with(
+    env: str | None,
+    api_url: str | None,
+    root: Path,
+    policy: DeliveryPolicy,
+    body: Callable[[Deliverer], Awaitable[T]],
+    stop: list[Callable[[], None]] | None = None,
+) -> T:
+    """Open the target and a Deliverer on it, run ``body``; with ``stop`` (filled by ``body``),
+    the first SIGTERM/SIGINT asks for a graceful stop and the second exits at once."""
 
-    async def main() -> T:
-        loop = asyncio.get_running_loop()
+    async def main(target: Target) -> T:
         if stop is not None:
-            signals = {"count": 0}
+            loop, signals = asyncio.get_running_loop(), [0]
 
             def on_signal() -> None:
-                signals["count"] += 1
-                if signals["count"] > 1:
-                    # nothing unacknowledged is lost: the next run re-sends it
-                    os._exit(130)
+                signals[0] += 1
+                if signals[0] > 1:
+                    os._exit(130)  # nothing unacknowledged is lost: the next run re-sends it
                 click.echo("stopping: finishing the batches in flight…", err=True)
-                stop()
+                for action in stop:
+                    action()
 
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, on_signal)
-        return await factory()
+        async with _client(target, policy.max_in_flight) as client:
+            return await body(Deliverer(client, policy))
 
-    return asyncio.run(main())
+    with open_target(env, api_url, root) as target:
+        return asyncio.run(main(target))
 
 
 def _progress_printer(quiet: bool) -> Callable[[Progress], None] | None:
     if quiet:
         return None
-    tty = sys.stderr.isatty()
-
-    def show(p: Progress) -> None:
-        if tty:
-            click.echo(f"\r{p.line()}\x1b[K", err=True, nl=False)
-        else:
-            click.echo(p.line(), err=True)
-
-    return show
+    if sys.stderr.isatty():  # one line, rewritten in place
+        return lambda p: click.echo(f"\r{p.line()}\x1b[K", err=True, nl=False)
+    return lambda p: click.echo(p.line(), err=True)
 
 
 # ---- run / kafka ---------------------------------------------------------------------------
@@ -214,21 +213,18 @@ def run(
     from lagoform.dispatch.worker import SpoolWorker, WorkerResult
 
     mapper = _mapper(project_root)
-    policy = DeliveryPolicy(max_in_flight=max_in_flight, max_attempts=max_attempts)
     path = _spool_path(project_root, spool_path)
     progress = _progress_printer(quiet)
-    holder: dict[str, SpoolWorker] = {}
-    with open_target(env, api_url, project_root) as target:
+    stop: list[Callable[[], None]] = []
 
-        async def work() -> WorkerResult:
-            async with _client(target, max_in_flight) as client:
-                with Spool(path, durable=False) as spool:
-                    deliverer = Deliverer(client, policy)
-                    worker = SpoolWorker(spool, mapper, deliverer, progress=progress)
-                    holder["worker"] = worker
-                    return await worker.run(once=once)
+    async def work(deliverer: Deliverer) -> WorkerResult:
+        with Spool(path, durable=False) as spool:
+            worker = SpoolWorker(spool, mapper, deliverer, progress=progress)
+            stop.append(worker.stop)
+            return await worker.run(once=once)
 
-        result = _run(work, lambda: holder["worker"].stop() if "worker" in holder else None)
+    policy = DeliveryPolicy(max_in_flight=max_in_flight, max_attempts=max_attempts)
+    result = _deliver_with(env, api_url, project_root, policy, work, stop)
     if progress is not None and sys.stderr.isatty():
         click.echo("", err=True)
     click.echo(
@@ -243,13 +239,14 @@ def run(
 @click.option("--topic", required=True, help="Topic of usage records (JSON values).")
 @click.option("--group", required=True, help="Consumer group shared by all workers.")
 @click.option("--dead-letter-topic", default=None, help="Default: <topic>.dead-letters.")
-@click.option("--session-timeout-ms", default=10_000, show_default=True)
-@click.option("--heartbeat-interval-ms", default=1_000, show_default=True)
 @click.option(
     "--idle-exit", type=float, default=None, help="Exit after this many seconds without data."
 )
 @click.option(
-    "--kafka-option", "-X", multiple=True, help="Extra librdkafka setting KEY=VALUE (repeatable)."
+    "--kafka-option",
+    "-X",
+    multiple=True,
+    help="librdkafka setting KEY=VALUE (repeatable), e.g. -X session.timeout.ms=6000.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress line.")
 @_project_option
@@ -260,8 +257,6 @@ def kafka(
     topic: str,
     group: str,
     dead_letter_topic: str | None,
-    session_timeout_ms: int,
-    heartbeat_interval_ms: int,
     idle_exit: float | None,
     kafka_option: tuple[str, ...],
     quiet: bool,
@@ -274,35 +269,27 @@ def kafka(
     """Consume usage from Kafka in a consumer group; commit only what Lago accepted."""
     from lagoform.dispatch.kafka import KafkaResult, KafkaSettings, KafkaWorker
 
-    extra: dict[str, Any] = {}
-    for item in kafka_option:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise DispatchError(f"--kafka-option expects KEY=VALUE, got {item!r}")
-        extra[key.strip()] = value.strip()
+    pairs = [item.partition("=") for item in kafka_option]
+    if any(not sep or not key.strip() for key, sep, _ in pairs):
+        raise DispatchError("--kafka-option expects KEY=VALUE")
     settings = KafkaSettings(
         brokers=brokers,
         topic=topic,
         group=group,
         dead_letter_topic=dead_letter_topic,
-        session_timeout_ms=session_timeout_ms,
-        heartbeat_interval_ms=heartbeat_interval_ms,
-        extra=extra,
+        extra={key.strip(): value.strip() for key, _, value in pairs},
     )
     mapper = _mapper(project_root)
-    policy = DeliveryPolicy(max_in_flight=max_in_flight, max_attempts=max_attempts)
     progress = _progress_printer(quiet)
-    holder: dict[str, KafkaWorker] = {}
-    with open_target(env, api_url, project_root) as target:
+    stop: list[Callable[[], None]] = []
 
-        async def work() -> KafkaResult:
-            async with _client(target, max_in_flight) as client:
-                deliverer = Deliverer(client, policy)
-                worker = KafkaWorker(settings, mapper, deliverer, progress=progress)
-                holder["worker"] = worker
-                return await worker.run(idle_exit=idle_exit)
+    async def work(deliverer: Deliverer) -> KafkaResult:
+        worker = KafkaWorker(settings, mapper, deliverer, progress=progress)
+        stop.append(worker.stop)
+        return await worker.run(idle_exit=idle_exit)
 
-        result = _run(work, lambda: holder["worker"].stop() if "worker" in holder else None)
+    policy = DeliveryPolicy(max_in_flight=max_in_flight, max_attempts=max_attempts)
+    result = _deliver_with(env, api_url, project_root, policy, work, stop)
     click.echo(
         f"delivered {result.events:,} events from {result.records:,} records in "
         f"{result.elapsed:.1f}s; dead letters {result.dead_letters:,} "
@@ -318,10 +305,6 @@ def dlq() -> None:
     """Inspect and replay dead letters (usage that could not be billed)."""
 
 
-def _when(ts: float | None) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
-
-
 @dlq.command("list")
 @click.option("--all", "show_all", is_flag=True, help="Include replayed letters.")
 @click.option("--limit", default=100, show_default=True)
@@ -335,8 +318,8 @@ def dlq_list(show_all: bool, limit: int, spool_path: Path | None, project_root: 
     for d in letters:
         error = d.error if len(d.error) <= 90 else d.error[:87] + "..."
         click.echo(
-            f"{d.id:>6}  {d.status:<8}  {_when(d.created_at)}  {d.reason:<24}  "
-            f"{d.record_id or '-'}  {error}"
+            f"{d.id:>6}  {d.status:<8}  {datetime.fromtimestamp(d.created_at, UTC):%Y-%m-%d %H:%M}"
+            f"  {d.reason:<24}  {d.record_id or '-'}  {error}"
         )
     click.echo(f"{dead:,} dead, {replayed:,} replayed", err=True)
 
@@ -378,19 +361,16 @@ def dlq_replay(
         raise DispatchError("give dead-letter ids, or --all")
     mapper = _mapper(project_root)
     policy = DeliveryPolicy(max_in_flight=max_in_flight, max_attempts=max_attempts)
-    path = _spool_path(project_root, spool_path)
-    with DeadLetterStore(path) as store, open_target(env, api_url, project_root) as target:
+    with DeadLetterStore(_spool_path(project_root, spool_path)) as store:
         if replay_all:
             letters = store.list(status="dead", limit=1_000_000)
         else:
             letters = [store.get(i) for i in letter_ids]
 
-        async def work() -> ReplayResult:
-            async with _client(target, max_in_flight) as client:
-                deliverer = Deliverer(client, policy)
-                return await replay(store, letters, mapper, deliverer, force=force)
+        async def work(deliverer: Deliverer) -> ReplayResult:
+            return await replay(store, letters, mapper, deliverer, force=force)
 
-        result = _run(work, None)
+        result = _deliver_with(env, api_url, project_root, policy, work)
     for letter_id, why in result.skipped:
         click.echo(f"skipped {letter_id}: {why}", err=True)
     for letter_id, error in result.failed:
