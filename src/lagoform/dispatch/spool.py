@@ -93,7 +93,7 @@ class Spool:
         count = 0
         chunk: list[tuple[bytes, float]] = []
         for record in records:
-            chunk.append((orjson.dumps(record), now))
+            chunk.append((orjson.dumps(record if type(record) is dict else dict(record)), now))
             if len(chunk) >= INGEST_CHUNK:
                 count += self._insert(chunk, [])
                 chunk = []
@@ -194,18 +194,18 @@ class Spool:
 
     def claim(self, limit: int) -> list[SpooledRecord]:
         """Claim up to ``limit`` records after the last claimed one, oldest first."""
-        with transaction(self._conn) as conn:
-            rows = conn.execute(
-                "SELECT seq, payload FROM records WHERE seq > ? ORDER BY seq LIMIT ?",
-                (self._cursor, limit),
-            ).fetchall()
-            if not rows:
-                return []
-            first, last = rows[0][0], rows[-1][0]
-            claim_id = conn.execute(
-                "INSERT INTO claims (first_seq, last_seq, owner, claimed_at) VALUES (?,?,?,?)",
-                (first, last, f"pid {os.getpid()}", time.time()),
-            ).lastrowid
+        # a plain read: an idle worker polling an empty spool takes no write lock
+        rows = self._conn.execute(
+            "SELECT seq, payload FROM records WHERE seq > ? ORDER BY seq LIMIT ?",
+            (self._cursor, limit),
+        ).fetchall()
+        if not rows:
+            return []
+        first, last = rows[0][0], rows[-1][0]
+        claim_id = self._conn.execute(
+            "INSERT INTO claims (first_seq, last_seq, owner, claimed_at) VALUES (?,?,?,?)",
+            (first, last, f"pid {os.getpid()}", time.time()),
+        ).lastrowid
         assert claim_id is not None
         self._cursor = last
         self._claims.append(_Claim(claim_id, first, last, len(rows)))
