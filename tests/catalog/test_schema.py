@@ -37,6 +37,11 @@ def test_example_overrides_files_match_the_schema(path: Path) -> None:
         {"billable_metrics": [{"code": "m", "name": "M", "aggregation": "summ"}]},
         {"plans": [{"code": "p", "amount": "99 dollars"}]},
         {"taxes": {"code": "t"}},
+        {
+            "usage_mappings": [
+                {"record_type": "r", "tenant": "$t", "events": [{"key": "a:b", "metric": "m"}]}
+            ]
+        },
     ],
 )
 def test_schema_flags_mistakes(doc: Any) -> None:

@@ -10,7 +10,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
 
 from lagoform.catalog.money import decimal_text
 
@@ -43,6 +43,18 @@ def _code(value: Any) -> Any:
     return value
 
 
+def _fan_out_key(value: Any) -> Any:
+    # The dispatch worker's transaction ids are "<record id>:<key>", and "#<n>" numbers
+    # `repeat` events: a key holding either could give two different events one id.
+    value = _text(value)
+    if isinstance(value, str) and (":" in value or "#" in value):
+        raise ValueError(
+            f"fan-out key '{value}' must not contain ':' or '#' (transaction ids are "
+            "<record id>:<key>, and #<n> numbers repeated events)"
+        )
+    return value
+
+
 def _datetime(value: Any) -> Any:
     # A bare date (2027-01-01) means midnight UTC that day.
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
@@ -53,3 +65,5 @@ def _datetime(value: Any) -> Any:
 DateTime = Annotated[dt.datetime, BeforeValidator(_datetime)]
 Text = Annotated[str, BeforeValidator(_text)]
 Code = Annotated[str, BeforeValidator(_code)]
+# The pattern sits before the validator so that it reaches the JSON Schema (editors).
+FanOutKey = Annotated[str, StringConstraints(pattern=r"^[^:#]*$"), BeforeValidator(_fan_out_key)]

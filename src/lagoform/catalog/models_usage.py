@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from lagoform.catalog.models_base import CatalogModel, Code, Text
+from lagoform.catalog.models_base import CatalogModel, Code, FanOutKey, Text
 from lagoform.catalog.money import decimal_text, to_decimal
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9_\-]+$")
@@ -85,7 +85,10 @@ PropertyValue = Annotated[str | int | Decimal | bool, BeforeValidator(_property_
 class UsageEventMapping(CatalogModel):
     """One event (or ``repeat`` events) emitted per record."""
 
-    key: Text = Field(description="fan-out key, unique within the mapping; part of transaction_id")
+    key: FanOutKey = Field(
+        description="fan-out key, unique within the mapping, without ':' or '#'; part of "
+        "transaction_id"
+    )
     metric: Code
     quantity: PathOrNumber | None = Field(
         default=None, description="written into properties[<metric field_name>]"
