@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import click
+import httpx
 import pytest
 from click.testing import CliRunner
 
 from lagoform.cli.target import open_target, resolve_target, target_options
-from lagoform.errors import ConfigError
+from lagoform.errors import ConfigError, LagoServerError
+from lagoform.lago import DEFAULT_MAX_CONNECTIONS, NO_RETRY, Secret
+from lagoform.sandbox import Sandbox
 
 CANARY = "lago_canary_9f3b_target_0c1d2e"
 CONFIG = """\
@@ -108,3 +113,66 @@ def test_click_options_and_announcement(root: Path, monkeypatch: pytest.MonkeyPa
     assert "target: sandbox (embedded emulator" in result.output
     help_text = CliRunner().invoke(show, ["--help"]).output
     assert "-e, --env ENV" in help_text and "--api-url URL" in help_text
+
+
+def test_api_key_accessor_holds_the_resolved_secret(root: Path) -> None:
+    with resolve_target(None, None, root, environ={}) as sandbox:
+        assert sandbox.api_key is None
+    target = resolve_target("production", None, root, environ={"LAGO_API_KEY_PRODUCTION": CANARY})
+    key = target.api_key
+    assert isinstance(key, Secret) and key.reveal() == CANARY
+    assert key is target._key  # the private name still works for older callers
+    assert CANARY not in repr(target) and CANARY not in str(key)
+    target.close()
+
+
+def test_async_client_defaults_come_from_the_environment(root: Path) -> None:
+    target = resolve_target("production", None, root, environ={"LAGO_API_KEY_PRODUCTION": CANARY})
+    client = target.async_client()
+    assert client.api_root == "https://api.getlago.com/api/v1"
+    assert client.core.retry == target.environment.retry.build()
+    assert client.core.retry.max_attempts > 1
+    assert client.max_connections == DEFAULT_MAX_CONNECTIONS
+    asyncio.run(client.aclose())
+
+
+def test_async_client_overrides_reach_lago_with_the_targets_key(root: Path) -> None:
+    # A sandbox that answers only this key stands in for the remote Lago through `transport`.
+    lago = Sandbox(api_key=CANARY)
+    lago.set_faults(outage=True)
+    seen: list[str] = []
+
+    class Recording(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            seen.append(request.url.path)
+            return await inner.handle_async_request(request)
+
+    inner: httpx.AsyncBaseTransport = lago.transport()
+    target = resolve_target("production", None, root, environ={"LAGO_API_KEY_PRODUCTION": CANARY})
+
+    async def main() -> None:
+        async with target.async_client(
+            retry=NO_RETRY, transport=Recording(), max_connections=3
+        ) as client:
+            assert client.max_connections == 3
+            with pytest.raises(LagoServerError):  # an outage; NO_RETRY: one attempt only
+                await client.get("/taxes")
+            assert seen == ["/api/v1/taxes"]
+            lago.set_faults(outage=False)
+            assert "taxes" in await client.get("/taxes")  # the target's key was accepted
+
+    asyncio.run(main())
+    target.close()
+    lago.close()
+
+
+def test_async_client_on_the_sandbox_keeps_its_in_process_transport(root: Path) -> None:
+    with resolve_target(None, None, root, environ={}) as target:
+        target.client().create_tax({"code": "vat", "name": "VAT", "rate": "20.0"})
+
+        async def main() -> dict[str, Any]:
+            async with target.async_client(retry=NO_RETRY, max_connections=2) as client:
+                assert client.core.retry is NO_RETRY
+                return await client.get("/taxes/vat")
+
+        assert asyncio.run(main())["tax"]["name"] == "VAT"

@@ -116,28 +116,12 @@ def _client(target: Target, max_in_flight: int) -> AsyncLagoClient:
     """An async client for the target. Retries are left to the dispatcher (it counts attempts
     and dead-letters; the client retrying underneath would multiply them), and a remote Lago
     is reached through the lean event transport (``lagoform.dispatch.http``)."""
-    from lagoform.cli.target import SANDBOX_KEY, SANDBOX_URL
     from lagoform.dispatch.http import event_transport
     from lagoform.lago import NO_RETRY
 
-    env = target.environment
-    if target.is_sandbox:
-        return AsyncLagoClient(
-            SANDBOX_URL,
-            SANDBOX_KEY,
-            transport=target.sandbox().transport(),
-            timeouts=env.timeouts.build(),
-            retry=NO_RETRY,
-            pacing=None,
-        )
-    assert target.api_url is not None
-    return AsyncLagoClient(
-        target.api_url,
-        env.api_key(),
-        timeouts=env.timeouts.build(),
+    return target.async_client(
         retry=NO_RETRY,
-        pacing=env.pacing.build(),
-        transport=event_transport(max_in_flight),
+        transport=None if target.is_sandbox else event_transport(max_in_flight),
         max_connections=max_in_flight,
     )
 

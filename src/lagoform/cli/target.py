@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+import httpx
 
 from lagoform.config import (
     ADHOC_KEY_ENV,
@@ -27,7 +28,14 @@ from lagoform.config import (
     read_key,
 )
 from lagoform.errors import ConfigError
-from lagoform.lago import AsyncLagoClient, LagoClient, Secret, api_root
+from lagoform.lago import (
+    DEFAULT_MAX_CONNECTIONS,
+    AsyncLagoClient,
+    LagoClient,
+    RetryPolicy,
+    Secret,
+    api_root,
+)
 
 if TYPE_CHECKING:
     from lagoform.sandbox import Sandbox
@@ -52,6 +60,11 @@ class Target:
     _key: Secret | None = field(default=None, repr=False)
     _sandbox: Sandbox | None = field(default=None, repr=False)
     _clients: list[LagoClient] = field(default_factory=list, repr=False)
+
+    @property
+    def api_key(self) -> Secret | None:
+        """The resolved API key (None for the embedded sandbox, which needs none)."""
+        return self._key
 
     @property
     def is_sandbox(self) -> bool:
@@ -102,25 +115,40 @@ class Target:
         self._clients.append(client)
         return client
 
-    def async_client(self) -> AsyncLagoClient:
-        """An async client (the caller closes it with ``aclose()``)."""
+    def async_client(
+        self,
+        *,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        max_connections: int | None = None,
+    ) -> AsyncLagoClient:
+        """An async client (the caller closes it with ``aclose()``).
+
+        Each override replaces the environment's default when given: ``retry`` (e.g.
+        ``NO_RETRY`` for a caller that counts attempts itself), ``transport`` (also over the
+        sandbox's in-process one) and ``max_connections`` (the pool size).
+        """
         env = self.environment
+        pool = DEFAULT_MAX_CONNECTIONS if max_connections is None else max_connections
         if self.is_sandbox:
             return AsyncLagoClient(
                 SANDBOX_URL,
                 SANDBOX_KEY,
-                transport=self.sandbox().transport(),
+                transport=transport if transport is not None else self.sandbox().transport(),
                 timeouts=env.timeouts.build(),
-                retry=env.retry.build(),
+                retry=retry if retry is not None else env.retry.build(),
                 pacing=None,
+                max_connections=pool,
             )
         assert self.api_url is not None and self._key is not None
         return AsyncLagoClient(
             self.api_url,
             self._key,
             timeouts=env.timeouts.build(),
-            retry=env.retry.build(),
+            retry=retry if retry is not None else env.retry.build(),
             pacing=env.pacing.build(),
+            transport=transport,
+            max_connections=pool,
         )
 
     def close(self) -> None:

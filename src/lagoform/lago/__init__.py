@@ -8,7 +8,7 @@ duplicate a create, client-side pacing per endpoint class, pagination. The API k
 
 from __future__ import annotations
 
-from lagoform.lago.aio import AsyncLagoClient
+from lagoform.lago.aio import DEFAULT_MAX_CONNECTIONS, AsyncLagoClient
 from lagoform.lago.client import LagoClient
 from lagoform.lago.errors import (
     batch_rejections,
@@ -22,6 +22,7 @@ from lagoform.lago.secret import Secret
 from lagoform.lago.transport import PER_PAGE, EventPostResult, Timeouts, api_root
 
 __all__ = [
+    "DEFAULT_MAX_CONNECTIONS",
     "NO_RETRY",
     "PER_PAGE",
     "AsyncLagoClient",

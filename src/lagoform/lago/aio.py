@@ -33,6 +33,9 @@ from lagoform.lago.transport import (
 
 log = logging.getLogger("lagoform.lago")
 
+# Connections kept open to Lago; the dispatch worker sizes its own to its batches in flight.
+DEFAULT_MAX_CONNECTIONS = 10
+
 AsyncEventHooks = Mapping[str, Sequence[Callable[..., Awaitable[Any]]]]
 
 
@@ -51,12 +54,13 @@ class AsyncLagoClient:
         event_hooks: AsyncEventHooks | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
-        max_connections: int = 10,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         self.core = ClientCore(
             base_url, api_key, timeouts=timeouts, retry=retry, pacing=pacing, clock=clock
         )
         self._sleep = sleep
+        self.max_connections = max_connections  # the pool size (a custom transport has its own)
         self._http = httpx.AsyncClient(
             **self.core.client_kwargs(),
             transport=transport,
