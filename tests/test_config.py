@@ -147,6 +147,11 @@ def test_errors_name_file_line_column(text: str, expected: str) -> None:
         parse_config(text)
     assert expected in str(info.value)
     assert "s3cr3t" not in str(info.value)
+    # The same problems, as data: each one located in the file.
+    problems = info.value.problems
+    assert problems and any(expected in str(p) for p in problems)
+    assert all(p.file == "lagoform.yaml" and p.line is not None for p in problems)
+    assert all("s3cr3t" not in str(p) for p in problems)
 
 
 def test_all_errors_at_once(tmp_path: Path) -> None:
@@ -159,3 +164,29 @@ def test_all_errors_at_once(tmp_path: Path) -> None:
     lines = str(info.value).splitlines()
     assert lines[1].strip().startswith("lagoform.yaml:3:14")
     assert lines[2].strip().startswith("lagoform.yaml:7:18")
+
+
+def test_problems_are_data_and_the_message_lists_them(tmp_path: Path) -> None:
+    (tmp_path / "lagoform.yaml").write_text(
+        "environments:\n  b:\n    api_url: https://x\n    api_key_env: k\n"
+        "  a:\n    api_url: nope\n    api_key_env: K\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path)
+    problems = info.value.problems
+    assert [(p.file, p.line, p.column) for p in problems] == [
+        ("lagoform.yaml", 4, 18),
+        ("lagoform.yaml", 6, 14),
+    ]
+    assert problems[0].message.startswith("environments.b.api_key_env: must name")
+    assert str(info.value) == "invalid configuration:\n" + "\n".join(f"  {p}" for p in problems)
+
+
+def test_other_config_errors_carry_no_problems(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_config(GOOD).environment("prod")
+    assert info.value.problems == []
+    (tmp_path / "lagoform.yaml").mkdir()
+    with pytest.raises(ConfigError, match="cannot read") as unreadable:
+        load_config(tmp_path)
+    assert unreadable.value.problems == []

@@ -288,7 +288,7 @@ def _friendly(error: Any) -> str:
 
 def _config_error(problems: list[Problem]) -> ConfigError:
     problems = sorted(problems, key=lambda p: (p.line or 0, p.column or 0, p.message))
-    return ConfigError("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems))
+    return ConfigError("invalid configuration:\n" + "\n".join(f"  {p}" for p in problems), problems)
 
 
 def _shown(path: Path, root: Path) -> str:

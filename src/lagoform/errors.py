@@ -27,6 +27,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,7 +69,12 @@ class LagoformError(Exception):
 
 
 class ConfigError(LagoformError):
-    pass
+    """``problems`` lists each located mistake in lagoform.yaml (empty for other config errors,
+    such as an unknown environment or a missing key variable); the message reads the same."""
+
+    def __init__(self, message: str, problems: Sequence[Problem] = ()) -> None:
+        super().__init__(message)
+        self.problems: list[Problem] = list(problems)
 
 
 class CatalogError(LagoformError):

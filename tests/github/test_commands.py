@@ -67,6 +67,21 @@ def test_validate_project_collects_config_and_catalog_problems(tmp_path: Path) -
         p.file == "lagoform.yaml" and p.line == 4 and "api_url" in p.message for p in problems
     ), problems
     assert any(p.file == "catalog/pricing.yaml" and p.line is not None for p in problems)
+    config_problems = [p for p in problems if p.file == "lagoform.yaml"]
+    assert [(p.line, p.column, p.message) for p in config_problems] == [
+        (4, 5, "environments.staging: api_key_env is required for a Lago environment"),
+        (4, 5, "environments.staging: api_url is required for a Lago environment"),
+    ]
+
+
+def test_validate_project_keeps_an_unlocated_config_error_as_one_problem(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    shutil.copytree(PROJECT, root)
+    (root / "lagoform.yaml").unlink()
+    (root / "lagoform.yaml").mkdir()  # exists but cannot be read
+    problems = validate_project(root)
+    assert len(problems) == 1 and problems[0].file is None
+    assert "lagoform.yaml: cannot read" in problems[0].message
 
 
 def test_entry_point_rejects_an_unknown_mode(

@@ -12,22 +12,26 @@ from typing import Any
 import click
 
 from lagoform import __version__
-from lagoform.errors import EXIT_ERROR, CatalogError, ChangesPending, LagoformError
+from lagoform.errors import (
+    EXIT_ERROR,
+    CatalogError,
+    ChangesPending,
+    ConfigError,
+    LagoformError,
+)
 
 
 def report_error(err: LagoformError) -> None:
     """Print an expected error for a person (and for tools parsing ``file:line:col``)."""
-    if isinstance(err, CatalogError):
+    if isinstance(err, CatalogError) or (isinstance(err, ConfigError) and err.problems):
         # One problem per line, starting with its location, so editors, CI log parsers and
         # GitHub annotations can read them; the summary goes last.
         for problem in err.problems:
             click.echo(str(problem), err=True)
         n = len(err.problems)
-        click.secho(
-            f"{n} problem{'s' if n != 1 else ''} found; nothing was sent to Lago.",
-            fg="red",
-            err=True,
-        )
+        found = f"{n} problem{'s' if n != 1 else ''} found"
+        summary = found if isinstance(err, CatalogError) else f"invalid configuration: {found}"
+        click.secho(f"{summary}; nothing was sent to Lago.", fg="red", err=True)
         return
     click.secho(f"Error: {err}", fg="red", err=True)
 

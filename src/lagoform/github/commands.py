@@ -13,7 +13,6 @@ masked even if some command were to print them.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -132,18 +131,6 @@ def validate_project(root: Path) -> list[Problem]:
     return problems
 
 
-# ``Problem.__str__`` as lagoform.config lists them in a ConfigError: "  file:line:col: message".
-_LOCATED = re.compile(r"^\s*(?P<file>[^\s:][^:]*):(?P<line>\d+):(?P<col>\d+): (?P<message>.+)$")
-
-
 def _config_problems(err: ConfigError) -> list[Problem]:
-    """A ConfigError's problems, located when it lists them (so they can be annotated)."""
-    located = getattr(err, "problems", None)
-    if isinstance(located, list) and all(isinstance(p, Problem) for p in located):
-        return located
-    found = [
-        Problem(m["message"], file=m["file"], line=int(m["line"]), column=int(m["col"]))
-        for m in (_LOCATED.match(line) for line in str(err).splitlines())
-        if m is not None
-    ]
-    return found or [Problem(str(err))]
+    """A ConfigError's located problems (so they can be annotated), else its message."""
+    return list(err.problems) or [Problem(str(err))]
