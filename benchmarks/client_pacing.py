@@ -16,12 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
-import re
-import selectors
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -29,38 +23,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from _harness import SandboxServer, machine, sandbox_server, write_section
 
 from lagoform.lago import AsyncLagoClient, LagoClient, PacingConfig, RetryPolicy
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION = "## Client pacing"
 KEY = "bench-key"
-START_TIMEOUT = 30.0
 RUN_TIMEOUT = 120.0  # no scenario may run longer than this
 RETRY = RetryPolicy(max_attempts=10, max_retry_after=5)
-
-
-def start_server(state: Path) -> tuple[subprocess.Popen[bytes], str]:
-    env = {**os.environ, "LAGOFORM_SANDBOX_API_KEY": KEY}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lagoform", "sandbox", "serve", "--host", "127.0.0.1",
-         "--port", "0", "--state", str(state)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )  # fmt: skip
-    assert process.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
-    deadline, buffer = time.monotonic() + START_TIMEOUT, b""
-    while b"Listening on " not in buffer:
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError(f"sandbox server did not start: {buffer!r}")
-        if selector.select(timeout=0.2):
-            buffer += os.read(process.stdout.fileno(), 4096)
-    selector.close()
-    return process, buffer.split(b"Listening on ", 1)[1].split()[0].decode()
 
 
 @dataclass
@@ -76,8 +46,8 @@ class Outcome:
         return self.statuses[200] / self.seconds if self.seconds else 0.0
 
 
-def set_limits(url: str, on: bool) -> None:
-    httpx.post(f"{url}/__sandbox/faults", json={"rate_limit": on}, timeout=10).raise_for_status()
+def set_limits(server: SandboxServer, on: bool) -> None:
+    server.set_faults(rate_limit=on)
     time.sleep(1.1)  # start every scenario in a fresh one-second window
 
 
@@ -137,13 +107,14 @@ def events_run(url: str, batches: int, in_flight: int) -> Outcome:
 
 
 def render(outcomes: list[Outcome], args: argparse.Namespace) -> str:
+    info = machine()
     lines = [
         SECTION,
         "",
         f"`benchmarks/client_pacing.py`: `lagoform sandbox serve` in its own process with Lago "
         f"Cloud's limits on (50 req/s configuration, 500 req/s events; 429 + `X-RateLimit-*`). "
-        f"Run {time.strftime('%Y-%m-%d')}; machine: nproc {os.cpu_count()}, Python "
-        f"{platform.python_version()}, shared with other jobs (noisy).",
+        f"Run {time.strftime('%Y-%m-%d')}; machine: nproc {info.nproc}, Python "
+        f"{info.python}, shared with other jobs (noisy).",
         "",
         "| scenario | requests sent | 429s | wall time | achieved rate | events/s |",
         "|---|---|---|---|---|---|",
@@ -163,13 +134,6 @@ def render(outcomes: list[Outcome], args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.M | re.S)
-    new = pattern.sub(text + "\n", old) if pattern.search(old) else old.rstrip() + "\n\n" + text
-    RESULTS.write_text(new)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config-requests", type=int, default=200)
@@ -177,35 +141,29 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=4)
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        process, url = start_server(Path(tmp) / "sandbox.json")
-        try:
-            outcomes = []
-            set_limits(url, True)
-            outcomes.append(
-                config_run(
-                    url,
-                    args.config_requests,
-                    PacingConfig(),
-                    "config: GET /taxes, default pacing (50 req/s)",
-                )
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        sandbox_server(Path(tmp) / "sandbox.json", KEY) as server,
+    ):
+        url = server.url
+        outcomes = []
+        set_limits(server, True)
+        outcomes.append(
+            config_run(
+                url,
+                args.config_requests,
+                PacingConfig(),
+                "config: GET /taxes, default pacing (50 req/s)",
             )
-            set_limits(url, True)
-            outcomes.append(
-                config_run(url, args.config_requests, None, "config: GET /taxes, unpaced")
-            )
-            set_limits(url, True)
-            outcomes.append(events_run(url, args.batches, args.in_flight))
-        finally:
-            process.terminate()  # by PID: only the server this script started
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        )
+        set_limits(server, True)
+        outcomes.append(config_run(url, args.config_requests, None, "config: GET /taxes, unpaced"))
+        set_limits(server, True)
+        outcomes.append(events_run(url, args.batches, args.in_flight))
     text = render(outcomes, args)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

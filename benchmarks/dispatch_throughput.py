@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import resource
-import selectors
 import subprocess
 import sys
 import tempfile
@@ -36,11 +34,10 @@ from typing import Any
 
 import httpx
 import orjson
+from _harness import REPO, SandboxServer, machine, sandbox_server, write_section
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION = "## Dispatch throughput"
 KEY = "bench-dispatch-key"
-REPO = Path(__file__).resolve().parents[1]
 
 CATALOG = """
 billable_metrics:
@@ -116,58 +113,6 @@ def record_lines(n: int) -> Iterator[bytes]:
 # ---- the server --------------------------------------------------------------------------
 
 
-def start_server(state: Path) -> tuple[subprocess.Popen[bytes], str]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lagoform",
-            "sandbox",
-            "serve",
-            "--port",
-            "0",
-            "--state",
-            str(state),
-            "--api-key",
-            KEY,
-        ],
-        stdout=subprocess.PIPE,
-        cwd=REPO,
-    )
-    assert process.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
-    buffer, deadline = b"", time.monotonic() + 30
-    while b"Listening on " not in buffer:
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise SystemExit(f"sandbox server did not start: {buffer!r}")
-        if selector.select(timeout=0.2):
-            buffer += os.read(process.stdout.fileno(), 4096)
-    url = buffer.split(b"Listening on ", 1)[1].split()[0].decode()
-    for _ in range(100):
-        try:
-            httpx.get(f"{url}/health", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    return process, url
-
-
-@dataclass(frozen=True)
-class Server:
-    url: str
-    pid: int
-
-    def cpu(self) -> float:
-        return process_cpu(self.pid)
-
-
-def process_cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -208,7 +153,7 @@ class Phase:
 # ---- the phases --------------------------------------------------------------------------
 
 
-def run_lagoform(server: Server, root: Path, lines: Path, in_flight: int) -> list[Phase]:
+def run_lagoform(server: SandboxServer, root: Path, lines: Path, in_flight: int) -> list[Phase]:
     spool = root / "spool.db"
     env = {**os.environ, "LAGO_API_KEY": KEY}
     base = ["--root", str(root), "--spool", str(spool)]
@@ -269,7 +214,7 @@ def mapped_events(root: Path, lines: Path) -> list[dict[str, Any]]:
     return events
 
 
-def run_official_batch(server: Server, events: list[dict[str, Any]], limit: float) -> Phase:
+def run_official_batch(server: SandboxServer, events: list[dict[str, Any]], limit: float) -> Phase:
     from lago_python_client.client import Client
     from lago_python_client.models import BatchEvent, Event
 
@@ -301,7 +246,7 @@ def run_official_batch(server: Server, events: list[dict[str, Any]], limit: floa
     return phase
 
 
-def run_official_single(server: Server, events: list[dict[str, Any]], limit: float) -> Phase:
+def run_official_single(server: SandboxServer, events: list[dict[str, Any]], limit: float) -> Phase:
     from lago_python_client.client import Client
     from lago_python_client.models import Event
 
@@ -331,17 +276,13 @@ def run_official_single(server: Server, events: list[dict[str, Any]], limit: flo
 # ---- report ------------------------------------------------------------------------------
 
 
-def machine() -> str:
-    model = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
+def machine_line() -> str:
+    info = machine()
     from importlib.metadata import version
 
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return (
-        f"{model}, nproc {os.cpu_count()}, Python {platform.python_version()}, "
+        f"{info.cpu or 'unknown CPU'}, nproc {info.nproc}, Python {info.python}, "
         f"lago-python-client {version('lago-python-client')}, "
         f"httpx {httpx.__version__}; load average at the end {load} "
         "(the machine is shared with other jobs: numbers are noisy)"
@@ -371,7 +312,7 @@ def report(records: int, phases: list[Phase], lagoform: Phase, batch: Phase) -> 
             " official client sends the same events (mapped beforehand, untimed) to the same"
             " server. Every run is checked against the server's event count. Client CPU is the"
             " sending process(es); server CPU is the sandbox process.",
-            f"Run {time.strftime('%Y-%m-%d %H:%M')}; machine: {machine()}.",
+            f"Run {time.strftime('%Y-%m-%d %H:%M')}; machine: {machine_line()}.",
             "",
             *rows,
             "",
@@ -390,16 +331,6 @@ def report(records: int, phases: list[Phase], lagoform: Phase, batch: Phase) -> 
     )
 
 
-def write_results(text: str) -> None:
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"{re.escape(SECTION)}\n.*?(?=\n## |\Z)", re.S)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text.rstrip("\n"), current)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(updated.rstrip("\n") + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=200_000)
@@ -415,10 +346,8 @@ def main() -> None:
         with lines.open("wb") as out:
             for line in record_lines(args.records):
                 out.write(line + b"\n")
-        process, url = start_server(Path(tmp) / "sandbox.json")
-        server = Server(url, process.pid)
-        try:
-            print(f"server {url}; {args.records:,} records", file=sys.stderr)
+        with sandbox_server(Path(tmp) / "sandbox.json", KEY, stop_timeout=30) as server:
+            print(f"server {server.url}; {args.records:,} records", file=sys.stderr)
             send, run, total = run_lagoform(server, root, lines, args.in_flight)
             print(f"lagoform: {total.rate:,.0f} events/s end to end", file=sys.stderr)
             events = mapped_events(root, lines)
@@ -427,16 +356,10 @@ def main() -> None:
             print(f"official batch: {batch.rate:,.0f} events/s", file=sys.stderr)
             single = run_official_single(server, events, args.single_limit)
             print(f"official single: {single.rate:,.0f} events/s", file=sys.stderr)
-        finally:
-            process.terminate()  # by PID: only the server this run started
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
     text = report(args.records, [send, run, total, batch, single], total, batch)
     print(text)
     if not args.no_write:
-        write_results(text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

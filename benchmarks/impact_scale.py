@@ -18,12 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
-import re
-import selectors
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -31,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _harness import machine, sandbox_server, write_section
 
 from lagoform.engine.desired import desired_state
 from lagoform.impact import RevenueImpact, analyze
 from lagoform.lago import AsyncLagoClient, PacingConfig
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION = "## Revenue impact at scale"
 KEY = "bench-key"
 HEADERS = {"Authorization": f"Bearer {KEY}"}
@@ -44,30 +39,6 @@ LATENCY_MS = 50.0
 TARGET_S = 10.0
 IN_FLIGHT = 10  # requests at once (the client's default pool size and the CLI default)
 CEILING_S = 60.0
-START_TIMEOUT = 30.0
-
-
-def start_server(state: Path) -> tuple[subprocess.Popen[bytes], str]:
-    env = {**os.environ, "LAGOFORM_SANDBOX_API_KEY": KEY}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lagoform", "sandbox", "serve", "--host", "127.0.0.1",
-         "--port", "0", "--state", str(state)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )  # fmt: skip
-    assert process.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
-    deadline, buffer = time.monotonic() + START_TIMEOUT, b""
-    while b"Listening on " not in buffer:
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError(f"sandbox server did not start: {buffer!r}")
-        if selector.select(timeout=0.2):
-            buffer += os.read(process.stdout.fileno(), 4096)
-    selector.close()
-    return process, buffer.split(b"Listening on ", 1)[1].split()[0].decode()
 
 
 def plan_body(tier_price: str, metric_ids: dict[str, str] | None = None) -> dict[str, Any]:
@@ -135,15 +106,6 @@ def seed(url: str, subscriptions: int, overridden: int) -> None:
             http.post("/events/batch", json=batch).raise_for_status()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (Linux /proc; 0.0 elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def measure(url: str) -> tuple[RevenueImpact, float, dict[str, int]]:
     counts: dict[str, int] = {}
 
@@ -170,16 +132,6 @@ async def measure(url: str) -> tuple[RevenueImpact, float, dict[str, int]]:
     return impact, time.perf_counter() - started, counts
 
 
-def write_results(text: str) -> None:
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"{re.escape(SECTION)}\n.*?(?=\n## |\Z)", re.S)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text.rstrip("\n"), current)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(updated.rstrip("\n") + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscriptions", type=int, default=1000)
@@ -190,25 +142,22 @@ def main() -> None:
     walls: list[float] = []
     cpu: list[tuple[float, float]] = []  # (client, server) CPU seconds per run
     loads: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        process, url = start_server(Path(tmp) / "sandbox.json")
-        try:
-            started = time.perf_counter()
-            seed(url, args.subscriptions, args.overridden)
-            seeded = time.perf_counter() - started
-            httpx.post(f"{url}/__sandbox/faults", json={"latency_ms": LATENCY_MS}, timeout=10)
-            for _ in range(max(1, min(args.runs, 5))):
-                loads.append(os.getloadavg()[0])
-                mine, server = time.process_time(), cpu_seconds(process.pid)
-                impact, seconds, counts = asyncio.run(measure(url))
-                walls.append(seconds)
-                cpu.append((time.process_time() - mine, cpu_seconds(process.pid) - server))
-        finally:
-            process.terminate()  # by PID: only the server this script started
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        sandbox_server(Path(tmp) / "sandbox.json", KEY) as server,
+    ):
+        url = server.url
+        started = time.perf_counter()
+        seed(url, args.subscriptions, args.overridden)
+        seeded = time.perf_counter() - started
+        server.set_faults(latency_ms=LATENCY_MS)
+        for _ in range(max(1, min(args.runs, 5))):
+            loads.append(os.getloadavg()[0])
+            mine, server_cpu = time.process_time(), server.cpu()
+            impact, seconds, counts = asyncio.run(measure(url))
+            walls.append(seconds)
+            cpu.append((time.process_time() - mine, server.cpu() - server_cpu))
+    info = machine()
     total = impact.total("current", "USD")
     priced = len(impact.subscriptions)
     cascaded = sum(1 for s in impact.subscriptions if s.causes == ("cascade",))
@@ -232,7 +181,7 @@ def main() -> None:
         f"to every request (seeded before the latency was turned on, in {seeded:.1f} s). "
         f"Async client paced at Lago Cloud's limits (50 req/s config, 200 req/s usage), at most "
         f"{IN_FLIGHT} requests in flight. Run {time.strftime('%Y-%m-%d')}; machine: nproc "
-        f"{os.cpu_count()}, Python {platform.python_version()}, shared with other jobs "
+        f"{info.nproc}, Python {info.python}, shared with other jobs "
         f"(1-minute load average at each run below).\n\n"
         f"| subscriptions priced | requests (lists / effective plans / usage) | wall time "
         f"(median of {len(walls)}) | target |\n|---|---|---|---|\n"
@@ -249,7 +198,7 @@ def main() -> None:
     )
     print(text)
     if not args.no_write:
-        write_results(text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

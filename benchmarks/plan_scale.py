@@ -15,12 +15,6 @@ Run: ``.venv/bin/python benchmarks/plan_scale.py [--plans 500] [--charges 10]``.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import re
-import selectors
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _harness import machine, sandbox_server, write_section
 
 from lagoform.engine.desired import desired_state
 from lagoform.engine.diff import diff
@@ -35,37 +30,12 @@ from lagoform.engine.live import fetch_live
 from lagoform.engine.plan import build_plan, hints_for
 from lagoform.lago import LagoClient
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION = "## Plan at scale"
 KEY = "bench-key"
 HEADERS = {"Authorization": f"Bearer {KEY}"}
 LATENCY_MS = 50.0
 METRICS = 10
 CHANGED_PLANS = 5  # the catalog differs from Lago on a few plans, as in a real review
-START_TIMEOUT = 30.0
-
-
-def start_server(state: Path) -> tuple[subprocess.Popen[bytes], str]:
-    env = {**os.environ, "LAGOFORM_SANDBOX_API_KEY": KEY}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lagoform", "sandbox", "serve", "--host", "127.0.0.1",
-         "--port", "0", "--state", str(state)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )  # fmt: skip
-    assert process.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
-    deadline, buffer = time.monotonic() + START_TIMEOUT, b""
-    while b"Listening on " not in buffer:
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise RuntimeError(f"sandbox server did not start: {buffer!r}")
-        if selector.select(timeout=0.2):
-            buffer += os.read(process.stdout.fileno(), 4096)
-    selector.close()
-    return process, buffer.split(b"Listening on ", 1)[1].split()[0].decode()
 
 
 def metric_body(i: int) -> dict[str, Any]:
@@ -200,16 +170,6 @@ def compare_diff(plans: int, charges: int) -> dict[str, float]:
     return {"walk": walk_s, "deepdiff": deep_s}
 
 
-def write_results(text: str) -> None:
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"{re.escape(SECTION)}\n.*?(?=\n## |\Z)", re.S)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text.rstrip("\n") + "\n", current)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(updated.rstrip("\n") + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--plans", type=int, default=500)
@@ -222,22 +182,19 @@ def main() -> None:
     )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()  # fmt: skip
-    with tempfile.TemporaryDirectory() as tmp:
-        process, url = start_server(Path(tmp) / "sandbox.json")
-        try:
-            started = time.perf_counter()
-            seed(url, args.plans, args.charges)
-            seeded = time.perf_counter() - started
-            httpx.post(f"{url}/__sandbox/faults", json={"latency_ms": LATENCY_MS}, timeout=10)
-            ours = run_plan(url, args.plans, args.charges)
-            parallel = run_per_object(url, args.plans, 10)
-            sequential = None if args.skip_sequential else run_per_object(url, args.plans, 1)
-        finally:
-            process.terminate()  # by PID: only the server this script started
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        sandbox_server(Path(tmp) / "sandbox.json", KEY) as server,
+    ):
+        url = server.url
+        started = time.perf_counter()
+        seed(url, args.plans, args.charges)
+        seeded = time.perf_counter() - started
+        server.set_faults(latency_ms=LATENCY_MS)
+        ours = run_plan(url, args.plans, args.charges)
+        parallel = run_per_object(url, args.plans, 10)
+        sequential = None if args.skip_sequential else run_per_object(url, args.plans, 1)
+    info = machine()
     diffs = compare_diff(args.plans, args.charges) if args.compare_diff else None
     ratio = parallel["requests"] / ours["requests"]
     rows = [
@@ -259,8 +216,8 @@ def main() -> None:
         f"{LATENCY_MS:.0f} ms of latency added to every request (seeded before the latency was "
         f"turned on, in {seeded:.1f} s). The catalog differs from Lago on {CHANGED_PLANS} "
         f"plans; the plan found exactly those {ours['updates']} updates. Run "
-        f"{time.strftime('%Y-%m-%d')}; machine: nproc {os.cpu_count()}, Python "
-        f"{platform.python_version()}, shared with other jobs (noisy).\n\n"
+        f"{time.strftime('%Y-%m-%d')}; machine: nproc {info.nproc}, Python "
+        f"{info.python}, shared with other jobs (noisy).\n\n"
         "| how live state is read | requests | wall time | target |\n|---|---|---|---|\n"
         + "\n".join(rows)
         + f"\n\n**{ratio:.0f}× fewer requests** than one GET per object (target ≥ 10×).\n"
@@ -275,7 +232,7 @@ def main() -> None:
         )
     print(text)
     if not args.no_write:
-        write_results(text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

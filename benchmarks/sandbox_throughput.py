@@ -16,11 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
-import re
-import selectors
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,8 +23,8 @@ from typing import Any
 
 import httpx
 import orjson
+from _harness import machine, sandbox_server, write_section
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION = "## Sandbox throughput"
 KEY = "bench-key"
 HEADERS = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
@@ -131,43 +126,6 @@ async def raw_phase(
         "p50_ms": latencies[len(latencies) // 2] * 1000,
         "p99_ms": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000,
     }
-
-
-def start_server(state: Path) -> tuple[subprocess.Popen[bytes], str]:
-    env = {**os.environ, "LAGOFORM_SANDBOX_API_KEY": KEY}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lagoform",
-            "sandbox",
-            "serve",
-            "--port",
-            "0",
-            "--state",
-            str(state),
-        ],
-        stdout=subprocess.PIPE,
-        env=env,
-    )
-    assert process.stdout is not None
-    selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ)
-    buffer, deadline = b"", time.monotonic() + 30
-    while b"Listening on " not in buffer:
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise SystemExit(f"server did not start: {buffer!r}")
-        if selector.select(timeout=0.2):
-            buffer += os.read(process.stdout.fileno(), 4096)
-    url = buffer.split(b"Listening on ", 1)[1].split()[0].decode()
-    for _ in range(100):
-        try:
-            httpx.get(f"{url}/health", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    return process, url
 
 
 def seed(client: httpx.Client) -> None:
@@ -337,39 +295,6 @@ async def events_phase(url: str, total_events: int, in_flight: int) -> dict[str,
     }
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time the server process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def machine() -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "nproc": str(os.cpu_count()),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "os": platform.platform(),
-    }
-
-
-def write_results(text: str) -> None:
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"{re.escape(SECTION)}\n.*?(?=\n## |\Z)", re.S)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text.rstrip("\n"), current)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    RESULTS.write_text(updated.rstrip("\n") + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300_000)
@@ -385,27 +310,26 @@ def main() -> None:
         [("POST", "/api/v1/events/batch", b) for b in event_bodies(per_round, f"r{n}-")]
         for n in range(args.rounds)
     ]
-    with tempfile.TemporaryDirectory() as tmp:
-        process, url = start_server(Path(tmp) / "sandbox.json")
-        try:
-            with httpx.Client(base_url=url, headers=HEADERS, timeout=10) as client:
-                seed(client)
-            cpu0 = cpu_seconds(process.pid)
-            raw_config = asyncio.run(raw_phase(url, config_requests, args.connections))
-            cpu1 = cpu_seconds(process.pid)
-            ev_rounds = [
-                asyncio.run(raw_phase(url, batch, args.connections)) for batch in rounds_events
-            ]
-            cpu2 = cpu_seconds(process.pid)
-            config_cpu_ms = (cpu1 - cpu0) * 1000 / max(raw_config["requests"], 1)
-            sent_batches = sum(r["requests"] for r in ev_rounds)
-            batch_cpu_ms = (cpu2 - cpu1) * 1000 / max(sent_batches, 1)
-            raw_ev = sorted(ev_rounds, key=lambda r: r["rate"])[len(ev_rounds) // 2]
-            httpx_config = config_phase(url, args.config // 2, args.connections)
-            httpx_events = asyncio.run(events_phase(url, args.events // 3, args.in_flight))
-        finally:
-            process.terminate()
-            process.wait(timeout=60)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        sandbox_server(Path(tmp) / "sandbox.json", KEY, stop_timeout=60) as server,
+    ):
+        url = server.url
+        with httpx.Client(base_url=url, headers=HEADERS, timeout=10) as client:
+            seed(client)
+        cpu0 = server.cpu()
+        raw_config = asyncio.run(raw_phase(url, config_requests, args.connections))
+        cpu1 = server.cpu()
+        ev_rounds = [
+            asyncio.run(raw_phase(url, batch, args.connections)) for batch in rounds_events
+        ]
+        cpu2 = server.cpu()
+        config_cpu_ms = (cpu1 - cpu0) * 1000 / max(raw_config["requests"], 1)
+        sent_batches = sum(r["requests"] for r in ev_rounds)
+        batch_cpu_ms = (cpu2 - cpu1) * 1000 / max(sent_batches, 1)
+        raw_ev = sorted(ev_rounds, key=lambda r: r["rate"])[len(ev_rounds) // 2]
+        httpx_config = config_phase(url, args.config // 2, args.connections)
+        httpx_events = asyncio.run(events_phase(url, args.events // 3, args.in_flight))
     info = machine()
     ev_rate = raw_ev["rate"] * 100
     all_rounds = ", ".join(f"{r['rate'] * 100:.0f}" for r in ev_rounds)
@@ -416,8 +340,8 @@ def main() -> None:
         'benchmark process, on loopback. "lean client" rows use a minimal asyncio HTTP/1.1 '
         'client (pre-encoded requests) so they measure the server; "httpx" rows show what a '
         f"real Python client reaches on the same machine. Run {time.strftime('%Y-%m-%d')}.\n\n"
-        f"Machine: nproc {info['nproc']}, CPU {info['cpu']}, Python {info['python']}, "
-        f"{info['os']}; shared with other jobs (load average {os.getloadavg()[0]:.1f} at the "
+        f"Machine: nproc {info.nproc}, CPU {info.cpu or 'unknown'}, Python {info.python}, "
+        f"{info.os}; shared with other jobs (load average {os.getloadavg()[0]:.1f} at the "
         "end of the run), so numbers are noisy.\n\n"
         "| phase | volume | non-200 | seconds | throughput | p50 / p99 per request | target |\n"
         "|---|---|---|---|---|---|---|\n"
@@ -445,7 +369,7 @@ def main() -> None:
     )
     print(text)
     if not args.no_write:
-        write_results(text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":
