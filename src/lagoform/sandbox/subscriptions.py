@@ -25,6 +25,7 @@ def serialize(state: State, sub: Record, now: float, *, with_plan: bool = False)
     customer = state.customers[sub["customer_id"]]
     previous = state.subscriptions.get(sub["previous_id"] or "")
     following = state.subscriptions.get(sub["next_id"] or "")
+    following = following if following and following["status"] != "canceled" else None
     start, end = billing_period(state, sub, now)
     trial_end = None
     if plan["trial_period"] and sub["started_at"] is not None:
