@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -70,3 +71,43 @@ def charge_ids(server: SandboxServer, plan_code: str) -> dict[str, str]:
 def changes_of(plan: Plan) -> dict[str, list[tuple[tuple[str, ...], Any, Any]]]:
     """ref -> [(path, old, new)] for every pending change."""
     return {c.ref: [(f.path, f.old, f.new) for f in c.changes] for c in plan.pending()}
+
+
+class Recorder:
+    """Every request a ``LagoClient`` sends, as (method, path with query, JSON body): what the
+    apply really sent over the wire, to assert on."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, Any]] = []
+
+    def __call__(self, request: httpx.Request) -> None:
+        path = request.url.path.removeprefix("/api/v1")
+        query = request.url.query.decode() if request.url.query else ""
+        body = json.loads(request.content) if request.content else None
+        self.requests.append((request.method, f"{path}?{query}" if query else path, body))
+
+    def writes(self) -> list[tuple[str, str, Any]]:
+        return [r for r in self.requests if r[0] != "GET"]
+
+    def clear(self) -> None:
+        self.requests.clear()
+
+
+def recording_client(server: SandboxServer) -> tuple[LagoClient, Recorder]:
+    recorder = Recorder()
+    client = LagoClient(
+        server.url,
+        server.api_key,
+        retry=FAST_RETRY,
+        pacing=None,
+        event_hooks={"request": [recorder]},
+    )
+    return client, recorder
+
+
+def no_charges_list(writes: list[tuple[str, str, Any]]) -> None:
+    """The override trap of API_NOTES §5.4: never a ``plan_overrides.charges`` list (on an
+    overridden subscription a partial one deletes the charges it leaves out)."""
+    for method, path, body in writes:
+        sub = (body or {}).get("subscription") or {}
+        assert "charges" not in (sub.get("plan_overrides") or {}), (method, path, body)

@@ -92,20 +92,36 @@ def as_live(kind: Kind, body: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def desired(remove: Mapping[str, list[str]] | None = None, **bodies: list[Any]) -> DesiredState:
-    return desired_state({k: v for k, v in bodies.items()}, remove)  # type: ignore[misc]
+def desired(
+    remove: Mapping[str, list[str]] | None = None,
+    meta: Mapping[str, Mapping[str, Any]] | None = None,
+    **bodies: list[Any],
+) -> DesiredState:
+    return desired_state({k: v for k, v in bodies.items()}, remove, meta)  # type: ignore[misc]
+
+
+def child_plan(parent: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
+    """A subscription's own copy of ``parent`` (request-shaped) as Lago returns it: same code,
+    ``parent_id`` set, charges carrying ``lago_parent_id``; ``changes`` replace fields."""
+    out = as_live("plan", {**parent, **changes})
+    out["lago_id"] = lago_id("child", parent["code"], sorted(changes))
+    out["parent_id"] = lago_id("plan", parent["code"])
+    for charge in out["charges"]:
+        charge["lago_parent_id"], charge["lago_id"] = charge["lago_id"], lago_id("c", charge)
+    return out
 
 
 def subscription(
-    external_id: str, plan_code: str, customer: str = "acme", status: str = "active"
+    external_id: str, plan_code: str, customer: str = "acme", status: str = "active", **kw: Any
 ) -> dict[str, Any]:
     return {
-        "lago_id": lago_id("subscription", external_id),
+        "lago_id": lago_id("subscription", external_id, status),
         "external_id": external_id,
         "external_customer_id": customer,
         "plan_code": plan_code,
         "status": status,
         "billing_time": "calendar",
+        **kw,
     }
 
 
@@ -113,9 +129,11 @@ def live(
     *,
     overridden: Iterable[str] = (),
     subscriptions: Iterable[dict[str, Any]] = (),
+    effective: Mapping[str, dict[str, Any]] | None = None,
     **bodies: list[Any],
 ) -> LiveState:
-    """Live state from request-shaped bodies (converted with ``as_live``) per kind."""
+    """Live state from request-shaped bodies (converted with ``as_live``) per kind;
+    ``effective``: subscription external_id -> its child plan (``child_plan``)."""
     names = {
         "tax": "taxes",
         "billable_metric": "billable_metrics",
@@ -132,4 +150,5 @@ def live(
     read.subscriptions = subs
     over = set(overridden)
     read.overridden = {s["lago_id"] for s in subs if s["external_id"] in over}
+    read.effective_plans = dict(effective or {})
     return live_state(read)

@@ -144,13 +144,26 @@ def test_add_and_remove_a_charge(applied: Path, sandbox_server: SandboxServer) -
     )
     with client_for(sandbox_server) as client:
         plan = make_plan(applied, client)
-        (change,) = plan.pending()
+        change, sub = plan.pending()
         assert change.ref == "plan:enterprise"
         assert [(c.path, c.old is None, c.new is None) for c in change.changes] == [
             (("charges", "api_calls"), True, False),
             (("charges", "storage"), False, True),
         ]
         assert change.changes[0].new["properties"] == {"amount": "0.0001"}
+        # globex-main is on its own copy of enterprise: without cascade_updates Lago would leave
+        # it without api_calls and still billing storage, and overrides cannot fix either
+        assert (sub.ref, sub.action) == ("subscription:globex-main", "blocked")
+        assert [b.path for b in sub.blocked] == [
+            ("overrides", "charges", "api_calls"),
+            ("overrides", "charges", "storage"),
+        ]
+        assert all("cascade_updates: true" in b.way_out for b in sub.blocked)
+        edit(applied, "catalog/plans.yaml", "  - code: enterprise\n",
+             "  - code: enterprise\n    cascade_updates: true\n")  # fmt: skip
+        plan = make_plan(applied, client)
+        (change,) = plan.pending()  # the copy follows through Lago's cascade: nothing to do
+        assert change.ref == "plan:enterprise" and change.cascade_updates
         apply_plan(plan, client, audit=MemoryAudit())
         assert not make_plan(applied, client).has_changes
     after = charge_ids(sandbox_server, "enterprise")
@@ -158,6 +171,8 @@ def test_add_and_remove_a_charge(applied: Path, sandbox_server: SandboxServer) -
     assert {k: after[k] for k in ("tokens", "images", "voice")} == {
         k: before[k] for k in ("tokens", "images", "voice")
     }
+    globex = lago(sandbox_server, "GET", "/subscriptions/globex-main")["subscription"]["plan"]
+    assert sorted(c["code"] for c in globex["charges"]) == sorted(after)
 
 
 def test_edit_made_in_lago_shows_as_drift(applied: Path, sandbox_server: SandboxServer) -> None:

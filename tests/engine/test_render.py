@@ -11,9 +11,19 @@ from pathlib import Path
 
 import pytest
 
+from lagoform.audit.fields import OverrideFacts
 from lagoform.engine.plan import Plan, build_plan
+from lagoform.engine.preview import with_audit_preview
 from lagoform.engine.render import render_json, render_markdown, render_text
-from tests.engine.factories import charge, desired, live, metric, plan, subscription
+from tests.engine.factories import (
+    charge,
+    child_plan,
+    desired,
+    live,
+    metric,
+    plan,
+    subscription,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -23,6 +33,47 @@ TIERS = [
     {"from_value": 0, "to_value": 10, "per_unit_amount": "5", "flat_amount": "0"},
     {"from_value": 11, "to_value": None, "per_unit_amount": "4", "flat_amount": "0"},
 ]
+
+
+TEAM = plan(
+    "team",
+    [
+        charge(
+            "tokens",
+            "tokens",
+            "0.5",
+            filters=[{"values": {"type": ["input"]}, "properties": {"amount": "0.1"}}],
+        ),
+        charge("seats", "seats", charge_model="graduated", properties={"graduated_ranges": TIERS}),
+    ],
+    amount_cents=19900,
+)
+GLOBEX_DEAL = {
+    "amount_cents": 8500,
+    "amount_currency": "USD",
+    "charges": [
+        {
+            "code": "tokens",
+            "properties": {"amount": "0.42"},
+            "filters": [{"values": {"type": ["input"]}, "properties": {"amount": "0.08"}}],
+        }
+    ],
+}
+# what Lago holds for globex-main now: its own copy of team, negotiated earlier, and a token
+# price someone edited in Lago since
+GLOBEX_NOW = child_plan(
+    TEAM,
+    amount_cents=9000,
+    charges=[
+        charge(
+            "tokens",
+            "tokens",
+            "0.45",
+            filters=[{"values": {"type": ["input"]}, "properties": {"amount": "0.09"}}],
+        ),
+        TEAM["charges"][1],
+    ],
+)
 
 
 def scenario() -> Plan:
@@ -66,29 +117,84 @@ def scenario() -> Plan:
         ],
         amount_cents=9900,
     )
+    scale = plan(
+        "scale",
+        [
+            charge(
+                "tokens",
+                "tokens",
+                "0.3",
+                invoice_display_name="Tokens",
+                filters=[{"values": {"type": ["input"]}, "properties": {"amount": "0.06"}}],
+            ),
+            charge(
+                "seats",
+                "seats",
+                charge_model="volume",
+                properties={"volume_ranges": TIERS},
+                min_amount_cents=5000,
+            ),
+        ],
+        amount_cents=49900,
+        pay_in_advance=True,
+    )
     live_ent = plan("enterprise", [charge("tokens", "tokens", "0.3")], amount_cents=50000)
     want_ent = {**live_ent, "interval": "yearly"}
+    period_end = {"current_billing_period_ending_at": "2026-12-31T23:59:59Z"}
     subs = [
-        subscription("acme-main", "pro", customer="acme"),
-        subscription("globex-main", "pro", customer="globex"),
+        subscription("acme-main", "pro", customer="acme", plan_amount_cents=9900, **period_end),
+        subscription("globex-main", "team", customer="globex", plan_amount_cents=9000),
         subscription("initech-main", "pro", customer="initech"),
+        subscription("initech-next", "pro", customer="initech", status="pending"),
         subscription("hooli-main", "enterprise", customer="hooli"),
         subscription("old-1", "legacy", customer="umbrella"),
     ]
+    wallet = {
+        "external_customer_id": "globex",
+        "code": "prepaid",
+        "name": "Prepaid",
+        "currency": "USD",
+        "rate_amount": "1",
+        "paid_credits": "1000",
+        "granted_credits": "100",
+    }
     d = desired(
         billable_metric=[TOKENS, SEATS, metric("images", aggregation_type="count_agg")],
-        plan=[want_pro, want_ent],
+        plan=[want_pro, want_ent, scale, TEAM],
         tax=[{"code": "vat", "name": "VAT", "rate": 20}],
+        subscription=[
+            {"external_id": "acme-main", "external_customer_id": "acme", "plan_code": "team"},
+            {
+                "external_id": "globex-main",
+                "external_customer_id": "globex",
+                "plan_code": "team",
+                "plan_overrides": GLOBEX_DEAL,
+            },
+        ],
+        wallet=[{**wallet, "paid_credits": "1500"}],
         remove={"plans": ["legacy"]},
+        meta={"subscription:globex-main": {"reason": "2-year commit", "approval": "MSA-7"}},
     )
     lv = live(
         billable_metric=[TOKENS, SEATS],
-        plan=[live_pro, live_ent, plan("legacy"), plan("partner_special")],
+        plan=[live_pro, live_ent, TEAM, plan("legacy"), plan("partner_special")],
         tax=[{"code": "vat", "name": "VAT", "rate": 20}],
+        wallet=[wallet],
         subscriptions=subs,
-        overridden=["initech-main"],
+        overridden=["initech-main", "globex-main"],
+        effective={"globex-main": GLOBEX_NOW},
     )
-    return build_plan(d, lv, target="sandbox (embedded, .lagoform/sandbox.json)")
+    built = build_plan(d, lv, target="sandbox (embedded, .lagoform/sandbox.json)")
+    facts = OverrideFacts(
+        tenant_id="globex",
+        subscription_external_id="globex-main",
+        base_plan=TEAM,
+        overrides=GLOBEX_DEAL,
+        effective_plan=GLOBEX_NOW,
+        reason="2-year commit",
+        approval="MSA-7",
+    )
+    return with_audit_preview(built, {"globex-main": facts})
 
 
 def _check(name: str, text: str) -> None:

@@ -9,7 +9,7 @@ id, time and chain hashes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -71,12 +71,15 @@ def preview_records(
     plan: PlanLike,
     overrides: Mapping[str, OverrideFacts],
     context: RunContext | None = None,
+    requests: Callable[[ChangeLike, OverrideFacts], Sequence[Mapping[str, Any]]] | None = None,
 ) -> list[dict[str, Any]]:
     """The intent records apply would write for override calls, in order, one dict per record.
 
     ``overrides`` maps subscription external_id → facts, as given to ``AuditTrail``. Only
     subscriptions the plan creates or updates count. ``context`` fills environment, actor,
-    commit and pull request; without it those read ``(at apply time)``.
+    commit and pull request; without it those read ``(at apply time)``. ``requests`` gives the
+    override calls of one change exactly as apply will send them (the engine's own payloads);
+    without it they are derived from the facts (``expected_override_requests``).
     """
     ctx = context or RunContext(
         environment=_UNKNOWN,
@@ -94,6 +97,7 @@ def preview_records(
             continue
         if change.action not in ("create", "update"):
             continue
-        for request in expected_override_requests(facts):
+        calls = requests(change, facts) if requests else expected_override_requests(facts)
+        for request in calls:
             out.append(intent_fields(ctx, change, request, facts))
     return out

@@ -24,9 +24,13 @@ def _effective(live: LiveState | None, external_id: str, base: Mapping[str, Any]
     have = live.get("subscription", external_id) if live is not None else None
     if have is None:
         return None  # a new subscription: no previous values
-    plan = have.raw.get("plan")
+    pending = have.raw.get("pending_plan")  # the record of a scheduled downgrade
+    ahead = isinstance(pending, Mapping) and pending.get("code") == base.get("code")
+    plan = pending if ahead else have.raw.get("plan")
     if not isinstance(plan, Mapping) or not plan.get("parent_id"):
         return base  # on its base plan: no override yet, so none to show as previous
+    if plan.get("code") != base.get("code"):
+        return base  # moving to another plan: the new record starts on its base plan
     return plan
 
 

@@ -3,6 +3,12 @@
 Every run prints its target first. The catalog is validated before any call to Lago (a
 ``CatalogError`` lists every problem and nothing is sent). Exit codes are mapped in one place
 (the root group): 0 ok / no changes, 2 changes pending with ``--detailed-exitcode``, 1 error.
+
+The audit wiring lives here: ``plan`` shows the override records apply would write (the
+finance trail, before merge); ``apply`` — fresh or from a saved plan — gives the trail the
+override facts of every subscription with overrides (base plan, override values, the values
+Lago holds now, reason, approval), and first reports intents the audit log holds without an
+outcome (a previous apply stopped between a call and its record).
 """
 
 from __future__ import annotations
@@ -38,26 +44,31 @@ class Built:
     project: Any
     desired: Any
     live: Any
+    facts: dict[str, Any]
 
 
 def _build(target: Target, root: Path) -> Built:
-    """Validate the catalog (no API call on failure), read Lago, build the plan."""
+    """Validate the catalog (no API call on failure), read Lago, build the plan; the plan
+    carries the override audit records its apply would write."""
+    from lagoform.audit.project_facts import override_facts
     from lagoform.catalog import load_project
     from lagoform.engine.desired import from_project
     from lagoform.engine.live import fetch_live
     from lagoform.engine.plan import build_plan, hints_for
+    from lagoform.engine.preview import with_audit_preview
 
     project = load_project(root)
     desired = from_project(project)
     live = fetch_live(target.client(), hints_for(desired))
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     plan = build_plan(desired, live, target=_target_label(target), created_at=created)
-    return Built(plan, project, desired, live)
+    facts = override_facts(project, desired, live)
+    return Built(with_audit_preview(plan, facts), project, desired, live, facts)
 
 
-def _saved_plan_facts(root: Path, plan: Any) -> dict[str, Any]:
-    """Override facts for a saved plan's audit records, when the catalog is still the one
-    the plan was made from; otherwise none (and say so)."""
+def _saved_plan_facts(root: Path, plan: Any, live: Any) -> dict[str, Any]:
+    """Override facts for a saved plan's audit records (with the values Lago holds now), when
+    the catalog is still the one the plan was made from; otherwise none (and say so)."""
     from lagoform.audit.project_facts import override_facts
     from lagoform.catalog import load_project
     from lagoform.engine.desired import from_project
@@ -71,11 +82,44 @@ def _saved_plan_facts(root: Path, plan: Any) -> dict[str, Any]:
     if project is None or desired is None or desired.fingerprint != plan.catalog_fingerprint:
         click.echo(
             "note: the catalog under --root is not the one this plan was made from; the plan "
-            "is applied as saved.",
+            "is applied as saved, and its audit records carry no override facts.",
             err=True,
         )
         return {}
-    return override_facts(project, desired, None)
+    return override_facts(project, desired, live)
+
+
+def _report_unfinished(target: Target, root: Path) -> None:
+    """Intents without an outcome in this environment's audit log: a previous apply stopped
+    between a call and its record, so Lago may or may not have taken those calls."""
+    from lagoform.audit.chain import pending_intents
+    from lagoform.audit.configured import log_path
+    from lagoform.config import load_config
+
+    path = log_path(load_config(root), root=root, environment=target.name)
+    if path is None or not path.exists():
+        return
+    unfinished = pending_intents(path)
+    if not unfinished:
+        return
+    click.secho(
+        f"warning: the audit log {path} holds {len(unfinished)} call(s) with no recorded "
+        "outcome: a previous apply stopped between the call and its record, so Lago may or may "
+        "not have taken them:",
+        fg="yellow",
+        err=True,
+    )
+    for record in unfinished:
+        click.echo(
+            f"  - {record.action} {record.object_kind} {record.object_key}: {record.method} "
+            f"{record.path} at {record.time} by {record.actor} (record {record.record_id})",
+            err=True,
+        )
+    click.echo(
+        "  This plan was made from what Lago holds now, so applying it is safe; check these "
+        "objects in Lago if the call matters (e.g. a wallet top-up).",
+        err=True,
+    )
 
 
 @click.command("plan")
@@ -156,35 +200,37 @@ def apply_command(
 ) -> None:
     """Make Lago match the catalog (or exactly a saved PLANFILE)."""
     from lagoform.engine.apply import apply_plan, check_applicable
+    from lagoform.engine.live import fetch_live
     from lagoform.engine.lockfile import apply_lock
     from lagoform.engine.plan import Plan
     from lagoform.engine.render import render_text
 
     with resolve_target(env, api_url, root) as target:
         click.echo(target.describe())
+        client = target.client()
         if planfile is not None:
             plan = Plan.loads(planfile.read_bytes())
             if plan.target != _target_label(target):
                 raise PlanError(
                     f"{planfile} was made for {plan.target!r}, not for {_target_label(target)!r}"
                 )
-            facts = _saved_plan_facts(root, plan)
+            # what Lago holds now, for the records' previous override values (apply reads
+            # again after the confirmation, to refuse a plan that went stale meanwhile)
+            facts = _saved_plan_facts(root, plan, fetch_live(client, plan.reads))
         else:
-            from lagoform.audit.project_facts import override_facts
-
             built = _build(target, root)
-            plan = built.plan
-            facts = override_facts(built.project, built.desired, built.live)
+            plan, facts = built.plan, built.facts
         click.echo(render_text(plan, color=sys.stdout.isatty()), nl=False)
         if not plan.has_changes:
             click.echo("Nothing to apply.")
             return
         check_applicable(plan, confirm_delete_plan)
+        _report_unfinished(target, root)
         _confirm(target, auto_approve)
         with apply_lock(root, target.name), _trail(target, root, plan, actor, facts) as trail:
             report = apply_plan(
                 plan,
-                target.client(),
+                client,
                 audit=trail,
                 confirm_delete_plans=confirm_delete_plan,
                 progress=_progress,

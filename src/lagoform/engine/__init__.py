@@ -1,9 +1,11 @@
 """lagoform.engine: desired state → keyed diff → frozen ``Plan`` → renderers and applier.
 
 Pipeline (each step a module): ``desired`` (catalog → comparison form) and ``live`` (Lago list
-endpoints → comparison form) feed ``plan.build_plan`` (pure; ``diff`` and ``locks`` inside);
-``render`` shows a plan as text, markdown or JSON; ``apply`` makes Lago match a plan through the
-``hooks.AuditHook``; ``importer`` writes YAML from a live Lago.
+endpoints → comparison form) feed ``plan.build_plan`` (pure; ``diff``, ``locks``, ``blast`` and,
+for subscriptions, ``pricing`` and ``moves`` inside); ``preview`` adds the override audit records
+apply would write; ``render`` shows a plan as text, markdown or JSON; ``apply`` makes Lago match a
+plan (requests from ``payloads``) through the ``hooks.AuditHook``; ``importer`` writes YAML from
+a live Lago.
 """
 
 from __future__ import annotations
@@ -20,11 +22,15 @@ from lagoform.engine.plan import (
     ObjectChange,
     ObjectRef,
     Plan,
+    PlanMove,
+    PriceLine,
     ReadHints,
+    SubscriptionPricing,
     TenantImpact,
     build_plan,
     hints_for,
 )
+from lagoform.engine.preview import override_requests, with_audit_preview
 from lagoform.engine.render import render_json, render_markdown, render_text
 from lagoform.engine.state import DesiredState, LiveState
 
@@ -42,7 +48,10 @@ __all__ = [
     "ObjectChange",
     "ObjectRef",
     "Plan",
+    "PlanMove",
+    "PriceLine",
     "ReadHints",
+    "SubscriptionPricing",
     "TenantImpact",
     "apply_plan",
     "build_plan",
@@ -53,7 +62,9 @@ __all__ = [
     "from_project",
     "hints_for",
     "import_project",
+    "override_requests",
     "render_json",
     "render_markdown",
     "render_text",
+    "with_audit_preview",
 ]

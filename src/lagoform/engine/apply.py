@@ -24,9 +24,15 @@ from lagoform.engine import normal
 from lagoform.engine.desired import normal_of
 from lagoform.engine.diff import diff
 from lagoform.engine.hooks import AuditHook
-from lagoform.engine.live import ALL_STATUSES, fetch_live, plan_ids, subscription_object
+from lagoform.engine.live import (
+    ALL_STATUSES,
+    credited,
+    fetch_live,
+    plan_ids,
+    subscription_object,
+)
 from lagoform.engine.normal import PROJECTED_KINDS, project
-from lagoform.engine.payloads import ApplyContext, Step, steps_for
+from lagoform.engine.payloads import ApplyContext, Step, record_status, resolve, steps_for
 from lagoform.engine.plan import ObjectChange, Plan
 from lagoform.engine.state import LiveState
 from lagoform.errors import (
@@ -134,9 +140,10 @@ def apply_plan(
         if progress is not None:
             progress(index, len(pending), change, "start")
         try:
-            for step in steps_for(change, ctx):
+            for planned in steps_for(change, ctx):
+                step = resolve(planned, ctx)
                 response = _mutate(client, audit, change, step)
-                _learn(ctx, change, response)
+                _learn(ctx, change, step, response)
             _verify(client, change, ctx)
         except LagoformError as err:
             report.failed = (f"{change.action} {change.ref}", _plain(err))
@@ -180,9 +187,21 @@ def _mutate(
         response = _call(client, step)
     except LagoError as err:
         audit.outcome(record_id, False, err.status, err.code, None)
+        if step.overrides and err.status == 403 and err.code == "feature_unavailable":
+            raise ApplyError(_premium_message(change)) from err
         raise
     audit.outcome(record_id, True, 200, None, response)
     return response
+
+
+def _premium_message(change: ObjectChange) -> str:
+    tenant = str((change.body or {}).get("external_customer_id") or "<tenant>")
+    return (
+        f"Lago refused the negotiated prices of subscription {change.key!r} (HTTP 403 "
+        "feature_unavailable): plan overrides need Lago's premium licence, and this Lago has "
+        "none. Enable a premium licence on this Lago, or remove `overrides:` from that "
+        f"subscription in overrides/{tenant}.yaml to bill it at the catalog's prices."
+    )
 
 
 def _call(client: LagoClient, step: Step) -> dict[str, Any] | None:
@@ -207,18 +226,26 @@ def _call(client: LagoClient, step: Step) -> dict[str, Any] | None:
         case "upsert":
             return client.upsert_customer(body)
         case "update" | "override_charge":
-            data = client.put(step.path, {step.root: body})
+            data = client.request("PUT", step.path, params=step.params, json={step.root: body})
             obj = data.get(step.root)
             return obj if isinstance(obj, dict) else None
-        case "delete":
-            data = client.delete(step.path)
+        case "delete" | "cancel":
+            data = client.delete(step.path, step.params)
             obj = data.get(step.root)
             return obj if isinstance(obj, dict) else None
+        case "top_up":
+            return {"wallet_transactions": client.create_wallet_transaction(body)}
     raise PlanError(f"unknown step {step.op}")
 
 
-def _learn(ctx: ApplyContext, change: ObjectChange, response: dict[str, Any] | None) -> None:
-    """Remember ids Lago just assigned, for later changes in the same apply."""
+def _learn(
+    ctx: ApplyContext, change: ObjectChange, step: Step, response: dict[str, Any] | None
+) -> None:
+    """Remember ids Lago just assigned (and which subscription record the override calls
+    address), for later steps and changes in the same apply."""
+    status = record_status(step, response)
+    if status is not None:
+        ctx.record_status[change.key] = status
     if response is None or change.action == "delete":
         return
     if change.kind == "billable_metric" and response.get("lago_id"):
@@ -244,34 +271,59 @@ def _verify(client: LagoClient, change: ObjectChange, ctx: ApplyContext) -> None
         return
     if obj is None:
         raise ApplyError(f"Lago has no {change.ref} after the write")
-    body = change.body or {}
-    models: dict[str, str | None] = {}
-    if change.kind == "subscription" and isinstance(obj.get("plan"), dict):
-        models = {
-            normal.charge_code(c): c.get("charge_model") for c in obj["plan"].get("charges") or []
-        }
-    want = normal_of(change.kind, body, {str(body.get("plan_code")): models})
+    body = {k: v for k, v in (change.body or {}).items() if k != "plan_overrides"}
+    want = normal_of(change.kind, body, {})
     if change.kind == "subscription":
-        # the same view as the plan's: original start (across upgrades) and effective plan
+        # the same view as the plan's: the original start (across upgrades), the next plan
         history = client.list_subscriptions(
             external_customer_id=str(obj.get("external_customer_id")), status=ALL_STATUSES
         )
-        plan = obj.get("plan") if isinstance(obj.get("plan"), dict) else None
-        have = subscription_object(obj, history, plan if "overrides" in want else None).normal
+        have = subscription_object(obj, history, None).normal
+    elif change.kind == "wallet":
+        wallet_id = str(obj.get("lago_id"))
+        have = normal.wallet({**obj, **credited(client.list_wallet_transactions(wallet_id))})
     else:
         have = normal.NORMALIZERS[change.kind](obj)
     if change.kind in PROJECTED_KINDS:
         have = project(have, want)
-    missed = diff(have, want)
+    missed = [(c.dotted() or change.key, c.new, c.old) for c in diff(have, want)]
+    if change.kind == "subscription" and change.pricing is not None:
+        missed += _missed_prices(client, change, ctx)
     if missed:
         details = "; ".join(
-            f"{c.dotted() or change.key}: asked {_short(c.new)}, Lago has {_short(c.old)}"
-            for c in missed[:5]
+            f"{where}: asked {_short(asked)}, Lago has {_short(held)}"
+            for where, asked, held in missed[:5]
         )
         more = f" (and {len(missed) - 5} more)" if len(missed) > 5 else ""
         raise ApplyError(
             f"Lago answered OK but did not take the change to {change.ref}: {details}{more}"
         )
+
+
+def _missed_prices(
+    client: LagoClient, change: ObjectChange, ctx: ApplyContext
+) -> list[tuple[str, Any, Any]]:
+    """The override values apply set (``pricing.target``) that the subscription's effective
+    plan does not hold."""
+    pricing = change.pricing
+    if pricing is None or not pricing.target:
+        return []
+    status = ctx.record_status.get(change.key, pricing.status)
+    sub = client.get_subscription(change.key, status="pending" if status == "pending" else None)
+    plan = sub.get("plan") if sub is not None else None
+    if not isinstance(plan, dict):
+        return [("plan", "its effective plan", None)]
+    have = normal.pricing(normal.billing_plan(plan))
+    missed: list[tuple[str, Any, Any]] = []
+    for name, value in pricing.plan_target.items():
+        if have.get(name) != value:
+            missed.append((f"overrides.{name}", value, have.get(name)))
+    for code, fields in pricing.charge_targets.items():
+        held = have["charges"].get(code) or {}
+        for name, value in fields.items():
+            if held.get(name) != value:
+                missed.append((f"overrides.charges.{code}.{name}", value, held.get(name)))
+    return missed
 
 
 def _short(value: Any) -> str:

@@ -34,11 +34,15 @@ def key_of(kind: Kind, body: Mapping[str, Any]) -> str:
 def desired_state(
     bodies: Mapping[Kind, Iterable[Mapping[str, Any]]],
     remove: Mapping[str, Iterable[str]] | None = None,
+    meta: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> DesiredState:
     """Build the desired state from Lago request bodies per kind.
 
     ``remove`` uses the YAML names (``plans``, ``billable_metrics`` ...). A key given twice for
     one kind is a catalog error (the loader should have caught it; never guess which wins).
+    ``meta`` (by ``"kind:key"``) holds what Lago never sees: a subscription's override
+    ``reason`` and ``approval``. A subscription body carrying ``plan_overrides`` (even empty)
+    states ``overrides:`` in YAML.
     """
     objects: dict[Kind, dict[str, DesiredObject]] = {kind: {} for kind in KINDS}
     problems: list[Problem] = []
@@ -62,6 +66,7 @@ def desired_state(
                 normal=normal_of(kind, body, plan_models),
                 body=dict(body),
                 cascade_updates=bool(body.get("cascade_updates")) if kind == "plan" else False,
+                meta=dict((meta or {}).get(f"{kind}:{key}") or {}),
             )
     removal: dict[Kind, frozenset[str]] = {}
     for name, codes in (remove or {}).items():
@@ -80,6 +85,7 @@ def desired_state(
         [
             {kind: {k: o.body for k, o in sorted(objs.items())} for kind, objs in objects.items()},
             {kind: sorted(codes) for kind, codes in removal.items()},
+            {ref: dict(m) for ref, m in sorted((meta or {}).items())},
         ]
     )
     return DesiredState(objects=objects, remove=removal, fingerprint=fp)
@@ -93,7 +99,9 @@ def normal_of(
     norm = normal.NORMALIZERS[kind](body)
     if kind == "subscription" and body.get("plan_overrides"):
         plan_models = models.get(str(body.get("plan_code")), {})
-        norm["overrides"] = normal.plan_overrides(body["plan_overrides"], plan_models)
+        overrides = normal.plan_overrides(body["plan_overrides"], plan_models)
+        if overrides:
+            norm["overrides"] = overrides
     return norm
 
 
@@ -104,13 +112,17 @@ def from_project(project: Project) -> DesiredState:
     catalog = project.catalog
     plans = {p.code: p for p in catalog.plans}
     subscriptions: list[Body] = []
+    meta: dict[str, dict[str, Any]] = {}
     for tenant, sub in project.subscriptions():
         body = lago_form.subscription_body(tenant.external_id, sub)
         base = plans.get(sub.plan)
         if sub.overrides is not None and base is not None:
-            overrides = lago_form.plan_overrides_body(sub.overrides, base)
-            if overrides:
-                body["plan_overrides"] = overrides
+            # present even when empty: `overrides:` with no prices means "the catalog's prices"
+            body["plan_overrides"] = lago_form.plan_overrides_body(sub.overrides, base)
+            meta[f"subscription:{sub.external_id}"] = {
+                "reason": sub.overrides.reason,
+                "approval": sub.overrides.approval,
+            }
         subscriptions.append(body)
     bodies: dict[Kind, list[Body]] = {
         "tax": [lago_form.tax_body(t) for t in catalog.taxes],
@@ -135,4 +147,5 @@ def from_project(project: Project) -> DesiredState:
             "coupons": remove.coupons,
             "taxes": remove.taxes,
         },
+        meta,
     )

@@ -3,8 +3,10 @@
 ``fetch_live`` is the only I/O here. It reads whole collections with Lago's list endpoints
 (a plan's list entry already holds its charges and filters), never one GET per object, plus:
 every subscription in any status (for locks and blast radius) and the overridden ones, applied
-coupons (coupon locks), and — only for the subscriptions whose YAML states overrides — the
-effective plan, which Lago's subscription list does not include (API_NOTES §5.6).
+coupons (coupon locks), the transactions of managed wallets (their credited totals), and —
+only for managed subscriptions Lago has on their own copy of a plan — the effective plan, which
+Lago's subscription list does not include (API_NOTES §5.6); a subscription still on its base
+plan prices exactly like that plan, already read.
 ``live_state`` is the pure half, fed the raw lists, so tests can build a ``LiveState`` from
 Lago-shaped dicts without a server.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from lagoform.engine import normal
@@ -49,8 +52,11 @@ class LiveRead:
     overridden: set[str] = field(default_factory=set)  # lago_ids of subscriptions on child plans
     wallets: list[Raw] = field(default_factory=list)
     applied_coupons: list[Raw] = field(default_factory=list)
-    # external_id -> the subscription's effective plan (child plan when overridden)
+    # external_id -> the effective (child) plan of its overridden active record, or of its
+    # pending record when it has not started
     effective_plans: dict[str, Raw] = field(default_factory=dict)
+    # external_id -> the effective plan of the pending record of a scheduled downgrade
+    pending_plans: dict[str, Raw] = field(default_factory=dict)
 
 
 def fetch_live(client: LagoClient, hints: ReadHints | None = None) -> LiveState:
@@ -81,15 +87,72 @@ def read_live(client: LagoClient, hints: ReadHints) -> LiveRead:
         read.applied_coupons = client.list_applied_coupons()
     existing = {str(c.get("external_id")) for c in read.customers}
     for tenant in sorted(set(hints.tenants) & existing):
-        read.wallets.extend(client.list_wallets(tenant))
-    current = {
-        str(s["external_id"]) for s in read.subscriptions if s.get("status") in CURRENT_STATUSES
-    }
-    for external_id in sorted(set(hints.effective_plans) & current):
-        sub = client.get_subscription(external_id)
-        if sub is not None and isinstance(sub.get("plan"), dict):
-            read.effective_plans[external_id] = sub["plan"]
+        for wallet in client.list_wallets(tenant):
+            if wallet.get("status", "active") == "active" and wallet.get("lago_id"):
+                totals = credited(client.list_wallet_transactions(str(wallet["lago_id"])))
+                wallet = {**wallet, **totals}
+            read.wallets.append(wallet)
+    records = current_records(read.subscriptions)
+    managed = set(hints.effective_plans) | set(hints.subscriptions)
+    for external_id in sorted(managed & set(records)):
+        active, pending = records[external_id]
+        first = active or pending
+        if first is not None and str(first.get("lago_id")) in read.overridden:
+            status = None if active is not None else "pending"
+            plan = _effective_plan(client, external_id, status)
+            if plan is not None:
+                read.effective_plans[external_id] = plan
+        scheduled = active is not None and pending is not None
+        if scheduled and str(pending.get("lago_id")) in read.overridden:  # type: ignore[union-attr]
+            plan = _effective_plan(client, external_id, "pending")
+            if plan is not None:
+                read.pending_plans[external_id] = plan
     return read
+
+
+def _effective_plan(client: LagoClient, external_id: str, status: str | None) -> Raw | None:
+    sub = client.get_subscription(external_id, status=status)
+    plan = sub.get("plan") if sub is not None else None
+    return plan if isinstance(plan, dict) else None
+
+
+def current_records(subscriptions: Iterable[Raw]) -> dict[str, tuple[Raw | None, Raw | None]]:
+    """external_id -> (its active record, its pending record): a scheduled downgrade has both,
+    a subscription that has not started only the pending one."""
+    out: dict[str, tuple[Raw | None, Raw | None]] = {}
+    for sub in subscriptions:
+        status, ext = sub.get("status"), sub.get("external_id")
+        if status not in CURRENT_STATUSES or not ext:
+            continue
+        active, pending = out.get(str(ext), (None, None))
+        if status == "active":
+            active = sub
+        else:
+            pending = sub
+        out[str(ext)] = (active, pending)
+    return out
+
+
+# Transactions that put credits in (``inbound``), per kind; failed ones never did.
+_CREDIT_KINDS = {"purchased": "paid_credits", "granted": "granted_credits"}
+
+
+def credited(transactions: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Credits ever put into a wallet, per kind (``paid_credits``, ``granted_credits``): the sum
+    of its inbound purchased / granted transactions, pending or settled. Consumption and voided
+    credits are outbound and do not count, so they never look like drift against the YAML."""
+    totals = {name: Decimal(0) for name in _CREDIT_KINDS.values()}
+    for txn in transactions:
+        name = _CREDIT_KINDS.get(str(txn.get("transaction_status")))
+        if name is None or txn.get("transaction_type", "inbound") != "inbound":
+            continue
+        if txn.get("status") == "failed":
+            continue
+        try:
+            totals[name] += Decimal(str(txn.get("credit_amount") or "0"))
+        except InvalidOperation:
+            continue
+    return {name: format(value.normalize(), "f") for name, value in totals.items()}
 
 
 # -- pure half -------------------------------------------------------------------------------
@@ -121,11 +184,14 @@ def live_state(read: LiveRead) -> LiveState:
             str(c["external_id"]): _customer(c) for c in read.customers if c.get("external_id")
         },
         "subscription": {
-            str(s["external_id"]): subscription_object(
-                s, read.subscriptions, read.effective_plans.get(str(s["external_id"]))
+            ext: subscription_object(
+                active or pending,  # type: ignore[arg-type]
+                read.subscriptions,
+                read.effective_plans.get(ext),
+                read.pending_plans.get(ext),
+                overridden=read.overridden,
             )
-            for s in read.subscriptions
-            if s.get("external_id") and s.get("status") in CURRENT_STATUSES
+            for ext, (active, pending) in current_records(read.subscriptions).items()
         },
         "wallet": {
             wallet_key(w): _simple("wallet", wallet_key(w), w, normal.wallet(w))
@@ -250,23 +316,36 @@ def original_start(current: Mapping[str, Any], history: Sequence[Mapping[str, An
 
 
 def subscription_object(
-    raw: Raw, history: Sequence[Mapping[str, Any]], effective_plan: Raw | None
+    raw: Raw,
+    history: Sequence[Mapping[str, Any]],
+    effective_plan: Raw | None,
+    pending_plan: Raw | None = None,
+    *,
+    overridden: set[str] | None = None,
 ) -> LiveObject:
-    """A current subscription as live state holds it (``history``: every record Lago lists,
-    any status, for the original start; ``effective_plan`` when its overrides are compared)."""
+    """A current subscription as live state holds it: ``raw`` its active record (or its
+    pending one when it has not started); ``history`` every record Lago lists, any status, for
+    the original start; ``effective_plan`` / ``pending_plan`` the child plans read for it.
+
+    The normal form carries ``pricing`` / ``pending_pricing`` (``normal.pricing`` of those
+    plans) beside the subscription's own fields; ``ids`` say which record is overridden."""
     norm = normal.subscription({**raw, "original_subscription_at": original_start(raw, history)})
     extra: Raw = dict(raw)
+    ids: Raw = {"lago_id": raw.get("lago_id")}
     if effective_plan is not None:
-        norm["overrides"] = effective_overrides(effective_plan)
+        norm["pricing"] = normal.pricing(normal.billing_plan(effective_plan))
         extra["plan"] = effective_plan
-    ids = {"lago_id": raw.get("lago_id")}
-    if effective_plan is not None:
         ids.update(
-            {
-                "plan_lago_id": effective_plan.get("lago_id"),
-                "parent_id": effective_plan.get("parent_id"),
-            }
+            plan_lago_id=effective_plan.get("lago_id"),
+            parent_id=effective_plan.get("parent_id"),
+            overridden=bool(effective_plan.get("parent_id")),
         )
+    if pending_plan is not None:
+        norm["pending_pricing"] = normal.pricing(normal.billing_plan(pending_plan))
+        extra["pending_plan"] = pending_plan
+        ids["pending_overridden"] = bool(pending_plan.get("parent_id"))
+    if overridden is not None and "overridden" not in ids:
+        ids["overridden"] = str(raw.get("lago_id")) in overridden
     return LiveObject(
         kind="subscription",
         key=str(raw["external_id"]),
@@ -275,33 +354,6 @@ def subscription_object(
         raw=extra,
         fingerprint=fingerprint([norm, ids]),
     )
-
-
-def effective_overrides(plan: Mapping[str, Any]) -> Normal:
-    """The override-able fields of a subscription's effective plan, in override form."""
-    charges = plan.get("charges") or []
-    models = {charge_code(c): c.get("charge_model") for c in charges}
-    body = {
-        "name": plan.get("name"),
-        "invoice_display_name": plan.get("invoice_display_name"),
-        "description": plan.get("description"),
-        "amount_cents": plan.get("amount_cents"),
-        "amount_currency": plan.get("amount_currency"),
-        "trial_period": plan.get("trial_period"),
-        "taxes": plan.get("taxes") or [],
-        "charges": [
-            {
-                "code": charge_code(c),
-                "properties": c.get("properties"),
-                "filters": c.get("filters") or [],
-                "min_amount_cents": c.get("min_amount_cents"),
-                "invoice_display_name": c.get("invoice_display_name"),
-                "taxes": c.get("taxes") or [],
-            }
-            for c in charges
-        ],
-    }
-    return normal.plan_overrides(body, models)
 
 
 def subscriptions_on(facts: Sequence[SubscriptionFact], plan_code: str) -> list[SubscriptionFact]:

@@ -8,6 +8,7 @@ and the live facts (subscriptions, attached metrics, applied coupons).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
 
 from pydantic import BaseModel, ConfigDict
 
@@ -56,6 +57,8 @@ METRIC_LOCKED = frozenset(
 # A subscription can never move customer or billing time; its start only while pending.
 SUBSCRIPTION_LOCKED = frozenset({"external_customer_id", "billing_time"})
 WALLET_LOCKED = frozenset({"currency", "rate_amount"})
+# A wallet's credits only grow (top-ups); the YAML states the total ever credited per kind.
+WALLET_CREDITS = frozenset({"paid_credits", "granted_credits"})
 # A coupon applied to any customer: everything but these is frozen.
 COUPON_EDITABLE = frozenset({"name", "description", "expiration", "expiration_at"})
 
@@ -106,8 +109,36 @@ def blocked_fields(
             )
             for c in changes
             if c.path[0] in WALLET_LOCKED
-        ]
+        ] + [_credits_down(key, c) for c in changes if _decrease(c)]
     return []
+
+
+def _decrease(change: FieldChange) -> bool:
+    if change.path[0] not in WALLET_CREDITS:
+        return False
+    try:
+        return Decimal(str(change.new or 0)) < Decimal(str(change.old or 0))
+    except InvalidOperation:
+        return False
+
+
+def _credits_down(key: str, change: FieldChange) -> Blocked:
+    name = change.path[0]
+    return Blocked(
+        path=change.path,
+        reason=(
+            f"wallet {key!r} has been credited {change.old} {name.replace('_', ' ')} in total "
+            f"and the YAML says {change.new}: credits already given cannot be taken back by a "
+            "top-up, and lagoform never voids credits on its own (a customer may have paid for "
+            "them or be using them)"
+        ),
+        way_out=(
+            f"set {name} back to {change.old} (the YAML's credits are the total ever credited, "
+            "not the balance; consumption does not lower it). To take credits back, void them "
+            "deliberately in Lago (a wallet transaction with voided_credits, or a credit note); "
+            "that does not change this total"
+        ),
+    )
 
 
 def _subscription(key: str, changes: Sequence[FieldChange], live: LiveState) -> list[Blocked]:

@@ -42,6 +42,9 @@ from lagoform.engine.normal_parts import (
 __all__ = [
     "ALL_VALUES",
     "NORMALIZERS",
+    "PRICING_CHARGE_FIELDS",
+    "PRICING_FIRST_ONLY",
+    "PRICING_PLAN_FIELDS",
     "PROJECTED_KINDS",
     "Normal",
     "add_on",
@@ -61,6 +64,7 @@ __all__ = [
     "key_of_values",
     "num",
     "plan_overrides",
+    "pricing",
     "project",
     "properties",
     "subscription",
@@ -301,8 +305,36 @@ def wallet(body: Mapping[str, Any]) -> Normal:
             "priority": num(body.get("priority")),
             "expiration_at": timestamp(body.get("expiration_at")),
             "invoice_requires_successful_payment": body.get("invoice_requires_successful_payment"),
+            # Credits ever put into the wallet, per kind: the YAML's figures, or on the live side
+            # the totals of the wallet's inbound transactions (live.py), so consumption and
+            # voided credits never look like a change.
+            "paid_credits": dec(body.get("paid_credits")),
+            "granted_credits": dec(body.get("granted_credits")),
         }
     )
+
+
+# What an override may set (API_NOTES §5.4, §5.5), in the comparison form.
+PRICING_PLAN_FIELDS = ("amount_cents", "name", "invoice_display_name", "description", "tax_codes")
+# Lago takes these only when it creates a subscription's copy of the plan (the first override).
+PRICING_FIRST_ONLY = ("amount_currency", "trial_period")
+PRICING_CHARGE_FIELDS = (
+    "properties", "filters", "min_amount_cents", "invoice_display_name", "tax_codes",
+)  # fmt: skip
+
+
+def pricing(plan: Normal) -> Normal:
+    """The part of a plan (``billing_plan`` form) a subscription's overrides can change, plus
+    each charge's model (never overridable, but a copy whose model differs cannot be repriced).
+    Both a catalog plan and a subscription's effective plan go through this, so they compare."""
+    charges = {
+        code: clean({"charge_model": c.get("charge_model")})
+        | {f: c[f] for f in PRICING_CHARGE_FIELDS if f in c}
+        for code, c in (plan.get("charges") or {}).items()
+    }
+    out = {f: plan[f] for f in (*PRICING_PLAN_FIELDS, *PRICING_FIRST_ONLY) if f in plan}
+    out["charges"] = charges
+    return out
 
 
 NORMALIZERS: dict[str, Callable[[Mapping[str, Any]], Normal]] = {

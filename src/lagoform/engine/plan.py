@@ -13,24 +13,35 @@ object it read, so a saved plan can be checked for staleness before it is applie
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lagoform.engine import locks
+from lagoform.engine.blast import BlastRadius, TenantImpact, blast_for, metric_blast, plan_blast
 from lagoform.engine.diff import FieldChange, diff
 from lagoform.engine.locks import Blocked
 from lagoform.engine.normal import PROJECTED_KINDS, project
-from lagoform.engine.state import (
-    KINDS,
-    DesiredState,
-    Kind,
-    LiveState,
-    SubscriptionFact,
-    fingerprint,
-)
+from lagoform.engine.pricing import compare_subscription
+from lagoform.engine.pricing_model import PlanMove, PriceLine, SubscriptionPricing
+from lagoform.engine.state import KINDS, DesiredState, Kind, LiveState, fingerprint
 from lagoform.errors import PlanError
+
+__all__ = [
+    "ACTIONS",
+    "FORMAT_VERSION",
+    "BlastRadius",
+    "ObjectChange",
+    "ObjectRef",
+    "Plan",
+    "PlanMove",
+    "PriceLine",
+    "ReadHints",
+    "SubscriptionPricing",
+    "TenantImpact",
+    "build_plan",
+    "hints_for",
+]
 
 FORMAT_VERSION = 1
 
@@ -40,23 +51,6 @@ ACTIONS: tuple[Action, ...] = ("create", "update", "delete", "blocked", "no-op")
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class TenantImpact(_Frozen):
-    external_customer_id: str
-    subscriptions: tuple[str, ...]
-    overridden: bool
-    follows: bool  # does the change reach these subscriptions?
-
-
-class BlastRadius(_Frozen):
-    """Who a plan or metric change re-prices (active subscriptions only)."""
-
-    active_subscriptions: int  # on the plan itself: re-priced as soon as apply runs
-    overridden_follow: int  # overridden subscriptions the change reaches (cascade_updates)
-    overridden_not_follow: int  # overridden subscriptions that keep their copy
-    tenants: tuple[TenantImpact, ...] = ()
-    via_plans: tuple[str, ...] = ()  # for a metric: the plans whose charges use it
 
 
 class ObjectChange(_Frozen):
@@ -72,6 +66,10 @@ class ObjectChange(_Frozen):
     # A deletion that needs a named confirmation at apply time (e.g. a plan with subscriptions).
     confirm: str | None = None
     note: str | None = None
+    # Subscriptions: the prices the change sets (base, current, new per charge and filter, with
+    # the override's reason and approval), and a change of plan with Lago's rule for it.
+    pricing: SubscriptionPricing | None = None
+    move: PlanMove | None = None
 
     @property
     def ref(self) -> str:
@@ -87,9 +85,11 @@ class ReadHints(_Frozen):
     """What beyond whole collections the live read fetched; apply repeats it to check
     staleness (same reads, same fingerprints)."""
 
-    tenants: tuple[str, ...] = ()  # customers whose wallets were listed
-    effective_plans: tuple[str, ...] = ()  # subscriptions whose effective plan was read
+    tenants: tuple[str, ...] = ()  # customers whose wallets (and their transactions) were listed
+    effective_plans: tuple[str, ...] = ()  # subscriptions whose YAML states overrides
     applied_coupons: bool = False
+    # every managed subscription: the effective plan is read for those Lago has overridden
+    subscriptions: tuple[str, ...] = ()
 
 
 class Plan(_Frozen):
@@ -103,6 +103,9 @@ class Plan(_Frozen):
     changes: tuple[ObjectChange, ...]
     unmanaged: tuple[ObjectRef, ...] = ()
     reads: ReadHints = ReadHints()
+    # The audit records apply would write for override calls (``engine.preview``), for
+    # reviewers; informative only, apply writes its own.
+    audit_preview: tuple[dict[str, Any], ...] = ()
 
     def pending(self) -> list[ObjectChange]:
         """The changes apply would make or refuse (everything but no-ops), in apply order."""
@@ -168,7 +171,7 @@ def build_plan(
         # a plan Lago is already deleting is neither deleted again nor reported as unmanaged
         present = {k for k, o in live.objects.get(kind, {}).items() if not o.pending_deletion}
         for key in sorted(wanted):
-            change = _compare(kind, key, desired, live)
+            change = _compare(kind, key, desired, live, created_at)
             forward.append(change)
             fingerprints[change.ref] = _fp(live, kind, key)
         for key in sorted((removed & present) - wanted):
@@ -200,10 +203,11 @@ def hints_for(desired: DesiredState) -> ReadHints:
             sorted(
                 k
                 for k, o in desired.objects.get("subscription", {}).items()
-                if "overrides" in o.normal
+                if "plan_overrides" in o.body
             )
         ),
         applied_coupons=bool(desired.keys("coupon") or desired.remove.get("coupon")),
+        subscriptions=tuple(sorted(desired.keys("subscription"))),
     )
 
 
@@ -212,7 +216,9 @@ def _fp(live: LiveState, kind: Kind, key: str) -> str | None:
     return obj.fingerprint if obj is not None else None
 
 
-def _compare(kind: Kind, key: str, desired: DesiredState, live: LiveState) -> ObjectChange:
+def _compare(
+    kind: Kind, key: str, desired: DesiredState, live: LiveState, now: str | None
+) -> ObjectChange:
     want = desired.objects[kind][key]
     have = live.get(kind, key)
     common: dict[str, Any] = {
@@ -221,6 +227,8 @@ def _compare(kind: Kind, key: str, desired: DesiredState, live: LiveState) -> Ob
         "body": want.body,
         "cascade_updates": want.cascade_updates,
     }
+    if kind == "subscription":
+        return _subscription(key, desired, live, now, common)
     if have is None:
         return ObjectChange(action="create", changes=tuple(diff(None, want.normal)), **common)
     if have.pending_deletion:
@@ -240,12 +248,33 @@ def _compare(kind: Kind, key: str, desired: DesiredState, live: LiveState) -> Ob
     if not changes:
         return ObjectChange(kind=kind, key=key, action="no-op")
     blocked = locks.blocked_fields(kind, key, changes, live)
-    blast = _blast(kind, key, desired, live, want.cascade_updates, changes)
+    blast = blast_for(kind, key, desired, live, want.cascade_updates, changes)
     return ObjectChange(
         action="blocked" if blocked else "update",
         changes=tuple(changes),
         blocked=tuple(blocked),
         blast=blast,
+        **common,
+    )
+
+
+def _subscription(
+    key: str, desired: DesiredState, live: LiveState, now: str | None, common: dict[str, Any]
+) -> ObjectChange:
+    found = compare_subscription(key, desired, live, now=now)
+    if not found.changes and not found.blocked:
+        return ObjectChange(kind="subscription", key=key, action="no-op")
+    exists = live.get("subscription", key) is not None
+    locked = locks.blocked_fields("subscription", key, found.changes, live) if exists else []
+    blocked = [*locked, *found.blocked]
+    action: Action = "blocked" if blocked else "update" if exists else "create"
+    return ObjectChange(
+        action=action,
+        changes=tuple(found.changes),
+        blocked=tuple(blocked),
+        pricing=found.pricing,
+        move=found.move,
+        note=" ".join(found.notes) or None,
         **common,
     )
 
@@ -267,10 +296,10 @@ def _delete(kind: Kind, key: str, live: LiveState) -> ObjectChange:
                 f"Lago terminates the plan's {len(alive)} active or pending subscription(s), "
                 "overridden ones included"
             )
-        blast = _plan_blast([key], live, cascade=True)
+        blast = plan_blast([key], live, cascade=True)
     elif kind == "billable_metric":
         note = "Lago also deletes every charge on this metric, on every plan"
-        blast = _metric_blast(key, None, live)
+        blast = metric_blast(key, None, live)
     return ObjectChange(
         kind=kind,
         key=key,
@@ -280,88 +309,3 @@ def _delete(kind: Kind, key: str, live: LiveState) -> ObjectChange:
         note=note,
         blast=blast,
     )
-
-
-# -- blast radius ----------------------------------------------------------------------------
-
-
-def _blast(
-    kind: Kind,
-    key: str,
-    desired: DesiredState,
-    live: LiveState,
-    cascade: bool,
-    changes: list[FieldChange],
-) -> BlastRadius | None:
-    if kind == "plan":
-        keeps = _customised(key, changes, desired) if cascade else frozenset()
-        return _plan_blast([key], live, cascade=cascade, keeps_copy=keeps)
-    if kind == "billable_metric":
-        return _metric_blast(key, desired, live)
-    return None
-
-
-def _plan_blast(
-    plan_codes: list[str],
-    live: LiveState,
-    *,
-    cascade: bool,
-    keeps_copy: frozenset[str] = frozenset(),
-) -> BlastRadius:
-    """``keeps_copy``: overridden subscriptions whose own prices on a changed charge stop the
-    cascade (Lago only overwrites a child charge whose properties equal the parent's)."""
-    codes = set(plan_codes)
-    active = [s for s in live.subscriptions if s.plan_code in codes and s.status == "active"]
-
-    def follows(sub: SubscriptionFact) -> bool:
-        return not sub.overridden or (cascade and sub.external_id not in keeps_copy)
-
-    groups: dict[tuple[str, bool, bool], list[str]] = {}
-    for sub in active:
-        key = (sub.external_customer_id, sub.overridden, follows(sub))
-        groups.setdefault(key, []).append(sub.external_id)
-    tenants = tuple(
-        TenantImpact(
-            external_customer_id=tenant,
-            subscriptions=tuple(sorted(subs)),
-            overridden=overridden,
-            follows=follow,
-        )
-        for (tenant, overridden, follow), subs in sorted(groups.items())
-    )
-    overridden = [s for s in active if s.overridden]
-    return BlastRadius(
-        active_subscriptions=len(active) - len(overridden),
-        overridden_follow=sum(1 for s in overridden if follows(s)),
-        overridden_not_follow=sum(1 for s in overridden if not follows(s)),
-        tenants=tenants,
-    )
-
-
-def _customised(code: str, changes: list[FieldChange], desired: DesiredState) -> frozenset[str]:
-    """Subscriptions on plan ``code`` whose YAML overrides a charge this change touches."""
-    touched = {c.path[1] for c in changes if len(c.path) > 1 and c.path[0] == "charges"}
-    out = set()
-    for key, obj in desired.objects.get("subscription", {}).items():
-        overrides = obj.normal.get("overrides") or {}
-        if obj.normal.get("plan_code") == code and touched & set(overrides.get("charges") or {}):
-            out.add(key)
-    return frozenset(out)
-
-
-def _metric_blast(code: str, desired: DesiredState | None, live: LiveState) -> BlastRadius:
-    plans = sorted(set(_plans_using(code, desired, live)))
-    # Metric edits reach every plan using it, child plans included: overridden ones follow.
-    radius = _plan_blast(plans, live, cascade=True)
-    return radius.model_copy(update={"via_plans": tuple(plans)})
-
-
-def _plans_using(code: str, desired: DesiredState | None, live: LiveState) -> Iterator[str]:
-    sources = [live.objects.get("plan", {})]
-    if desired is not None:
-        sources.append(desired.objects.get("plan", {}))  # type: ignore[arg-type]
-    for source in sources:
-        for plan_code, obj in source.items():
-            charges = obj.normal.get("charges", {})
-            if any(c.get("billable_metric_code") == code for c in charges.values()):
-                yield plan_code

@@ -45,6 +45,8 @@ class DesiredObject:
     body: dict[str, Any]
     # Only for plans: do edits follow to overridden subscriptions (Lago's cascade_updates)?
     cascade_updates: bool = False
+    # Facts from YAML that Lago never sees, e.g. a subscription's override reason and approval.
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,52 +1,25 @@
 """What the templates show, computed once from a ``Plan`` (pure; no formatting markup).
 
-The templates stay dumb: they get rows of already-formatted strings. Paths are shown the way
-people read them (``charges.tokens.filters[type=input].properties.amount``, tiers as
-``graduated_ranges[1]``); a created or deleted sub-object is flattened into its leaf fields.
+The templates stay dumb: they get rows of already-formatted strings (``rows.py`` for fields and
+charges, ``finance.py`` for negotiated prices, plan moves and wallet top-ups, ``money.py`` for
+the figures), and the audit records apply would write for overrides.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from lagoform.engine.diff import FieldChange
-from lagoform.engine.plan import BlastRadius, ObjectChange, Plan
+from lagoform.engine.blast import BlastRadius
+from lagoform.engine.plan import ObjectChange, Plan
+from lagoform.engine.render import finance, rows
+from lagoform.engine.render import money as fmt
+from lagoform.engine.render.finance import PricingView
+from lagoform.engine.render.rows import Group, Row
 
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "blocked": "!", "no-op": "="}
-# Fields whose change moves what a customer pays.
-PRICE_FIELDS = frozenset(
-    {
-        "amount",
-        "amount_cents",
-        "rate",
-        "per_unit_amount",
-        "flat_amount",
-        "fixed_amount",
-        "min_amount_cents",
-        "percentage_rate",
-        "per_transaction_min_amount",
-        "per_transaction_max_amount",
-        "package_size",
-        "free_units",
-        "free_units_per_events",
-        "free_units_per_total_aggregation",
-    }
-)
-_KEYED = ("filters",)
-_POSITIONAL_SUFFIX = "_ranges"
-
-
-@dataclass(frozen=True)
-class Row:
-    path: str
-    old: str
-    new: str
-    price: bool = False
-    delta: str = ""
-    mark: str = "~"  # + added field, - removed field, ~ changed value
+PRICE_FIELDS = rows.PRICE_FIELDS
 
 
 @dataclass(frozen=True)
@@ -60,6 +33,30 @@ class ChangeView:
     blast: tuple[str, ...]
     confirm: str | None
     note: str | None
+    groups: tuple[Group, ...] = ()  # a plan's charges
+    pricing: PricingView | None = None  # a subscription's prices
+    move: tuple[str, str] | None = None  # (headline, Lago's rule)
+    extra: tuple[str, ...] = ()  # e.g. a wallet top-up
+    field_count: int = 0
+
+
+@dataclass(frozen=True)
+class PriceMove:
+    ref: str  # "plan pro", "subscription globex-main"
+    where: str  # "tokens · price", "tokens · [type=input]"
+    old: str
+    new: str
+    delta: str
+
+
+@dataclass(frozen=True)
+class AuditPreview:
+    """One audit record apply would write for an override call."""
+
+    call: str  # "PUT /subscriptions/globex-main/charges/tokens"
+    subject: str  # "subscription globex-main (tenant globex, base plan enterprise)"
+    why: str  # reason and approval
+    entries: tuple[str, ...]  # the per-charge structured diff, one line per entry
 
 
 @dataclass(frozen=True)
@@ -68,136 +65,120 @@ class PlanView:
     target: str
     counts: dict[str, int]
     changes: tuple[ChangeView, ...]
-    price_moves: tuple[tuple[str, Row], ...]  # (object ref, row)
+    price_moves: tuple[PriceMove, ...]
     deletions: tuple[ChangeView, ...]
     blocked: tuple[ChangeView, ...]
     unmanaged: tuple[str, ...]
     unmanaged_counts: str
     has_changes: bool
     pending_total: int = field(default=0)
+    audit: tuple[AuditPreview, ...] = ()
 
 
 def plan_view(plan: Plan) -> PlanView:
     changes = tuple(change_view(c) for c in plan.pending())
-    moves = tuple(
-        (f"{c.kind} {c.key}", row)
-        for c in changes
-        if c.action in ("update", "blocked")
-        for row in c.rows
-        if row.price and row.mark == "~"
-    )
     return PlanView(
         plan_id=plan.plan_id,
         target=plan.target,
         counts=plan.counts(),
         changes=changes,
-        price_moves=moves,
+        price_moves=tuple(_moves(changes)),
         deletions=tuple(c for c in changes if c.action == "delete"),
         blocked=tuple(c for c in changes if c.action == "blocked"),
         unmanaged=tuple(f"{u.kind.replace('_', ' ')} {u.key}" for u in plan.unmanaged),
         unmanaged_counts=_kind_counts([u.kind for u in plan.unmanaged]),
         has_changes=plan.has_changes,
         pending_total=len(changes),
+        audit=tuple(audit_preview(r) for r in plan.audit_preview),
     )
 
 
 def change_view(change: ObjectChange) -> ChangeView:
-    rows = tuple(_rows(change.changes, deleting=change.action == "delete"))
+    currency = rows.currency_of(change)
+    groups: list[Group] = []
+    if change.action == "delete":
+        # A deletion lists what goes, briefly: top-level fields only.
+        shown = [
+            c
+            for c in change.changes
+            if len(c.path) == 1
+            and not isinstance(c.old, dict | list)
+            and c.path != ("amount_currency",)  # shown with the amount
+        ]
+        fields = list(rows.leaf_rows(shown, change.kind, currency))
+    elif change.kind == "plan":
+        fields, groups = rows.plan_groups(change, currency)
+    else:
+        skip = ("overrides",) if change.pricing is not None else ()
+        fields = list(rows.leaf_rows(change.changes, change.kind, currency, skip=skip))
     return ChangeView(
         symbol=SYMBOLS[change.action],
         action=change.action,
         kind=change.kind.replace("_", " "),
         key=change.key,
-        rows=rows,
+        rows=tuple(fields),
+        groups=tuple(groups),
+        pricing=finance.pricing_view(change.pricing) if change.pricing is not None else None,
+        move=finance.move_lines(change.move) if change.move is not None else None,
+        extra=tuple(finance.top_up_lines(change)),
         blocked=tuple(
-            (show_path(b.path) or "(object)", b.reason, b.way_out) for b in change.blocked
+            (rows.label(b.path) or "(object)", b.reason, b.way_out) for b in change.blocked
         ),
         blast=tuple(blast_lines(change.blast, change.kind, change.action, change.cascade_updates))
         if change.blast
         else (),
         confirm=change.confirm,
         note=change.note,
+        field_count=len(change.changes),
     )
 
 
-def _rows(changes: Sequence[FieldChange], *, deleting: bool) -> Iterator[Row]:
-    for change in changes:
-        if deleting:
-            # A deletion lists what goes, briefly: top-level fields only.
-            if len(change.path) == 1 and not isinstance(change.old, dict | list):
-                yield Row(show_path(change.path), show(change.old), show(None))
+def _moves(changes: Sequence[ChangeView]) -> Iterator[PriceMove]:
+    """Every price that moves on something that already exists, for the summary."""
+    for c in changes:
+        if c.action not in ("update", "blocked"):
             continue
-        for path, old, new in _leaves(change.path, change.old, change.new):
-            if len(path) >= 4 and path[-2] == "values" and path[-4] == "filters":
-                continue  # a filter's values are already its key: filters[type=input]
-            price = bool(path) and path[-1] in PRICE_FIELDS
-            mark = "+" if old is None else "-" if new is None else "~"
-            delta = _delta(old, new) if price else ""
-            yield Row(show_path(path), show(old), show(new), price, delta, mark)
+        ref = f"{c.kind} {c.key}"
+        for row in c.rows:
+            if row.price and row.mark == "~":
+                yield PriceMove(ref, row.label, row.old, row.new, row.delta)
+        for group in c.groups:
+            code = group.title.split(" ")[1]
+            for row in group.rows:
+                if row.price and row.mark == "~":
+                    yield PriceMove(ref, f"{code} · {row.label}", row.old, row.new, row.delta)
+        if c.pricing is not None and c.pricing.exists:
+            for p in c.pricing.rows:
+                if p.changes and p.current != p.new:
+                    where = f"{p.charge} · {p.where}" if p.charge else p.where
+                    yield PriceMove(ref, where, p.current, p.new, p.delta)
 
 
-def _leaves(
-    path: tuple[str, ...], old: Any, new: Any
-) -> Iterator[tuple[tuple[str, ...], Any, Any]]:
-    """Split an added/removed sub-object into its leaf fields."""
-    if isinstance(old, dict) or isinstance(new, dict):
-        old_d = old if isinstance(old, dict) else {}
-        new_d = new if isinstance(new, dict) else {}
-        if not old_d and not new_d:
-            yield path, old, new
-            return
-        for key in sorted(set(old_d) | set(new_d)):
-            yield from _leaves((*path, str(key)), old_d.get(key), new_d.get(key))
-        return
-    if _dict_list(old) or _dict_list(new):
-        old_l = old if isinstance(old, list) else []
-        new_l = new if isinstance(new, list) else []
-        for i in range(max(len(old_l), len(new_l))):
-            yield from _leaves(
-                (*path, str(i)),
-                old_l[i] if i < len(old_l) else None,
-                new_l[i] if i < len(new_l) else None,
-            )
-        return
-    yield path, old, new
+def audit_preview(record: Mapping[str, Any]) -> AuditPreview:
+    override = record.get("override") or {}
+    call = f"{record.get('method')} {record.get('path')}"
+    subject = (
+        f"{str(record.get('object_kind', '')).replace('_', ' ')} {record.get('object_key')} "
+        f"(tenant {override.get('tenant_id')}, base plan {override.get('base_plan_code')})"
+    )
+    why = f"reason: {override.get('reason')}; approval: {override.get('approval')}"
+    entries = tuple(_diff_entry(e) for e in override.get("charges_diff") or [])
+    return AuditPreview(call, subject, why, entries or ("(sets no value other than the base's)",))
 
 
-def _dict_list(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+def _diff_entry(entry: Mapping[str, Any]) -> str:
+    where = entry.get("charge_code") or "plan"
+    values = entry.get("filter_values")
+    if isinstance(values, Mapping):
+        where += " [" + ", ".join(f"{k}={'/'.join(map(str, v))}" for k, v in values.items()) + "]"
+    base, new = entry.get("base_value"), entry.get("override_value")
+    return (
+        f"{where} {entry.get('field')}: {_short(base)} → {_short(new)} ({entry.get('change')})"
+    ).replace("__ALL_FILTER_VALUES__", "*")
 
 
-def show_path(path: Sequence[str]) -> str:
-    out = ""
-    for i, part in enumerate(path):
-        parent = path[i - 1] if i else ""
-        if parent in _KEYED or parent.endswith(_POSITIONAL_SUFFIX):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else part
-    return out
-
-
-def show(value: Any) -> str:
-    if value is None:
-        return "(none)"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "[" + ", ".join(show(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
-    return str(value)
-
-
-def _delta(old: Any, new: Any) -> str:
-    try:
-        before, after = Decimal(str(old)), Decimal(str(new))
-    except (InvalidOperation, ValueError):
-        return ""
-    if before == 0:
-        return ""
-    pct = (after - before) / before * 100
-    return f"{pct:+.1f}%"
+def _short(item: Any) -> str:
+    return fmt.NONE if item is None else str(item)
 
 
 def blast_lines(
@@ -206,32 +187,50 @@ def blast_lines(
     if kind == "billable_metric":
         plans = ", ".join(blast.via_plans) or "no plan"
         yield f"used by: {plans}"
-    total = blast.active_subscriptions + blast.overridden_follow + blast.overridden_not_follow
+    total = (
+        blast.active_subscriptions
+        + blast.pending_subscriptions
+        + blast.overridden_follow
+        + blast.overridden_not_follow
+    )
     if total == 0:
-        yield "no active subscriptions affected"
+        yield "no active or pending subscriptions affected"
         return
     if action == "delete":
-        yield f"{total} active subscription(s) on it; Lago terminates them"
-    elif blast.active_subscriptions:
-        yield f"{blast.active_subscriptions} active subscription(s) re-priced now"
+        yield f"{total} active or pending subscription(s) on it; Lago terminates them"
+    else:
+        if blast.active_subscriptions:
+            yield f"{blast.active_subscriptions} active subscription(s) re-priced now"
+        if blast.pending_subscriptions:
+            yield (
+                f"{blast.pending_subscriptions} pending subscription(s) (not started, or a "
+                "scheduled downgrade) start on the new prices"
+            )
     if blast.overridden_follow and action != "delete":
-        yield f"{blast.overridden_follow} overridden subscription(s) follow (cascade_updates)"
+        yield f"{blast.overridden_follow} overridden subscription(s) follow"
     if blast.overridden_not_follow and action != "delete":
         yield (
             f"{blast.overridden_not_follow} overridden subscription(s) keep their own copy "
             + ("(they override a changed charge)" if cascade else "(cascade_updates is off)")
         )
     for tenant in blast.tenants:
-        how = (
-            "terminated"
-            if action == "delete"
-            else "follows"
-            if tenant.follows
-            else "keeps its copy"
-        )
-        tag = " (overridden)" if tenant.overridden else ""
-        subs = ", ".join(tenant.subscriptions)
-        yield f"  {tenant.external_customer_id}{tag}: {subs} — {how}"
+        yield "  " + _tenant_line(tenant, action)
+
+
+def _tenant_line(tenant: Any, action: str) -> str:
+    if action == "delete":
+        how = "terminated"
+    elif not tenant.follows:
+        how = "keeps its copy"
+    elif tenant.managed:
+        how = "follows (lagoform re-prices its copy, see its subscription change)"
+    elif tenant.overridden:
+        how = "follows (cascade_updates)"
+    else:
+        how = "follows"
+    tags = [t for t, on in (("overridden", tenant.overridden), ("pending", tenant.pending)) if on]
+    tag = f" ({', '.join(tags)})" if tags else ""
+    return f"{tenant.external_customer_id}{tag}: {', '.join(tenant.subscriptions)} — {how}"
 
 
 def _kind_counts(kinds: Sequence[str]) -> str:

@@ -1,0 +1,141 @@
+"""A subscription changing plan: which of Lago's paths it takes, and that path spelled out.
+
+Lago has no "change plan" call: ``POST /subscriptions`` with the same ``external_id`` and
+another ``plan_code`` is an upgrade or a downgrade, decided by comparing yearly base fees
+(API_NOTES §5.2). A subscription that has not started is simply moved to the new plan, and a
+scheduled downgrade is undone by cancelling the pending subscription. Pure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lagoform.engine.pricing_model import MoveKind, PlanMove
+from lagoform.engine.state import DesiredState, LiveObject, LiveState
+
+YEARLY_FACTOR = {"weekly": 52, "monthly": 12, "quarterly": 4, "semiannual": 2, "yearly": 1}
+
+
+def yearly_cents(amount_cents: Any, interval: Any) -> int | None:
+    if not isinstance(amount_cents, int) or isinstance(amount_cents, bool):
+        return None
+    return amount_cents * YEARLY_FACTOR.get(str(interval), 12)
+
+
+def money(cents: int | None, currency: str | None) -> str:
+    """``500000, "USD"`` → ``5,000.00 USD`` (the currency's minor unit, exactly)."""
+    if cents is None:
+        return "?"
+    from lagoform.catalog.money import from_cents
+
+    code = currency or ""
+    amount = from_cents(cents, code) if code else cents
+    return f"{amount:,} {code}".strip()
+
+
+def _plan_terms(code: str, desired: DesiredState, live: LiveState) -> tuple[Any, Any, Any]:
+    """(amount_cents, interval, currency) the plan will have when the subscription moves (plans
+    apply before subscriptions, so the catalog's values when the catalog has the plan)."""
+    obj = desired.get("plan", code) or live.get("plan", code)
+    norm = obj.normal if obj is not None else {}
+    return norm.get("amount_cents"), norm.get("interval"), norm.get("amount_currency")
+
+
+def plan_move(
+    have: LiveObject, to_plan: str, desired: DesiredState, live: LiveState
+) -> PlanMove | None:
+    """How Lago will move subscription ``have`` to ``to_plan``; None when it stays."""
+    raw = have.raw
+    current = str(raw.get("plan_code") or "")
+    scheduled = str(raw.get("next_plan_code") or "")
+    if raw.get("status") == "pending":
+        if current == to_plan:
+            return None
+        start = str(raw.get("subscription_at") or "")[:10] or None
+        return _move("swap", current, to_plan, None, None, None, start)
+    if scheduled and to_plan == scheduled:
+        return None
+    if scheduled and to_plan == current:
+        date = str(raw.get("downgrade_plan_date") or "")[:10] or None
+        return _move("cancel_downgrade", scheduled, to_plan, None, None, None, date)
+    if to_plan == current:
+        return None
+    _, old_interval, _ = _plan_terms(current, desired, live)
+    old = yearly_cents(raw.get("plan_amount_cents"), old_interval)
+    amount, interval, currency = _plan_terms(to_plan, desired, live)
+    new = yearly_cents(amount, interval)
+    currency = currency or raw.get("plan_amount_currency")
+    upgrade = old is None or new is None or new >= old
+    end = str(raw.get("current_billing_period_ending_at") or "")[:10] or None
+    move = _move(
+        "upgrade" if upgrade else "downgrade",
+        current,
+        to_plan,
+        currency,
+        old,
+        new,
+        "now" if upgrade else end,
+    )
+    if scheduled:
+        rule = f"{move.rule} Lago also cancels the downgrade to {scheduled!r} scheduled now."
+        move = move.model_copy(update={"rule": rule})
+    return move
+
+
+def _move(
+    kind: MoveKind,
+    from_plan: str,
+    to_plan: str,
+    currency: Any,
+    old: int | None,
+    new: int | None,
+    effective: str | None,
+) -> PlanMove:
+    cur = str(currency) if currency else None
+    return PlanMove(
+        kind=kind,
+        from_plan=from_plan,
+        to_plan=to_plan,
+        currency=cur,
+        from_yearly_cents=old,
+        to_yearly_cents=new,
+        effective=effective,
+        rule=_rule(kind, from_plan, to_plan, money(old, cur), money(new, cur), effective),
+    )
+
+
+_COMPARE = (
+    "Lago compares yearly base fees (monthly x12, quarterly x4, semiannual x2, weekly x52): "
+    "{new} a year for {b!r} (its catalog fee) against {old} a year now (the subscription's own "
+    "fee on {a!r}, negotiated if it is overridden)"
+)
+
+
+def _rule(kind: MoveKind, a: str, b: str, old: str, new: str, when: str | None) -> str:
+    compare = _COMPARE.format(a=a, b=b, old=old, new=new)
+    if kind == "upgrade":
+        return (
+            f"Upgrade: {compare}; not less, so Lago terminates the current subscription now and "
+            f"starts a new one on {b!r} at once (same external_id, new Lago id; fees paid in "
+            "advance are invoiced for it). Overrides do not carry over: lagoform sets this "
+            "tenant's overrides on the new subscription right after."
+        )
+    if kind == "downgrade":
+        return (
+            f"Downgrade: {compare}; less, so the subscription stays on {a!r} until its current "
+            f"billing period ends ({when or 'date unknown'}); Lago creates a pending "
+            f"subscription on {b!r} that starts then. lagoform sets this tenant's overrides on "
+            "that pending subscription."
+        )
+    if kind == "swap":
+        return (
+            f"The subscription has not started yet (it starts {when or 'later'}): Lago puts it "
+            f"on {b!r} instead of {a!r}, neither upgrade nor downgrade. Lago applies no "
+            "overrides on this path, so lagoform sets them right after."
+        )
+    return (
+        f"A downgrade to {a!r} is scheduled ({when or 'at period end'}) but the catalog keeps "
+        f"{b!r}: lagoform cancels the pending subscription (DELETE with status=pending). "
+        f"Sending {b!r} again would not undo it, and on a subscription with overrides Lago "
+        "would compare its own copy of the plan with the catalog plan and move it."
+    )
