@@ -4,6 +4,7 @@ server over HTTP (``--api-url``) and the embedded sandbox (the default target)."
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -177,3 +178,106 @@ def test_embedded_sandbox_is_the_default_target(tmp_path: Path) -> None:
     assert not (project / ".lagoform" / "apply-sandbox.lock").exists()
     again = run("plan", "--root", str(project), "--detailed-exitcode")
     assert again.exit_code == 0, again.output
+
+
+# -- negotiated prices: the finance trail before merge, audit wiring, premium ----------------
+
+TOKENS_DEAL = ("properties: {amount: 0.0000015}", "properties: {amount: 0.0000014}")
+
+
+def _records(project: Path) -> list[dict[str, object]]:
+    log = project / "audit" / "ad-hoc.jsonl"
+    return [json.loads(line) for line in log.read_text().splitlines()]
+
+
+def test_plan_lists_the_override_audit_records_in_every_format(
+    tmp_path: Path, server: SandboxServer
+) -> None:
+    project = example_project(tmp_path)
+    assert http(server, project, "apply", "--auto-approve").exit_code == 0
+    edit(project, "overrides/globex.yaml", *TOKENS_DEAL)
+    text = http(server, project, "plan")
+    assert text.exit_code == 0, text.output
+    assert "Audit records apply will write for overrides (1):" in text.stdout
+    assert "PUT /subscriptions/globex-main/charges/tokens" in text.stdout
+    assert "approval: MSA-2026-014" in text.stdout
+    assert "tokens properties.amount: 0.0000018 → 0.0000014 (changed)" in text.stdout
+    # the price table: catalog, negotiated now, after apply
+    table = r"tokens price +0\.0000018 USD/unit +0\.0000015 USD/unit +0\.0000014 USD/unit +▼ -6\.7%"
+    assert re.search(table, text.stdout)
+    markdown = http(server, project, "plan", "--format", "markdown")
+    assert "🧾 Audit records apply will write for overrides (1)" in markdown.stdout
+    assert "| subscription globex-main | `tokens · price` |" in markdown.stdout
+    data = json.loads(http(server, project, "plan", "--format", "json").stdout)
+    [record] = data["audit_preview"]
+    assert record["path"] == "/subscriptions/globex-main/charges/tokens"
+    assert record["override"]["approval"] == "MSA-2026-014"
+    assert record["override"]["charges_diff"] == [
+        {
+            "charge_code": "tokens",
+            "filter_values": None,
+            "field": "properties.amount",
+            "base_value": "0.0000018",
+            "override_value": "0.0000014",
+            "change": "changed",
+        }
+    ]
+
+
+def test_saved_plan_apply_records_override_facts_with_the_previous_values(
+    tmp_path: Path, server: SandboxServer
+) -> None:
+    project = example_project(tmp_path)
+    assert http(server, project, "apply", "--auto-approve").exit_code == 0
+    edit(project, "overrides/globex.yaml", *TOKENS_DEAL)
+    out = tmp_path / "plan.json"
+    assert http(server, project, "plan", "--out", str(out)).exit_code == 0
+    applied = http(server, project, "apply", str(out), "--auto-approve", "--actor", "finance")
+    assert applied.exit_code == 0, applied.output
+    [intent, outcome] = [
+        r for r in _records(project) if r["path"] == "/subscriptions/globex-main/charges/tokens"
+    ][-2:]
+    assert (intent["phase"], outcome["phase"], intent["actor"]) == ("intent", "outcome", "finance")
+    override = intent["override"]
+    assert isinstance(override, dict) and override["approval"] == "MSA-2026-014"
+    previous = {
+        (e["filter_values"] is None, e["field"]): e["override_value"]
+        for e in override["previous_overrides"]
+    }
+    assert previous[(True, "properties.amount")] == "0.0000015"  # what Lago held before
+
+
+def test_apply_reports_intents_left_without_outcome(tmp_path: Path, server: SandboxServer) -> None:
+    from lagoform.audit.configured import open_trail
+    from lagoform.config import load_config
+    from lagoform.engine.plan import ObjectChange
+
+    project = example_project(tmp_path)
+    trail = open_trail(load_config(project), root=project, environment="ad-hoc",
+                       api_url=server.url, plan_id="crashed", actor="ci", env={})  # fmt: skip
+    with trail:
+        change = ObjectChange(kind="wallet", key="globex/prepaid", action="update")
+        request = {"method": "POST", "path": "/wallet_transactions", "body": None}
+        trail.intent(change, request)  # ...and the process died before the outcome
+    applied = http(server, project, "apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert "holds 1 call(s) with no recorded outcome" in applied.stderr
+    assert "update wallet globex/prepaid: POST /wallet_transactions" in applied.stderr
+    assert "by ci (record" in applied.stderr
+
+
+def test_premium_off_gives_an_actionable_error(tmp_path: Path, server: SandboxServer) -> None:
+    project = example_project(tmp_path)
+    assert http(server, project, "apply", "--auto-approve").exit_code == 0
+    server.premium(False)
+    edit(project, "overrides/globex.yaml", *TOKENS_DEAL)
+    planned = http(server, project, "plan")
+    assert "premium licence" in planned.stdout  # said before apply, too
+    refused = http(server, project, "apply", "--auto-approve")
+    assert refused.exit_code == 1
+    assert "plan overrides need Lago's premium licence" in refused.output
+    assert "remove `overrides:` from that subscription in overrides/globex.yaml" in refused.output
+    assert "Traceback" not in refused.output
+    plan = lago(server, "GET", "/subscriptions/globex-main")["subscription"]["plan"]
+    tokens = next(c for c in plan["charges"] if c["code"] == "tokens")
+    assert tokens["properties"] == {"amount": "0.0000015"}

@@ -345,3 +345,32 @@ def test_cascade_does_not_reach_a_subscription_overriding_the_changed_charge() -
         ("initech", False),
         ("umbrella", True),
     }
+
+
+def test_blast_radius_counts_pending_subscriptions_and_lagoform_managed_copies() -> None:
+    want = plan("pro", [charge("tokens", "tokens", "0.4")], amount_cents=9900)
+    managed = {"external_id": "s4", "external_customer_id": "initech", "plan_code": "pro",
+               "plan_overrides": {"name": "Pro (Initech)"}}  # fmt: skip
+    subs = [
+        subscription("s1", "pro", customer="acme"),
+        subscription("s2", "pro", customer="hooli", status="pending"),  # starts later
+        subscription("s3", "lite", customer="hooli", next_plan_code="pro"),
+        subscription("s3", "pro", customer="hooli", status="pending"),  # a scheduled downgrade
+        subscription("s4", "pro", customer="initech"),  # own copy, YAML states overrides
+        subscription("s5", "pro", customer="umbrella"),  # own copy, not in YAML
+        subscription("s6", "pro", customer="old", status="canceled"),
+    ]
+    d = desired(plan=[want], billable_metric=[TOKENS], subscription=[managed])
+    lv = live(plan=[PRO], billable_metric=[TOKENS], subscriptions=subs, overridden=["s4", "s5"])
+    b = next(c for c in build_plan(d, lv).changes if c.kind == "plan").blast
+    assert b is not None
+    assert (b.active_subscriptions, b.pending_subscriptions) == (1, 2)
+    # lagoform keeps s4 at base plan + overrides, so its non-negotiated charge follows
+    assert (b.overridden_follow, b.overridden_not_follow) == (1, 1)
+    rows = {(t.external_customer_id, t.pending, t.managed, t.follows) for t in b.tenants}
+    assert rows == {
+        ("acme", False, False, True),
+        ("hooli", True, False, True),
+        ("initech", False, True, True),
+        ("umbrella", False, False, False),
+    }
