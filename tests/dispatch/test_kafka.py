@@ -7,13 +7,15 @@ every expected event exactly once, and unmappable records must land on the dead-
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +157,7 @@ def _dead_letters(bootstrap: str, expected: int) -> list[Any]:
     )
     consumer.subscribe([DLQ])
     found: list[Any] = []
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # a new group's first join can take a while
     try:
         while len(found) < expected and time.monotonic() < deadline:
             found += [m for m in consumer.consume(50, 0.5) if m.error() is None]
@@ -165,42 +167,106 @@ def _dead_letters(bootstrap: str, expected: int) -> list[Any]:
     return found
 
 
+class _Feeder(threading.Thread):
+    """Produces records k0, k1, ... in small batches until told to stop (bounded in count)."""
+
+    def __init__(self, bootstrap: str, per_tick: int = 100, tick: float = 0.1) -> None:
+        super().__init__(name="kafka-feeder", daemon=True)
+        self.bootstrap, self.per_tick, self.tick = bootstrap, per_tick, tick
+        self.count = 0
+        self.unflushed = -1
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        producer = Producer({"bootstrap.servers": self.bootstrap, "linger.ms": 5})
+        while not self.halt.is_set() and self.count < 60_000:
+            for i in range(self.count, self.count + self.per_tick):
+                value = orjson.dumps(_record(i))
+                producer.produce(TOPIC, key=value[:16], value=value)
+            producer.poll(0)
+            self.count += self.per_tick
+            self.halt.wait(self.tick)
+        self.unflushed = producer.flush(30)
+
+    def finish(self) -> int:
+        """Stop producing; how many records were produced (all confirmed by the broker)."""
+        self.halt.set()
+        self.join(timeout=60)
+        assert not self.is_alive() and self.unflushed == 0, "the feeder could not flush"
+        return self.count
+
+
+def _delivered(log: Path) -> int:
+    """Events a worker reports delivered in its latest progress line (0 before the first)."""
+    counts = re.findall(r"· ([\d,]+) events from", log.read_text(errors="replace"))
+    return int(counts[-1].replace(",", "")) if counts else 0
+
+
+def _wait_until(
+    condition: Callable[[], bool],
+    seconds: float,
+    what: str,
+    alive: list[subprocess.Popen[bytes]],
+    logs: list[Path],
+) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        tails = "\n".join(log.read_text(errors="replace")[-1500:] for log in logs)
+        assert time.monotonic() < deadline, f"{what}: not within {seconds:.0f} s\n{tails}"
+        assert all(w.poll() is None for w in alive), f"{what}: a worker exited\n{tails}"
+        time.sleep(0.2)
+
+
 @pytest.mark.slow
 def test_two_workers_one_killed_every_event_exactly_once(
     broker: str, sandbox_server: Any, tmp_path: Path
 ) -> None:
     root = write_project(tmp_path / "project")
-    first, second = range(0, 8_000), range(8_000, 16_000)
     poison = [orjson.dumps(llm_record("bad-tenant", tenant="umbrella")), b'{"id": "bad-json", ']
-    _produce(broker, [orjson.dumps(_record(i)) for i in first] + poison)
     logs = [tmp_path / "worker-a.log", tmp_path / "worker-b.log"]
     workers = [_worker(sandbox_server, broker, root, log) for log in logs]
+    feeder = _Feeder(broker)  # records keep arriving until the survivor has taken over
+    feeder.start()
     try:
-        deadline = time.monotonic() + 60
-        while _event_count(sandbox_server) < 4_000:  # both have joined and are delivering
-            assert time.monotonic() < deadline, logs[0].read_text() + logs[1].read_text()
-            assert all(w.poll() is None for w in workers)
-            time.sleep(0.2)
-        workers[0].send_signal(signal.SIGKILL)
+        # Both have joined the group and each has delivered records from its own partitions:
+        # observed in their progress lines, however long start-up and the group join take.
+        _wait_until(
+            lambda: all(_delivered(log) > 0 for log in logs),
+            180,
+            "both workers delivering",
+            workers,
+            logs,
+        )
+        workers[0].send_signal(signal.SIGKILL)  # mid-stream: its partitions keep receiving
         workers[0].wait(timeout=10)
-        _produce(broker, [orjson.dumps(_record(i)) for i in second])
-        expected = _expected(range(0, 16_000))
-        deadline = time.monotonic() + 90
-        while _event_count(sandbox_server) < sum(expected.values()):
-            assert time.monotonic() < deadline, logs[1].read_text()[-2000:]
-            assert workers[1].poll() is None, logs[1].read_text()[-2000:]
-            time.sleep(0.5)
+        killed_at = feeder.count
+        _wait_until(lambda: feeder.count >= killed_at + 2_000, 60, "feeding", workers[1:], logs)
+        produced = feeder.finish()
+        expected = _expected(range(produced))
+        # The survivor bills everything, the dead worker's partitions included (so the group
+        # has rebalanced and no commit of it can fail any more) ...
+        _wait_until(
+            lambda: _event_count(sandbox_server) >= sum(expected.values()),
+            180,
+            "all events billed",
+            workers[1:],
+            logs[1:],
+        )
+        # ... then unmappable records, which only the survivor sees: one dead letter each.
+        _produce(broker, poison)
+        letters = _dead_letters(broker, 2)
         workers[1].send_signal(signal.SIGTERM)  # graceful stop
         assert workers[1].wait(timeout=30) == 0, logs[1].read_text()[-2000:]
     finally:
+        if feeder.is_alive():
+            feeder.halt.set()
+            feeder.join(timeout=60)
         for w in workers:
             if w.poll() is None:
                 w.kill()
                 w.wait(timeout=10)
-    assert transaction_counts(sandbox_server) == expected
-    killed_log = logs[0].read_text()
-    assert "events/s" in killed_log  # the killed worker was delivering when it died
-    letters = _dead_letters(broker, 2)
+    assert _delivered(logs[0]) > 0  # the killed worker had billed its share when it died
+    assert transaction_counts(sandbox_server) == expected  # every event, exactly once
     reasons = sorted(dict(m.headers())["lagoform.reason"].decode() for m in letters)
     assert reasons == ["malformed_json", "unknown_tenant"]
     assert sorted(m.value() for m in letters) == sorted(poison)

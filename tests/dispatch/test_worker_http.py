@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import signal
 import sqlite3
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -55,7 +56,7 @@ def _expected(n: int) -> Counter[tuple[str | None, str]]:
 def test_sigkill_at_random_points_bills_every_event_exactly_once(
     sandbox_server: Any, project: Path, tmp_path: Path
 ) -> None:
-    total, chunk = 50_000, 2_500
+    total, chunk, upfront = 50_000, 2_500, 20_000
     spool_path = tmp_path / "spool.db"
     seed = int(time.time())  # printed on failure so a run can be repeated
     rng = random.Random(seed)
@@ -63,32 +64,32 @@ def test_sigkill_at_random_points_bills_every_event_exactly_once(
 
     def produce() -> None:
         with Spool(spool_path) as spool:
-            for start in range(0, total, chunk):
+            for start in range(upfront, total, chunk):
                 spool.enqueue(_record(i) for i in range(start, start + chunk))
                 time.sleep(0.4)
         produced.set()
 
-    Spool(spool_path).close()
+    # A backlog the six short-lived workers cannot drain (each delivers for well under a
+    # second), so each always has records to claim; more keep arriving while they are killed.
+    with Spool(spool_path) as spool:
+        spool.enqueue(_record(i) for i in range(upfront))
     # a little latency keeps the worker busy, so kills land on batches in flight
     sandbox_server.control(latency_ms=25)
     producer = threading.Thread(target=produce)
     producer.start()
-    kills, mid_delivery = 0, 0
+    kills = 0
     try:
         while kills < 6:
             worker = start_worker(sandbox_server, project, spool_path)
-            time.sleep(rng.uniform(1.2, 2.5))  # imports take ~1 s: kill mid-delivery
-            worker.send_signal(signal.SIGKILL)
-            worker.wait(timeout=10)
+            _kill_mid_delivery(worker, spool_path, rng.uniform(0.0, 0.4), f"seed {seed}")
             assert worker.returncode == -signal.SIGKILL, f"seed {seed}"
             kills += 1
-            # claims left behind = killed while batches were claimed but not all acknowledged
-            mid_delivery += _open_claims(spool_path) > 0
+            # what the kill left behind: its claims, released by the next worker
+            assert _open_claims(spool_path, worker.pid) > 0, f"seed {seed}"
     finally:
         producer.join(timeout=120)
     assert produced.is_set()
-    print(f"kills {kills}, mid-delivery {mid_delivery}, seed {seed}")
-    assert mid_delivery >= 4, f"seed {seed}: only {mid_delivery} kills hit a batch in flight"
+    print(f"kills {kills}, all mid-delivery, seed {seed}")
     sandbox_server.control(latency_ms=0)
     done = run_cli(sandbox_server, project, spool_path, "run", "--once", "-q")
     assert done.returncode == 0, done.stderr
@@ -101,10 +102,43 @@ def test_sigkill_at_random_points_bills_every_event_exactly_once(
         assert spool.backlog() == 0 and spool.dead_letter_count() == 0
 
 
-def _open_claims(spool_path: Path) -> int:
-    conn = sqlite3.connect(spool_path)
+def _kill_mid_delivery(
+    worker: subprocess.Popen[bytes], spool_path: Path, after: float, context: str
+) -> None:
+    """SIGKILL ``worker`` ``after`` seconds into its delivery, at a moment it holds claimed,
+    unsettled records. It is frozen (SIGSTOP) while its claims are read, so the kill lands on
+    exactly what was read: a batch in flight or claimed, never an idle worker. Waiting for the
+    worker instead of sleeping a fixed time keeps this true however slow start-up is."""
+    deadline = time.monotonic() + 120
+    while _open_claims(spool_path, worker.pid) == 0:  # start-up: imports, catalog, first claim
+        assert worker.poll() is None, f"{context}: the worker exited"
+        assert time.monotonic() < deadline, f"{context}: the worker never claimed records"
+        time.sleep(0.02)
+    time.sleep(after)  # a random point of the delivery
+    while True:
+        worker.send_signal(signal.SIGSTOP)
+        try:
+            if _open_claims(spool_path, worker.pid, timeout=1.0) > 0:
+                break
+        except sqlite3.OperationalError:
+            pass  # frozen in the middle of a write: let it finish, look again
+        worker.send_signal(signal.SIGCONT)  # between two claims: catch the next one
+        assert time.monotonic() < deadline, f"{context}: the worker stopped claiming"
+        time.sleep(0.005)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+
+
+def _open_claims(spool_path: Path, pid: int | None = None, timeout: float = 5.0) -> int:
+    """Claims in the spool (of the worker with this pid, if given)."""
+    conn = sqlite3.connect(spool_path, timeout=timeout)
     try:
-        return int(conn.execute("SELECT count(*) FROM claims").fetchone()[0])
+        if pid is None:
+            row = conn.execute("SELECT count(*) FROM claims").fetchone()
+        else:
+            row = conn.execute("SELECT count(*) FROM claims WHERE owner = ?", (f"pid {pid}",))
+            row = row.fetchone()
+        return int(row[0])
     finally:
         conn.close()
 
