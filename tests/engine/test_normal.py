@@ -164,21 +164,38 @@ def test_coupon_applies_to_request_vs_response() -> None:
     assert normal.coupon(request) == normal.coupon(response)
 
 
-def test_project_keeps_only_desired_fields_down_to_override_charges() -> None:
-    live = {
-        "name": "n",
-        "email": "e",
-        "overrides": {
-            "amount_cents": 1,
-            "name": "x",
-            "charges": {
-                "t": {"properties": {"amount": "1"}, "min_amount_cents": 0},
-                "u": {"properties": {"amount": "2"}},
-            },
-        },
+def test_project_keeps_only_desired_fields() -> None:
+    live = {"name": "n", "email": "e", "metadata": {"a": "1"}}
+    assert normal.project(live, {"name": "x", "phone": "p"}) == {"name": "n"}
+
+
+def test_pricing_form_is_the_overridable_part_of_a_plan() -> None:
+    body = {
+        "code": "p",
+        "name": "P",
+        "interval": "monthly",
+        "amount_cents": 100,
+        "amount_currency": "USD",
+        "pay_in_advance": True,
+        "charges": [
+            {
+                "code": "t",
+                "billable_metric_code": "m",
+                "charge_model": "standard",
+                "pay_in_advance": False,
+                "properties": {"amount": "0.50"},
+            }
+        ],
     }
-    want = {"name": "n", "overrides": {"charges": {"t": {"properties": {"amount": "3"}}}}}
-    assert normal.project(live, want) == {
-        "name": "n",
-        "overrides": {"charges": {"t": {"properties": {"amount": "1"}}}},
+    form = normal.pricing(normal.billing_plan(body))
+    assert "interval" not in form and "pay_in_advance" not in form
+    assert form["amount_cents"] == 100 and form["trial_period"] == 0
+    assert form["charges"] == {
+        "t": {
+            "charge_model": "standard",
+            "properties": {"amount": "0.5"},
+            "filters": {},
+            "min_amount_cents": 0,
+            "tax_codes": [],
+        }
     }

@@ -42,9 +42,15 @@ def _plan_terms(code: str, desired: DesiredState, live: LiveState) -> tuple[Any,
 
 
 def plan_move(
-    have: LiveObject, to_plan: str, desired: DesiredState, live: LiveState
+    have: LiveObject,
+    to_plan: str,
+    desired: DesiredState,
+    live: LiveState,
+    *,
+    overrides: bool = False,
 ) -> PlanMove | None:
-    """How Lago will move subscription ``have`` to ``to_plan``; None when it stays."""
+    """How Lago will move subscription ``have`` to ``to_plan``; None when it stays.
+    ``overrides``: the YAML negotiates prices on the new plan (lagoform sets them after)."""
     raw = have.raw
     current = str(raw.get("plan_code") or "")
     scheduled = str(raw.get("next_plan_code") or "")
@@ -52,12 +58,12 @@ def plan_move(
         if current == to_plan:
             return None
         start = str(raw.get("subscription_at") or "")[:10] or None
-        return _move("swap", current, to_plan, None, None, None, start)
+        return _move("swap", current, to_plan, None, None, None, start, overrides)
     if scheduled and to_plan == scheduled:
         return None
     if scheduled and to_plan == current:
         date = str(raw.get("downgrade_plan_date") or "")[:10] or None
-        return _move("cancel_downgrade", scheduled, to_plan, None, None, None, date)
+        return _move("cancel_downgrade", scheduled, to_plan, None, None, None, date, overrides)
     if to_plan == current:
         return None
     _, old_interval, _ = _plan_terms(current, desired, live)
@@ -75,6 +81,7 @@ def plan_move(
         old,
         new,
         "now" if upgrade else end,
+        overrides,
     )
     if scheduled:
         rule = f"{move.rule} Lago also cancels the downgrade to {scheduled!r} scheduled now."
@@ -90,6 +97,7 @@ def _move(
     old: int | None,
     new: int | None,
     effective: str | None,
+    overrides: bool,
 ) -> PlanMove:
     cur = str(currency) if currency else None
     return PlanMove(
@@ -100,7 +108,8 @@ def _move(
         from_yearly_cents=old,
         to_yearly_cents=new,
         effective=effective,
-        rule=_rule(kind, from_plan, to_plan, money(old, cur), money(new, cur), effective),
+        rule=_rule(kind, from_plan, to_plan, money(old, cur), money(new, cur), effective)
+        + _after(kind, to_plan, overrides),
     )
 
 
@@ -117,25 +126,38 @@ def _rule(kind: MoveKind, a: str, b: str, old: str, new: str, when: str | None) 
         return (
             f"Upgrade: {compare}; not less, so Lago terminates the current subscription now and "
             f"starts a new one on {b!r} at once (same external_id, new Lago id; fees paid in "
-            "advance are invoiced for it). Overrides do not carry over: lagoform sets this "
-            "tenant's overrides on the new subscription right after."
+            "advance are invoiced for it)."
         )
     if kind == "downgrade":
         return (
             f"Downgrade: {compare}; less, so the subscription stays on {a!r} until its current "
             f"billing period ends ({when or 'date unknown'}); Lago creates a pending "
-            f"subscription on {b!r} that starts then. lagoform sets this tenant's overrides on "
-            "that pending subscription."
+            f"subscription on {b!r} that starts then."
         )
     if kind == "swap":
         return (
             f"The subscription has not started yet (it starts {when or 'later'}): Lago puts it "
-            f"on {b!r} instead of {a!r}, neither upgrade nor downgrade. Lago applies no "
-            "overrides on this path, so lagoform sets them right after."
+            f"on {b!r} instead of {a!r}, neither upgrade nor downgrade, and applies no "
+            "overrides on this path."
         )
     return (
         f"A downgrade to {a!r} is scheduled ({when or 'at period end'}) but the catalog keeps "
         f"{b!r}: lagoform cancels the pending subscription (DELETE with status=pending). "
         f"Sending {b!r} again would not undo it, and on a subscription with overrides Lago "
         "would compare its own copy of the plan with the catalog plan and move it."
+    )
+
+
+def _after(kind: MoveKind, plan: str, overrides: bool) -> str:
+    """What happens to negotiated prices on the way."""
+    if kind == "cancel_downgrade":
+        return ""
+    if not overrides:
+        return f" The new subscription bills {plan!r} at the catalog's prices (no overrides)."
+    where = "that pending subscription" if kind == "downgrade" else "the new subscription"
+    if kind == "swap":
+        where = "it"
+    return (
+        " Overrides do not carry over from one plan to another: lagoform sets this tenant's "
+        f"overrides on {where} right after."
     )

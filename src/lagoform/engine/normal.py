@@ -354,25 +354,6 @@ PROJECTED_KINDS = frozenset({"customer", "subscription", "wallet"})
 
 
 def project(live: Normal, desired: Normal) -> Normal:
-    """``live`` restricted to the fields ``desired`` states.
-
-    Used for kinds where an omitted field means "not managed". A subscription's ``overrides``
-    are projected the same way, down to each overridden charge's fields.
-    """
-    out = _pick(live, desired)
-    want, have = desired.get("overrides"), live.get("overrides")
-    if isinstance(want, dict) and isinstance(have, dict):
-        overrides = _pick(have, want)
-        want_charges, have_charges = want.get("charges"), have.get("charges")
-        if isinstance(want_charges, dict) and isinstance(have_charges, dict):
-            overrides["charges"] = {
-                code: _pick(have_charges[code], fields)
-                for code, fields in want_charges.items()
-                if code in have_charges
-            }
-        out["overrides"] = overrides
-    return out
-
-
-def _pick(live: Normal, desired: Normal) -> Normal:
+    """``live`` restricted to the fields ``desired`` states (kinds where an omitted field means
+    "not managed"). A subscription's prices are compared by ``pricing.py``, not here."""
     return {key: live[key] for key in desired if key in live}

@@ -81,7 +81,7 @@ def compare_subscription(
     fields = {k: v for k, v in want.normal.items() if k != "overrides"}
     current = project({k: v for k, v in have.normal.items() if k not in _LIVE_ONLY}, fields)
     out.changes = diff(current, fields)
-    out.move = plan_move(have, plan_code, desired, live)
+    out.move = plan_move(have, plan_code, desired, live, overrides=bool(yaml))
     if base is None:
         return out
     if out.move is not None and out.move.kind != "cancel_downgrade":

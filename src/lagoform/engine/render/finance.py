@@ -53,9 +53,10 @@ class PricingView:
     rows: tuple[PriceRow, ...]
     exists: bool
     widths: tuple[int, int, int, int] = (0, 0, 0, 0)  # text columns: where, base, now, new
+    new_label: str = "after apply"  # "YAML asks" when the change is blocked
 
 
-def pricing_view(pricing: SubscriptionPricing) -> PricingView:
+def pricing_view(pricing: SubscriptionPricing, *, blocked: bool = False) -> PricingView:
     cur = pricing.currency or None
     rows = tuple(_row(line, pricing, cur) for line in pricing.lines)
     copy = " (its own copy in Lago)" if pricing.overridden else ""
@@ -72,7 +73,8 @@ def pricing_view(pricing: SubscriptionPricing) -> PricingView:
         min(24, max((len(r.current) for r in rows), default=0)),
         min(24, max((len(r.new) + (0 if r.changes else 2) for r in rows), default=0)),
     )
-    return PricingView(heading + record, why, rows, pricing.exists, widths)
+    label = "YAML asks (blocked)" if blocked else "after apply"
+    return PricingView(heading + record, why, rows, pricing.exists, widths, label)
 
 
 def _row(line: PriceLine, pricing: SubscriptionPricing, cur: str | None) -> PriceRow:

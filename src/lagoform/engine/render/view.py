@@ -118,7 +118,9 @@ def change_view(change: ObjectChange) -> ChangeView:
         key=change.key,
         rows=tuple(fields),
         groups=tuple(groups),
-        pricing=finance.pricing_view(change.pricing) if change.pricing is not None else None,
+        pricing=finance.pricing_view(change.pricing, blocked=change.action == "blocked")
+        if change.pricing is not None
+        else None,
         move=finance.move_lines(change.move) if change.move is not None else None,
         extra=tuple(finance.top_up_lines(change)),
         blocked=tuple(
