@@ -47,6 +47,8 @@ def _fan_out_key(value: Any) -> Any:
     # The dispatch worker's transaction ids are "<record id>:<key>", and "#<n>" numbers
     # `repeat` events: a key holding either could give two different events one id.
     value = _text(value)
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("fan-out key must not be empty (it is part of every transaction id)")
     if isinstance(value, str) and (":" in value or "#" in value):
         raise ValueError(
             f"fan-out key '{value}' must not contain ':' or '#' (transaction ids are "
@@ -66,4 +68,4 @@ DateTime = Annotated[dt.datetime, BeforeValidator(_datetime)]
 Text = Annotated[str, BeforeValidator(_text)]
 Code = Annotated[str, BeforeValidator(_code)]
 # The pattern sits before the validator so that it reaches the JSON Schema (editors).
-FanOutKey = Annotated[str, StringConstraints(pattern=r"^[^:#]*$"), BeforeValidator(_fan_out_key)]
+FanOutKey = Annotated[str, StringConstraints(pattern=r"^[^:#]+$"), BeforeValidator(_fan_out_key)]

@@ -105,8 +105,12 @@ def serve(host: str, port: int, spool_path: Path | None, project_root: Path) -> 
     from lagoform.dispatch.ingest import serve as run_server
 
     path = _spool_path(project_root, spool_path)
-    click.echo(f"ingest: http://{host}:{port}/records → {path}", err=True)
-    run_server(path, host, port)
+    run_server(
+        path,
+        host,
+        port,
+        on_ready=lambda url: click.echo(f"ingest: {url}/records → {path}", err=True),
+    )
 
 
 # ---- the Lago target ------------------------------------------------------------------------

@@ -121,8 +121,26 @@ async def _reply(send: Send, status: int, payload: dict[str, Any]) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def serve(spool_path: Path, host: str = "127.0.0.1", port: int = 8088) -> None:
-    """Run the ingest endpoint until interrupted (uvicorn handles SIGINT/SIGTERM)."""
+def serve(
+    spool_path: Path,
+    host: str = "127.0.0.1",
+    port: int = 8088,
+    *,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Run the ingest endpoint until interrupted (uvicorn handles SIGINT/SIGTERM).
+
+    ``on_ready`` gets the base URL once the socket is bound (the real port when ``port`` is 0).
+    """
     import uvicorn
 
-    uvicorn.run(IngestApp(spool_path), host=host, port=port, log_level="warning", lifespan="on")
+    from lagoform.serving import bind, url_of
+
+    sock = bind(host, port)
+    config = uvicorn.Config(IngestApp(spool_path), log_level="warning", lifespan="on")
+    if on_ready is not None:
+        on_ready(url_of(sock))
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()

@@ -87,7 +87,12 @@ class KafkaWorker:
         progress: Callable[[Progress], None] | None = None,
         progress_interval: float = 1.0,
     ) -> None:
-        from confluent_kafka import Consumer, Producer
+        try:
+            from confluent_kafka import Consumer, Producer
+        except ImportError as err:
+            raise DispatchError(
+                "the Kafka source needs confluent-kafka: pip install 'lagoform[kafka]'"
+            ) from err
 
         self.settings = settings
         self.deliverer = deliverer

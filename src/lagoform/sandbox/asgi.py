@@ -8,11 +8,11 @@ can be announced before requests arrive.
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from lagoform.sandbox.core import Sandbox
+from lagoform.serving import bind, url_of
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -66,18 +66,6 @@ async def _lifespan(sandbox: Sandbox, receive: Receive, send: Send) -> None:
             return
 
 
-def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Accepted sockets inherit TCP_NODELAY on Linux; without it the response head and body
-    # (two writes) meet the client's delayed ACK and every request waits ~40 ms.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
-    sock.setblocking(False)
-    return sock
-
-
 def serve(
     sandbox: Sandbox,
     host: str = "127.0.0.1",
@@ -89,9 +77,7 @@ def serve(
     import uvicorn
 
     sock = bind(host, port)
-    bound_host, bound_port = sock.getsockname()[:2]
-    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-    url = f"http://{shown}:{bound_port}"
+    url = url_of(sock)
     config = uvicorn.Config(
         make_app(sandbox),
         log_level="warning",
