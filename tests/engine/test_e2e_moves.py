@@ -148,3 +148,63 @@ def test_downgrade_sets_the_overrides_on_the_pending_subscription(
     assert sorted(plan_codes) == sorted(set(plan_codes))  # no duplicate charge
     storage = next(c for c in pending["subscription"]["plan"]["charges"] if c["code"] == "storage")
     assert storage["properties"] == {"amount": "0.09"}
+
+
+INITECH = """customer:
+  name: Initech
+  currency: USD
+subscriptions:
+  - external_id: initech-main
+    plan: pro_monthly
+    name: Initech
+    start_date: 2027-06-01
+    overrides:
+      reason: Launch deal
+      approval: OPS-3
+      charges:
+        storage:
+          properties: {amount: 0.05}
+"""
+
+
+def test_a_subscription_not_started_yet_is_addressed_as_pending(
+    applied: Path, sandbox_server: SandboxServer
+) -> None:
+    tenant = applied / "overrides" / "initech.yaml"
+    tenant.write_text(INITECH)
+    client, recorder = recording_client(sandbox_server)
+    with client:
+        recorder.clear()
+        apply_plan(make_plan(applied, client), client, audit=MemoryAudit())
+        # Lago answered "pending": the override call names that status
+        assert [(m, p) for m, p, _ in recorder.writes()][-2:] == [
+            ("POST", "/subscriptions"),
+            ("PUT", "/subscriptions/initech-main/charges/storage?subscription_status=pending"),
+        ]
+        assert not make_plan(applied, client).has_changes
+        # before it starts: another plan (a swap, no upgrade/downgrade) and a new name
+        tenant.write_text(
+            INITECH.replace("plan: pro_monthly", "plan: enterprise").replace(
+                "name: Initech\n    start", "name: Initech (enterprise)\n    start"
+            )
+        )
+        plan = make_plan(applied, client)
+        (change,) = plan.pending()
+        assert change.move is not None and change.move.kind == "swap"
+        recorder.clear()
+        apply_plan(plan, client, audit=MemoryAudit())
+        assert [(m, p) for m, p, _ in recorder.writes()] == [
+            ("POST", "/subscriptions"),
+            ("PUT", "/subscriptions/initech-main?status=pending"),
+            ("PUT", "/subscriptions/initech-main/charges/storage?subscription_status=pending"),
+        ]
+        assert not make_plan(applied, client).has_changes
+    pending = lago(sandbox_server, "GET", "/subscriptions/initech-main?status=pending")
+    sub = pending["subscription"]
+    assert (sub["plan_code"], sub["name"], sub["status"]) == (
+        "enterprise",
+        "Initech (enterprise)",
+        "pending",
+    )
+    storage = next(c for c in sub["plan"]["charges"] if c["code"] == "storage")
+    assert storage["properties"] == {"amount": "0.05"}

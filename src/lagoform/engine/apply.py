@@ -175,6 +175,9 @@ def _context(live: LiveState) -> ApplyContext:
     for key, obj in live.objects.get("wallet", {}).items():
         if obj.ids.get("lago_id"):
             ctx.wallet_ids[key] = str(obj.ids["lago_id"])
+    for key, obj in live.objects.get("subscription", {}).items():
+        if obj.raw.get("status") == "pending":  # not started: calls must name its status
+            ctx.record_status[key] = "pending"
     return ctx
 
 

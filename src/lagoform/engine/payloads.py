@@ -247,8 +247,10 @@ def _subscription_steps(change: ObjectChange, ctx: ApplyContext) -> list[Step]:
     if change.action != "create":
         changed = {c.path[0] for c in change.changes}
         fields = {f: body.get(f) for f in _SUBSCRIPTION_FIELDS if f in changed}
-        if fields:
-            steps.append(Step("update", "PUT", path, "subscription", fields, _what(change)))
+        if fields:  # addressed to a pending record when it has not started (apply knows)
+            steps.append(
+                Step("update", "PUT", path, "subscription", fields, _what(change), follows=key)
+            )
     if plan_level and not carried:
         steps.append(
             Step("update", "PUT", path, "subscription", {"plan_overrides": plan_level},
