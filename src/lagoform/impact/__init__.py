@@ -16,6 +16,9 @@ Public API::
     run_analysis(desired, make_client, **same) -> RevenueImpact     blocking; closes the client
     render_text(impact) -> str; render_markdown(impact) -> str; render_json(impact) -> str
     headline(impact) -> str                                           one line for summaries
+    for_plan(plan, desired, live, make_client, *, enabled=None, past_periods=0, premium=True)
+        -> RevenueImpact | None     lagoform plan's section; a failure becomes ``unavailable``
+    wanted(plan) -> bool            does the plan change pricing a live subscription bills on
     RevenueImpact (+ PeriodTotal, Mover, Contribution, SubscriptionImpact, SubscriptionPeriod,
     ChargeDelta, Unreliable, NotFollowing), SCHEMA_VERSION
 
@@ -23,8 +26,8 @@ Public API::
 engine's ``LiveState`` when the caller already read it (``lagoform plan``), else plans and
 subscriptions are listed here. Modules: forms (pricing form, overrides, cascade), proposed
 (whose pricing changes), usage (Lago's usage, re-routing onto filters), estimate (check and
-price one period), aggregate (totals), fetch (the only I/O), render. The JSON schema is in
-docs/impact.md.
+price one period), aggregate (totals), fetch (the only I/O), render, section (the plan's
+revenue section). The JSON schema is in docs/impact.md.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from lagoform.impact.model import (
     Unreliable,
 )
 from lagoform.impact.render import headline, render_json, render_markdown, render_text
+from lagoform.impact.section import for_plan, wanted
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -56,9 +60,11 @@ __all__ = [
     "SubscriptionPeriod",
     "Unreliable",
     "analyze",
+    "for_plan",
     "headline",
     "render_json",
     "render_markdown",
     "render_text",
     "run_analysis",
+    "wanted",
 ]

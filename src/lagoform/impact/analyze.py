@@ -149,12 +149,28 @@ async def analyze(
                 ),
             )
         )
-    return summarize(
+    impact = summarize(
         estimated,
         periods=period_labels(past_periods),
         not_following=found.not_following,
         unknown=found.unknown,
         top=top,
+    )
+    failed = [item.failure for item in estimated if item.failure is not None]
+    read = [item for item in estimated if not item.proposal.blocked]
+    if read and len(failed) == len(read):
+        # Not one usage read succeeded (an outage, a key without usage access): there is no
+        # estimate at all, and saying so once beats listing every subscription's same error.
+        return impact.model_copy(update={"unavailable": _nothing_read(failed)})
+    return impact
+
+
+def _nothing_read(failures: list[str]) -> str:
+    # The messages differ by customer (the path is in them): one example says enough.
+    example = min(failures).removeprefix("usage could not be read: ")
+    return (
+        f"no usage could be read for the {len(failures)} subscription(s) whose pricing "
+        f"changes (for example {example})"
     )
 
 

@@ -4,6 +4,8 @@ All amounts are integers in the currency's minor units (cents for USD), per bill
 ``"current"`` is the open period with its usage so far; ``"past-1"`` the last closed period,
 ``"past-2"`` the one before, and so on. ``delta_cents = new_cents - old_cents``. The JSON form
 (``model_dump``) is versioned by ``schema_version`` and documented in docs/impact.md.
+``unavailable`` says why there is no estimate at all (no usage could be read, or the analysis
+failed); ``lagoform plan`` still shows the plan.
 """
 
 from __future__ import annotations
@@ -133,11 +135,16 @@ class RevenueImpact(_Frozen):
     unreliable: tuple[Unreliable, ...] = ()
     not_following: tuple[NotFollowing, ...] = ()
     limits: tuple[str, ...] = ()  # what every estimate leaves out
+    unavailable: str | None = None  # why there is no estimate at all (None: there is one)
 
     @property
     def has_changes(self) -> bool:
         """Does the change move anyone's bill (or leave a bill it could not estimate)?"""
-        return bool(self.unreliable) or any(t.delta_cents for t in self.totals)
+        return (
+            self.unavailable is not None
+            or bool(self.unreliable)
+            or any(t.delta_cents for t in self.totals)
+        )
 
     def total(self, period: str, currency: str) -> PeriodTotal | None:
         return next((t for t in self.totals if t.period == period and t.currency == currency), None)

@@ -1,7 +1,8 @@
 """The revenue section as text (terminal), markdown (leads the PR comment) and JSON.
 
 All three read one ``RevenueImpact``; nothing here computes. Markdown is a self-contained
-section starting with ``## Revenue impact`` so the plan's comment can put it first.
+section starting with ``## Revenue impact`` (``heading=3`` in the plan's comment, which it
+leads) so the plan's comment can put it first.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ def _customers(total: PeriodTotal) -> str:
 
 def headline(impact: RevenueImpact) -> str:
     """One line per currency for the first period, or why there is nothing to show."""
+    if impact.unavailable is not None:
+        return f"revenue impact unavailable: {impact.unavailable}"
     first = impact.periods[0] if impact.periods else "current"
     totals = [t for t in impact.totals if t.period == first]
     if not totals:
@@ -71,9 +74,14 @@ def _more(total: int, shown: int, bullet: str) -> list[str]:
     return [f"{bullet}… and {total - shown} more (all of them are in the JSON form)"]
 
 
-def render_markdown(impact: RevenueImpact, *, max_items: int = MAX_ITEMS) -> str:
-    """The revenue section of a PR comment; long lists stop after ``max_items`` entries."""
-    lines = ["## Revenue impact", "", f"**{headline(impact)}**", ""]
+def render_markdown(impact: RevenueImpact, *, max_items: int = MAX_ITEMS, heading: int = 2) -> str:
+    """The revenue section of a PR comment; long lists stop after ``max_items`` entries.
+    ``heading`` is the level of its title (its parts are one level below)."""
+    title, part = "#" * heading, "#" * (heading + 1)
+    if impact.unavailable is not None:
+        lines = [f"{title} Revenue impact", "", "> [!WARNING]", f"> {headline(impact)}", ""]
+        return "\n".join(lines + _not_following_md(impact, part, max_items))
+    lines = [f"{title} Revenue impact", "", f"**{headline(impact)}**", ""]
     if impact.totals:
         lines += _table(
             ["Period", "Before", "After", "Change", "More", "Less", "Same", "Subscriptions"],
@@ -94,7 +102,7 @@ def render_markdown(impact: RevenueImpact, *, max_items: int = MAX_ITEMS) -> str
         )
         lines.append("")
     if impact.movers:
-        lines += ["### Largest movers", ""]
+        lines += [f"{part} Largest movers", ""]
         lines += _table(
             ["Customer", "Before", "After", "Change"],
             ["---", "---:", "---:", "---:"],
@@ -110,7 +118,7 @@ def render_markdown(impact: RevenueImpact, *, max_items: int = MAX_ITEMS) -> str
         )
         lines.append("")
     if impact.contributions:
-        lines += ["### By charge", ""]
+        lines += [f"{part} By charge", ""]
         lines += _table(
             ["Period", "Plan", "Charge", "Change", "Subscriptions"],
             ["---", "---", "---", "---:", "---:"],
@@ -126,18 +134,9 @@ def render_markdown(impact: RevenueImpact, *, max_items: int = MAX_ITEMS) -> str
             ),
         )
         lines.append("")
-    if impact.not_following:
-        lines += ["### Not following the plan change (overridden)", ""]
-        for nf in impact.not_following[:max_items]:
-            kept = f" Keeps its own: {', '.join(nf.not_reached)}." if nf.not_reached else ""
-            lines.append(
-                f"- `{nf.external_id}` ({nf.external_customer_id}, plan `{nf.plan_code}`): "
-                f"{nf.reason}.{kept}"
-            )
-        lines += _more(len(impact.not_following), max_items, "- ")
-        lines.append("")
+    lines += _not_following_md(impact, part, max_items)
     if impact.unreliable:
-        lines += ["### No reliable estimate", ""]
+        lines += [f"{part} No reliable estimate", ""]
         for item in impact.unreliable[:max_items]:
             which = f" [{', '.join(item.periods)}]" if item.periods else ""
             lines.append(
@@ -153,9 +152,32 @@ def render_markdown(impact: RevenueImpact, *, max_items: int = MAX_ITEMS) -> str
     return "\n".join(lines)
 
 
+def _not_following_md(impact: RevenueImpact, part: str, max_items: int) -> list[str]:
+    if not impact.not_following:
+        return []
+    lines = [f"{part} Not following the plan change (overridden)", ""]
+    for nf in impact.not_following[:max_items]:
+        kept = f" Keeps its own: {', '.join(nf.not_reached)}." if nf.not_reached else ""
+        lines.append(
+            f"- `{nf.external_id}` ({nf.external_customer_id}, plan `{nf.plan_code}`): "
+            f"{nf.reason}.{kept}"
+        )
+    lines += _more(len(impact.not_following), max_items, "- ")
+    lines.append("")
+    return lines
+
+
 def render_text(impact: RevenueImpact, *, max_items: int = MAX_ITEMS) -> str:
     """The terminal form; per-subscription lists stop after ``max_items`` entries."""
     lines = ["Revenue impact"]
+    if impact.unavailable is not None:
+        lines.append(f"  {headline(impact)}")
+        lines += [
+            f"  Not following: {nf.external_id} ({nf.external_customer_id}): {nf.reason}"
+            for nf in impact.not_following[:max_items]
+        ]
+        lines += _more(len(impact.not_following), max_items, "  Not following: ")
+        return "\n".join(lines) + "\n"
     if not impact.totals:
         lines.append(f"  {headline(impact)}")
     for t in impact.totals:
