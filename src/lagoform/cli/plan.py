@@ -4,6 +4,11 @@ Every run prints its target first. The catalog is validated before any call to L
 ``CatalogError`` lists every problem and nothing is sent). Exit codes are mapped in one place
 (the root group): 0 ok / no changes, 2 changes pending with ``--detailed-exitcode``, 1 error.
 
+``plan`` also prices live usage under the current and the proposed pricing (the revenue
+section, ``lagoform.impact``) when it changes pricing a live subscription bills on, or when
+asked with ``--impact``; a failed estimate says so and never fails the plan. ``apply`` neither
+computes nor shows it.
+
 The audit wiring lives here: ``plan`` shows the override records apply would write (the
 finance trail, before merge); ``apply`` — fresh or from a saved plan — gives the trail the
 override facts of every subscription with overrides (base plan, override values, the values
@@ -47,15 +52,19 @@ class Built:
     facts: dict[str, Any]
 
 
-def _build(target: Target, root: Path) -> Built:
+def _build(
+    target: Target, root: Path, *, impact: bool | None = False, past_periods: int = 0
+) -> Built:
     """Validate the catalog (no API call on failure), read Lago, build the plan; the plan
-    carries the override audit records its apply would write."""
+    carries the override audit records its apply would write and, per ``impact`` (None: when
+    the plan changes pricing a live subscription bills on), the revenue section."""
     from lagoform.audit.project_facts import override_facts
     from lagoform.catalog import load_project
     from lagoform.engine.desired import from_project
     from lagoform.engine.live import fetch_live
     from lagoform.engine.plan import build_plan, hints_for
     from lagoform.engine.preview import with_audit_preview
+    from lagoform.impact import for_plan
 
     project = load_project(root)
     desired = from_project(project)
@@ -63,7 +72,19 @@ def _build(target: Target, root: Path) -> Built:
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     plan = build_plan(desired, live, target=_target_label(target), created_at=created)
     facts = override_facts(project, desired, live)
-    return Built(with_audit_preview(plan, facts), project, desired, live, facts)
+    plan = with_audit_preview(plan, facts)
+    revenue = for_plan(
+        plan,
+        desired,
+        live,
+        target.async_client,
+        enabled=impact,
+        past_periods=past_periods,
+        premium=target.environment.premium,
+    )
+    if revenue is not None:
+        plan = plan.model_copy(update={"revenue": revenue})
+    return Built(plan, project, desired, live, facts)
 
 
 def _saved_plan_facts(root: Path, plan: Any, live: Any) -> dict[str, Any]:
@@ -144,6 +165,19 @@ def _report_unfinished(target: Target, root: Path) -> None:
     is_flag=True,
     help="Exit 2 when there are changes (0: none, 1: error).",
 )
+@click.option(
+    "--impact/--no-impact",
+    default=None,
+    help="Price live usage under the current and the proposed pricing (the revenue section). "
+    "Default: when the plan changes a plan or subscription that exists.",
+)
+@click.option(
+    "--past-periods",
+    type=click.IntRange(0, 24),
+    default=0,
+    show_default=True,
+    help="Revenue section: also price the last N closed billing periods.",
+)
 def plan_command(
     env: str | None,
     api_url: str | None,
@@ -151,6 +185,8 @@ def plan_command(
     fmt: str,
     out: Path | None,
     detailed_exitcode: bool,
+    impact: bool | None,
+    past_periods: int,
 ) -> None:
     """Show what apply would change in Lago to match catalog/ and overrides/."""
     from lagoform.engine.render import render_json, render_markdown, render_text
@@ -158,7 +194,7 @@ def plan_command(
     with resolve_target(env, api_url, root) as target:
         # text goes to a person: the target leads stdout; other formats keep stdout parseable
         click.echo(target.describe(), err=fmt != "text")
-        plan = _build(target, root).plan
+        plan = _build(target, root, impact=impact, past_periods=past_periods).plan
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(render_json(plan))
@@ -220,7 +256,8 @@ def apply_command(
         else:
             built = _build(target, root)
             plan, facts = built.plan, built.facts
-        click.echo(render_text(plan, color=sys.stdout.isatty()), nl=False)
+        # a saved plan's revenue section is what usage looked like then: apply ignores it
+        click.echo(render_text(plan, color=sys.stdout.isatty(), revenue=False), nl=False)
         if not plan.has_changes:
             click.echo("Nothing to apply.")
             return

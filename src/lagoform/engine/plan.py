@@ -8,7 +8,9 @@ field-level old → new values. Changes Lago would silently ignore (locks, ``loc
 not in YAML are listed as unmanaged and left alone unless YAML's ``remove`` names them.
 
 A plan carries a format version, an id and fingerprints of the catalog and of every live
-object it read, so a saved plan can be checked for staleness before it is applied.
+object it read, so a saved plan can be checked for staleness before it is applied. ``lagoform
+plan`` may attach a revenue section (``lagoform.impact``: who pays how much more or less, from
+live usage) for reviewers; it is not part of the plan's identity and apply never reads it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from lagoform.engine.pricing import compare_subscription
 from lagoform.engine.pricing_model import PlanMove, PriceLine, SubscriptionPricing
 from lagoform.engine.state import KINDS, DesiredState, Kind, LiveState, fingerprint
 from lagoform.errors import PlanError
+from lagoform.impact.model import RevenueImpact
 
 __all__ = [
     "ACTIONS",
@@ -106,6 +109,9 @@ class Plan(_Frozen):
     # The audit records apply would write for override calls (``engine.preview``), for
     # reviewers; informative only, apply writes its own.
     audit_preview: tuple[dict[str, Any], ...] = ()
+    # Who pays how much more or less (``lagoform.impact``), when ``lagoform plan`` priced live
+    # usage; for reviewers only: not in ``plan_id``, never read by apply.
+    revenue: RevenueImpact | None = None
 
     def pending(self) -> list[ObjectChange]:
         """The changes apply would make or refuse (everything but no-ops), in apply order."""

@@ -1,0 +1,163 @@
+"""A plan carrying a revenue section: it leads the markdown (inside the size limit), follows the
+text's summary line, travels in the JSON, and stays out of the plan's identity.
+
+Golden files: ``plan-revenue.md`` / ``plan-revenue.txt`` (regenerate with
+``LAGOFORM_REGEN_GOLDEN=1``).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lagoform.engine.plan import Plan, build_plan
+from lagoform.engine.render import (
+    render_json,
+    render_markdown,
+    render_revenue_markdown,
+    render_text,
+)
+from lagoform.impact import (
+    ChargeDelta,
+    Contribution,
+    Mover,
+    NotFollowing,
+    PeriodTotal,
+    RevenueImpact,
+    SubscriptionImpact,
+    SubscriptionPeriod,
+    Unreliable,
+)
+from lagoform.impact.aggregate import LIMITS
+from tests.engine.factories import charge, desired, live, plan
+from tests.engine.test_render import TOKENS, _check, scenario
+
+
+def _period(lines: list[tuple[str, int, int]]) -> SubscriptionPeriod:
+    old, new = sum(o for _, o, _ in lines), sum(n for _, _, n in lines)
+    return SubscriptionPeriod(
+        period="current",
+        from_datetime="2026-11-01T00:00:00Z",
+        to_datetime="2026-11-30T23:59:59Z",
+        currency="USD",
+        old_cents=old,
+        new_cents=new,
+        delta_cents=new - old,
+        charges=tuple(ChargeDelta(charge=c, old_cents=o, new_cents=n, delta_cents=n - o)
+                      for c, o, n in lines),
+    )  # fmt: skip
+
+
+# The scenario's re-pricings as lagoform.impact would report them: acme moves from pro to team,
+# globex's negotiated prices drop, initech keeps its own copy of pro, hooli's usage failed.
+REVENUE = RevenueImpact(
+    affected_subscriptions=3,
+    totals=(
+        PeriodTotal(period="current", currency="USD", subscriptions=2, customers=2,
+                    old_cents=38_400, new_cents=47_600, delta_cents=9_200,
+                    customers_more=1, customers_less=1, customers_same=0),
+    ),
+    movers=(
+        Mover(external_customer_id="acme", currency="USD", old_cents=24_900, new_cents=34_900,
+              delta_cents=10_000, subscriptions=("acme-main",)),
+        Mover(external_customer_id="globex", currency="USD", old_cents=13_500,
+              new_cents=12_700, delta_cents=-800, subscriptions=("globex-main",)),
+    ),
+    contributions=(
+        Contribution(period="current", currency="USD", plan_code="team",
+                     charge="(subscription fee)", delta_cents=9_500, subscriptions=2),
+        Contribution(period="current", currency="USD", plan_code="team", charge="tokens",
+                     delta_cents=-300, subscriptions=1),
+    ),
+    subscriptions=(
+        SubscriptionImpact(external_id="acme-main", external_customer_id="acme",
+                           plan_code="team", causes=("plan_switch",),
+                           changes=("subscription fee",),
+                           periods=(_period([("(subscription fee)", 9_900, 19_900),
+                                             ("tokens", 15_000, 15_000)]),)),
+        SubscriptionImpact(external_id="globex-main", external_customer_id="globex",
+                           plan_code="team", causes=("override",),
+                           changes=("subscription fee", "charge tokens"),
+                           periods=(_period([("(subscription fee)", 9_000, 8_500),
+                                             ("tokens", 4_500, 4_200)]),)),
+    ),
+    unreliable=(
+        Unreliable(external_id="hooli-main", external_customer_id="hooli",
+                   plan_code="enterprise",
+                   reasons=("usage could not be read: 503 Service Unavailable",)),
+    ),
+    not_following=(
+        NotFollowing(external_id="initech-main", external_customer_id="initech",
+                     plan_code="pro",
+                     reason="overridden (on a child plan) and plan pro has cascade_updates: "
+                     "false — the plan change does not reach this subscription",
+                     not_reached=("charge tokens", "charge seats")),
+    ),
+    limits=LIMITS,
+)  # fmt: skip
+
+
+def with_revenue(p: Plan, revenue: RevenueImpact = REVENUE) -> Plan:
+    return p.model_copy(update={"revenue": revenue})
+
+
+def test_markdown_golden_leads_with_the_revenue_section() -> None:
+    plain, priced = scenario(), with_revenue(scenario())
+    text = render_markdown(priced)
+    _check("plan-revenue.md", text)
+    assert text.startswith("### Revenue impact\n")
+    assert text.index("### Revenue impact") < text.index("### lagoform plan")
+    assert "#### Largest movers" in text  # its parts sit one level below
+    # the plan's own markdown follows, unchanged
+    assert text == render_revenue_markdown(priced) + "\n" + render_markdown(plain)
+    assert render_markdown(priced, revenue=False) == render_markdown(plain)
+
+
+def test_text_golden_shows_it_after_the_summary_line() -> None:
+    text = render_text(with_revenue(scenario()))
+    _check("plan-revenue.txt", text)
+    summary = text.index("Plan ")
+    assert summary < text.index("Revenue impact\n  Current period (USD): 384.00 USD → 476.00 USD")
+    assert "acme    249.00 USD → 349.00 USD  (+100.00 USD)" in text
+    assert render_text(with_revenue(scenario()), revenue=False) == render_text(scenario())
+
+
+def test_json_carries_it_and_it_is_not_part_of_the_plan_identity() -> None:
+    plain, priced = scenario(), with_revenue(scenario())
+    data = json.loads(render_json(priced))
+    assert data["format_version"] == 1  # an optional field: same version
+    assert data["revenue"]["totals"][0]["delta_cents"] == 9_200
+    assert data["revenue"]["schema_version"] == 1
+    assert Plan.loads(render_json(priced)) == priced
+    assert priced.plan_id == plain.plan_id
+    assert json.loads(render_json(plain))["revenue"] is None
+
+
+def test_unavailable_is_said_in_one_line_and_the_plan_follows() -> None:
+    failed = with_revenue(scenario(), RevenueImpact(unavailable="503 Service Unavailable"))
+    markdown = render_markdown(failed)
+    assert markdown.startswith(
+        "### Revenue impact\n\n> [!WARNING]\n"
+        "> revenue impact unavailable: 503 Service Unavailable\n"
+    )
+    assert "### lagoform plan" in markdown
+    assert "Revenue impact\n  revenue impact unavailable: 503 Service Unavailable\n" in (
+        render_text(failed)
+    )
+
+
+@pytest.mark.parametrize("limit", [65_536, 8_000])
+def test_the_revenue_section_counts_inside_the_comment_limit(limit: int) -> None:
+    many = [
+        plan(f"p{i:03d}", [charge(f"c{j}", "tokens", str(j)) for j in range(10)])
+        for i in range(300)
+    ]
+    p = build_plan(desired(billable_metric=[TOKENS], plan=many), live(billable_metric=[TOKENS]))
+    out = render_markdown(with_revenue(p), full_plan="the plan.md artifact", limit=limit)
+    assert len(out) <= limit
+    assert out.startswith(render_revenue_markdown(with_revenue(p)))
+    assert "more change(s) not shown" in out and "the plan.md artifact" in out
+    without = render_markdown(p, full_plan="the plan.md artifact", limit=limit)
+    # the section's room comes out of the plan's details (it holds one <details> itself)
+    assert out.count("<details>") - 1 < without.count("<details>")
