@@ -327,3 +327,63 @@ def test_drift_check_that_cannot_plan_leaves_the_issue_alone(
     assert github.state.calls == []  # not even a read: no plan, no verdict
     assert github.state.issues[1]["state"] == "open"
     assert any("lagoform plan failed" in e for e in run.annotations("error"))
+
+
+def test_pr_comment_leads_with_the_revenue_section_and_is_edited_after(
+    act: Runner, github: FakeGitHub, sandbox_server: Any
+) -> None:
+    assert act("apply", "push", push_event("finance-lead", SHA1)).exit_code == 0
+    with httpx.Client(
+        base_url=f"{sandbox_server.url}/api/v1",
+        headers={"Authorization": f"Bearer {sandbox_server.api_key}"},
+    ) as lago:
+        event = {
+            "transaction_id": "gh-revenue-1",
+            "external_subscription_id": "globex-main",
+            "code": "token_usage",
+            "properties": {"tokens": 1_000_000, "type": "input"},
+        }
+        lago.post("/events/batch", json={"events": [event]}).raise_for_status()
+    overrides = act.workspace / "overrides" / "globex.yaml"
+    _edit(overrides, '"0.0000015"', '"0.0000012"')
+    first = act.pr(SHA1)
+    _edit(overrides, '"0.0000012"', '"0.0000010"')
+    second = act.pr(SHA2)
+
+    for run in (first, second):
+        assert run.exit_code == 0, run.stdout + run.stderr
+    # one comment, created by the first push and edited by the second
+    [comment] = _bot_comments(github)
+    writes = [(c.method, c.path) for c in github.state.writes()]
+    assert writes == [
+        ("POST", f"/repos/{REPO}/issues/7/comments"),
+        ("PATCH", f"/repos/{REPO}/issues/comments/{comment['id']}"),
+    ]
+    # After the verdict, who pays how much more or less leads: 1,000,000 input tokens at the
+    # negotiated 0.0000015 → 0.000001 USD, on top of the 99.00 USD subscription fee.
+    body = comment["body"]
+    verdict = "**lagoform** · `staging` · 📝 **Changes pending**"
+    revenue = (
+        "### Revenue impact\n\n**Current period: -0.50 USD (100.50 USD → 100.00 USD), "
+        "0 customer(s) pay more, 1 less, 0 the same**\n"
+    )
+    assert body.startswith(f"<!-- lagoform-plan:staging -->\n{verdict}")
+    assert body.index(verdict) < body.index(revenue)
+    assert "| `globex` | 100.50 USD | 100.00 USD | -0.50 USD |" in body
+    assert body.index(revenue) < body.index("**Negotiated prices change for 1 tenant:**")
+    assert body.index("**Negotiated prices change") < body.index("### lagoform plan")
+    assert "-0.30 USD" not in body and SHA2[:12] in body  # the second push's figures
+    # the job summary and plan.md read the same, whole
+    assert second.summary.index(revenue) < second.summary.index("### lagoform plan")
+    markdown = Path(second.outputs["plan-markdown"]).read_text()
+    assert markdown.startswith(revenue)
+    saved = Plan.loads(Path(second.outputs["plan-json"]).read_bytes())
+    assert saved.revenue is not None and saved.revenue.movers[0].delta_cents == -50
+
+    # apply plans without the section: it would read usage for nothing
+    merged = act("apply", "push", push_event("finance-lead", SHA2), sha=SHA2)
+    assert merged.exit_code == 0, merged.stdout + merged.stderr
+    assert "subscription globex-main" in merged.stdout and "Revenue impact" not in merged.stdout
+    applied = Plan.loads(Path(merged.outputs["plan-json"]).read_bytes())
+    assert applied.revenue is None and applied.has_changes
+    act.assert_no_secret_anywhere()

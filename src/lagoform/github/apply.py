@@ -61,7 +61,7 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
                 report.problems_section(problems, lambda _: None),
             ),
         )
-    planned = steps.plan(ctx, settings)
+    planned = steps.plan(ctx, settings, impact=False)  # apply never reads the section
     if planned.plan is None or planned.json_path is None:
         return _finish(
             "error",

@@ -53,6 +53,7 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
     set_output("plan-markdown", str(planned.markdown_path))
 
     drifted = planned.plan.has_changes
+    comment = steps.comment_markdown(planned.plan, ctx, settings)
     title = f"lagoform: {label} has drifted from the repository"
     footer = report.footer(sha=ctx.sha, run_url=ctx.run_url, artifacts=True)
     body = (
@@ -60,8 +61,9 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
             f"Lago (`{report.escape_text(label)}`) no longer matches the configuration on the "
             "default branch. Either apply the repository again (re-run the apply workflow) "
             "or bring the change into the YAML with a pull request.",
+            comment.revenue,
             report.tenants_section(report.negotiated_price_changes(planned.plan)),
-            report.fit(steps.comment_markdown(planned.plan, ctx, settings)),
+            comment.plan,
             footer,
         )
         if drifted

@@ -4,7 +4,9 @@ Outcome (the check's colour): failure on invalid YAML (including overrides witho
 approval reference: the catalog's validation says so on the line), on a plan that cannot be
 built, or on blocked changes; success otherwise, with a "changes pending" note when the merge
 would change Lago. The report goes to one sticky PR comment per environment (edited on every
-push), to the job summary, and to plan.json/plan.md, whose paths are step outputs.
+push), to the job summary, and to plan.json/plan.md, whose paths are step outputs. After the
+one-line verdict, the report leads with the revenue section (who pays how much more or less),
+then the tenants whose negotiated prices change, then the plan.
 """
 
 from __future__ import annotations
@@ -36,10 +38,11 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
         planned = steps.plan(ctx, settings)
         outcome = _outcome(planned)
 
-    comment_plan = summary_plan = ""
+    comment_plan = summary_plan = None
     if planned is not None and planned.plan is not None:
-        comment_plan = report.fit(steps.comment_markdown(planned.plan, ctx, settings))
-        summary_plan = planned.markdown  # the summary holds 1 MiB: the whole plan
+        comment_plan = steps.comment_markdown(planned.plan, ctx, settings)
+        # the summary holds 1 MiB: the whole plan
+        summary_plan = steps.plan_markdown(planned.plan, ctx, settings)
     write_summary(_body(ctx, settings, outcome, problems, planned, summary_plan))
     body = _body(ctx, settings, outcome, problems, planned, comment_plan)
     set_output("outcome", outcome)
@@ -68,7 +71,7 @@ def _body(
     outcome: report.Outcome,
     problems: list[Problem],
     planned: steps.PlanOutcome | None,
-    plan_markdown: str,
+    plan_markdown: steps.PlanMarkdown | None,
 ) -> str:
     label = f"`{report.escape_text(settings.target.label)}`"
     if planned is None or planned.plan is None:
@@ -80,10 +83,11 @@ def _body(
     if planned is not None and planned.plan is None:
         error = report.escape_text(planned.completed.message())
         sections.append(f"```text\n{error}\n```")
-    if planned is not None and planned.plan is not None:
+    if planned is not None and planned.plan is not None and plan_markdown is not None:
         tenants = report.negotiated_price_changes(planned.plan)
+        sections.append(plan_markdown.revenue)
         sections.append(report.tenants_section(tenants))
-        sections.append(plan_markdown)
+        sections.append(plan_markdown.plan)
     sections.append(
         report.footer(
             sha=ctx.head_sha(),

@@ -3,7 +3,8 @@
 Validation annotates each problem on its YAML line. Planning runs ``lagoform plan`` once
 (``--format text`` for the log, ``--out plan.json``: one read of Lago), loads the saved plan and
 renders its markdown with the engine's renderer, so plan.json, plan.md, the comment and the
-summary all describe the same plan.
+summary all describe the same plan. The plan's revenue section (who pays how much more or
+less) leads what people read; apply mode plans without it (it would read usage for nothing).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import github_action_toolkit as gat
 
 from lagoform.engine.plan import Plan
-from lagoform.engine.render import render_markdown
+from lagoform.engine.render import render_markdown, render_revenue_markdown
 from lagoform.errors import EXIT_CHANGES, EXIT_OK, LagoformError, Problem
 from lagoform.github import report
 from lagoform.github.commands import Completed, run_lagoform, validate_project
@@ -46,8 +47,12 @@ class PlanOutcome:
     markdown: str = ""
 
 
-def plan(ctx: RunnerContext, settings: Settings, *, name: str = "plan") -> PlanOutcome:
-    """Run ``lagoform plan`` against the target and write ``<name>.json`` / ``<name>.md``."""
+def plan(
+    ctx: RunnerContext, settings: Settings, *, name: str = "plan", impact: bool = True
+) -> PlanOutcome:
+    """Run ``lagoform plan`` against the target and write ``<name>.json`` / ``<name>.md``.
+    ``impact=False`` plans without the revenue section (``--no-impact``); otherwise lagoform
+    decides (it prices usage when the plan changes pricing a live subscription bills on)."""
     settings.output_dir.mkdir(parents=True, exist_ok=True)
     json_path = settings.output_dir / f"{name}.json"
     json_path.unlink(missing_ok=True)  # never report a stale plan from an earlier run
@@ -59,6 +64,7 @@ def plan(ctx: RunnerContext, settings: Settings, *, name: str = "plan") -> PlanO
         "--out",
         str(json_path),
         "--detailed-exitcode",
+        *([] if impact else ["--no-impact"]),
     ]
     with log_group(f"lagoform plan ({settings.target.label})"):
         completed = run_lagoform(args, cwd=settings.project_root, scrub=settings.scrub)
@@ -79,8 +85,30 @@ def plan(ctx: RunnerContext, settings: Settings, *, name: str = "plan") -> PlanO
     return PlanOutcome(completed, loaded, json_path, markdown_path, markdown)
 
 
-def comment_markdown(plan: Plan, ctx: RunnerContext, settings: Settings) -> str:
-    """The engine's markdown trimmed for a comment or an issue, pointing at the full plan."""
+@dataclass(frozen=True)
+class PlanMarkdown:
+    """The engine's markdown in two parts, so the report can frame them: the revenue section
+    (empty when the plan carries none), which leads, and the plan itself."""
+
+    revenue: str
+    plan: str
+
+
+def plan_markdown(
+    plan: Plan, ctx: RunnerContext, settings: Settings, *, limit: int | None = None
+) -> PlanMarkdown:
+    """Both parts within ``limit`` characters together (the revenue section counts; the plan's
+    details are dropped from the end, pointing at the full plan); None: whole."""
+    revenue = settings.scrub(render_revenue_markdown(plan))
+    if limit is None:
+        whole = render_markdown(plan, limit=sys.maxsize, revenue=False)
+        return PlanMarkdown(revenue, settings.scrub(whole))
     where = f"the plan.md artifact of [this run]({ctx.run_url})" if ctx.run_url else "plan.md"
-    text = render_markdown(plan, full_plan=where, limit=report.PLAN_BUDGET_CHARS)
-    return settings.scrub(text)
+    room = max(0, limit - len(revenue))
+    text = render_markdown(plan, full_plan=where, limit=room, revenue=False)
+    return PlanMarkdown(revenue, report.fit(settings.scrub(text), room))
+
+
+def comment_markdown(plan: Plan, ctx: RunnerContext, settings: Settings) -> PlanMarkdown:
+    """The engine's markdown trimmed for a comment or an issue, pointing at the full plan."""
+    return plan_markdown(plan, ctx, settings, limit=report.PLAN_BUDGET_CHARS)
