@@ -30,6 +30,7 @@ class Settings:
     comment: bool = True
     drift_label: str = DRIFT_LABEL
     actor: str = ""
+    past_periods: int = 0  # closed billing periods the revenue section also prices
     scrub: Scrubber = field(default_factory=Scrubber)
 
     @classmethod
@@ -57,5 +58,15 @@ class Settings:
             comment=input_flag("comment", True),
             drift_label=input_value("drift_label", DRIFT_LABEL),
             actor=input_value("actor"),
+            past_periods=_past_periods(input_value("past_periods", "0")),
             scrub=Scrubber.from_environ(extra=extra),
         )
+
+
+def _past_periods(value: str) -> int:
+    # The same range `lagoform plan --past-periods` accepts.
+    if not value.isdigit() or int(value) > 24:
+        raise ConfigError(
+            f"input 'past-periods' must be a whole number from 0 to 24, not {value!r}"
+        )
+    return int(value)

@@ -64,6 +64,11 @@ def plan(
         "--out",
         str(json_path),
         "--detailed-exitcode",
+        *(
+            ["--past-periods", str(settings.past_periods)]
+            if impact and settings.past_periods
+            else []
+        ),
         *([] if impact else ["--no-impact"]),
     ]
     with log_group(f"lagoform plan ({settings.target.label})"):
