@@ -19,27 +19,6 @@ from tests.sandbox.helpers import (
 )
 
 
-@pytest.fixture
-def catalog(any_api: Api) -> dict[str, Any]:
-    calls = create_metric(any_api, "calls", filters=[{"key": "region", "values": ["eu", "us"]}])
-    seats = create_metric(any_api, "seats", aggregation_type="unique_count_agg", field_name="u")
-    pro = create_plan(
-        any_api,
-        "pro",
-        charges=[
-            charge_item(
-                calls["lago_id"],
-                properties={"amount": "1"},
-                filters=[{"values": {"region": ["eu"]}, "properties": {"amount": "2"}}],
-            ),
-            charge_item(seats["lago_id"], properties={"amount": "5"}),
-        ],
-    )
-    create_plan(any_api, "basic", amount_cents=500)
-    create_plan(any_api, "yearly", interval="yearly", amount_cents=13000)
-    return {"calls": calls, "seats": seats, "pro": pro}
-
-
 def test_first_override_creates_a_hidden_child_plan(any_api: Api, catalog: dict[str, Any]) -> None:
     pro = catalog["pro"]
     calls_charge, seats_charge = pro["charges"]

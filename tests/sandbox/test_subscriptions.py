@@ -9,34 +9,10 @@ import pytest
 
 from tests.sandbox.helpers import (
     Api,
-    charge_item,
-    create_metric,
-    create_plan,
     not_found,
     subscribe,
     validation,
 )
-
-
-@pytest.fixture
-def catalog(any_api: Api) -> dict[str, Any]:
-    calls = create_metric(any_api, "calls", filters=[{"key": "region", "values": ["eu", "us"]}])
-    seats = create_metric(any_api, "seats", aggregation_type="unique_count_agg", field_name="u")
-    pro = create_plan(
-        any_api,
-        "pro",
-        charges=[
-            charge_item(
-                calls["lago_id"],
-                properties={"amount": "1"},
-                filters=[{"values": {"region": ["eu"]}, "properties": {"amount": "2"}}],
-            ),
-            charge_item(seats["lago_id"], properties={"amount": "5"}),
-        ],
-    )
-    create_plan(any_api, "basic", amount_cents=500)
-    create_plan(any_api, "yearly", interval="yearly", amount_cents=13000)
-    return {"calls": calls, "seats": seats, "pro": pro}
 
 
 @pytest.mark.parametrize(
