@@ -89,7 +89,7 @@ def plan_view(plan: Plan) -> PlanView:
         unmanaged_counts=_kind_counts([u.kind for u in plan.unmanaged]),
         has_changes=plan.has_changes,
         pending_total=len(changes),
-        audit=tuple(audit_preview(r) for r in plan.audit_preview),
+        audit=tuple(audit_preview(r, _currencies(plan)) for r in plan.audit_preview),
     )
 
 
@@ -156,7 +156,18 @@ def _moves(changes: Sequence[ChangeView]) -> Iterator[PriceMove]:
                     yield PriceMove(ref, where, p.current, p.new, p.delta)
 
 
-def audit_preview(record: Mapping[str, Any]) -> AuditPreview:
+def _currencies(plan: Plan) -> dict[str, str]:
+    """Each overridden subscription's currency (its base plan's), for the audit preview."""
+    return {
+        c.key: c.pricing.currency
+        for c in plan.changes
+        if c.kind == "subscription" and c.pricing is not None and c.pricing.currency
+    }
+
+
+def audit_preview(
+    record: Mapping[str, Any], currencies: Mapping[str, str] | None = None
+) -> AuditPreview:
     override = record.get("override") or {}
     call = f"{record.get('method')} {record.get('path')}"
     subject = (
@@ -164,23 +175,31 @@ def audit_preview(record: Mapping[str, Any]) -> AuditPreview:
         f"(tenant {override.get('tenant_id')}, base plan {override.get('base_plan_code')})"
     )
     why = f"reason: {override.get('reason')}; approval: {override.get('approval')}"
-    entries = tuple(_diff_entry(e) for e in override.get("charges_diff") or [])
+    currency = (currencies or {}).get(str(record.get("object_key")))
+    entries = tuple(_diff_entry(e, currency) for e in override.get("charges_diff") or [])
     return AuditPreview(call, subject, why, entries or ("(sets no value other than the base's)",))
 
 
-def _diff_entry(entry: Mapping[str, Any]) -> str:
+def _diff_entry(entry: Mapping[str, Any], currency: str | None = None) -> str:
     where = entry.get("charge_code") or "plan"
     values = entry.get("filter_values")
     if isinstance(values, Mapping):
         where += " [" + ", ".join(f"{k}={'/'.join(map(str, v))}" for k, v in values.items()) + "]"
+    field = str(entry.get("field"))
     base, new = entry.get("base_value"), entry.get("override_value")
     return (
-        f"{where} {entry.get('field')}: {_short(base)} → {_short(new)} ({entry.get('change')})"
+        f"{where} {field}: {_value(field, base, currency)} → {_value(field, new, currency)} "
+        f"({entry.get('change')})"
     ).replace("__ALL_FILTER_VALUES__", "*")
 
 
-def _short(item: Any) -> str:
-    return fmt.NONE if item is None else str(item)
+def _value(field: str, item: Any, currency: str | None) -> str:
+    # The record keeps Lago's units (cents); a reviewer reads money, as everywhere else.
+    if item is None:
+        return fmt.NONE
+    if field.endswith("amount_cents") and currency:
+        return fmt.money(item, currency)
+    return str(item)
 
 
 def blast_lines(
