@@ -9,7 +9,6 @@ from pathlib import Path
 from lagoform.impact import RevenueImpact, render_json, render_markdown, render_text
 from lagoform.impact.aggregate import Estimated, summarize
 from lagoform.impact.estimate import ChargeLine, PeriodEstimate
-from lagoform.impact.money import money, signed_money
 from lagoform.impact.proposed import LiveSubscription
 from tests.impact.factories import charge, plan, proposal
 
@@ -76,14 +75,6 @@ def test_unreliable_lists_periods_and_reasons() -> None:
     assert impact.subscription("d1") is None  # nothing reliable to show
     c1 = impact.subscription("c1")
     assert c1 is not None and [p.period for p in c1.periods] == ["past-1"]
-
-
-def test_money_uses_the_currency_minor_unit() -> None:
-    assert money(123456, "USD") == "1,234.56 USD"
-    assert money(-5, "USD") == "-0.05 USD"
-    assert money(1234, "JPY") == "1,234 JPY"
-    assert money(1234, "KWD") == "1.234 KWD"
-    assert (signed_money(250, "EUR"), signed_money(0, "EUR")) == ("+2.50 EUR", "±0.00 EUR")
 
 
 def test_markdown_leads_with_the_headline_and_lists_every_section() -> None:

@@ -23,12 +23,12 @@ from lagoform.engine import locks
 from lagoform.engine.blast import BlastRadius, TenantImpact, blast_for, metric_blast, plan_blast
 from lagoform.engine.diff import FieldChange, diff
 from lagoform.engine.locks import Blocked
-from lagoform.engine.normal import PROJECTED_KINDS, project
 from lagoform.engine.pricing import compare_subscription
 from lagoform.engine.pricing_model import PlanMove, PriceLine, SubscriptionPricing
 from lagoform.engine.state import KINDS, DesiredState, Kind, LiveState, fingerprint
 from lagoform.errors import PlanError
 from lagoform.impact.model import RevenueImpact
+from lagoform.model.forms import PROJECTED_KINDS, project
 
 __all__ = [
     "ACTIONS",

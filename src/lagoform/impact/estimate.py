@@ -18,9 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lagoform.impact.forms import PricedCharge, PricedPlan
-from lagoform.impact.money import money
 from lagoform.impact.proposed import Proposal
 from lagoform.impact.usage import ChargeReport, PeriodUsage, route
+from lagoform.model.currency import money
 from lagoform.pricing import (
     ChargeFees,
     ChargeUsage,

@@ -14,8 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from lagoform.engine import normal
-from lagoform.engine.normal import Normal, charge_code
+from lagoform.model.filters import filter_key, filter_values
+from lagoform.model.forms import charge_code
+from lagoform.model.properties import properties as model_properties
+from lagoform.model.values import Normal, num
 
 __all__ = [
     "GROUPING_KEYS",
@@ -34,7 +36,7 @@ GROUPING_KEYS = ("pricing_group_keys", "presentation_group_keys")
 
 @dataclass(frozen=True)
 class PricedFilter:
-    key: str  # ``normal.filter_key`` of the values map: a filter's identity
+    key: str  # ``filter_key`` of the values map: a filter's identity
     values: dict[str, list[str]]
     properties: Normal
 
@@ -79,7 +81,7 @@ class PricedPlan:
 
 
 def _int(value: Any) -> int:
-    number = normal.num(value)
+    number = num(value)
     return number if isinstance(number, int) else 0
 
 
@@ -88,12 +90,12 @@ def _filters(model: str, raw: Any) -> tuple[PricedFilter, ...]:
     for item in raw or []:
         if not isinstance(item, Mapping):
             continue
-        values = normal.filter_values(item.get("values") or {})
+        values = filter_values(item.get("values") or {})
         out.append(
             PricedFilter(
-                key=normal.filter_key(values),
+                key=filter_key(values),
                 values=values,
-                properties=normal.properties(model, item.get("properties")),
+                properties=model_properties(model, item.get("properties")),
             )
         )
     return tuple(out)
@@ -106,7 +108,7 @@ def _charge(raw: Mapping[str, Any]) -> PricedCharge:
         code=charge_code(raw),
         metric=str(raw.get("billable_metric_code") or ""),
         model=model,
-        properties=normal.properties(model, raw.get("properties")),
+        properties=model_properties(model, raw.get("properties")),
         filters=_filters(model, raw.get("filters")),
         min_amount_cents=_int(raw.get("min_amount_cents")),
         lago_id=str(lago_id) if lago_id else None,
@@ -156,7 +158,7 @@ def _override_charge(charge: PricedCharge, patch: Mapping[str, Any]) -> PricedCh
     # replaced wholesale, filters batch-replaced.
     changes: dict[str, Any] = {}
     if "properties" in patch:
-        changes["properties"] = normal.properties(charge.model, patch.get("properties"))
+        changes["properties"] = model_properties(charge.model, patch.get("properties"))
     if "filters" in patch:
         changes["filters"] = _filters(charge.model, patch.get("filters"))
     if "min_amount_cents" in patch:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from lagoform.impact.model import PeriodTotal, RevenueImpact
-from lagoform.impact.money import money, signed_money
+from lagoform.model.currency import money, signed_money
 
 __all__ = ["headline", "render_json", "render_markdown", "render_text"]
 

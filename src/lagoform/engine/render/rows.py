@@ -14,10 +14,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lagoform.engine import normal
 from lagoform.engine.diff import FieldChange
 from lagoform.engine.plan import ObjectChange
 from lagoform.engine.render import money as fmt
+from lagoform.model import forms
 
 # Fields whose change moves what a customer pays.
 PRICE_FIELDS = frozenset(
@@ -168,7 +168,7 @@ def plan_sides(change: ObjectChange) -> tuple[dict[str, Any] | None, dict[str, A
         return None, {c.path[0]: c.new for c in change.changes if len(c.path) == 1}
     if change.action == "delete":
         return {c.path[0]: c.old for c in change.changes if len(c.path) == 1}, None
-    new = normal.billing_plan(change.body or {})
+    new = forms.billing_plan(change.body or {})
     return unapply(new, change.changes), new
 
 
