@@ -64,5 +64,3 @@ def test_cents_round_trip() -> None:
     assert str(Money.from_cents(123, "JPY")) == "123 JPY"
     with pytest.raises(ValueError, match="not a whole number of cents"):
         to_cents(Decimal("0.001"), "USD")
-
-

@@ -68,5 +68,3 @@ def test_a_third_plan_while_a_downgrade_is_scheduled_cancels_it() -> None:
     found = move("quarterly_300", next_plan_code="weekly_20")
     assert found.kind == "upgrade" and "cancels the downgrade to 'weekly_20'" in found.rule
     assert move("weekly_20", next_plan_code="weekly_20") is None
-
-

@@ -35,7 +35,6 @@ from lagoform.catalog.lago_form import (
     wallet_from_lago,
 )
 from lagoform.catalog.models_charge import (
-    LAGO_WILDCARD,
     WILDCARD,
     Charge,
     ChargeFilter,
@@ -84,7 +83,6 @@ from lagoform.catalog.yaml_out import tenant_to_yaml, to_yaml
 from lagoform.catalog.yamlsrc import SourceLocation, dump_yaml, load_yaml
 
 __all__ = [
-    "LAGO_WILDCARD",
     "WILDCARD",
     "AddOn",
     "Address",

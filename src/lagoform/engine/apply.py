@@ -32,7 +32,6 @@ from lagoform.engine.live import (
 )
 from lagoform.engine.payloads import ApplyContext, Step, record_status, resolve, steps_for
 from lagoform.engine.plan import ObjectChange, Plan
-from lagoform.engine.state import LiveState
 from lagoform.errors import (
     ApplyError,
     BlockedChangeError,
@@ -45,6 +44,7 @@ from lagoform.lago.client import LagoClient
 from lagoform.lago.transport import seg
 from lagoform.model import effective, forms
 from lagoform.model.forms import PROJECTED_KINDS, project
+from lagoform.model.state import LiveState
 
 Progress = Callable[[int, int, ObjectChange, str], None]
 

@@ -12,10 +12,10 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from lagoform.engine.live import wallet_key
-from lagoform.engine.state import KINDS, REMOVABLE, DesiredObject, DesiredState, Kind, fingerprint
 from lagoform.errors import CatalogError, Problem
 from lagoform.model import forms
 from lagoform.model.forms import charge_code
+from lagoform.model.state import KINDS, REMOVABLE, DesiredObject, DesiredState, Kind, fingerprint
 from lagoform.model.values import Normal
 
 if TYPE_CHECKING:

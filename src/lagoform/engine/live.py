@@ -19,17 +19,16 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from lagoform.engine.plan import ReadHints
-from lagoform.engine.state import (
+from lagoform.lago.client import LagoClient
+from lagoform.model import forms
+from lagoform.model.forms import charge_code
+from lagoform.model.state import (
     Kind,
     LiveObject,
     LiveState,
     SubscriptionFact,
     fingerprint,
 )
-from lagoform.lago.client import LagoClient
-from lagoform.model import forms
-from lagoform.model.effective import pricing
-from lagoform.model.forms import charge_code
 from lagoform.model.values import Normal
 
 Raw = dict[str, Any]
@@ -329,13 +328,13 @@ def subscription_object(
     pending one when it has not started); ``history`` every record Lago lists, any status, for
     the original start; ``effective_plan`` / ``pending_plan`` the child plans read for it.
 
-    The normal form carries ``pricing`` / ``pending_pricing`` (``normal.pricing`` of those
+    The normal form carries ``plan`` / ``pending_plan`` (``forms.billing_plan`` of those
     plans) beside the subscription's own fields; ``ids`` say which record is overridden."""
     norm = forms.subscription({**raw, "original_subscription_at": original_start(raw, history)})
     extra: Raw = dict(raw)
     ids: Raw = {"lago_id": raw.get("lago_id")}
     if effective_plan is not None:
-        norm["pricing"] = pricing(forms.billing_plan(effective_plan))
+        norm["plan"] = forms.billing_plan(effective_plan)
         extra["plan"] = effective_plan
         ids.update(
             plan_lago_id=effective_plan.get("lago_id"),
@@ -343,7 +342,7 @@ def subscription_object(
             overridden=bool(effective_plan.get("parent_id")),
         )
     if pending_plan is not None:
-        norm["pending_pricing"] = pricing(forms.billing_plan(pending_plan))
+        norm["pending_plan"] = forms.billing_plan(pending_plan)
         extra["pending_plan"] = pending_plan
         ids["pending_overridden"] = bool(pending_plan.get("parent_id"))
     if overridden is not None and "overridden" not in ids:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from lagoform.engine.pricing_model import MoveKind, PlanMove
-from lagoform.engine.state import DesiredState, LiveObject, LiveState
 from lagoform.model.currency import money
+from lagoform.model.state import DesiredState, LiveObject, LiveState
 
 YEARLY_FACTOR = {"weekly": 52, "monthly": 12, "quarterly": 4, "semiannual": 2, "yearly": 1}
 

@@ -33,9 +33,9 @@ from lagoform.engine.pricing_parts import (
     model_differs,
     price_lines,
 )
-from lagoform.engine.state import DesiredObject, DesiredState, LiveObject, LiveState
 from lagoform.model.effective import CHARGE_FIELDS, FIRST_ONLY, copy_goal, overlay, pricing
 from lagoform.model.forms import project
+from lagoform.model.state import DesiredObject, DesiredState, LiveObject, LiveState
 from lagoform.model.values import Normal
 
 Status = Literal["active", "pending"]
@@ -43,7 +43,7 @@ PREMIUM_NOTE = (
     "Per-tenant overrides use Lago's plan overrides, a premium feature: a Lago without a premium "
     "licence refuses them (403 feature_unavailable) and apply stops at this subscription."
 )
-_LIVE_ONLY = ("pricing", "pending_pricing")
+_LIVE_ONLY = ("plan", "pending_plan")
 
 
 @dataclass
@@ -114,9 +114,13 @@ def _record(have: LiveObject, move: PlanMove | None) -> tuple[Normal | None, boo
     raw, norm, ids = have.raw, have.normal, have.ids
     scheduled = bool(raw.get("next_plan_code"))
     if scheduled and move is None:  # the pending subscription of a scheduled downgrade
-        return norm.get("pending_pricing"), bool(ids.get("pending_overridden")), "pending"
+        return _priced(norm.get("pending_plan")), bool(ids.get("pending_overridden")), "pending"
     status: Status = "pending" if raw.get("status") == "pending" else "active"
-    return norm.get("pricing"), bool(ids.get("overridden")), status
+    return _priced(norm.get("plan")), bool(ids.get("overridden")), status
+
+
+def _priced(plan: Normal | None) -> Normal | None:
+    return pricing(plan) if plan is not None else None
 
 
 # -- the three comparisons ---------------------------------------------------------------------

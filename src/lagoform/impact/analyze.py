@@ -13,7 +13,6 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from lagoform.engine.state import DesiredState, LiveState
 from lagoform.impact.aggregate import Estimated, summarize
 from lagoform.impact.estimate import estimate_period
 from lagoform.impact.fetch import period_labels, read_effective_plans, read_live, read_usage
@@ -29,6 +28,7 @@ from lagoform.impact.proposed import (
 )
 from lagoform.impact.usage import PeriodUsage
 from lagoform.lago import AsyncLagoClient
+from lagoform.model.state import DesiredState, LiveState
 
 __all__ = ["analyze", "live_view", "run_analysis"]
 

@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lagoform.engine.state import DesiredState
 from lagoform.impact.forms import (
     PricedPlan,
     apply_overrides,
@@ -29,6 +28,7 @@ from lagoform.impact.forms import (
     priced_plan,
     pricing_differences,
 )
+from lagoform.model.state import DesiredState
 
 __all__ = [
     "Catalog",

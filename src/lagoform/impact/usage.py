@@ -20,8 +20,8 @@ from decimal import Decimal
 from typing import Any
 
 from lagoform.impact.forms import GROUPING_KEYS, PricedCharge, PricedFilter
-from lagoform.model.filters import filter_key, filter_values
-from lagoform.pricing import ALL_FILTER_VALUES, ChargeUsage, GroupUsage, PricingError, to_decimal
+from lagoform.model.filters import ALL_FILTER_VALUES, filter_key, filter_values
+from lagoform.pricing import ChargeUsage, GroupUsage, PricingError, to_decimal
 
 __all__ = ["ChargeReport", "GroupReport", "PeriodUsage", "parse_usage", "route"]
 

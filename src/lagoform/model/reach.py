@@ -25,9 +25,21 @@ from dataclasses import dataclass
 from typing import Literal
 
 from lagoform.model.effective import cascade, copy_after, copy_goal, overlay
+from lagoform.model.state import DesiredState, LiveState, SubscriptionFact
 from lagoform.model.values import Normal
 
-__all__ = ["How", "PlanChange", "Reach", "Subscriber", "Wanted", "reach"]
+__all__ = [
+    "How",
+    "PlanChange",
+    "Reach",
+    "Subscriber",
+    "Wanted",
+    "changed_parts",
+    "plan_change",
+    "reach",
+    "subscriber",
+    "wanted",
+]
 
 How = Literal["follows", "repriced", "cascade", "unreached"]
 
@@ -73,6 +85,14 @@ class Reach:
     kept: tuple[str, ...] = ()
     moves: bool = False  # it changes plan
 
+    def reached(self, plan: PlanChange) -> bool:
+        """Does any part of the plan's change reach it (not everything kept)?"""
+        if self.how == "unreached":
+            return False
+        kept = {k.split(" (")[0] for k in self.kept}
+        parts = list(changed_parts(plan.old, plan.new))
+        return not parts or any(p not in kept for p in parts)
+
 
 def reach(
     sub: Subscriber,
@@ -108,7 +128,7 @@ def reach(
             return Reach("cascade", _CASCADE, None)
         done = cascade(sub.effective, plan.old, new)
         return Reach("cascade", _CASCADE, done.plan, done.kept)
-    kept = tuple(_parts(plan.old, new))
+    kept = tuple(changed_parts(plan.old, new))
     return Reach("unreached", _UNREACHED, sub.effective, kept)
 
 
@@ -140,7 +160,7 @@ def _negotiated(plan: PlanChange, overrides: Normal) -> tuple[str, ...]:
     if plan.old is None or plan.new is None:
         return ()
     out: list[str] = []
-    for part in _parts(plan.old, plan.new):
+    for part in changed_parts(plan.old, plan.new):
         where = part.split(" ")
         if where[0] == "charge" and len(where) > 2:
             fields = (overrides.get("charges") or {}).get(where[1]) or {}
@@ -162,7 +182,7 @@ _PART_FIELD = {
 }
 
 
-def _parts(old: Normal | None, new: Normal | None) -> Iterable[str]:
+def changed_parts(old: Normal | None, new: Normal | None) -> Iterable[str]:
     """The parts of a plan that differ, in words: ``subscription fee``, ``charge tokens price``,
     ``charge tokens filters``, ``charge tokens added`` ..."""
     if old is None or new is None:
@@ -184,3 +204,44 @@ def _parts(old: Normal | None, new: Normal | None) -> Iterable[str]:
             ):
                 if a.get(field) != b.get(field):
                     yield f"charge {code} {word}"
+
+
+# -- inputs, from the desired and live states ---------------------------------------------------
+
+
+def subscriber(fact: SubscriptionFact, live: LiveState) -> Subscriber:
+    """One live subscription record with the copy of its plan, when the live read has it."""
+    obj = live.get("subscription", fact.external_id)
+    effective: Normal | None = None
+    if obj is not None and fact.overridden:
+        scheduled = fact.status == "pending" and obj.raw.get("status") != "pending"
+        effective = obj.normal.get("pending_plan" if scheduled else "plan")
+    return Subscriber(
+        external_id=fact.external_id,
+        external_customer_id=fact.external_customer_id,
+        plan_code=fact.plan_code,
+        status=fact.status,
+        overridden=fact.overridden,
+        effective=effective,
+    )
+
+
+def wanted(desired: DesiredState, external_id: str) -> Wanted | None:
+    """What the YAML says of a subscription (None when no tenant file lists it)."""
+    obj = desired.get("subscription", external_id)
+    if obj is None:
+        return None
+    return Wanted(
+        plan_code=str(obj.normal.get("plan_code") or ""),
+        overrides=obj.normal.get("overrides") or {},
+        stated="plan_overrides" in obj.body,
+    )
+
+
+def plan_change(desired: DesiredState, live: LiveState, code: str) -> PlanChange:
+    want, have = desired.get("plan", code), live.get("plan", code)
+    return PlanChange(
+        old=have.normal if have is not None else None,
+        new=want.normal if want is not None else None,
+        cascade_updates=want.cascade_updates if want is not None else False,
+    )

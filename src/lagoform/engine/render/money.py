@@ -149,9 +149,3 @@ def change(old: Any, new: Any) -> str:
     pct = (after - before) / abs(before) * 100
     arrow = "▲" if after > before else "▼"
     return f"{arrow} {pct:+.1f}%"
-
-
-def filter_label(key: str) -> str:
-    """A filter's values key (``modality=text;type=input``) as people read it:
-    ``modality=text, type=input`` (``*`` for "any value")."""
-    return ", ".join(key.split(";")).replace("__ALL_FILTER_VALUES__", "*").replace("|", "/")
