@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from lagoform.engine.moves import plan_move, yearly_cents
+from lagoform.engine.moves import plan_move
+from lagoform.model.intervals import yearly_cents
 from tests.engine.factories import desired, live, plan, subscription
 
 PLANS = [

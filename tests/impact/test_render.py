@@ -82,7 +82,7 @@ def test_markdown_leads_with_the_headline_and_lists_every_section() -> None:
     assert text.splitlines()[:3] == [
         "## Revenue impact",
         "",
-        "**Current period: +4.00 USD (18.00 USD → 22.00 USD), 1 customer(s) pay more, "
+        "**Current period, per month: +4.00 USD (18.00 USD → 22.00 USD), 1 customer(s) pay more, "
         "0 less, 1 the same**",
     ]
     assert "| Last closed period | 9.50 USD | 13.50 USD | +4.00 USD | 2 | 1 | 0 | 4 |" in text
@@ -93,7 +93,7 @@ def test_markdown_leads_with_the_headline_and_lists_every_section() -> None:
 
 def test_text_and_empty_impact() -> None:
     text = render_text(_impact())
-    assert "Current period (USD): 18.00 USD → 22.00 USD  +4.00 USD" in text
+    assert "Current period (USD, per month): 18.00 USD → 22.00 USD  +4.00 USD" in text
     assert "Unreliable: e1: no plan" in text
     empty = summarize([], periods=("current",))
     assert not empty.has_changes
@@ -106,7 +106,7 @@ def test_text_and_empty_impact() -> None:
 def test_json_round_trips_and_matches_the_documented_schema() -> None:
     impact = _impact()
     data = json.loads(render_json(impact))
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert RevenueImpact.model_validate(data) == impact
     found = re.search(r"<!-- schema:begin -->\s*```json\n(.*?)```\s*<!-- schema:end -->",
                       DOC.read_text(), re.S)  # fmt: skip

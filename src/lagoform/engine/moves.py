@@ -12,15 +12,8 @@ from typing import Any
 
 from lagoform.engine.pricing_model import MoveKind, PlanMove
 from lagoform.model.currency import money
+from lagoform.model.intervals import yearly_cents
 from lagoform.model.state import DesiredState, LiveObject, LiveState
-
-YEARLY_FACTOR = {"weekly": 52, "monthly": 12, "quarterly": 4, "semiannual": 2, "yearly": 1}
-
-
-def yearly_cents(amount_cents: Any, interval: Any) -> int | None:
-    if not isinstance(amount_cents, int) or isinstance(amount_cents, bool):
-        return None
-    return amount_cents * YEARLY_FACTOR.get(str(interval), 12)
 
 
 def _money(cents: int | None, currency: str | None) -> str:

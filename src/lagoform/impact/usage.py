@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from lagoform.impact.forms import GROUPING_KEYS, PricedCharge, PricedFilter
+from lagoform.impact.forms import PricedCharge, PricedFilter
 from lagoform.model.filters import ALL_FILTER_VALUES, filter_key, filter_values
+from lagoform.model.properties import GROUPING_KEYS
 from lagoform.pricing import ChargeUsage, GroupUsage, PricingError, to_decimal
 
 __all__ = ["ChargeReport", "GroupReport", "PeriodUsage", "parse_usage", "route"]
