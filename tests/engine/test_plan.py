@@ -305,7 +305,7 @@ def test_plan_round_trips_json_and_rejects_other_versions() -> None:
     again = Plan.loads(p.dumps())
     assert again == p
     with pytest.raises(PlanError, match="format_version 99"):
-        Plan.loads(p.dumps().replace('"format_version": 1', '"format_version": 99'))
+        Plan.loads(p.dumps().replace('"format_version": 2', '"format_version": 99'))
     with pytest.raises(PlanError, match="invalid JSON"):
         Plan.loads("{nope")
 

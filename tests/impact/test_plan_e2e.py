@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from lagoform.cli import _register, root
-from lagoform.engine.plan import Plan
+from lagoform.review import Review
 from tests.conftest import SandboxServer
 from tests.impact.helpers import USAGE, apply_project, client_for, edit, send_usage, write_project
 from tests.impact.usage_proxy import UsageProxy
@@ -93,7 +93,7 @@ def test_markdown_leads_with_the_exact_increase_per_tenant_and_the_saved_plan_ca
     assert "| `growth` | tokens | +26.00 USD | 2 |" in markdown
     assert "| ✏️ update | 1 |" in markdown
 
-    saved = Plan.loads(out.read_bytes())
+    saved = Review.loads(out.read_bytes())
     assert saved.revenue is not None
     total = saved.revenue.total("current", "USD")
     assert total is not None and (total.old_cents, total.new_cents) == (28_100, 30_700)
@@ -143,8 +143,8 @@ def test_only_an_unsubscribed_plan_changes_no_revenue_moves(
     edit(project, PLANS, 'properties: {amount: "0.20"}', 'properties: {amount: "0.35"}')
     result = plan(sandbox_server, project, "--format", "json", proxied=True)
     assert result.exit_code == 0, result.output
-    saved = Plan.model_validate_json(result.stdout)
-    assert [c.ref for c in saved.pending()] == ["plan:legacy"]
+    saved = Review.model_validate_json(result.stdout)
+    assert [c.ref for c in saved.plan.pending()] == ["plan:legacy"]
     revenue = saved.revenue
     assert revenue is not None and revenue.unavailable is None
     assert (revenue.affected_subscriptions, revenue.totals, revenue.movers) == (0, (), ())
@@ -162,7 +162,7 @@ def test_usage_is_read_only_when_the_plan_can_move_a_bill(
 ) -> None:
     unchanged = plan(sandbox_server, project, "--format", "json", proxied=True)
     assert unchanged.exit_code == 0, unchanged.output
-    assert Plan.model_validate_json(unchanged.stdout).revenue is None
+    assert Review.model_validate_json(unchanged.stdout).revenue is None
     assert proxy.usage_reads == []
 
     edit(project, PLANS, *RAISE_TIER_2)
@@ -172,7 +172,7 @@ def test_usage_is_read_only_when_the_plan_can_move_a_bill(
 
     priced = plan(sandbox_server, project, "--past-periods", "1", "--format", "json", proxied=True)
     assert priced.exit_code == 0, priced.output
-    revenue = Plan.model_validate_json(priced.stdout).revenue
+    revenue = Review.model_validate_json(priced.stdout).revenue
     assert revenue is not None and revenue.periods == ("current", "past-1")
     # acme and initech, current and past; globex (not following) is not read
     reads = sorted(p.split("?")[0] for p in proxy.usage_reads)
@@ -201,7 +201,7 @@ def test_a_usage_outage_leaves_the_plan_and_says_the_estimate_is_unavailable(
     )
     assert "`globex-main`" in result.stdout  # who does not follow needs no usage
     assert "| ✏️ update | 1 |" in result.stdout  # the plan is all there
-    saved = Plan.loads(out.read_bytes())
+    saved = Review.loads(out.read_bytes())
     assert saved.revenue is not None and saved.revenue.unavailable is not None
     assert len(proxy.usage_reads) == 4  # two subscriptions, two attempts each
 

@@ -2,23 +2,19 @@
 
 The templates stay dumb: they get rows of already-formatted strings (``rows.py`` for fields and
 charges, ``finance.py`` for negotiated prices, plan moves and wallet top-ups, ``money.py`` for
-the figures), and the audit records apply would write for overrides.
+the figures), and, from the review layer, the audit records apply would write for overrides.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from lagoform.engine.blast import BlastRadius, TenantImpact
 from lagoform.engine.plan import ObjectChange, Plan
 from lagoform.engine.render import finance, rows
-from lagoform.engine.render import money as fmt
 from lagoform.engine.render.finance import PricingView
 from lagoform.engine.render.rows import Group, Row
-from lagoform.model.filters import filter_key
-from lagoform.model.filters import label as filter_label
 
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "blocked": "!", "no-op": "="}
 PRICE_FIELDS = rows.PRICE_FIELDS
@@ -77,7 +73,9 @@ class PlanView:
     audit: tuple[AuditPreview, ...] = ()
 
 
-def plan_view(plan: Plan) -> PlanView:
+def plan_view(plan: Plan, audit: Sequence[AuditPreview] = ()) -> PlanView:
+    """``audit``: the records apply would write for overrides, as a reviewer reads them (the
+    review layer formats them; the plan itself carries none)."""
     changes = tuple(change_view(c) for c in plan.pending())
     return PlanView(
         plan_id=plan.plan_id,
@@ -91,7 +89,7 @@ def plan_view(plan: Plan) -> PlanView:
         unmanaged_counts=_kind_counts([u.kind for u in plan.unmanaged]),
         has_changes=plan.has_changes,
         pending_total=len(changes),
-        audit=tuple(audit_preview(r, _currencies(plan)) for r in plan.audit_preview),
+        audit=tuple(audit),
     )
 
 
@@ -154,52 +152,6 @@ def _moves(changes: Sequence[ChangeView]) -> Iterator[PriceMove]:
                 if p.changes and p.current != p.new:
                     where = f"{p.charge} · {p.where}" if p.charge else p.where
                     yield PriceMove(ref, where, p.current, p.new, p.delta)
-
-
-def _currencies(plan: Plan) -> dict[str, str]:
-    """Each overridden subscription's currency (its base plan's), for the audit preview."""
-    return {
-        c.key: c.pricing.currency
-        for c in plan.changes
-        if c.kind == "subscription" and c.pricing is not None and c.pricing.currency
-    }
-
-
-def audit_preview(
-    record: Mapping[str, Any], currencies: Mapping[str, str] | None = None
-) -> AuditPreview:
-    override = record.get("override") or {}
-    call = f"{record.get('method')} {record.get('path')}"
-    subject = (
-        f"{str(record.get('object_kind', '')).replace('_', ' ')} {record.get('object_key')} "
-        f"(tenant {override.get('tenant_id')}, base plan {override.get('base_plan_code')})"
-    )
-    why = f"reason: {override.get('reason')}; approval: {override.get('approval')}"
-    currency = (currencies or {}).get(str(record.get("object_key")))
-    entries = tuple(_diff_entry(e, currency) for e in override.get("charges_diff") or [])
-    return AuditPreview(call, subject, why, entries or ("(sets no value other than the base's)",))
-
-
-def _diff_entry(entry: Mapping[str, Any], currency: str | None = None) -> str:
-    where = entry.get("charge_code") or "plan"
-    values = entry.get("filter_values")
-    if isinstance(values, Mapping):
-        where += f" [{filter_label(filter_key(values))}]"
-    field = str(entry.get("field"))
-    base, new = entry.get("base_value"), entry.get("override_value")
-    return (
-        f"{where} {field}: {_value(field, base, currency)} → {_value(field, new, currency)} "
-        f"({entry.get('change')})"
-    )
-
-
-def _value(field: str, item: Any, currency: str | None) -> str:
-    # The record keeps Lago's units (cents); a reviewer reads money, as everywhere else.
-    if item is None:
-        return fmt.NONE
-    if field.endswith("amount_cents") and currency:
-        return fmt.money(item, currency)
-    return str(item)
 
 
 def blast_lines(blast: BlastRadius, kind: str, action: str = "update") -> Iterator[str]:
