@@ -242,7 +242,8 @@ def replace_filters(
         match["properties"] = properties
         if all(f is not match for f in result):
             result.append(match)
-    charge["filters"] = result
+    # Kept in creation order: the older of two identical filters counts their events (§4.5).
+    charge["filters"] = sorted(result, key=lambda f: int(f["_seq"]))
 
 
 def new_filter(state: State, values: dict[str, list[str]]) -> Record:

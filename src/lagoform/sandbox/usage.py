@@ -33,6 +33,8 @@ from lagoform.sandbox.state import (
 )
 
 ZERO = Decimal(0)
+# Metrics whose running total Lago reads as 1, 2, … units (percentage free units).
+COUNTED = ("count_agg", "unique_count_agg")
 
 
 def _number(value: Any) -> Decimal | None:
@@ -95,17 +97,17 @@ def _priced(
     end: float,
     premium: bool,
 ) -> tuple[pricing.ChargeUsage, pricing.ChargeFees]:
-    """Route events to the charge's filters, aggregate each group, price with lagoform.pricing."""
+    """Route events to the charge's fees (an event may count in several overlapping filters),
+    aggregate each, price with lagoform.pricing."""
     groups: dict[int | None, list[StoredEvent]] = {}
+    router = (
+        pricing.FilterRouter(charge["filters"], metric_filters=metric["filters"])
+        if charge["filters"]
+        else None
+    )
     for event in events:
-        key = (
-            pricing.match_filter(
-                charge["filters"], event[E_PROPS], metric_filters=metric["filters"]
-            )
-            if charge["filters"]
-            else None
-        )
-        groups.setdefault(key, []).append(event)
+        for key in router.groups(event[E_PROPS]) if router is not None else (None,):
+            groups.setdefault(key, []).append(event)
     usage = pricing.ChargeUsage(
         {
             key: pricing.GroupUsage(
@@ -117,7 +119,11 @@ def _priced(
         }
     )
     fees = pricing.price_charge_usage(
-        charge, usage, premium=premium, currency=plan["amount_currency"]
+        charge,
+        usage,
+        premium=premium,
+        currency=plan["amount_currency"],
+        count_aggregation=metric["aggregation_type"] in COUNTED,
     )
     return usage, fees
 
