@@ -101,7 +101,10 @@ class InProcessApi(Api):
 
     def settings(self, **values: Any) -> None:
         for name, value in values.items():
-            setattr(self.sandbox, name, value)
+            if name == "features":
+                self.sandbox.set_features(value)
+            else:
+                setattr(self.sandbox, name, value)
 
 
 class HttpApi(Api):

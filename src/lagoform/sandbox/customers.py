@@ -8,6 +8,8 @@ from typing import Any
 from lagoform.sandbox import taxes
 from lagoform.sandbox.api_errors import FieldErrors, invalid, not_found
 from lagoform.sandbox.currencies import CURRENCIES
+from lagoform.sandbox.fields import clean_email, valid_email
+from lagoform.sandbox.numbers import scalar_text
 from lagoform.sandbox.request import Org, Request
 from lagoform.sandbox.state import Record, State, iso, new_id, newest_first, paginate
 
@@ -114,18 +116,30 @@ def serialize(state: State, customer: Record) -> Record:
 
 
 def upsert(req: Request) -> Record:
+    """Every record problem is reported at once, like Rails (customers_controller_spec.rb:389-420);
+    identifiers and names sent as numbers are stored as text."""
     body = req.root("customer")
-    external_id = body.get("external_id")
-    if not isinstance(external_id, str) or not external_id.strip():
-        raise invalid("external_id", "value_is_mandatory")
-    existing = req.state.customer_by_external_id(external_id)
-    customer = dict(existing) if existing else _blank(req.state, external_id, req.now)
+    external_id = scalar_text(body.get("external_id"))
     errors = FieldErrors()
-    for key in (*STRING_FIELDS, *OTHER_FIELDS):
+    if not isinstance(external_id, str) or not external_id.strip():
+        errors.add("external_id", "value_is_mandatory")
+        external_id = ""
+    existing = req.state.customer_by_external_id(external_id) if external_id else None
+    customer = dict(existing) if existing else _blank(req.state, external_id, req.now)
+    for key in STRING_FIELDS:
+        if key in body:
+            customer[key] = scalar_text(body[key])
+    for key in OTHER_FIELDS:
         if key in body:
             customer[key] = body[key]
     if isinstance(customer["country"], str):
         customer["country"] = customer["country"].upper()
+    if "email" in body and isinstance(customer["email"], str):
+        # Checked when set and changed, after Lago's clean-up (models/customer.rb:171,191).
+        customer["email"] = clean_email(customer["email"])
+        changed = existing is None or customer["email"] != existing["email"]
+        if customer["email"] and changed and not valid_email(customer["email"]):
+            errors.add("email", "invalid_email_format")
     if customer["currency"] is not None and customer["currency"] not in CURRENCIES:
         errors.add("currency", "value_is_invalid")
     if customer["account_type"] not in ("customer", "partner"):
