@@ -33,9 +33,12 @@ Public API::
     to_cents(amount, *, currency=None) -> int
         round once, half-up, to the currency's minor unit (rounding.py)
     days_in_period(interval, period_start) -> int; proration(days_billed, period_days) -> Decimal
-    base_fee_cents(amount_cents, period_fraction=1) -> int
-    invoice_total(base_fee, charges, *, minimum_commitment_cents=None, period_fraction=1)
-        -> InvoiceTotal (base fee + charges + minimum-commitment top-up) (invoice.py)
+    base_fee_cents(amount_cents, period_fraction=1, *, period_days=None) -> int
+    invoice_total(base_fee, charges, *, minimum_commitment_cents=None, period_fraction=1,
+                  period_days=None) -> InvoiceTotal (base fee + charges + commitment top-up)
+    taxes_cents(lines: Iterable[TaxedLine]) -> (total, per tax code) (invoice.py)
+    lago_prorated(amount, days, period_days, *, coefficient_first=False) -> Decimal
+        Lago's floating-point proration (rounding.py)
 
 ``zero_usage_first_tier_flat`` defaults to the current server (lago-api PR #5760, merged
 2026-07-16): at zero usage graduated, volume and graduated_percentage bill the first range's flat
@@ -69,13 +72,15 @@ from lagoform.pricing.filters import (
 )
 from lagoform.pricing.invoice import (
     InvoiceTotal,
+    TaxedLine,
     base_fee_cents,
     days_in_period,
     invoice_total,
     proration,
+    taxes_cents,
 )
 from lagoform.pricing.models import CHARGE_MODELS, price_units
-from lagoform.pricing.rounding import PricingError, to_cents, to_decimal
+from lagoform.pricing.rounding import PricingError, lago_prorated, to_cents, to_decimal
 
 __all__ = [
     "ALL_FILTER_VALUES",
@@ -87,16 +92,19 @@ __all__ = [
     "GroupUsage",
     "InvoiceTotal",
     "PricingError",
+    "TaxedLine",
     "UsageEvent",
     "base_fee_cents",
     "days_in_period",
     "fee_groups",
     "invoice_total",
+    "lago_prorated",
     "match_filter",
     "price_charge_usage",
     "price_pay_in_advance",
     "price_units",
     "proration",
+    "taxes_cents",
     "to_cents",
     "to_decimal",
     "true_up_cents",

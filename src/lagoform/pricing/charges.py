@@ -19,6 +19,7 @@ from lagoform.pricing.rounding import (
     ZERO,
     PricingError,
     currency_exponent,
+    lago_prorated,
     round_half_up,
     to_cents,
     to_decimal,
@@ -240,13 +241,10 @@ def true_up_cents(
     if minimum <= ZERO:
         return 0
     if period_days is not None:
-        days, period_length = period_days
-        if period_length <= 0 or not 0 <= days <= period_length:
-            raise PricingError(f"cannot prorate {days} of {period_length} days")
-        prorated = float(minimum) / period_length * days
+        prorated = lago_prorated(minimum, *period_days)
         if used_cents >= prorated:
             return 0
-        return round_half_up(Decimal(prorated - used_cents))
+        return round_half_up(Decimal(float(prorated) - used_cents))
     prorated_minimum = minimum * period_fraction
     if used_cents >= prorated_minimum:
         return 0

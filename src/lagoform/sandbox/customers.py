@@ -45,7 +45,7 @@ OTHER_FIELDS = (
 MAX_METADATA = 5
 
 
-def _blank(state: State, external_id: str, now: float) -> Record:
+def _blank(state: State, external_id: str | None, now: float) -> Record:
     record: Record = {k: None for k in STRING_FIELDS}
     record.update(
         lago_id=new_id(),
@@ -74,6 +74,16 @@ def find(state: State, external_id: str) -> Record:
     return customer
 
 
+def transient(state: State, params: Record, now: float) -> Record:
+    """A customer described in a request but not stored (an invoice preview's prospect)."""
+    record = _blank(state, None, now)
+    record.update(lago_id=None, sequential_id=None, created_at=now)
+    for key in STRING_FIELDS:
+        if key in params:
+            record[key] = scalar_text(params[key])
+    return record
+
+
 def find_or_create(org: Org, external_id: str) -> Record:
     customer = org.state.customer_by_external_id(external_id)
     if customer is None:
@@ -87,7 +97,7 @@ def serialize(state: State, customer: Record) -> Record:
     out.update(
         lago_id=customer["lago_id"],
         sequential_id=customer["sequential_id"],
-        slug=f"CUS-{customer['sequential_id']:03d}",
+        slug=f"CUS-{customer['sequential_id']:03d}" if customer["sequential_id"] else None,
         external_id=customer["external_id"],
         billing_entity_code="default",
         applicable_timezone=customer["timezone"] or "UTC",

@@ -95,12 +95,10 @@ def _build(
         compiled = expressions.get(code)
         if compiled is not None and "timestamp" not in errors and isinstance(properties, dict):
             # Lago evaluates the expression before its field checks (events/create_service.rb).
-            field_name, node = compiled
-            try:
-                value = expression.evaluate(node, code, int(timestamp), properties)
-            except expression.ExpressionError as exc:
-                return f"expression_evaluation_failed: {exc}"
-            properties = {**properties, field_name: expression.to_json_value(value)}
+            computed = _computed(*compiled, code, timestamp, properties)
+            if isinstance(computed, str):
+                return computed
+            properties = computed
         if errors:
             return errors
     sub = raw.get("external_subscription_id")
@@ -117,6 +115,26 @@ def _build(
         None if precise is None else decimal_text(lenient_decimal(precise)),
         now,
     )
+
+
+def _computed(
+    field_name: str, node: expression.Node, code: str, timestamp: float, properties: Record
+) -> Record | str:
+    """The properties with the expression's result under ``field_name``, or Lago's message."""
+    try:
+        value = expression.evaluate(node, code, int(timestamp), properties)
+    except expression.ExpressionError as exc:
+        return f"expression_evaluation_failed: {exc}"
+    return {**properties, field_name: expression.to_json_value(value)}
+
+
+def expression_result(state: State, metric: Record, properties: Record, now: float) -> Record | str:
+    """An incoming event's properties once its metric's expression is computed (or the failure
+    message Lago answers), as event creation and fee estimates compute it."""
+    if not metric["expression"] or not metric["field_name"]:
+        return properties
+    node = expression.parse(metric["expression"])
+    return _computed(metric["field_name"], node, metric["code"], now, properties)
 
 
 def _expressions(state: State) -> dict[str, tuple[str, expression.Node]]:

@@ -12,8 +12,10 @@ from urllib.parse import unquote
 from lagoform.sandbox import (
     coupons,
     customers,
+    estimates,
     events,
     extras,
+    invoice_preview,
     metrics,
     plan_charges,
     plans,
@@ -28,6 +30,7 @@ from lagoform.sandbox.request import Handler
 
 _TABLE: list[tuple[str, str, Handler]] = [
     ("POST", "/billable_metrics", metrics.create),
+    ("POST", "/billable_metrics/evaluate_expression", metrics.evaluate_expression),
     ("GET", "/billable_metrics", metrics.index),
     ("GET", "/billable_metrics/{code}", metrics.show),
     ("PUT", "/billable_metrics/{code}", metrics.update),
@@ -129,8 +132,10 @@ _TABLE: list[tuple[str, str, Handler]] = [
     ("GET", "/applied_coupons", coupons.applied_coupons_index),
     ("POST", "/events", events.create),
     ("POST", "/events/batch", events.create_batch),
+    ("POST", "/events/estimate_fees", estimates.estimate_fees),
     ("GET", "/events", events.index),
     ("GET", "/events/{transaction_id}", events.show),
+    ("POST", "/invoices/preview", invoice_preview.preview),
 ]
 
 PREFIX = "/api/v1"

@@ -15,9 +15,17 @@ from lagoform.sandbox.state import Record, State, iso, iso_date, new_id, paginat
 STATUSES = ("pending", "active", "terminated", "canceled", "incomplete")
 
 
-def serialize(state: State, sub: Record, now: float, *, with_plan: bool = False) -> Record:
+def serialize(
+    state: State,
+    sub: Record,
+    now: float,
+    *,
+    with_plan: bool = False,
+    customer: Record | None = None,
+) -> Record:
+    """``customer``: for a subscription that is not stored (an invoice preview's proposal)."""
     plan = state.plans[sub["plan_id"]]
-    customer = state.customers[sub["customer_id"]]
+    customer = customer or state.customers[sub["customer_id"]]
     previous = state.subscriptions.get(sub["previous_id"] or "")
     following = state.subscriptions.get(sub["next_id"] or "")
     following = following if following and following["status"] != "canceled" else None
