@@ -16,12 +16,18 @@ from lagoform.pricing import (
     ChargeUsage,
     GroupUsage,
     PricingError,
+    TaxedLine,
+    base_fee_cents,
+    invoice_total,
+    lago_prorated,
     price_charge_usage,
     price_pay_in_advance,
     price_units,
+    taxes_cents,
     to_cents,
     true_up_cents,
 )
+from lagoform.pricing.rounding import round_half_up
 
 D = Decimal
 CM = "spec/services/charge_models"
@@ -544,3 +550,53 @@ def test_pay_in_advance_refuses_what_it_does_not_model(model: str, props: Any) -
     # includes the new event on both sides (sum_service.rb:114-137), not modelled.
     with pytest.raises(PricingError):
         price_pay_in_advance(model, props, GroupUsage(D(1), 1, (D(1),)), D(1))
+
+
+INVOICE = f"{SERVICES}/invoices/apply_taxes_service.rb"
+
+
+def test_invoice_taxes_round_once_over_every_tax() -> None:
+    # invoices/apply_taxes_service.rb:30-44: each tax is amount × rate ÷ 100 unrounded; the
+    # invoice total rounds their sum once (10.5 + 10.5 → 21) while each tax line rounds alone
+    lines = [
+        TaxedLine(105, (("vat", D(10)),)),
+        TaxedLine(105, (("levy", D(10)),)),
+    ]
+    assert taxes_cents(lines) == (21, {"vat": 11, "levy": 11})
+    # fees/apply_taxes_service.rb:37-51: a fee's taxes are the same sum, rounded once
+    assert taxes_cents([TaxedLine(1001, (("vat", D("20")), ("levy", D("5.5"))))]) == (
+        255,
+        {"vat": 200, "levy": 55},
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "amount", "days", "coefficient_first", "expected"),
+    [
+        # fees/subscription_service.rb:172-178 with subscriptions/dates_service.rb:197-200
+        (f"{SERVICES}/fees/subscription_service.rb:172-178", 1000, (17, 31), False, 548),
+        (f"{SERVICES}/fees/subscription_service.rb:172-178", 34, (21, 28), False, 25),
+        # commitments/minimum/calculate_preview_fee_service.rb:36-42: the coefficient first
+        (
+            f"{SERVICES}/fees/commitments/minimum/calculate_preview_fee_service.rb:36-42",
+            34,
+            (21, 28),
+            True,
+            26,
+        ),
+    ],
+)
+def test_lago_float_prorations(
+    source: str, amount: int, days: tuple[int, int], coefficient_first: bool, expected: int
+) -> None:
+    assert source
+    assert round_half_up(lago_prorated(amount, *days, coefficient_first=coefficient_first)) == (
+        expected
+    )
+
+
+def test_base_fee_and_commitment_use_lagos_proration() -> None:
+    assert base_fee_cents(34, period_days=(21, 28)) == 25
+    assert base_fee_cents(1000, period_days=(31, 31)) == 1000  # a whole period: the amount
+    total = invoice_total(0, [0], minimum_commitment_cents=34, period_days=(21, 28))
+    assert total.commitment_top_up_cents == 26

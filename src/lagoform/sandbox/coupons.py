@@ -218,18 +218,24 @@ def coupon_delete(req: Request) -> Record:
 
 
 def serialize_applied(state: State, applied: Record) -> Record:
+    """serializers/v1/applied_coupon_serializer.rb: no remaining amount for a recurring,
+    forever or percentage coupon; the sandbox issues no invoices, hence no credits."""
     coupon = state.coupons[applied["coupon_id"]]
     customer = state.customers[applied["customer_id"]]
+    fixed_once = applied["frequency"] == "once" and coupon["coupon_type"] == "fixed_amount"
     return {
         "lago_id": applied["lago_id"],
         "lago_coupon_id": coupon["lago_id"],
         "coupon_code": coupon["code"],
         "coupon_name": coupon["name"],
+        "coupon_description": coupon["description"],
+        "coupon_status": "terminated" if coupon["terminated_at"] else "active",
+        "coupon_deleted_at": iso(coupon["terminated_at"]),
         "lago_customer_id": customer["lago_id"],
         "external_customer_id": customer["external_id"],
         "status": applied["status"],
         "amount_cents": applied["amount_cents"],
-        "amount_cents_remaining": applied["amount_cents"],
+        "amount_cents_remaining": applied["amount_cents"] if fixed_once else None,
         "amount_currency": applied["amount_currency"],
         "percentage_rate": applied["percentage_rate"],
         "frequency": applied["frequency"],
@@ -238,7 +244,7 @@ def serialize_applied(state: State, applied: Record) -> Record:
         "expiration_at": iso(coupon["expiration_at"]),
         "created_at": iso(applied["created_at"]),
         "terminated_at": iso(applied["terminated_at"]),
-        "credits": [],  # the sandbox issues no invoices, hence no coupon credits
+        "credits": [],
     }
 
 
