@@ -26,7 +26,7 @@ from decimal import (
 )
 from typing import Any
 
-from lagoform.sandbox.numbers import decimal_text
+from lagoform.sandbox.numbers import decimal_string, decimal_text
 
 _TOKEN = re.compile(
     r" *(?:(?P<num>\d+(?:\.\d+)?)|(?P<str>'[^']*')"
@@ -155,14 +155,6 @@ def is_valid(text: str) -> bool:
     return True
 
 
-def _number(text: str) -> Decimal | None:
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
-
-
 def _property(value: Any) -> Any:
     """How Lago hands a property to the evaluator: numbers stay numbers, anything else is its
     text, read back as a number when it is one."""
@@ -172,7 +164,7 @@ def _property(value: Any) -> Any:
         return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
     text = "" if value is None else str(value)
     # Lago's decimal parser takes no surrounding spaces and no digit separators.
-    number = _number(text) if text.strip() == text and "_" not in text else None
+    number = decimal_string(text) if text.strip() == text and "_" not in text else None
     return text if number is None else number
 
 

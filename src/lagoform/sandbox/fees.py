@@ -38,18 +38,45 @@ def taxed_line(amount_cents: int, taxes: Sequence[Record]) -> pricing.TaxedLine:
     )
 
 
+def item(
+    kind: str,
+    source: Record,
+    *,
+    name: Any,
+    display_name: Any = None,
+    description: Any = None,
+    item_type: str,
+    filters: Any = None,
+    filter_display_name: Any = None,
+) -> Record:
+    """A fee's ``item`` (models/fee.rb#item_*): what it bills, by its code and id."""
+    return {
+        "type": kind,
+        "code": source.get("code"),
+        "name": name,
+        "description": description,
+        "invoice_display_name": display_name or name,
+        "filters": filters,
+        "filter_invoice_display_name": filter_display_name,
+        "lago_item_id": source.get("lago_id"),
+        "item_type": item_type,
+        "grouped_by": {},
+    }
+
+
 @dataclass
 class Fee:
-    """One fee of an estimate or a preview, before rendering."""
+    """One fee of an estimate or a preview, before rendering. Without ``precise_amount`` the
+    fee's amount is exactly its cents (a subscription fee, a true-up, a commitment top-up)."""
 
     kind: str  # charge | subscription | commitment | fixed_charge
     subscription: Record
     customer: Record
     currency: str
     amount_cents: int
-    precise_amount: Decimal  # currency units, unrounded
     units: Decimal
-    item: Record  # type, code, name, description, invoice_display_name, lago_item_id, ...
+    item: Record
+    precise_amount: Decimal | None = None  # currency units, unrounded
     taxes: list[Record] = field(default_factory=list)
     events_count: int | None = None
     pay_in_advance: bool = False
@@ -63,6 +90,11 @@ class Fee:
 
     def taxes_cents(self) -> tuple[int, dict[str, int]]:
         return pricing.taxes_cents([taxed_line(self.amount_cents, self.taxes)])
+
+    def precise(self) -> Decimal:
+        if self.precise_amount is not None:
+            return self.precise_amount
+        return Decimal(self.amount_cents).scaleb(-currency_exponent(self.currency))
 
 
 def _float(value: Decimal) -> float:
@@ -78,7 +110,8 @@ def render(fee: Fee) -> Record:
         (Decimal(fee.amount_cents) * Decimal(str(t["rate"])) / 100 for t in fee.taxes),
         Decimal(0),
     )
-    unit_amount = Decimal(0) if fee.units == 0 else fee.precise_amount / fee.units
+    precise = fee.precise()
+    unit_amount = Decimal(0) if fee.units == 0 else precise / fee.units
     out: Record = {
         "lago_id": None,
         "lago_charge_id": fee.charge_id,
@@ -97,8 +130,8 @@ def render(fee: Fee) -> Record:
         "invoiceable": fee.invoiceable,
         "amount_cents": fee.amount_cents,
         "amount_currency": fee.currency,
-        "precise_amount": _float(fee.precise_amount),
-        "precise_total_amount": _float(fee.precise_amount + precise_taxes / subunit),
+        "precise_amount": _float(precise),
+        "precise_total_amount": _float(precise + precise_taxes / subunit),
         "taxes_amount_cents": taxes_total,
         "taxes_precise_amount": _float(precise_taxes / subunit),
         "taxes_rate": float(sum((Decimal(str(t["rate"])) for t in fee.taxes), Decimal(0))),
@@ -110,9 +143,7 @@ def render(fee: Fee) -> Record:
         "precise_unit_amount": decimal_text(unit_amount),
         "precise_coupons_amount_cents": "0.0",
         "sub_total_excluding_taxes_amount_cents": fee.amount_cents,
-        "sub_total_excluding_taxes_precise_amount_cents": decimal_text(
-            fee.precise_amount * subunit
-        ),
+        "sub_total_excluding_taxes_precise_amount_cents": decimal_text(precise * subunit),
         "events_count": fee.events_count,
         "payment_status": "pending",
         "created_at": None,
@@ -148,18 +179,13 @@ def render(fee: Fee) -> Record:
 
 def charge_item(state: State, charge: Record, charge_filter: Record | None) -> Record:
     metric = state.metrics[charge["billable_metric_id"]]
-    values: Any = dict(charge_filter["values"]) if charge_filter else None
-    return {
-        "type": "charge",
-        "code": metric["code"],
-        "name": metric["name"],
-        "description": metric["description"],
-        "invoice_display_name": charge["invoice_display_name"] or metric["name"],
-        "filters": values,
-        "filter_invoice_display_name": (
-            charge_filter["invoice_display_name"] if charge_filter else None
-        ),
-        "lago_item_id": metric["lago_id"],
-        "item_type": "BillableMetric",
-        "grouped_by": {},
-    }
+    return item(
+        "charge",
+        metric,
+        name=metric["name"],
+        display_name=charge["invoice_display_name"],
+        description=metric["description"],
+        item_type="BillableMetric",
+        filters=dict(charge_filter["values"]) if charge_filter else None,
+        filter_display_name=charge_filter["invoice_display_name"] if charge_filter else None,
+    )

@@ -6,9 +6,10 @@ validators emit, reported by the caller under the single key ``properties``.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from lagoform.sandbox.numbers import decimal_string
 from lagoform.sandbox.state import Record
 
 CHARGE_MODELS = (
@@ -103,13 +104,9 @@ def echo(properties: Record) -> Record:
 
 
 def valid_amount(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        return False
-    return number.is_finite() and number >= 0
+    """A decimal string ≥ 0 (validators/decimal_amount_service.rb#valid_amount?)."""
+    number = decimal_string(value)
+    return number is not None and number >= 0
 
 
 def _is_int(value: Any) -> bool:
