@@ -139,23 +139,19 @@ def _estimate(
     except pricing.PricingError as err:
         raise not_supported(str(err)) from err
     charge_filter = charge["filters"][key] if key is not None else None
-    return fees.Fee(
-        kind="charge",
-        subscription=sub,
-        customer=customer,
-        currency=plan["amount_currency"],
+    return fees.charge_fee(
+        state,
+        sub,
+        customer,
+        charge,
+        charge_filter,
         amount_cents=pricing.to_cents(amount, currency=plan["amount_currency"]),
-        precise_amount=amount,
         units=value,
-        item=fees.charge_item(state, charge, charge_filter),
-        taxes=fees.applicable_taxes(state, customer, plan, charge["tax_ids"]),
         events_count=1,
-        pay_in_advance=True,
+        window=(start, end),
+        precise_amount=amount,
         invoiceable=bool(charge["invoiceable"]),
-        charge_id=charge["lago_id"],
-        charge_filter_id=charge_filter["lago_id"] if charge_filter else None,
-        from_date=start,
-        to_date=end,
+        pay_in_advance=True,
         event_transaction_id=new_id(),
     )
 

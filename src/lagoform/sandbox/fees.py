@@ -189,3 +189,39 @@ def charge_item(state: State, charge: Record, charge_filter: Record | None) -> R
         filters=dict(charge_filter["values"]) if charge_filter else None,
         filter_display_name=charge_filter["invoice_display_name"] if charge_filter else None,
     )
+
+
+def charge_fee(
+    state: State,
+    sub: Record,
+    customer: Record,
+    charge: Record,
+    charge_filter: Record | None,
+    *,
+    amount_cents: int,
+    units: Decimal,
+    events_count: int,
+    window: tuple[float, float],
+    **extra: Any,
+) -> Fee:
+    """A usage-based charge's fee: the item, currency and taxes come from the charge and its
+    plan; ``extra`` sets the rest (precise amount, pay-in-advance, grouping...)."""
+    plan = state.plans[sub["plan_id"]]
+    grouped_by = extra.pop("grouped_by", None)
+    charge_item_ = charge_item(state, charge, charge_filter)
+    return Fee(
+        kind="charge",
+        subscription=sub,
+        customer=customer,
+        currency=plan["amount_currency"],
+        amount_cents=amount_cents,
+        units=units,
+        item=charge_item_ if grouped_by is None else {**charge_item_, "grouped_by": grouped_by},
+        taxes=applicable_taxes(state, customer, plan, charge["tax_ids"]),
+        events_count=events_count,
+        charge_id=charge["lago_id"],
+        charge_filter_id=charge_filter["lago_id"] if charge_filter else None,
+        from_date=window[0],
+        to_date=window[1],
+        **extra,
+    )

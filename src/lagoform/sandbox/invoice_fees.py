@@ -105,7 +105,6 @@ def charge_fees(req: Request, sub: Record, customer: Record) -> list[fees.Fee]:
         priced = aggregation.price_charge(
             plan, charge, metric, events, (start, end), req.org.premium, period_days=period_days
         )
-        taxes = fees.applicable_taxes(state, customer, plan, charge["tax_ids"])
         for group in priced.groups:
             for key, cents in group.fees.by_group.items():
                 used = group.usage.groups.get(key, pricing.GroupUsage())
@@ -113,44 +112,35 @@ def charge_fees(req: Request, sub: Record, customer: Record) -> list[fees.Fee]:
                     continue  # Lago keeps no empty fee (fees/charge_service.rb#should_persist_fee?)
                 charge_filter = charge["filters"][key] if key is not None else None
                 out.append(
-                    fees.Fee(
-                        kind="charge",
-                        subscription=sub,
-                        customer=customer,
-                        currency=plan["amount_currency"],
+                    fees.charge_fee(
+                        state,
+                        sub,
+                        customer,
+                        charge,
+                        charge_filter,
                         amount_cents=cents,
-                        precise_amount=group.fees.precise_by_group[key],
                         units=used.units,
-                        item={
-                            **fees.charge_item(state, charge, charge_filter),
-                            "grouped_by": group.grouped_by or {},
-                        },
-                        taxes=taxes,
                         events_count=used.events_count or 0,
-                        invoiceable=True,
+                        window=(start, end),
+                        precise_amount=group.fees.precise_by_group[key],
+                        grouped_by=group.grouped_by or {},
                         pay_in_advance=bool(charge["pay_in_advance"]),
-                        charge_id=charge["lago_id"],
-                        charge_filter_id=charge_filter["lago_id"] if charge_filter else None,
-                        from_date=start,
-                        to_date=end,
                     )
                 )
         if priced.true_up_cents:
-            true_up = fees.Fee(
-                kind="charge",
-                subscription=sub,
-                customer=customer,
-                currency=plan["amount_currency"],
-                amount_cents=priced.true_up_cents,
-                units=Decimal(1),
-                item=fees.charge_item(state, charge, None),
-                taxes=taxes,
-                events_count=0,
-                charge_id=charge["lago_id"],
-                from_date=start,
-                to_date=end,
+            out.append(
+                fees.charge_fee(
+                    state,
+                    sub,
+                    customer,
+                    charge,
+                    None,
+                    amount_cents=priced.true_up_cents,
+                    units=Decimal(1),
+                    events_count=0,
+                    window=(start, end),
+                )
             )
-            out.append(true_up)
     return out
 
 
