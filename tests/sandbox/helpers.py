@@ -215,6 +215,19 @@ def subscribe(
     return created
 
 
+def send_event(
+    api: Api, transaction_id: str, subscription: str, code: str = "calls", **properties: Any
+) -> dict[str, Any]:
+    event = {
+        "transaction_id": transaction_id,
+        "code": code,
+        "external_subscription_id": subscription,
+        "properties": properties,
+    }
+    sent: dict[str, Any] = api.ok("POST", "/events", {"event": event})
+    return sent
+
+
 def validation(details: dict[str, Any]) -> dict[str, Any]:
     return {
         "status": 422,

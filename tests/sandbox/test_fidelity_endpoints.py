@@ -14,6 +14,7 @@ from tests.sandbox.helpers import (
     create_metric,
     create_plan,
     not_found,
+    send_event,
     subscribe,
     validation,
 )
@@ -135,18 +136,7 @@ def test_estimate_fees_prices_the_increment(any_api: Api, advance: dict[str, Any
         360,
     )
     # once an event is stored, the next one only pays its own units (after − before)
-    any_api.ok(
-        "POST",
-        "/events",
-        {
-            "event": {
-                "transaction_id": "t1",
-                "code": "calls",
-                "external_subscription_id": "s1",
-                "properties": {"n": 4},
-            }
-        },
-    )
+    send_event(any_api, "t1", "s1", n=4)
     assert _estimate(any_api, properties={"n": 4}).body["fees"][0]["amount_cents"] == 200
     # nothing was stored by the estimates
     listed = any_api.ok("GET", "/events", query={"external_subscription_id": "s1"})
@@ -262,18 +252,7 @@ def test_preview_bills_usage_and_the_prorated_minimum(
     # true-up, fees/create_true_up_service.rb); pay-in-advance charges on a non-recurring metric
     # are left out (preview_service.rb:190-192)
     _ = advance
-    any_api.ok(
-        "POST",
-        "/events",
-        {
-            "event": {
-                "transaction_id": "t1",
-                "code": "calls",
-                "external_subscription_id": "s1",
-                "properties": {"n": 4},
-            }
-        },
-    )
+    send_event(any_api, "t1", "s1", n=4)
     body = {"customer": {"external_id": "c1"}, "subscriptions": {"external_ids": ["s1"]}}
     reply = any_api.post("/invoices/preview", body)
     fees = [
