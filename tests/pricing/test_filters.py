@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from lagoform.pricing import ALL_FILTER_VALUES, FilterRouter, fee_groups, match_filter
+from lagoform.model.filters import ALL_FILTER_VALUES
+from lagoform.pricing import FilterRouter, fee_groups, match_filter
 
 ALL = ALL_FILTER_VALUES
 MATCHING = "app/services/charge_filters/matching_and_ignored_service.rb"

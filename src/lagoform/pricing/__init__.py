@@ -63,13 +63,7 @@ from lagoform.pricing.charges import (
     true_up_cents,
     usage_from_events,
 )
-from lagoform.pricing.filters import (
-    ALL_FILTER_VALUES,
-    FilterRouter,
-    GroupKey,
-    fee_groups,
-    match_filter,
-)
+from lagoform.pricing.filters import FilterRouter, GroupKey, fee_groups, match_filter
 from lagoform.pricing.invoice import (
     InvoiceTotal,
     TaxedLine,
@@ -83,7 +77,6 @@ from lagoform.pricing.models import CHARGE_MODELS, price_units
 from lagoform.pricing.rounding import PricingError, lago_prorated, to_cents, to_decimal
 
 __all__ = [
-    "ALL_FILTER_VALUES",
     "CHARGE_MODELS",
     "ChargeFees",
     "ChargeUsage",

@@ -18,19 +18,20 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from lagoform.model.currency import subunit_to_unit
 from lagoform.pricing.charges import GroupUsage
 from lagoform.pricing.models import model_amount
 from lagoform.pricing.percentage import PercentageRules
-from lagoform.pricing.rounding import ZERO, PricingError, currency_exponent
+from lagoform.pricing.rounding import ZERO, PricingError
 
 __all__ = ["price_pay_in_advance"]
 
 
 def _dynamic(before: GroupUsage, value: Decimal, precise: Decimal, currency: str | None) -> Decimal:
-    shift = -currency_exponent(currency)
+    subunit = subunit_to_unit(currency)
     old_total = sum(before.transactions, ZERO)
-    after = ZERO if before.units + value == 0 else (old_total + precise).scaleb(shift)
-    previous = ZERO if before.units == 0 else old_total.scaleb(shift)
+    after = ZERO if before.units + value == 0 else (old_total + precise) / subunit
+    previous = ZERO if before.units == 0 else old_total / subunit
     return after - previous
 
 

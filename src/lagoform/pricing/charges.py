@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from lagoform.model.currency import subunit_to_unit
 from lagoform.pricing.filters import FilterRouter, GroupKey
 from lagoform.pricing.models import price_units
 from lagoform.pricing.rounding import (
     ZERO,
     PricingError,
-    currency_exponent,
     lago_prorated,
     round_half_up,
     to_cents,
@@ -162,7 +162,7 @@ def _group_amount(
         # and like every fee, negative units or a negative amount bill 0.
         if usage.units <= ZERO:
             return ZERO
-        return max(sum(usage.transactions, ZERO).scaleb(-currency_exponent(currency)), ZERO)
+        return max(sum(usage.transactions, ZERO) / subunit_to_unit(currency), ZERO)
     return price_units(
         model,
         properties,

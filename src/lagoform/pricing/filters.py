@@ -28,15 +28,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-__all__ = [
-    "ALL_FILTER_VALUES",
-    "FilterRouter",
-    "event_value_text",
-    "fee_groups",
-    "match_filter",
-]
+from lagoform.model.filters import ALL_FILTER_VALUES
 
-ALL_FILTER_VALUES = "__ALL_FILTER_VALUES__"
+__all__ = ["FilterRouter", "GroupKey", "event_value_text", "fee_groups", "match_filter"]
 
 GroupKey = int | None
 """A fee of a charge: the index of a filter in ``charge["filters"]``, or None for the default."""

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from lagoform.model.currency import ACCEPTED
 from lagoform.sandbox import customers
 from lagoform.sandbox.api_errors import FieldErrors, invalid, not_allowed, not_found
-from lagoform.sandbox.currencies import CURRENCIES
 from lagoform.sandbox.request import Request
 from lagoform.sandbox.state import Record, State, iso, new_id, newest_first, paginate, parse_iso
 
@@ -132,7 +132,7 @@ def _check_coupon(state: State, coupon: Record) -> None:
     if coupon["amount_currency"] is None:
         if fixed:
             errors.add("amount_currency", "value_is_mandatory")
-    elif coupon["amount_currency"] not in CURRENCIES:
+    elif coupon["amount_currency"] not in ACCEPTED:
         errors.add("amount_currency", "value_is_invalid")
     if coupon["coupon_type"] == "percentage" and coupon["percentage_rate"] in (None, ""):
         errors.add("percentage_rate", "value_is_mandatory")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from lagoform.model.currency import ACCEPTED
 from lagoform.sandbox import taxes
 from lagoform.sandbox.api_errors import FieldErrors, invalid, not_found
-from lagoform.sandbox.currencies import CURRENCIES
 from lagoform.sandbox.fields import clean_email, valid_email
 from lagoform.sandbox.numbers import scalar_text
 from lagoform.sandbox.request import Org, Request
@@ -150,7 +150,7 @@ def upsert(req: Request) -> Record:
         changed = existing is None or customer["email"] != existing["email"]
         if customer["email"] and changed and not valid_email(customer["email"]):
             errors.add("email", "invalid_email_format")
-    if customer["currency"] is not None and customer["currency"] not in CURRENCIES:
+    if customer["currency"] is not None and customer["currency"] not in ACCEPTED:
         errors.add("currency", "value_is_invalid")
     if customer["account_type"] not in ("customer", "partner"):
         errors.add("account_type", "value_is_invalid")

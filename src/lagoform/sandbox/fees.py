@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from lagoform import pricing
-from lagoform.pricing.rounding import currency_exponent
+from lagoform.model.currency import subunit_to_unit
 from lagoform.sandbox.numbers import decimal_text
 from lagoform.sandbox.state import Record, State, iso
 
@@ -94,7 +94,7 @@ class Fee:
     def precise(self) -> Decimal:
         if self.precise_amount is not None:
             return self.precise_amount
-        return Decimal(self.amount_cents).scaleb(-currency_exponent(self.currency))
+        return Decimal(self.amount_cents) / subunit_to_unit(self.currency)
 
 
 def _float(value: Decimal) -> float:
@@ -105,7 +105,7 @@ def render(fee: Fee) -> Record:
     """``V1::FeeSerializer`` with its applied taxes. Precise amounts are JSON numbers, as the
     server's ``fdiv`` makes them; decimal columns are strings (``units``: ``"2.0"``)."""
     taxes_total, per_tax = fee.taxes_cents()
-    subunit = Decimal(10) ** currency_exponent(fee.currency)
+    subunit = Decimal(subunit_to_unit(fee.currency))
     precise_taxes = sum(
         (Decimal(fee.amount_cents) * Decimal(str(t["rate"])) / 100 for t in fee.taxes),
         Decimal(0),

@@ -15,8 +15,8 @@ from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
 from lagoform import pricing
+from lagoform.model.currency import ACCEPTED
 from lagoform.sandbox.api_errors import FieldErrors, invalid
-from lagoform.sandbox.currencies import CURRENCIES
 from lagoform.sandbox.fields import purchase_order_number
 from lagoform.sandbox.numbers import decimal_string
 from lagoform.sandbox.state import Record, parse_iso
@@ -95,7 +95,7 @@ def record_stage(body: Record, currency: Any, code_taken: bool) -> tuple[Decimal
     """models/wallet.rb: the record's validations, reported together. Returns (rate, priority)."""
     errors = FieldErrors()
     rate = _rate(errors, body.get("rate_amount"))
-    if currency not in CURRENCIES:
+    if currency not in ACCEPTED:
         errors.add("currency", "value_is_invalid")
     priority = body.get("priority") or 50
     if not isinstance(priority, int) or isinstance(priority, bool) or not 1 <= priority <= 50:
