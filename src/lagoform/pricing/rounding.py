@@ -18,6 +18,7 @@ from lagoform.model.currency import round_to_cents
 __all__ = [
     "PricingError",
     "ceil_decimal",
+    "lago_prorated",
     "round_half_up",
     "to_cents",
     "to_decimal",
@@ -76,3 +77,19 @@ def to_cents(amount: Decimal, *, currency: str | None = None) -> int:
 def round_half_up(value: Decimal) -> int:
     """Nearest whole number, halves away from zero (Ruby's ``round``)."""
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def lago_prorated(
+    amount: Decimal | int, days: int, period_days: int, *, coefficient_first: bool = False
+) -> Decimal:
+    """An amount of minor units for ``days`` of a ``period_days`` period, computed in binary
+    floating point the way Lago's server computes it, so its rounding lands where Lago's does:
+    amount ÷ period × days for the subscription fee and the charge minimum
+    (subscriptions/dates_service.rb:197-200, fees/create_true_up_service.rb:55-62), amount ×
+    (days ÷ period) for the minimum commitment (commitments/minimum/calculate_preview_fee
+    _service.rb:36-42). Returns the float's exact value; round it with ``round_half_up``."""
+    if period_days <= 0 or not 0 <= days <= period_days:
+        raise PricingError(f"cannot prorate {days} of {period_days} days")
+    if coefficient_first:
+        return Decimal(float(amount) * (days / float(period_days)))
+    return Decimal(float(amount) / period_days * days)

@@ -174,7 +174,7 @@ def apply_relations(org: Org, plan: Record, body: Record, *, attached: bool) -> 
         plan["tax_ids"] = taxes.resolve_codes(state, body["tax_codes"])
     if "minimum_commitment" in body and org.premium:
         _apply_commitment(org, plan, body["minimum_commitment"])
-    if "usage_thresholds" in body and org.premium:
+    if "usage_thresholds" in body and org.enabled("progressive_billing"):
         plan["usage_thresholds"] = _thresholds(org, body["usage_thresholds"])
     if "metadata" in body:
         plan["metadata"] = _metadata(body["metadata"])
@@ -200,11 +200,24 @@ def replace_charges(org: Org, plan: Record, items: Any, *, attached: bool) -> No
         existing = by_id.get(str(item.get("id")))
         if existing is not None and all(existing is not k for k in kept):
             charges.update_from_item(
-                state, plan, existing, item, attached=attached, premium=org.premium
+                state,
+                plan,
+                existing,
+                item,
+                attached=attached,
+                premium=org.premium,
+                wallet_targets=org.enabled("events_targeting_wallets"),
             )
             kept.append(existing)
         else:
-            created = charges.create_from_item(state, plan, item, now=org.now, premium=org.premium)
+            created = charges.create_from_item(
+                state,
+                plan,
+                item,
+                now=org.now,
+                premium=org.premium,
+                wallet_targets=org.enabled("events_targeting_wallets"),
+            )
             # Visible to the next item's code generation, like rows inserted one by one.
             plan["charges"].append(created)
             kept.append(created)
