@@ -42,8 +42,7 @@ def test_serve_commands_without_the_server_extra(
     result = CliRunner().invoke(root, args)
     assert result.exit_code == 1
     assert result.output.strip() == (
-        f"Error: lagoform {args[0]} serve needs the 'server' extra: "
-        "pip install 'lagoform[server]'"
+        f"Error: lagoform {args[0]} serve needs the 'server' extra: pip install 'lagoform[server]'"
     )
     assert not (tmp_path / ".lagoform").exists()  # nothing started, nothing written
 
