@@ -41,3 +41,16 @@ def test_the_licence_file_is_the_declared_licence() -> None:
     text = (ROOT / "LICENSE").read_text(encoding="utf-8")
     assert "Apache License" in text and "Version 2.0, January 2004" in text
     assert "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION" in text
+
+
+def test_the_docs_pin_the_current_version() -> None:
+    """Install lines, action pins and schema addresses in the docs name this release."""
+    version = re.escape(lagoform.__version__)
+    for name in ("README.md", "docs/github.md", "docs/validation.md"):
+        text = (ROOT / name).read_text(encoding="utf-8")
+        pinned = re.findall(r"lagoform(?:\[[a-z,]+\])?==([0-9][^'\s]*)", text)
+        pinned += re.findall(r"# v([0-9][^\s`]*)", text)
+        pinned += re.findall(r"/v([0-9][^/]*)/src/lagoform/schemas/", text)
+        assert pinned or name == "docs/validation.md"
+        stale = [v for v in pinned if not re.fullmatch(version, v.rstrip(".,)"))]
+        assert stale == [], f"{name} names {stale}, lagoform is {lagoform.__version__}"

@@ -32,48 +32,49 @@ WILDCARD = "*"
 LAGO_WILDCARD = "__ALL_FILTER_VALUES__"
 
 
-class Tier(CatalogModel):
-    """A graduated or volume range; ``from`` defaults to the previous ``to`` + 1 (0 first)."""
-
-    from_: int = Field(
+# A range's bounds and flat fee mean the same in both kinds of tiers.
+RangeFrom = Annotated[
+    int,
+    Field(
         alias="from",
         description="First unit of the range; defaults to the previous `to` + 1 (0 first).",
         examples=[0],
-    )
-    to: int | None = Field(
-        default=None, description="Last unit of the range; omit on the last (open) range."
-    )
+    ),
+]
+RangeTo = Annotated[
+    int | None, Field(description="Last unit of the range; omit on the last (open) range.")
+]
+RangeFlat = Annotated[
+    ExactDecimal,
+    Field(
+        description="Flat fee for reaching this range, in the plan's currency.",
+        examples=["10"],
+    ),
+]
+
+
+class Tier(CatalogModel):
+    """A graduated or volume range; ``from`` defaults to the previous ``to`` + 1 (0 first)."""
+
+    from_: RangeFrom
+    to: RangeTo = None
     per_unit: ExactDecimal = Field(
         default=Decimal(0),
         description="Price per unit in this range, in the plan's currency.",
         examples=["0.002"],
     )
-    flat: ExactDecimal = Field(
-        default=Decimal(0),
-        description="Flat fee for reaching this range, in the plan's currency.",
-        examples=["10"],
-    )
+    flat: RangeFlat = Decimal(0)
 
 
 class PercentageTier(CatalogModel):
     """A graduated_percentage range."""
 
-    from_: int = Field(
-        alias="from",
-        description="First unit of the range; defaults to the previous `to` + 1 (0 first).",
-        examples=[0],
-    )
-    to: int | None = Field(
-        default=None, description="Last unit of the range; omit on the last (open) range."
-    )
+    from_: RangeFrom
+    to: RangeTo = None
     rate: ExactDecimal = Field(
         description="Percentage of the amount in this range: 1.5 means 1.5%.", examples=["1.5"]
     )
-    flat: ExactDecimal = Field(
-        default=Decimal(0),
-        description="Flat fee for reaching this range, in the plan's currency.",
-        examples=["0.30"],
-    )
+    flat: RangeFlat = Decimal(0)
 
 
 def _fill_tier_starts(value: Any) -> Any:

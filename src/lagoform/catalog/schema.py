@@ -75,7 +75,8 @@ class OverridesFile(CatalogModel):
 
 # JSON Schema patterns for what the models parse from text. [0-9], not \\d: Python's \\d also
 # matches other scripts' digits, which the models refuse (editors use ECMA-262, ASCII \\d).
-DECIMAL_PATTERN = r"^\s*[-+]?([0-9][0-9_]*(\.[0-9_]*)?|\.[0-9][0-9_]*)([eE][-+]?[0-9]+)?\s*$"
+# An exponent of up to 6 digits: Decimal refuses 1E1000000000000000000 (past its range).
+DECIMAL_PATTERN = r"^\s*[-+]?([0-9][0-9_]*(\.[0-9_]*)?|\.[0-9][0-9_]*)([eE][-+]?[0-9]{1,6})?\s*$"
 DATE_PATTERN = (
     r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
     r"([Tt ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?"
