@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 # the dev venv holds: the wheel smoke test (tests/packaging) and the Action's install test
 # (tests/github) install from here with --no-index, so they need no network.
 WHEELHOUSE := $(VENV)/wheelhouse
+# The editor engine the schema tests drive over LSP (tests/catalog/test_editor.py), from npm.
+YAML_LANGUAGE_SERVER := 2.0.0
 # The Action's hash-pinned constraints file, and the runners it has wheels for (make action-lock).
 ACTION_LOCK := .github/action/constraints.txt
 ACTION_PYTHONS := 3.11 3.12 3.13
@@ -18,7 +20,7 @@ ACTION_REQUIREMENTS = $(BIN)/python -c 'import tomllib; p = tomllib.load(open("p
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
@@ -26,6 +28,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip freeze --all --exclude-editable > $(VENV)/freeze.txt
 	$(ACTION_REQUIREMENTS) > $(VENV)/action-requirements.txt
 	$(BIN)/python -m pip download -q --only-binary=:all: -d $(WHEELHOUSE) -r $(VENV)/action-requirements.txt -c $(VENV)/freeze.txt
+	rm -rf $(VENV)/node && mkdir -p $(VENV)/node
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/node yaml-language-server@$(YAML_LANGUAGE_SERVER)
 	touch $(STAMP)
 
 plan: $(STAMP)
