@@ -16,7 +16,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from lagoform.catalog import CURRENCIES, AddOn, Subscription, Tax, UsageMapping, Wallet
+from lagoform.catalog import AddOn, Subscription, Tax, UsageMapping, Wallet
 from lagoform.catalog.schema import (
     CURRENCY_PATTERN,
     DATE_PATTERN,
@@ -24,6 +24,7 @@ from lagoform.catalog.schema import (
     MONEY_PATTERN,
     RECORD_PATH_PATTERN,
 )
+from lagoform.model.currency import ACCEPTED as CURRENCIES
 
 
 def _accepts(model: Any, data: dict[str, Any]) -> bool:

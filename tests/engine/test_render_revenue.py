@@ -44,6 +44,9 @@ def _period(lines: list[tuple[str, int, int]]) -> SubscriptionPeriod:
         old_cents=old,
         new_cents=new,
         delta_cents=new - old,
+        monthly_old_cents=old,
+        monthly_new_cents=new,
+        monthly_delta_cents=new - old,
         charges=tuple(ChargeDelta(charge=c, old_cents=o, new_cents=n, delta_cents=n - o)
                       for c, o, n in lines),
     )  # fmt: skip
@@ -77,7 +80,7 @@ REVENUE = RevenueImpact(
                            periods=(_period([("(subscription fee)", 9_900, 19_900),
                                              ("tokens", 15_000, 15_000)]),)),
         SubscriptionImpact(external_id="globex-main", external_customer_id="globex",
-                           plan_code="team", causes=("override",),
+                           plan_code="team", causes=("repriced",),
                            changes=("subscription fee", "charge tokens"),
                            periods=(_period([("(subscription fee)", 9_000, 8_500),
                                              ("tokens", 4_500, 4_200)]),)),
@@ -118,7 +121,9 @@ def test_text_golden_shows_it_after_the_summary_line() -> None:
     text = render_text(with_revenue(scenario()))
     _check("plan-revenue.txt", text)
     summary = text.index("Plan ")
-    assert summary < text.index("Revenue impact\n  Current period (USD): 384.00 USD → 476.00 USD")
+    assert summary < text.index(
+        "Revenue impact\n  Current period (USD, per month): 384.00 USD → 476.00 USD"
+    )
     assert "acme    249.00 USD → 349.00 USD  (+100.00 USD)" in text
     assert render_text(with_revenue(scenario()), revenue=False) == render_text(scenario())
 
@@ -128,7 +133,7 @@ def test_json_carries_it_and_it_is_not_part_of_the_plan_identity() -> None:
     data = json.loads(render_json(priced))
     assert data["format_version"] == 1  # an optional field: same version
     assert data["revenue"]["totals"][0]["delta_cents"] == 9_200
-    assert data["revenue"]["schema_version"] == 1
+    assert data["revenue"]["schema_version"] == 2
     assert Plan.loads(render_json(priced)) == priced
     assert priced.plan_id == plain.plan_id
     assert json.loads(render_json(plain))["revenue"] is None

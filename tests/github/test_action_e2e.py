@@ -364,7 +364,7 @@ def test_pr_comment_leads_with_the_revenue_section_and_is_edited_after(
     body = comment["body"]
     verdict = "**lagoform** · `staging` · 📝 **Changes pending**"
     revenue = (
-        "### Revenue impact\n\n**Current period: -0.50 USD (100.50 USD → 100.00 USD), "
+        "### Revenue impact\n\n**Current period, per month: -0.50 USD (100.50 USD → 100.00 USD), "
         "0 customer(s) pay more, 1 less, 0 the same**\n"
     )
     assert body.startswith(f"<!-- lagoform-plan:staging -->\n{verdict}")

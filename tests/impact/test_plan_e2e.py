@@ -77,14 +77,15 @@ def test_markdown_leads_with_the_exact_increase_per_tenant_and_the_saved_plan_ca
     markdown = result.stdout
     # First: who pays how much more (acme 4,000 tokens in tier 2, initech 9,000; +0.002 each)
     assert markdown.startswith(
-        "### Revenue impact\n\n**Current period: +26.00 USD (281.00 USD → 307.00 USD), "
+        "### Revenue impact\n\n**Current period, per month: +26.00 USD (281.00 USD → 307.00 USD), "
         "2 customer(s) pay more, 0 less, 0 the same**\n"
     )
     assert markdown.index(INITECH) < markdown.index(ACME) < markdown.index("### lagoform plan")
-    # globex keeps its own copy (cascade_updates: false): zero change, and why
+    # globex negotiates the very charge that changes: zero change, and why
     assert (
-        "- `globex-main` (globex, plan `growth`): overridden (on a child plan) and plan growth "
-        "has cascade_updates: false" in markdown
+        "- `globex-main` (globex, plan `growth`): on its own copy of the plan, which apply keeps "
+        "at the catalog's prices with its YAML's negotiated values laid over them. Keeps: "
+        "charge tokens price (negotiated)." in markdown
     )
     table = markdown[markdown.index("#### Largest movers") : markdown.index("#### By charge")]
     assert "globex" not in table
@@ -99,7 +100,8 @@ def test_markdown_leads_with_the_exact_increase_per_tenant_and_the_saved_plan_ca
     movers = {m.external_customer_id: m.delta_cents for m in saved.revenue.movers}
     assert movers == {"initech": 1_800, "acme": 800}
     [globex] = saved.revenue.not_following
-    assert globex.external_id == "globex-main" and globex.not_reached == ("charge tokens",)
+    assert globex.external_id == "globex-main"
+    assert globex.not_reached == ("charge tokens price (negotiated)",)
     assert saved.revenue.subscription("globex-main") is None
 
     # apply of the saved plan ignores the section; Lago then bills what it estimated
@@ -127,11 +129,11 @@ def test_text_plan_adds_the_revenue_section_after_its_summary(
     text = result.stdout
     summary = text.index("Plan ")
     section = text.index(
-        "Revenue impact\n  Current period (USD): 281.00 USD → 307.00 USD  +26.00 USD"
+        "Revenue impact\n  Current period (USD, per month): 281.00 USD → 307.00 USD  +26.00 USD"
     )
     assert summary < section
     assert "initech  190.00 USD → 208.00 USD  (+18.00 USD)" in text
-    assert "Not following: globex-main (globex): overridden" in text
+    assert "Not following: globex-main (globex): on its own copy of the plan" in text
     no_secret(sandbox_server, result.output)
 
 

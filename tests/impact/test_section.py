@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from lagoform.engine.plan import Plan, build_plan
-from lagoform.engine.state import DesiredState, LiveState
 from lagoform.errors import ConfigError
 from lagoform.impact import for_plan, wanted
 from lagoform.lago import AsyncLagoClient
+from lagoform.model.state import DesiredState, LiveState
 from tests.engine.factories import charge, desired, live, metric, plan, subscription
 
 TOKENS = metric("tokens")

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from lagoform.pricing import ALL_FILTER_VALUES, match_filter
+from lagoform.model.filters import ALL_FILTER_VALUES
+from lagoform.pricing import match_filter
 
 
 def f(**values: list[str]) -> dict[str, Any]:

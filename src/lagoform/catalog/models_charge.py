@@ -29,7 +29,6 @@ CHARGE_MODELS: tuple[str, ...] = (
     "dynamic",
 )
 WILDCARD = "*"
-LAGO_WILDCARD = "__ALL_FILTER_VALUES__"
 
 
 # A range's bounds and flat fee mean the same in both kinds of tiers.

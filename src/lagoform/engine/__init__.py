@@ -32,7 +32,7 @@ from lagoform.engine.plan import (
 )
 from lagoform.engine.preview import override_requests, with_audit_preview
 from lagoform.engine.render import render_json, render_markdown, render_text
-from lagoform.engine.state import DesiredState, LiveState
+from lagoform.model.state import DesiredState, LiveState
 
 __all__ = [
     "ApplyFailed",

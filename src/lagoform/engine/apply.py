@@ -20,7 +20,6 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from lagoform.engine import normal
 from lagoform.engine.desired import normal_of
 from lagoform.engine.diff import diff
 from lagoform.engine.hooks import AuditHook
@@ -31,10 +30,8 @@ from lagoform.engine.live import (
     plan_ids,
     subscription_object,
 )
-from lagoform.engine.normal import PROJECTED_KINDS, project
 from lagoform.engine.payloads import ApplyContext, Step, record_status, resolve, steps_for
 from lagoform.engine.plan import ObjectChange, Plan
-from lagoform.engine.state import LiveState
 from lagoform.errors import (
     ApplyError,
     BlockedChangeError,
@@ -45,6 +42,9 @@ from lagoform.errors import (
 )
 from lagoform.lago.client import LagoClient
 from lagoform.lago.transport import seg
+from lagoform.model import effective, forms
+from lagoform.model.forms import PROJECTED_KINDS, project
+from lagoform.model.state import LiveState
 
 Progress = Callable[[int, int, ObjectChange, str], None]
 
@@ -284,9 +284,9 @@ def _verify(client: LagoClient, change: ObjectChange, ctx: ApplyContext) -> None
         have = subscription_object(obj, history, None).normal
     elif change.kind == "wallet":
         wallet_id = str(obj.get("lago_id"))
-        have = normal.wallet({**obj, **credited(client.list_wallet_transactions(wallet_id))})
+        have = forms.wallet({**obj, **credited(client.list_wallet_transactions(wallet_id))})
     else:
-        have = normal.NORMALIZERS[change.kind](obj)
+        have = forms.NORMALIZERS[change.kind](obj)
     if change.kind in PROJECTED_KINDS:
         have = project(have, want)
     missed = [(c.dotted() or change.key, c.new, c.old) for c in diff(have, want)]
@@ -316,7 +316,7 @@ def _missed_prices(
     plan = sub.get("plan") if sub is not None else None
     if not isinstance(plan, dict):
         return [("plan", "its effective plan", None)]
-    have = normal.pricing(normal.billing_plan(plan))
+    have = effective.pricing(forms.billing_plan(plan))
     missed: list[tuple[str, Any, Any]] = []
     for name, value in pricing.plan_target.items():
         if have.get(name) != value:

@@ -23,12 +23,12 @@ from lagoform.engine import locks
 from lagoform.engine.blast import BlastRadius, TenantImpact, blast_for, metric_blast, plan_blast
 from lagoform.engine.diff import FieldChange, diff
 from lagoform.engine.locks import Blocked
-from lagoform.engine.normal import PROJECTED_KINDS, project
 from lagoform.engine.pricing import compare_subscription
 from lagoform.engine.pricing_model import PlanMove, PriceLine, SubscriptionPricing
-from lagoform.engine.state import KINDS, DesiredState, Kind, LiveState, fingerprint
 from lagoform.errors import PlanError
 from lagoform.impact.model import RevenueImpact
+from lagoform.model.forms import PROJECTED_KINDS, project
+from lagoform.model.state import KINDS, DesiredState, Kind, LiveState, fingerprint
 
 __all__ = [
     "ACTIONS",
@@ -254,7 +254,7 @@ def _compare(
     if not changes:
         return ObjectChange(kind=kind, key=key, action="no-op")
     blocked = locks.blocked_fields(kind, key, changes, live)
-    blast = blast_for(kind, key, desired, live, want.cascade_updates, changes)
+    blast = blast_for(kind, key, desired, live)
     return ObjectChange(
         action="blocked" if blocked else "update",
         changes=tuple(changes),
@@ -302,7 +302,7 @@ def _delete(kind: Kind, key: str, live: LiveState) -> ObjectChange:
                 f"Lago terminates the plan's {len(alive)} active or pending subscription(s), "
                 "overridden ones included"
             )
-        blast = plan_blast([key], live, cascade=True)
+        blast = plan_blast([key], live, everyone=True)
     elif kind == "billable_metric":
         note = "Lago also deletes every charge on this metric, on every plan"
         blast = metric_blast(key, None, live)

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from lagoform.engine.state import DesiredState, LiveState
 from lagoform.errors import LagoformError
 from lagoform.impact.analyze import DEFAULT_CONCURRENCY, run_analysis
 from lagoform.impact.model import RevenueImpact
 from lagoform.lago import AsyncLagoClient
+from lagoform.model.state import DesiredState, LiveState
 
 if TYPE_CHECKING:
     # engine.plan imports impact.model (the Plan carries this section): only the type here,

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from lagoform.engine import normal
-from lagoform.impact.forms import GROUPING_KEYS, PricedCharge, PricedFilter
-from lagoform.pricing import ALL_FILTER_VALUES, ChargeUsage, GroupUsage, PricingError, to_decimal
+from lagoform.impact.forms import PricedCharge, PricedFilter
+from lagoform.model.filters import ALL_FILTER_VALUES, filter_key, filter_values
+from lagoform.model.properties import GROUPING_KEYS
+from lagoform.pricing import ChargeUsage, GroupUsage, PricingError, to_decimal
 
 __all__ = ["ChargeReport", "GroupReport", "PeriodUsage", "parse_usage", "route"]
 
@@ -32,7 +33,7 @@ _ADDITIVE = frozenset({"sum_agg", "count_agg"})
 
 @dataclass(frozen=True)
 class GroupReport:
-    key: str | None  # ``normal.filter_key`` of the filter's values; None = the default price
+    key: str | None  # ``filter_key`` of the filter's values; None = the default price
     values: dict[str, list[str]] | None
     units: Decimal
     events_count: int
@@ -80,9 +81,9 @@ def _int(value: Any, field: str) -> int:
 
 def _group(raw: Mapping[str, Any]) -> GroupReport:
     values = raw.get("values")
-    values_map = normal.filter_values(values) if isinstance(values, Mapping) and values else None
+    values_map = filter_values(values) if isinstance(values, Mapping) and values else None
     return GroupReport(
-        key=normal.filter_key(values_map) if values_map else None,
+        key=filter_key(values_map) if values_map else None,
         values=values_map,
         units=to_decimal(raw.get("units"), field="filters[].units"),
         events_count=_int(raw.get("events_count"), "filters[].events_count"),

@@ -50,7 +50,7 @@ from lagoform.pricing.charges import (
     true_up_cents,
     usage_from_events,
 )
-from lagoform.pricing.filters import ALL_FILTER_VALUES, match_filter
+from lagoform.pricing.filters import match_filter
 from lagoform.pricing.invoice import (
     InvoiceTotal,
     base_fee_cents,
@@ -62,7 +62,6 @@ from lagoform.pricing.models import CHARGE_MODELS, price_units
 from lagoform.pricing.rounding import PricingError, to_cents, to_decimal
 
 __all__ = [
-    "ALL_FILTER_VALUES",
     "CHARGE_MODELS",
     "ChargeFees",
     "ChargeUsage",

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from lagoform.model.currency import subunit_to_unit
 from lagoform.pricing.filters import match_filter
 from lagoform.pricing.models import price_units
 from lagoform.pricing.rounding import (
     ZERO,
     PricingError,
-    currency_exponent,
     round_half_up,
     to_cents,
     to_decimal,
@@ -160,7 +160,7 @@ def _group_amount(
         # The events carry their price in the currency's minor units; zero units bill nothing.
         if usage.units == ZERO:
             return ZERO
-        return sum(usage.transactions, ZERO).scaleb(-currency_exponent(currency))
+        return sum(usage.transactions, ZERO) / subunit_to_unit(currency)
     return price_units(
         model,
         properties,

@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["ALL_FILTER_VALUES", "event_value_text", "match_filter"]
+from lagoform.model.filters import ALL_FILTER_VALUES
 
-ALL_FILTER_VALUES = "__ALL_FILTER_VALUES__"
+__all__ = ["event_value_text", "match_filter"]
 
 
 def event_value_text(value: Any) -> str:

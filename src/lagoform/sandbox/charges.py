@@ -9,12 +9,12 @@ import copy
 import re
 from typing import Any
 
+from lagoform.model.filters import ALL_FILTER_VALUES
 from lagoform.sandbox import properties as props_mod
 from lagoform.sandbox import taxes
 from lagoform.sandbox.api_errors import FieldErrors, invalid, not_found
 from lagoform.sandbox.state import Record, State, iso, new_id
 
-ALL_VALUES = "__ALL_FILTER_VALUES__"
 PAY_IN_ADVANCE_AGGS = ("count_agg", "sum_agg", "unique_count_agg", "custom_agg")
 # Fields frozen once the plan has ever had a direct subscription (§4.6).
 LOCKED_ON_ATTACHED = (
@@ -266,7 +266,7 @@ def check_filter_values(metric: Record, raw: Any) -> dict[str, list[str]]:
         allowed = metric["filters"].get(key)
         if allowed is None:
             raise invalid("values", "value_is_invalid")
-        if chosen != [ALL_VALUES] and any(v not in allowed for v in chosen):
+        if chosen != [ALL_FILTER_VALUES] and any(v not in allowed for v in chosen):
             raise invalid("values", "value_is_invalid")
         values[key] = chosen
     return values

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from lagoform.model.currency import ACCEPTED
 from lagoform.sandbox import taxes
 from lagoform.sandbox.api_errors import FieldErrors, invalid, not_found
-from lagoform.sandbox.currencies import CURRENCIES
 from lagoform.sandbox.request import Org, Request
 from lagoform.sandbox.state import Record, State, iso, new_id, newest_first, paginate
 
@@ -126,7 +126,7 @@ def upsert(req: Request) -> Record:
             customer[key] = body[key]
     if isinstance(customer["country"], str):
         customer["country"] = customer["country"].upper()
-    if customer["currency"] is not None and customer["currency"] not in CURRENCIES:
+    if customer["currency"] is not None and customer["currency"] not in ACCEPTED:
         errors.add("currency", "value_is_invalid")
     if customer["account_type"] not in ("customer", "partner"):
         errors.add("account_type", "value_is_invalid")

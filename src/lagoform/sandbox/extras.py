@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from lagoform.model.currency import ACCEPTED
 from lagoform.sandbox import customers, taxes
 from lagoform.sandbox.api_errors import FieldErrors, invalid, not_allowed, not_found
-from lagoform.sandbox.currencies import CURRENCIES
 from lagoform.sandbox.request import Request
 from lagoform.sandbox.state import Record, State, iso, new_id, newest_first, paginate, parse_iso
 
@@ -47,7 +47,7 @@ def _check_add_on(state: State, add_on: Record) -> None:
     amount = add_on["amount_cents"]
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         errors.add("amount_cents", "value_is_invalid")
-    if add_on["amount_currency"] not in CURRENCIES:
+    if add_on["amount_currency"] not in ACCEPTED:
         errors.add("amount_currency", "value_is_invalid")
     errors.raise_if_any()
 
@@ -183,7 +183,7 @@ def _check_coupon(state: State, coupon: Record) -> None:
         amount = coupon["amount_cents"]
         if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
             errors.add("amount_cents", "value_is_invalid")
-        if coupon["amount_currency"] not in CURRENCIES:
+        if coupon["amount_currency"] not in ACCEPTED:
             errors.add("amount_currency", "value_is_invalid")
     elif coupon["percentage_rate"] is None:
         errors.add("percentage_rate", "value_is_mandatory")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lagoform.model.filters import ALL_FILTER_VALUES
 from lagoform.sandbox import expression
 from lagoform.sandbox.api_errors import FieldErrors, feature_unavailable, invalid, not_found
 from lagoform.sandbox.request import Request
@@ -31,7 +32,6 @@ LOCKED_WHEN_ATTACHED = (
     "rounding_precision",
     "expression",
 )
-ALL_VALUES = "__ALL_FILTER_VALUES__"
 
 
 def serialize(metric: Record) -> Record:
@@ -227,7 +227,7 @@ def cascade_filter_change(
                 for key, chosen in charge_filter["values"].items():
                     if key not in new:
                         continue
-                    if chosen == [ALL_VALUES]:
+                    if chosen == [ALL_FILTER_VALUES]:
                         values[key] = chosen
                         continue
                     trimmed = [v for v in chosen if v in new[key]]

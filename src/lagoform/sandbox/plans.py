@@ -8,9 +8,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from lagoform.model.currency import ACCEPTED
 from lagoform.sandbox import charges, fixed_charges, taxes
 from lagoform.sandbox.api_errors import FieldErrors, invalid, not_found
-from lagoform.sandbox.currencies import CURRENCIES
 from lagoform.sandbox.request import Org, Request
 from lagoform.sandbox.state import Record, State, iso, new_id, newest_first, paginate
 
@@ -153,7 +153,7 @@ def validate(state: State, plan: Record) -> None:
         errors.add("amount_cents", "value_is_invalid")
     elif amount < 0:
         errors.add("amount_cents", "value_is_out_of_range")
-    if plan["amount_currency"] not in CURRENCIES:
+    if plan["amount_currency"] not in ACCEPTED:
         errors.add("amount_currency", "value_is_invalid")
     if not isinstance(plan["pay_in_advance"], bool):
         errors.add("pay_in_advance", "value_is_invalid")

@@ -5,6 +5,7 @@ pending subscriptions as the clock passes their start.
 
 from __future__ import annotations
 
+from lagoform.model.intervals import yearly_cents
 from lagoform.sandbox import customers, overrides, plans
 from lagoform.sandbox.api_errors import (
     FieldErrors,
@@ -13,7 +14,7 @@ from lagoform.sandbox.api_errors import (
     not_allowed,
     not_found,
 )
-from lagoform.sandbox.periods import current_period, yearly_amount_cents
+from lagoform.sandbox.periods import current_period
 from lagoform.sandbox.request import Org, Request
 from lagoform.sandbox.state import Record, State, iso, iso_date, new_id, paginate, parse_iso
 
@@ -190,8 +191,8 @@ def _change_plan(org: Org, current: Record, plan: Record, body: Record) -> Recor
     current_plan = state.plans[current["plan_id"]]
     if current_plan["lago_id"] == plan["lago_id"]:
         return {"subscription": serialize(state, current, org.now, with_plan=True)}
-    old_yearly = yearly_amount_cents(current_plan["amount_cents"], current_plan["interval"])
-    new_yearly = yearly_amount_cents(plan["amount_cents"], plan["interval"])
+    old_yearly = yearly_cents(current_plan["amount_cents"], current_plan["interval"]) or 0
+    new_yearly = yearly_cents(plan["amount_cents"], plan["interval"]) or 0
     _cancel_next(state, current, org.now)
     customer = state.customers[current["customer_id"]]
     params = {**body, "billing_time": current["billing_time"]}

@@ -6,9 +6,9 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from lagoform.model.currency import ACCEPTED
 from lagoform.sandbox import customers
 from lagoform.sandbox.api_errors import FieldErrors, invalid, not_found
-from lagoform.sandbox.currencies import CURRENCIES
 from lagoform.sandbox.request import Request
 from lagoform.sandbox.state import Record, State, iso, new_id, newest_first, paginate, parse_iso
 
@@ -139,7 +139,7 @@ def create(req: Request) -> Record:
     if rate is None or rate <= 0:
         errors.add("rate_amount", "invalid_rate_amount")
     currency = body.get("currency") or customer["currency"]
-    if currency not in CURRENCIES:
+    if currency not in ACCEPTED:
         errors.add("currency", "value_is_invalid")
     credits = {}
     for key in ("paid_credits", "granted_credits"):

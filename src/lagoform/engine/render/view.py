@@ -11,12 +11,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lagoform.engine.blast import BlastRadius
+from lagoform.engine.blast import BlastRadius, TenantImpact
 from lagoform.engine.plan import ObjectChange, Plan
 from lagoform.engine.render import finance, rows
 from lagoform.engine.render import money as fmt
 from lagoform.engine.render.finance import PricingView
 from lagoform.engine.render.rows import Group, Row
+from lagoform.model.filters import filter_key
+from lagoform.model.filters import label as filter_label
 
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "blocked": "!", "no-op": "="}
 PRICE_FIELDS = rows.PRICE_FIELDS
@@ -126,9 +128,7 @@ def change_view(change: ObjectChange) -> ChangeView:
         blocked=tuple(
             (rows.label(b.path) or "(object)", b.reason, b.way_out) for b in change.blocked
         ),
-        blast=tuple(blast_lines(change.blast, change.kind, change.action, change.cascade_updates))
-        if change.blast
-        else (),
+        blast=tuple(blast_lines(change.blast, change.kind, change.action)) if change.blast else (),
         confirm=change.confirm,
         note=change.note,
         field_count=len(change.changes),
@@ -184,13 +184,13 @@ def _diff_entry(entry: Mapping[str, Any], currency: str | None = None) -> str:
     where = entry.get("charge_code") or "plan"
     values = entry.get("filter_values")
     if isinstance(values, Mapping):
-        where += " [" + ", ".join(f"{k}={'/'.join(map(str, v))}" for k, v in values.items()) + "]"
+        where += f" [{filter_label(filter_key(values))}]"
     field = str(entry.get("field"))
     base, new = entry.get("base_value"), entry.get("override_value")
     return (
         f"{where} {field}: {_value(field, base, currency)} → {_value(field, new, currency)} "
         f"({entry.get('change')})"
-    ).replace("__ALL_FILTER_VALUES__", "*")
+    )
 
 
 def _value(field: str, item: Any, currency: str | None) -> str:
@@ -202,9 +202,7 @@ def _value(field: str, item: Any, currency: str | None) -> str:
     return str(item)
 
 
-def blast_lines(
-    blast: BlastRadius, kind: str, action: str = "update", cascade: bool = False
-) -> Iterator[str]:
+def blast_lines(blast: BlastRadius, kind: str, action: str = "update") -> Iterator[str]:
     if kind == "billable_metric":
         plans = ", ".join(blast.via_plans) or "no plan"
         yield f"used by: {plans}"
@@ -231,27 +229,39 @@ def blast_lines(
         yield f"{blast.overridden_follow} overridden subscription(s) follow"
     if blast.overridden_not_follow and action != "delete":
         yield (
-            f"{blast.overridden_not_follow} overridden subscription(s) keep their own copy "
-            + ("(they override a changed charge)" if cascade else "(cascade_updates is off)")
+            f"{blast.overridden_not_follow} overridden subscription(s) keep their own prices "
+            "for this change"
         )
     for tenant in blast.tenants:
-        yield "  " + _tenant_line(tenant, action)
+        yield "  " + _tenant_line(tenant, action, kind == "billable_metric")
 
 
-def _tenant_line(tenant: Any, action: str) -> str:
+def _tenant_line(tenant: TenantImpact, action: str, metric: bool) -> str:
     if action == "delete":
         how = "terminated"
-    elif not tenant.follows:
-        how = "keeps its copy"
-    elif tenant.managed:
-        how = "follows (lagoform re-prices its copy, see its subscription change)"
-    elif tenant.overridden:
-        how = "follows (cascade_updates)"
+    elif metric and tenant.overridden:
+        how = "follows (a metric's change reaches every charge on it, own copies included)"
     else:
-        how = "follows"
+        how = _HOW[tenant.how] if tenant.reached else _KEEPS[tenant.how]
+        if tenant.kept and tenant.how != "unreached":
+            how += ("; keeps " if tenant.reached else ": ") + ", ".join(tenant.kept)
     tags = [t for t, on in (("overridden", tenant.overridden), ("pending", tenant.pending)) if on]
     tag = f" ({', '.join(tags)})" if tags else ""
     return f"{tenant.external_customer_id}{tag}: {', '.join(tenant.subscriptions)} — {how}"
+
+
+_HOW = {
+    "follows": "follows",
+    "repriced": "re-priced by lagoform (its own copy: catalog prices + negotiated values)",
+    "cascade": "follows (cascade_updates)",
+    "unreached": "keeps its copy (cascade_updates is off)",
+}
+_KEEPS = {
+    "follows": "unchanged",
+    "repriced": "keeps its negotiated values",
+    "cascade": "keeps its customised prices (cascade_updates reaches nothing it did not customise)",
+    "unreached": "keeps its copy (cascade_updates is off)",
+}
 
 
 def _kind_counts(kinds: Sequence[str]) -> str:
