@@ -121,7 +121,7 @@ def serve(host: str, port: int, spool_path: Path | None, project_root: Path) -> 
 def _client(target: Target, max_in_flight: int) -> AsyncLagoClient:
     """An async client for the target. Retries are left to the dispatcher (it counts attempts
     and dead-letters; the client retrying underneath would multiply them), and a remote Lago
-    is reached through the lean event transport (``lagoform.dispatch.http``)."""
+    is reached through the aiohttp event transport (``lagoform.dispatch.http``)."""
     from lagoform.dispatch.http import event_transport
     from lagoform.lago import NO_RETRY
 
