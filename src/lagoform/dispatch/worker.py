@@ -1,7 +1,9 @@
 """The spool worker: drain the SQLite spool into Lago, crash-safe, with progress and a clean stop.
 
 Loop: claim records → pipeline (map, batch, deliver) → settle (delete delivered records, move
-dead ones to the dead letters, one transaction per claimed chunk). Only one worker drains a spool
+dead ones to the dead letters, one transaction per claimed chunk); every ``compact_interval``
+seconds the spool gives the pages of delivered records back (``Spool.compact``), so the file
+shrinks as a backlog drains. Only one worker drains a spool
 (lock file); on start it releases claims a dead worker left, so those records are re-sent and
 Lago's dedup by ``transaction_id`` keeps billing exactly-once. ``stop()`` (SIGTERM/SIGINT)
 stops claiming, lets requests on the wire finish, settles them and puts the rest back.
@@ -64,8 +66,11 @@ class SpoolWorker:
         idle_poll: float = 0.2,
         progress: Callable[[Progress], None] | None = None,
         progress_interval: float = 1.0,
+        compact_interval: float = 5.0,
     ) -> None:
         self.spool = spool
+        self.compact_interval = compact_interval
+        self._compacted = float("-inf")
         self.deliverer = deliverer
         self.claim_size = claim_size
         self.idle_poll = idle_poll
@@ -104,6 +109,13 @@ class SpoolWorker:
         self._delivered_buffer, self._dead_buffer = [], []
         self._records += len(delivered) + len(dead)
         self._dead += len(dead)
+        self._maybe_compact()
+
+    def _maybe_compact(self) -> None:
+        now = time.monotonic()
+        if now - self._compacted >= self.compact_interval:
+            self._compacted = now
+            self.spool.compact()
 
     async def run(self, *, once: bool = False) -> WorkerResult:
         """Drain until stopped (or, with ``once``, until the spool is empty)."""
@@ -118,11 +130,15 @@ class SpoolWorker:
                     self._flush()
                     continue
                 self._flush()
-                if once and self.pipeline.outstanding == 0:
-                    break
+                if self.pipeline.outstanding == 0:
+                    self._maybe_compact()  # drained: hand the backlog's pages back
+                    if once:
+                        break
                 await self._idle()
             await self.pipeline.drain()
             self._flush()
+            self._compacted = float("-inf")
+            self._maybe_compact()
         finally:
             if reporter is not None:
                 reporter.cancel()
