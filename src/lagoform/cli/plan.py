@@ -23,12 +23,15 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from lagoform.cli.target import Target, resolve_target, target_options
 from lagoform.errors import ChangesPending, PlanError
+
+if TYPE_CHECKING:
+    from lagoform.engine.apply import ApplyStep
 
 _ROOT = click.option(
     "--root",
@@ -283,11 +286,19 @@ def _confirm(target: Target, auto_approve: bool) -> None:
         raise PlanError("apply cancelled; nothing was changed")
 
 
-def _progress(index: int, total: int, change: Any, status: str) -> None:
-    if status == "start":
-        click.echo(f"[{index}/{total}] {change.action} {change.kind} {change.key} ...", err=True)
-    elif status == "failed":
-        click.secho(f"[{index}/{total}] {change.kind} {change.key}: failed", fg="red", err=True)
+def _progress(step: ApplyStep) -> None:
+    change, where = step.change, f"[{step.index}/{step.total}]"
+    if step.status == "start":
+        eta = f" (elapsed {_duration(step.elapsed)}, ~{_duration(step.eta)} left)" if (
+            step.eta is not None and step.total >= 10) else ""  # fmt: skip
+        click.echo(f"{where} {change.action} {change.kind} {change.key} ...{eta}", err=True)
+    elif step.status == "failed":
+        click.secho(f"{where} {change.kind} {change.key}: failed", fg="red", err=True)
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
 def _trail(target: Target, root: Path, plan: Any, actor: str | None, facts: dict[str, Any]) -> Any:
