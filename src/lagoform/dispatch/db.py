@@ -46,7 +46,8 @@ CREATE INDEX IF NOT EXISTS dead_letters_status ON dead_letters (status, id);
 """
 
 
-WAL_LIMIT = 64 * 1024 * 1024
+WAL_LIMIT = 16 * 1024 * 1024
+BUSY_TIMEOUT_MS = 30_000
 
 
 def connect(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
@@ -63,7 +64,7 @@ def connect(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
         conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous}")
-        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         # a checkpointed WAL is cut back to this size rather than kept at its largest
         conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
         conn.executescript(SCHEMA)

@@ -25,7 +25,7 @@ from typing import IO, Any, NamedTuple
 
 import orjson
 
-from lagoform.dispatch.db import connect, transaction
+from lagoform.dispatch.db import BUSY_TIMEOUT_MS, connect, transaction
 from lagoform.dispatch.deadletters import INSERT_SQL, NewDeadLetter
 from lagoform.errors import DispatchError
 
@@ -248,7 +248,10 @@ class Spool:
 
     def compact(self, min_free_pages: int = COMPACT_MIN_PAGES) -> int:
         """Give free pages (left by delivered records) back to the file system once there are
-        at least ``min_free_pages``, and checkpoint the WAL; returns the pages released.
+        at least ``min_free_pages`` and they are half the file, and checkpoint the WAL; returns
+        the pages released. Free pages are reused by new records anyway, so the file only grows
+        with the backlog; this shrinks it once the backlog drains, keeping it within twice the
+        records it holds, and moving each live page at most once per halving.
 
         A spool made before incremental auto-vacuum is converted first (one ``VACUUM``, which
         rewrites the file: done once, by the worker)."""
@@ -257,10 +260,17 @@ class Spool:
             conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             conn.execute("VACUUM")
         free = int(conn.execute("PRAGMA freelist_count").fetchone()[0])
-        if free < min_free_pages:
+        pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
+        if free < min_free_pages or 2 * free < pages:
             return 0
-        # executescript steps the pragma to completion (execute frees a single page)
-        conn.executescript(f"PRAGMA incremental_vacuum({free}); PRAGMA wal_checkpoint(TRUNCATE);")
+        # executescript steps the pragma to completion (execute frees a single page). The
+        # checkpoint must not wait for producers (it would stall the worker while ingest keeps
+        # writing): no busy wait, and if it cannot truncate now, journal_size_limit trims the WAL
+        # when it next restarts.
+        conn.executescript(
+            f"PRAGMA incremental_vacuum({free}); PRAGMA busy_timeout=0; "
+            f"PRAGMA wal_checkpoint(TRUNCATE); PRAGMA busy_timeout={BUSY_TIMEOUT_MS};"
+        )
         return free
 
     def file_bytes(self) -> int:

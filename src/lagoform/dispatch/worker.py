@@ -15,13 +15,17 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from lagoform.dispatch.deadletters import NewDeadLetter
 from lagoform.dispatch.delivery import Deliverer
 from lagoform.dispatch.mapping import Mapper
 from lagoform.dispatch.pipeline import Pipeline, Settlement, Unit
 from lagoform.dispatch.spool import Spool
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,11 @@ class SpoolWorker:
         self._dead = 0
         self._delivered_buffer: list[int] = []
         self._dead_buffer: list[tuple[int, NewDeadLetter]] = []
+        # Every spool call runs on this one thread, in order: a claim or an acknowledgement
+        # that waits for a producer's write lock (ingest commits durably) no longer stalls the
+        # requests in flight on the event loop.
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="lagoform-spool")
+        self._writes: list[Future[None]] = []
 
     def stop(self) -> None:
         """Graceful stop: no new claims or retries; in-flight requests finish and settle."""
@@ -105,17 +114,30 @@ class SpoolWorker:
         delivered, dead = self._delivered_buffer, self._dead_buffer
         if not delivered and not dead:
             return
-        self.spool.settle(delivered, dead)
         self._delivered_buffer, self._dead_buffer = [], []
+        self._writes.append(self._db.submit(self._settle_now, delivered, dead))
+
+    def _settle_now(self, delivered: list[int], dead: list[tuple[int, NewDeadLetter]]) -> None:
+        self.spool.settle(delivered, dead)
         self._records += len(delivered) + len(dead)
         self._dead += len(dead)
         self._maybe_compact()
 
-    def _maybe_compact(self) -> None:
-        now = time.monotonic()
-        if now - self._compacted >= self.compact_interval:
-            self._compacted = now
+    def _maybe_compact(self, *, now: bool = False) -> None:
+        at = time.monotonic()
+        if now or at - self._compacted >= self.compact_interval:
+            self._compacted = at
             self.spool.compact()
+
+    def _check_writes(self) -> None:
+        """Re-raise a failed acknowledgement (a full disk, say): nothing more is claimed."""
+        done = [w for w in self._writes if w.done()]
+        self._writes = [w for w in self._writes if not w.done()]
+        for write in done:
+            write.result()
+
+    async def _spool(self, call: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._db, call, *args)
 
     async def run(self, *, once: bool = False) -> WorkerResult:
         """Drain until stopped (or, with ``once``, until the spool is empty)."""
@@ -124,26 +146,29 @@ class SpoolWorker:
         reporter = asyncio.create_task(self._report(started)) if self.progress else None
         try:
             while not self._stop.is_set():
-                claimed = self.spool.claim(self.claim_size)
+                self._check_writes()
+                claimed = await self._spool(self.spool.claim, self.claim_size)
                 if claimed:
                     await self.pipeline.submit([Unit(seq, payload) for seq, payload in claimed])
                     self._flush()
                     continue
                 self._flush()
                 if self.pipeline.outstanding == 0:
-                    self._maybe_compact()  # drained: hand the backlog's pages back
+                    # drained: hand the backlog's pages back
+                    await self._spool(self._maybe_compact)
                     if once:
                         break
                 await self._idle()
             await self.pipeline.drain()
             self._flush()
-            self._compacted = float("-inf")
-            self._maybe_compact()
+            await self._spool(lambda: self._maybe_compact(now=True))
         finally:
             if reporter is not None:
                 reporter.cancel()
+            self._db.shutdown(wait=True)  # every acknowledgement written (or failed)
             # anything still claimed (a fatal error, or a stop mid-retry) is pending again
             self.spool.release_claims()
+        self._check_writes()
         if self.progress:
             self.progress(self._snapshot(started))
         return WorkerResult(
@@ -186,7 +211,7 @@ class SpoolWorker:
         last = (time.monotonic(), 0)
         while True:
             await asyncio.sleep(self.progress_interval)
-            snap = self._snapshot(started, last)
+            snap = await self._spool(self._snapshot, started, last)
             last = (time.monotonic(), snap.events)
             self.progress(snap)
 

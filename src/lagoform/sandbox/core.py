@@ -105,14 +105,21 @@ class Sandbox:
     def latency_seconds(self) -> float:
         return self.faults.faults.latency_ms / 1000.0
 
-    def reset(self) -> None:
-        """Empty organization; premium and faults back to their construction values."""
+    def reset(self) -> int:
+        """Empty organization; premium and faults back to their construction values. Returns
+        how many events were dropped (a long load run resets as it goes and adds these up)."""
         with self._lock:
+            dropped = len(self.state.events)
             self.state = State(dirty=True)
             self.premium = self._initial[0]
             self.faults = FaultInjector(Faults(**self._initial[1].to_dict()))
             self.features = self._initial[2]
             self.clock_offset = 0.0
+            return dropped
+
+    def event_count(self) -> int:
+        with self._lock:
+            return len(self.state.events)
 
     def dump(self) -> dict[str, Any]:
         with self._lock:
