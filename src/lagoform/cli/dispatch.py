@@ -119,17 +119,12 @@ def serve(host: str, port: int, spool_path: Path | None, project_root: Path) -> 
 
 
 def _client(target: Target, max_in_flight: int) -> AsyncLagoClient:
-    """An async client for the target. Retries are left to the dispatcher (it counts attempts
-    and dead-letters; the client retrying underneath would multiply them), and a remote Lago
-    is reached through the aiohttp event transport (``lagoform.dispatch.http``)."""
-    from lagoform.dispatch.http import event_transport
+    """An async client for the target (a remote Lago through aiohttp, see
+    ``Target.async_client``). Retries are left to the dispatcher: it counts attempts and
+    dead-letters; the client retrying underneath would multiply them."""
     from lagoform.lago import NO_RETRY
 
-    return target.async_client(
-        retry=NO_RETRY,
-        transport=None if target.is_sandbox else event_transport(max_in_flight),
-        max_connections=max_in_flight,
-    )
+    return target.async_client(retry=NO_RETRY, max_connections=max_in_flight)
 
 
 def _mapper(project_root: Path) -> Any:
