@@ -69,8 +69,10 @@ action-lock: $(STAMP)
 	fi
 	$(BIN)/python .github/action/lock.py build/action-lock/wheels --out $(ACTION_LOCK)
 
+# Every benchmark at full scale (long: see benchmarks/run_all.py); `make bench QUICK=1` for a
+# small-scale run of all of them in a few minutes.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/run_all.py $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) .lagoform build dist *.egg-info

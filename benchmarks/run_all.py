@@ -1,8 +1,11 @@
 """Run every benchmark in turn (``make bench``); each writes its section of RESULTS.md.
 
 The benchmarks start their own ``lagoform sandbox serve`` on loopback and are bounded in count
-and time; together they take several minutes on a 2-core machine, which is why they live here
-and not in ``make test``. Pass benchmark names to run a subset: ``run_all.py plan_scale``.
+and time. At full scale they take well over half an hour on a 2-core machine (the 10-million-
+event memory run alone ~25 minutes), which is why they live here and not in ``make test``.
+``--quick`` runs each at a small scale in a few minutes (``make bench QUICK=1``); pass
+benchmark names to run a subset: ``run_all.py plan_scale``. Any other ``--option`` is passed
+to every benchmark chosen.
 """
 
 from __future__ import annotations
@@ -16,14 +19,18 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = (
     "sandbox_throughput",
     "client_pacing",
+    "http_clients",
     "plan_scale",
+    "apply_scale",
     "impact_scale",
     "dispatch_throughput",
+    "dispatch_memory",
 )
 
 
 def main(argv: list[str]) -> int:
-    chosen = argv or list(BENCHMARKS)
+    options = [a for a in argv if a.startswith("-")]
+    chosen = [a for a in argv if not a.startswith("-")] or list(BENCHMARKS)
     unknown = sorted(set(chosen) - set(BENCHMARKS))
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
@@ -32,7 +39,7 @@ def main(argv: list[str]) -> int:
     for name in chosen:
         print(f"== {name}", flush=True)
         started = time.monotonic()
-        code = subprocess.call([sys.executable, str(HERE / f"{name}.py")])
+        code = subprocess.call([sys.executable, str(HERE / f"{name}.py"), *options])
         print(f"== {name}: exit {code} in {time.monotonic() - started:.0f} s", flush=True)
         if code != 0:
             failed.append(name)
