@@ -14,6 +14,7 @@ from pydantic import Discriminator, Field, field_validator, model_validator
 
 from lagoform.catalog.models_base import CatalogModel, Code, Text
 from lagoform.catalog.money import ExactDecimal
+from lagoform.catalog.numbers import Int64
 from lagoform.catalog.yamlsrc import copy_mapping, copy_sequence
 
 ChargeModel = Literal[
@@ -35,8 +36,8 @@ LAGO_WILDCARD = "__ALL_FILTER_VALUES__"
 class Tier(CatalogModel):
     """A graduated or volume range; ``from`` defaults to the previous ``to`` + 1 (0 first)."""
 
-    from_: int = Field(alias="from")
-    to: int | None = None
+    from_: Int64 = Field(alias="from")
+    to: Int64 | None = None
     per_unit: ExactDecimal = Decimal(0)
     flat: ExactDecimal = Decimal(0)
 
@@ -44,8 +45,8 @@ class Tier(CatalogModel):
 class PercentageTier(CatalogModel):
     """A graduated_percentage range."""
 
-    from_: int = Field(alias="from")
-    to: int | None = None
+    from_: Int64 = Field(alias="from")
+    to: Int64 | None = None
     rate: ExactDecimal
     flat: ExactDecimal = Decimal(0)
 
@@ -102,15 +103,15 @@ class GraduatedPercentageProperties(_Tiered):
 class PackageProperties(_Properties):
     model: Literal["package"] = "package"
     amount: ExactDecimal
-    package_size: int
-    free_units: int = 0
+    package_size: Int64
+    free_units: Int64 = 0
 
 
 class PercentageProperties(_Properties):
     model: Literal["percentage"] = "percentage"
     rate: ExactDecimal
     fixed_amount: ExactDecimal | None = None
-    free_units_per_events: int | None = None
+    free_units_per_events: Int64 | None = None
     free_units_per_total_aggregation: ExactDecimal | None = None
     per_transaction_min_amount: ExactDecimal | None = None
     per_transaction_max_amount: ExactDecimal | None = None

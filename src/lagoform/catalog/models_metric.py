@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from lagoform.catalog.models_base import CatalogModel, Code, Text
 from lagoform.catalog.money import ExactDecimal
+from lagoform.catalog.numbers import Int32
 from lagoform.catalog.yamlsrc import copy_mapping
 
 Aggregation = Literal["count", "sum", "max", "unique_count", "weighted_sum", "latest", "custom"]
@@ -32,7 +33,7 @@ class Tax(CatalogModel):
 
 class Rounding(CatalogModel):
     function: Literal["round", "ceil", "floor"]
-    precision: int | None = None
+    precision: Int32 | None = None
 
 
 class BillableMetric(CatalogModel):

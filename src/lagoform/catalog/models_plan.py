@@ -9,6 +9,7 @@ from pydantic import Field
 from lagoform.catalog.models_base import CatalogModel, Code, DateTime, Text
 from lagoform.catalog.models_charge import Charge
 from lagoform.catalog.money import ExactDecimal, Money
+from lagoform.catalog.numbers import Int32
 
 Interval = Literal["weekly", "monthly", "quarterly", "semiannual", "yearly"]
 INTERVALS: tuple[str, ...] = ("weekly", "monthly", "quarterly", "semiannual", "yearly")
@@ -78,7 +79,7 @@ class Coupon(CatalogModel):
     percentage_rate: ExactDecimal | None = None
     amount: Money | None = None
     frequency: Literal["once", "recurring", "forever"] = "once"
-    frequency_duration: int | None = None
+    frequency_duration: Int32 | None = None
     expiration_at: DateTime | None = None
     reusable: bool = True
     applies_to: CouponScope | None = None

@@ -7,13 +7,17 @@ writes that model in before validation (see ``project``).
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
 from lagoform.catalog.models_base import CatalogModel, Code, DateTime, Text
 from lagoform.catalog.models_charge import ChargeFilter, ChargeProperties
 from lagoform.catalog.money import Currency, ExactDecimal, Money
+from lagoform.catalog.numbers import CreditsBound, Int32
+
+# Wallet credits and rates: Lago keeps them as numeric(30,5).
+Credits = Annotated[ExactDecimal, CreditsBound]
 
 
 class Address(CatalogModel):
@@ -48,7 +52,7 @@ class Customer(CatalogModel):
     tax_identification_number: Text | None = None
     address: Address | None = None
     timezone: Text | None = None
-    net_payment_term: int | None = None
+    net_payment_term: Int32 | None = None
     tax_codes: tuple[Code, ...] = ()
     metadata: dict[Text, Text] = Field(default_factory=dict, description="at most 5 entries")
 
@@ -92,10 +96,10 @@ class Wallet(CatalogModel):
     code: Code
     name: Text | None = None
     currency: Currency
-    rate_amount: ExactDecimal = Field(default=Decimal(1), description="currency per credit")
-    paid_credits: ExactDecimal | None = None
-    granted_credits: ExactDecimal | None = None
-    priority: int | None = None
+    rate_amount: Credits = Field(default=Decimal(1), description="currency per credit")
+    paid_credits: Credits | None = None
+    granted_credits: Credits | None = None
+    priority: Int32 | None = None
     expiration_at: DateTime | None = None
     invoice_requires_successful_payment: bool | None = None
 
