@@ -21,6 +21,7 @@ from lagoform.catalog.yamlguard import read_yaml_file
 from lagoform.catalog.yamlsrc import LocDict, LocList, SourceLocation, parse_yaml
 from lagoform.errors import ConfigError, Problem
 from lagoform.lago import PacingConfig, RetryPolicy, Secret, Timeouts
+from lagoform.lago.secret import api_key_problem
 
 CONFIG_FILE = "lagoform.yaml"
 SANDBOX = "sandbox"
@@ -186,6 +187,9 @@ def read_key(var: str, who: str, environ: Mapping[str, str] | None = None) -> Se
         raise ConfigError(
             f"{who} needs a Lago API key in the environment variable {var}, which is not set"
         )
+    problem = api_key_problem(value)
+    if problem is not None:
+        raise ConfigError(f"the Lago API key in the environment variable {var} {problem}")
     return Secret(value)
 
 

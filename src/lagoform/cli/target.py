@@ -36,6 +36,7 @@ from lagoform.lago import (
     Secret,
     api_root,
 )
+from lagoform.lago.secret import without_userinfo
 
 if TYPE_CHECKING:
     from lagoform.sandbox import Sandbox
@@ -79,9 +80,10 @@ class Target:
             state = self.state_path
             shown = _relative(state, self.root) if state is not None else "memory"
             return f"target: {self.name} (embedded emulator, state {shown})"
+        shown = without_userinfo(self.api_url or "")  # credentials go into requests only
         if self.name == ADHOC:
-            return f"target: {self.api_url} (--api-url, key from {self.key_source})"
-        return f"target: {self.name} ({self.api_url})"
+            return f"target: {shown} (--api-url, key from {self.key_source})"
+        return f"target: {self.name} ({shown})"
 
     def sandbox(self) -> Sandbox:
         """The embedded emulator, loaded from its state file on first use."""

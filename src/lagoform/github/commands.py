@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lagoform.errors import LagoformError
-from lagoform.lago.secret import Secret
+from lagoform.lago.secret import Secret, without_userinfo
 
 COMMAND_TIMEOUT_S = 30 * 60  # an apply against a large catalog is slow but never hours
 _SECRET_NAME_PARTS = ("API_KEY", "TOKEN", "SECRET", "PASSWORD")
@@ -106,7 +106,8 @@ def run_lagoform(args: Sequence[str], *, cwd: Path, scrub: Scrubber) -> Complete
         )
     except subprocess.TimeoutExpired:
         raise LagoformError(
-            f"`lagoform {' '.join(args)}` did not finish in {COMMAND_TIMEOUT_S // 60} minutes"
+            f"`lagoform {' '.join(without_userinfo(a) for a in args)}` did not finish in "
+            f"{COMMAND_TIMEOUT_S // 60} minutes"
         ) from None
     except OSError as err:
         raise LagoformError(f"cannot run lagoform: {err.strerror}") from None

@@ -30,13 +30,13 @@ from lagoform.errors import (
 from lagoform.lago.errors import error_for_status, is_duplicate_only, transport_failure, truncate
 from lagoform.lago.pacing import Pacer, PacingConfig
 from lagoform.lago.retry import RetryPolicy, is_retryable, is_safe_to_repeat, never_sent
-from lagoform.lago.secret import Secret, as_secret
+from lagoform.lago.secret import Secret, api_key_problem, as_secret, without_userinfo
 
 log = logging.getLogger("lagoform.lago")
 
 API_PREFIX = "/api/v1"
 PER_PAGE = 100
-MAX_PAGES = 100_000  # a server whose next_page never ends must not hang us
+MAX_PAGES = 10_000  # a million objects per list; a server whose next_page never ends must stop
 
 Params = Mapping[str, Any] | None
 Json = Mapping[str, Any] | None
@@ -51,7 +51,8 @@ def api_root(base_url: str) -> str:
     """``https://api.getlago.com`` (or ``…/api/v1``) → ``https://api.getlago.com/api/v1``."""
     url = base_url.strip().rstrip("/")
     if not url.startswith(("http://", "https://")):
-        raise ValueError(f"api_url must start with http:// or https:// (got {url!r})")
+        shown = without_userinfo(url)
+        raise ValueError(f"api_url must start with http:// or https:// (got {shown!r})")
     return url if url.endswith(API_PREFIX) else url + API_PREFIX
 
 
@@ -101,13 +102,16 @@ class ClientCore:
     ) -> None:
         self.api_root = api_root(base_url)
         self.secret = as_secret(api_key)
+        problem = api_key_problem(self.secret.reveal())
+        if problem is not None:
+            raise ValueError(f"the API key {problem}")
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
         self.pacer = Pacer(pacing, clock)
         self.clock = clock
 
     def __repr__(self) -> str:
-        return f"ClientCore({self.api_root!r})"
+        return f"ClientCore({without_userinfo(self.api_root)!r})"
 
     # -- building ---------------------------------------------------------------------------
     def client_kwargs(self) -> dict[str, Any]:
@@ -154,9 +158,10 @@ class ClientCore:
         try:
             data = orjson.loads(response.content)
         except orjson.JSONDecodeError:
-            excerpt = truncate(response.content.decode("utf-8", errors="replace"), 120)
+            # redact before truncating: a cut could leave the start of an echoed key in view
+            text = self.secret.redact(response.content.decode("utf-8", errors="replace"))
             raise LagoError(
-                f"expected JSON from Lago but got {excerpt!r} (is the API URL right?)",
+                f"expected JSON from Lago but got {truncate(text, 120)!r} (is the API URL right?)",
                 status=status,
                 method=method,
                 path=path,
@@ -186,16 +191,41 @@ class ClientCore:
     def page_items(
         data: Mapping[str, Any], root_key: str, page: int, path: str
     ) -> tuple[list[dict[str, Any]], int | None]:
-        """Items of one list page and the next page number (None at the end)."""
+        """Items of one list page and the next page number (None at the end).
+
+        The end is an empty page, no ``next_page``, or ``meta.total_pages`` reached — whatever
+        ``next_page`` says. A ``next_page`` other than ``page + 1`` (a page that does not
+        advance, or skips) and a list past ``MAX_PAGES`` pages are refused: a live read that
+        silently repeated or dropped objects would make a wrong plan.
+        """
         items = data.get(root_key)
         if not isinstance(items, list):
             raise LagoError(
                 f"list response has no {root_key!r} array", status=200, method="GET", path=path
             )
         meta = data.get("meta")
-        nxt = meta.get("next_page") if isinstance(meta, Mapping) else None
-        if not isinstance(nxt, int) or nxt <= page or not items:
+        meta = meta if isinstance(meta, Mapping) else {}
+        nxt, total = meta.get("next_page"), meta.get("total_pages")
+        if not isinstance(nxt, int) or isinstance(nxt, bool) or not items:
             return items, None
+        if isinstance(total, int) and page >= total:
+            return items, None
+        if nxt != page + 1:
+            raise LagoError(
+                f"Lago's list does not advance: page {page} names next_page {nxt} "
+                f"(total_pages {total}); lagoform stops rather than read a list twice or skip "
+                "part of it",
+                status=200,
+                method="GET",
+                path=path,
+            )
+        if nxt > MAX_PAGES:
+            raise LagoError(
+                f"Lago's list goes on past {MAX_PAGES:,} pages of {PER_PAGE}; lagoform stops",
+                status=200,
+                method="GET",
+                path=path,
+            )
         return items, nxt
 
     @staticmethod
@@ -210,6 +240,14 @@ class ClientCore:
         if not (safe or isinstance(err, LagoRateLimited) or self.unsent(err)):
             return None
         delay = self.retry.delay(attempt, err)
+        if delay is None and self.waits_too_long(err):
+            assert isinstance(err, LagoRateLimited) and err.retry_after is not None
+            err.args = (
+                f"Lago asked to wait {err.retry_after:,.0f} s before the next request "
+                f"(Retry-After), longer than the {self.retry.max_retry_after:,.0f} s lagoform "
+                "waits (retry.max_retry_after in lagoform.yaml); nothing more was sent — try "
+                "again later",
+            )
         if delay is not None:
             if isinstance(err, LagoRateLimited) and err.retry_after is not None:
                 self.pacer.pause(method, path, err.retry_after)
@@ -223,6 +261,13 @@ class ClientCore:
                 self.retry.max_attempts,
             )
         return delay
+
+    def waits_too_long(self, err: LagoError) -> bool:
+        return (
+            isinstance(err, LagoRateLimited)
+            and err.retry_after is not None
+            and err.retry_after > self.retry.max_retry_after
+        )
 
     @staticmethod
     def unsent(err: LagoError) -> bool:
