@@ -211,7 +211,7 @@ class AsyncLagoClient:
             if (dup := self.core.event_duplicate(err, None)) is not None:
                 return dup
             raise
-        return self.core.event_result(data, many=False)
+        return self.core.event_result(data, [event], many=False)
 
     async def post_events_batch(self, events: Sequence[Mapping[str, Any]]) -> EventPostResult:
         """POST up to 100 events; see ``LagoClient.post_events_batch``."""
@@ -221,7 +221,7 @@ class AsyncLagoClient:
             if (dup := self.core.event_duplicate(err, len(events))) is not None:
                 return dup
             raise
-        return self.core.event_result(data, many=True)
+        return self.core.event_result(data, events, many=True)
 
     async def get_event(self, transaction_id: str) -> dict[str, Any] | None:
         try:

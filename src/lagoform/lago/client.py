@@ -225,7 +225,7 @@ class LagoClient(LagoResources):
             if (dup := self.core.event_duplicate(err, None)) is not None:
                 return dup
             raise
-        return self.core.event_result(data, many=False)
+        return self.core.event_result(data, [event], many=False)
 
     def post_events_batch(self, events: Sequence[Mapping[str, Any]]) -> EventPostResult:
         """POST up to 100 events at once; a 422 raises (errors keyed by index, see
@@ -236,4 +236,4 @@ class LagoClient(LagoResources):
             if (dup := self.core.event_duplicate(err, len(events))) is not None:
                 return dup
             raise
-        return self.core.event_result(data, many=True)
+        return self.core.event_result(data, events, many=True)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import enum
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +26,7 @@ from lagoform.errors import (
     LagoNotFound,
     LagoRateLimited,
     LagoTransportError,
+    LagoUnconfirmed,
     LagoValidationError,
 )
 from lagoform.lago.errors import error_for_status, is_duplicate_only, transport_failure, truncate
@@ -138,7 +140,7 @@ class ClientCore:
     def encode(body: Json) -> tuple[bytes | None, dict[str, str]]:
         if body is None:
             return None, {}
-        return orjson.dumps(body), {"Content-Type": "application/json"}
+        return orjson.dumps(body, default=_exact), {"Content-Type": "application/json"}
 
     # -- reading ----------------------------------------------------------------------------
     def payload(self, response: httpx.Response, method: str, path: str) -> dict[str, Any]:
@@ -303,12 +305,36 @@ class ClientCore:
         )
 
     @staticmethod
-    def event_result(data: Mapping[str, Any], many: bool) -> EventPostResult:
+    def event_result(
+        data: Mapping[str, Any], sent: Sequence[Mapping[str, Any]], many: bool
+    ) -> EventPostResult:
+        """The events Lago says it created — every transaction id sent must be among them.
+
+        A 2xx that does not account for every event (``{}``, ``{"events": []}``, a 202 or 204
+        with no body, a list missing some) proves nothing was stored: ``LagoUnconfirmed``
+        (retryable; events are deduplicated by transaction id, so sending again is safe).
+        """
+        path = "/events/batch" if many else "/events"
         if many:
-            events = data.get("events")
-            return EventPostResult(events=list(events) if isinstance(events, list) else [])
-        event = data.get("event")
-        return EventPostResult(events=[event] if isinstance(event, dict) else [])
+            raw = data.get("events")
+            events = list(raw) if isinstance(raw, list) else []
+        else:
+            one = data.get("event")
+            events = [one] if isinstance(one, dict) else []
+        answered = {e.get("transaction_id") for e in events if isinstance(e, Mapping)}
+        wanted = [e.get("transaction_id") for e in sent if e.get("transaction_id") is not None]
+        missing = [tid for tid in wanted if tid not in answered]
+        if missing:
+            shown = ", ".join(repr(str(tid)) for tid in missing[:3])
+            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+            raise LagoUnconfirmed(
+                f"Lago answered OK (2xx) but its reply accounts for {len(wanted) - len(missing)} "
+                f"of the {len(wanted)} events sent (missing {shown}{more}); nothing is counted "
+                "as delivered",
+                method="POST",
+                path=path,
+            )
+        return EventPostResult(events=events)
 
     @staticmethod
     def event_duplicate(err: LagoError, batch_size: int | None) -> EventPostResult | None:
@@ -323,6 +349,15 @@ class ClientCore:
         if log.isEnabledFor(logging.DEBUG):
             ms = (time.monotonic() - started) * 1000
             log.debug("%s %s -> %s (%.0f ms)", method, path, status, ms)
+
+
+def _exact(value: Any) -> Any:
+    """A Decimal goes to Lago as the decimal string it is (Lago reads amounts from strings)."""
+    if isinstance(value, Decimal):
+        from lagoform.catalog.money import decimal_text  # rare: keep the client's import light
+
+        return decimal_text(value)
+    raise TypeError(f"cannot send a {type(value).__name__} to Lago")
 
 
 def _cause(err: BaseException) -> BaseException:
