@@ -116,6 +116,9 @@ def _default_sinks() -> list[JsonlSink | StdoutSink | LokiSink]:
 
 class AuditConfig(_Strict):
     sinks: list[AuditSink] = Field(default_factory=_default_sinks)
+    # A keyed chain: records are sealed with HMAC-SHA256 under the key this variable holds
+    # (never stored anywhere); apply refuses to write without it.
+    key_env: str | None = Field(None, pattern=_VAR_NAME)
 
 
 class Environment(_Strict):
