@@ -90,7 +90,14 @@ class Target:
         if self._sandbox is None:
             from lagoform.sandbox import Sandbox  # the CLI alone may import the sandbox
 
-            self._sandbox = Sandbox(premium=self.environment.premium, state_file=self.state_path)
+            # one writer per state file: wait a little for another embedded lagoform to
+            # finish; a running `sandbox serve` is named, with the --api-url to use instead
+            self._sandbox = Sandbox(
+                premium=self.environment.premium,
+                state_file=self.state_path,
+                holder="lagoform (embedded sandbox)",
+                lock_wait=10.0,
+            )
         return self._sandbox
 
     def client(self) -> LagoClient:
