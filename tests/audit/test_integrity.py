@@ -229,3 +229,29 @@ def test_a_closed_stdout_is_refused_before_any_call() -> None:
     with pytest.raises(AuditError, match="standard output is closed"):
         StdoutSink(closed).check()
     StdoutSink(io.StringIO()).check()  # an open stream is fine
+
+
+def test_apply_with_stdout_closed_stops_before_anything_is_sent(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.engine.e2e_helpers import example_project
+
+    project = example_project(tmp_path)
+    (project / "lagoform.yaml").write_text(
+        "version: 1\naudit:\n  sinks:\n    - kind: jsonl\n      path: audit/{env}.jsonl\n"
+        "    - kind: stdout\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "lagoform", "apply", "--auto-approve", "--root", str(project)],
+        preexec_fn=lambda: os.close(1),  # `lagoform apply >&-`
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "standard output is closed" in done.stderr and "Traceback" not in done.stderr
+    assert (project / "audit" / "sandbox.jsonl").read_text() == ""  # no intent: nothing sent
+    state = project / ".lagoform" / "sandbox.json"  # the sandbox saves only what changed
+    assert not state.exists() or not json.loads(state.read_text()).get("plans")

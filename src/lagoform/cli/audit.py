@@ -21,6 +21,7 @@ import click
 from lagoform.audit.chain import read_records, unsettled_intents, verify_file
 from lagoform.audit.configured import chain_key, log_path
 from lagoform.audit.record import Record
+from lagoform.cli.target import ADHOC
 from lagoform.config import SANDBOX, load_config
 from lagoform.errors import AuditError
 
@@ -48,7 +49,8 @@ def _resolve(file: Path | None, root: Path, environment: str) -> Path:
     if file is not None:
         return file
     config = load_config(root)
-    config.environment(environment)  # unknown environment -> ConfigError naming the known ones
+    if environment != ADHOC:  # the log of `--api-url` runs is named after "ad-hoc"
+        config.environment(environment)  # unknown environment -> ConfigError naming the known
     path = log_path(config, root=root, environment=environment)
     if path is None:
         raise AuditError(
@@ -220,13 +222,13 @@ def settle(
     from lagoform.cli.unsettled import settle_by_hand
 
     config = load_config(root)
-    chosen = config.environment(environment)
+    api_url = ADHOC if environment == ADHOC else config.environment(environment).api_url
     path = _resolve(None, root, environment)
     trail = open_trail(
         config,
         root=root,
         environment=environment,
-        api_url=chosen.api_url or "sandbox",
+        api_url=api_url or "sandbox",
         plan_id=None,
         actor=actor,
         env=os.environ,
