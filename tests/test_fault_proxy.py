@@ -131,15 +131,22 @@ def test_a_top_up_processed_but_unanswered_is_found_by_its_tag_not_sent_twice(
     assert_files_clean(project)
 
 
-def test_a_top_up_still_in_flight_is_refused_until_lago_shows_it(
-    project: Path, proxy: FaultProxy, sandbox_server: SandboxServer
-) -> None:
+def _top_up_held_in_flight(project: Path, proxy: FaultProxy) -> Result:
+    """Applied, then 2,000 more paid credits asked for; the proxy holds the top-up (it never
+    reaches Lago while apply waits), so apply's answer is lost."""
     applied(project)
     edit(project, GLOBEX, "paid_credits: 10000", "paid_credits: 12000")
     proxy.on("POST", TOP_UP, hold())
     lost = lf(project, "apply", "-e", "proxied", "--auto-approve")
     assert lost.exit_code == 1
     assert "will not send it again" in lost.stderr
+    return lost
+
+
+def test_a_top_up_still_in_flight_is_refused_until_lago_shows_it(
+    project: Path, proxy: FaultProxy, sandbox_server: SandboxServer
+) -> None:
+    _top_up_held_in_flight(project, proxy)
     [unsettled] = unsettled_intents(log_of(project))
     assert unsettled.why == "unknown"
     tag = unsettled.record.record_id
@@ -167,10 +174,7 @@ def test_a_top_up_still_in_flight_is_refused_until_lago_shows_it(
 def test_a_top_up_that_never_arrived_is_settled_by_hand_then_sent_once(
     project: Path, proxy: FaultProxy, sandbox_server: SandboxServer
 ) -> None:
-    applied(project)
-    edit(project, GLOBEX, "paid_credits: 10000", "paid_credits: 12000")
-    proxy.on("POST", TOP_UP, hold())
-    assert lf(project, "apply", "-e", "proxied", "--auto-approve").exit_code == 1
+    _top_up_held_in_flight(project, proxy)
     proxy.held.clear()  # dropped on the way: Lago never sees it
     [unsettled] = unsettled_intents(log_of(project))
     assert lf(project, "apply", "-e", "proxied", "--auto-approve").exit_code == 1  # refused
