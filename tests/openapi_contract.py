@@ -158,6 +158,51 @@ SPEC_EXCEPTIONS: tuple[SpecException, ...] = (
         message=r"'ending_at' is a required property",
     ),
     SpecException(
+        name="unsaved_computation_records",
+        reason="An invoice preview and a fee estimate are computed on records Lago never saves "
+        "(invoices/preview_service.rb:27-42, fees/estimate_pay_in_advance_service.rb:28-35; a "
+        "proposal's customer and subscription are Customer.new / Subscription.new, "
+        "invoices/preview_context_service.rb:55-60, preview/build_subscription_service.rb:29-41), "
+        "so their ids, numbers and creation times render null; an invoice without a file or a "
+        "payment dispute has null file_url and payment_dispute_lost_at. The spec types these "
+        "fields non-nullable.",
+        side="response",
+        method="POST",
+        path=r"/api/v1/(invoices/preview|events/estimate_fees)",
+        where=r"body\.("
+        r"invoice\.(lago_id|sequential_id|number|file_url|payment_dispute_lost_at)"
+        r"|(invoice\.)?(fees\[\d+\]\.)?applied_taxes\[\d+\]\.(lago_id|lago_fee_id|"
+        r"lago_invoice_id|created_at)"
+        r"|invoice\.customer\.(lago_id|sequential_id|slug|external_id)"
+        r"|invoice\.subscriptions\[\d+\]\.(lago_id|lago_customer_id|external_id|"
+        r"external_customer_id)"
+        r"|invoice\.fees\[\d+\]\.item\.lago_item_id)",
+        message=r"^None is not of type",
+    ),
+    SpecException(
+        name="expression_failure_message",
+        reason="An event whose billable-metric expression cannot be evaluated is refused with "
+        "the evaluator's message as error_details (events/create_service.rb:26-27, "
+        "spec/requests/api/v1/events_controller_spec.rb:110-128): a string, where the spec "
+        "types error_details as an object.",
+        side="response",
+        method="POST",
+        path=r"/api/v1/events",
+        status="422",
+        where=r"body\.error_details",
+        message=r"^'expression_evaluation_failed: .*' is not of type 'object'$",
+    ),
+    SpecException(
+        name="fee_precise_amounts_are_numbers",
+        reason="V1::FeeSerializer renders precise_amount, precise_total_amount and "
+        "taxes_precise_amount with Float#fdiv (serializers/v1/fee_serializer.rb:37-40): JSON "
+        "numbers, where the spec types them strings.",
+        side="response",
+        where=r"body\.(invoice\.)?fees\[\d+\]\.(precise_amount|precise_total_amount|"
+        r"taxes_precise_amount)",
+        message=r"is not of type 'string'$",
+    ),
+    SpecException(
         name="wallet_balance",
         reason="WalletObject lists `balance` in `required` but defines no such property (a "
         "leftover of the float balance Lago replaced by balance_cents/credits_balance); the "

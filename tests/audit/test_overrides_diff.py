@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from lagoform.audit.overrides_diff import (
-    canonical_filter_values,
     charge_override_diff,
     effective_override_diff,
     plan_override_diff,
@@ -232,11 +231,6 @@ def test_charge_override_diff(
 ) -> None:
     got = [e.model_dump() for e in charge_override_diff(base, override)]
     assert got == expected
-
-
-def test_canonical_filter_values_sorts_keys_and_values() -> None:
-    assert canonical_filter_values({"b": ["y", "x"], "a": "z"}) == {"a": ["z"], "b": ["x", "y"]}
-    assert list(canonical_filter_values({"b": ["y"], "a": ["z"]})) == ["a", "b"]
 
 
 BASE_PLAN: dict[str, Any] = {

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from lagoform.audit.chain import read_records
-from lagoform.audit.preview import expected_override_requests, preview_records
+from lagoform.audit.preview import preview_records
 from lagoform.engine.plan import Plan
-from tests.audit.helpers import BASE_PLAN, change, context, facts, file_trail
+from tests.audit.helpers import change, context, facts, file_trail
 
 
 def make_plan(*changes: Any) -> Plan:
@@ -20,33 +20,28 @@ def make_plan(*changes: Any) -> Plan:
     )
 
 
-def test_first_override_sends_plan_level_then_each_charge() -> None:
-    requests = expected_override_requests(facts(effective=None))
-    assert [(r["method"], r["path"]) for r in requests] == [
-        ("PUT", "/subscriptions/globex-main"),
-        ("PUT", "/subscriptions/globex-main/charges/images"),
-        ("PUT", "/subscriptions/globex-main/charges/tokens"),
-    ]
-    assert requests[0]["body"] == {"subscription": {"plan_overrides": {"amount_cents": 4500}}}
-    assert requests[1]["body"] == {"charge": {"properties": {"amount": "0.03"}}}
+# The override calls apply sends for the facts' subscription (the engine's payloads decide them;
+# tests/engine/test_payloads.py checks that): plan-level first, then one call per charge.
+CALLS: list[dict[str, Any]] = [
+    {"method": "PUT", "path": "/subscriptions/globex-main",
+     "body": {"subscription": {"plan_overrides": {"amount_cents": 4500}}}},
+    {"method": "PUT", "path": "/subscriptions/globex-main/charges/images",
+     "body": {"charge": {"properties": {"amount": "0.03"}}}},
+    {"method": "PUT", "path": "/subscriptions/globex-main/charges/tokens",
+     "body": {"charge": {"properties": {"amount": "0.0000015"}, "filters": [
+         {"values": {"type": ["input"]}, "properties": {"amount": "0.0000008"}}]}}},
+]  # fmt: skip
 
 
-def test_already_negotiated_charges_are_not_sent_again() -> None:
-    tokens, images = BASE_PLAN["charges"]
-    effective = {
-        **BASE_PLAN,
-        "amount_cents": 4500,
-        "charges": [tokens, {**images, "properties": {"amount": "0.030"}}],
-    }
-    requests = expected_override_requests(facts(effective=effective))
-    assert [r["path"] for r in requests] == ["/subscriptions/globex-main/charges/tokens"]
+def calls(change: Any, facts: Any) -> list[dict[str, Any]]:
+    return CALLS
 
 
 def test_preview_lists_intent_records_with_the_finance_section() -> None:
     sub = change("subscription", "globex-main", "update")
     other = change("subscription", "initech-main", "update")  # no overrides: no records
     plan = make_plan(change("plan", "pro"), sub, other)
-    records = preview_records(plan, {"globex-main": facts()}, context())
+    records = preview_records(plan, {"globex-main": facts()}, context(), calls)
     assert [r["path"] for r in records] == [
         "/subscriptions/globex-main",
         "/subscriptions/globex-main/charges/images",
@@ -66,7 +61,7 @@ def test_preview_lists_intent_records_with_the_finance_section() -> None:
 
 def test_preview_without_context_marks_apply_time_fields() -> None:
     plan = make_plan(change("subscription", "globex-main", "create"))
-    [first, *_] = preview_records(plan, {"globex-main": facts()})
+    [first, *_] = preview_records(plan, {"globex-main": facts()}, None, calls)
     assert first["actor"] == "(at apply time)" and first["plan_id"] == "plan-abc"
 
 
@@ -74,36 +69,16 @@ def test_deletes_and_no_ops_preview_nothing() -> None:
     plan = make_plan(
         change("subscription", "globex-main", "delete"), change("subscription", "x", "no-op")
     )
-    assert preview_records(plan, {"globex-main": facts(), "x": facts()}) == []
+    assert preview_records(plan, {"globex-main": facts(), "x": facts()}, None, calls) == []
 
 
 def test_preview_matches_what_the_trail_writes(log_path: Path) -> None:
     sub = change("subscription", "globex-main", "update")
-    previewed = preview_records(make_plan(sub), {"globex-main": facts()}, context())
+    previewed = preview_records(make_plan(sub), {"globex-main": facts()}, context(), calls)
     with file_trail(log_path, overrides={"globex-main": facts()}) as trail:
-        for request in expected_override_requests(facts()):
+        for request in CALLS:
             trail.outcome(trail.intent(sub, request), True, 200, None, None)
     written = [r for _, r in read_records(log_path)]
     intents = [r.model_dump(mode="json") for r in written if r.phase == "intent"]
     apply_only = {"record_id", "time", "prev_hash", "hash", "note"}  # note: settlements only
     assert [{k: v for k, v in r.items() if k not in apply_only} for r in intents] == previewed
-
-
-def test_catalog_shaped_overrides_with_a_charge_list() -> None:
-    # lagoform.catalog.lago_form.plan_overrides_body: charges as a list carrying their code
-    shaped = facts()
-    overrides = {
-        "amount_cents": 4500,
-        "amount_currency": "USD",
-        "charges": [
-            {"code": "tokens", "properties": {"amount": "0.0000015"}},
-            {"code": "images", "properties": {"amount": "0.04"}},  # same as base: no call
-        ],
-    }
-    shaped = type(shaped)(**{**shaped.__dict__, "overrides": overrides})
-    requests = expected_override_requests(shaped)
-    assert [r["path"] for r in requests] == [
-        "/subscriptions/globex-main",
-        "/subscriptions/globex-main/charges/tokens",
-    ]
-    assert requests[1]["body"] == {"charge": {"properties": {"amount": "0.0000015"}}}

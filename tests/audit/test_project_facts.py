@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from lagoform.audit.context import RunContext
-from lagoform.audit.preview import preview_records
 from lagoform.audit.project_facts import override_facts
 from lagoform.audit.sinks import JsonlFileSink
 from lagoform.audit.trail import AuditTrail
@@ -21,6 +20,7 @@ from lagoform.engine.desired import from_project
 from lagoform.engine.live import fetch_live
 from lagoform.engine.plan import build_plan, hints_for
 from lagoform.lago.client import LagoClient
+from lagoform.review import audit_preview
 from lagoform.sandbox.core import Sandbox
 from lagoform.sandbox.transport import SandboxTransport
 
@@ -94,7 +94,7 @@ def apply_once(root: Path, client: LagoClient, log: Path) -> list[dict[str, Any]
     live = fetch_live(client, hints_for(desired))
     plan = build_plan(desired, live)
     facts = override_facts(project, desired, live)
-    preview = preview_records(plan, facts, context())
+    preview = list(audit_preview(plan, facts, context()))
     with AuditTrail(context(), [JsonlFileSink(log)], overrides=facts) as trail:
         apply_plan(plan, client, audit=trail)
     return preview
@@ -141,7 +141,7 @@ def test_override_section_before_and_after_the_first_override(
     live = fetch_live(client, hints_for(desired))
     later = override_facts(project, desired, live)["globex-main"]
     assert later.effective_plan is not None and later.effective_plan.get("parent_id")
-    preview = preview_records(build_plan(desired, live), {"globex-main": later}, context())
+    preview = list(audit_preview(build_plan(desired, live), {"globex-main": later}, context()))
     [record] = preview
     assert record["path"] == "/subscriptions/globex-main/charges/tokens"
     section = record["override"]

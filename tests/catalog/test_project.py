@@ -52,17 +52,17 @@ def test_variant_inherits_charges_and_overrides_its_own_keys() -> None:
 
 def test_locate_points_at_yaml_lines() -> None:
     project = load_project(ROOT)
-    assert str(project.locate("plan", "pro_monthly")) == "catalog/plans.yaml:24:5"
+    assert str(project.locate("plan", "pro_monthly")) == "catalog/plans.yaml:25:5"
     where = project.locate("plan", "pro_monthly", "charges", "tokens", "properties")
-    assert str(where) == "catalog/plans.yaml:39:9"
+    assert str(where) == "catalog/plans.yaml:40:9"
     # an inherited charge points at the parent's line
     assert project.locate("plan", "pro_annual", "charges", "tokens") == project.locate(
         "plan", "pro_monthly", "charges", "tokens"
     )
-    assert str(project.locate("plan", "pro_annual", "interval")) == "catalog/plans.yaml:119:5"
+    assert str(project.locate("plan", "pro_annual", "interval")) == "catalog/plans.yaml:120:5"
     sub = project.locate("tenant", "globex", "subscriptions", "globex-main", "overrides", "amount")
-    assert str(sub) == "overrides/globex.yaml:30:7"
-    assert str(project.locate("billable_metric", "api_calls")) == "catalog/metrics.yaml:27:5"
+    assert str(sub) == "overrides/globex.yaml:31:7"
+    assert str(project.locate("billable_metric", "api_calls")) == "catalog/metrics.yaml:28:5"
     assert project.locate("plan", "no_such_plan").line is None
 
 
@@ -97,12 +97,12 @@ def test_every_problem_is_reported_in_one_run_sorted(tmp_path: Path) -> None:
         load_project(tmp_path)
     lines = [str(p) for p in caught.value.problems]
     assert lines == [
-        "catalog/metrics.yaml:34:18: expected one of 'count', 'sum', 'max', 'unique_count', "
+        "catalog/metrics.yaml:35:18: expected one of 'count', 'sum', 'max', 'unique_count', "
         "'weighted_sum', 'latest' or 'custom', got 'uniq' (did you mean 'unique_count'?)",
-        "catalog/plans.yaml:50:28: 'outptu' is not a value of filter 'type' on metric "
+        "catalog/plans.yaml:51:28: 'outptu' is not a value of filter 'type' on metric "
         "'token_usage' (allowed: input, output, reasoning, or '*') (did you mean 'output'?)",
-        "catalog/plans.yaml:89:50: package_size must be a whole number above 0, got 0",
-        "overrides/globex.yaml:27:5: overrides need 'approval' (every override needs a reason "
+        "catalog/plans.yaml:90:50: package_size must be a whole number above 0, got 0",
+        "overrides/globex.yaml:28:5: overrides need 'approval' (every override needs a reason "
         "and an approval reference (MSA or ticket id))",
     ]
     assert str(caught.value).endswith("4 problems found; nothing was sent to Lago.")

@@ -57,7 +57,8 @@ def test_json_format_and_saved_plan_apply(tmp_path: Path, server: SandboxServer)
     assert result.exit_code == 0, result.output
     stdout = result.stdout
     data = json.loads(stdout)  # the target line went to stderr: stdout stays JSON
-    assert data["format_version"] == 1 and data["plan_id"]
+    assert data["review_version"] == 1 and data["plan"]["format_version"] == 2
+    assert data["plan"]["plan_id"]
     assert json.loads(out.read_text()) == data
     applied = http(server, project, "apply", str(out), "--auto-approve")
     assert applied.exit_code == 0, applied.output

@@ -8,7 +8,7 @@ from typing import Any
 
 from lagoform.engine.desired import desired_state
 from lagoform.engine.live import LiveRead, live_state
-from lagoform.engine.state import DesiredState, Kind, LiveState
+from lagoform.model.state import DesiredState, Kind, LiveState
 
 
 def lago_id(*parts: Any) -> str:

@@ -10,6 +10,7 @@ import pytest
 
 from lagoform.engine.live import credited
 from lagoform.engine.render import money as fmt
+from lagoform.model.filters import label as filter_label
 
 
 @pytest.mark.parametrize(
@@ -79,7 +80,7 @@ def test_tier_label_and_filter_label() -> None:
     ranges = [{"from_value": 0, "to_value": 10}, {"from_value": 11, "to_value": None}]
     assert fmt.tier_label(ranges, 1, "per_unit_amount") == "11–∞ per unit"
     assert fmt.tier_label(ranges, 5, "flat_amount") == "tier 6 flat"
-    assert fmt.filter_label("modality=__ALL_FILTER_VALUES__;type=input|output") == (
+    assert filter_label("modality=__ALL_FILTER_VALUES__;type=input|output") == (
         "modality=*, type=input/output"
     )
 

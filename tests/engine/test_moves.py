@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from lagoform.engine.moves import money, plan_move, yearly_cents
+from lagoform.engine.moves import plan_move
+from lagoform.model.intervals import yearly_cents
 from tests.engine.factories import desired, live, plan, subscription
 
 PLANS = [
@@ -68,9 +69,3 @@ def test_a_third_plan_while_a_downgrade_is_scheduled_cancels_it() -> None:
     found = move("quarterly_300", next_plan_code="weekly_20")
     assert found.kind == "upgrade" and "cancels the downgrade to 'weekly_20'" in found.rule
     assert move("weekly_20", next_plan_code="weekly_20") is None
-
-
-def test_money_uses_the_currency_minor_unit() -> None:
-    assert money(118800, "USD") == "1,188.00 USD"
-    assert money(118800, "JPY") == "118,800 JPY"
-    assert money(None, "USD") == "?"

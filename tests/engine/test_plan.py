@@ -208,11 +208,11 @@ def test_price_change_on_subscribed_plan_is_allowed_with_blast_radius() -> None:
         c.blast.overridden_follow,
         c.blast.overridden_not_follow,
     ) == (3, 0, 1)
-    tenants = {(t.external_customer_id, t.follows): t.subscriptions for t in c.blast.tenants}
+    tenants = {(t.external_customer_id, t.how, t.reached): t.subscriptions for t in c.blast.tenants}
     assert tenants == {
-        ("acme", True): ("s1", "s2"),
-        ("globex", True): ("s3",),
-        ("initech", False): ("s4",),
+        ("acme", "follows", True): ("s1", "s2"),
+        ("globex", "follows", True): ("s3",),
+        ("initech", "unreached", False): ("s4",),
     }
     # With cascade_updates the overridden subscription follows.
     p2 = build_plan(
@@ -305,7 +305,7 @@ def test_plan_round_trips_json_and_rejects_other_versions() -> None:
     again = Plan.loads(p.dumps())
     assert again == p
     with pytest.raises(PlanError, match="format_version 99"):
-        Plan.loads(p.dumps().replace('"format_version": 1', '"format_version": 99'))
+        Plan.loads(p.dumps().replace('"format_version": 2', '"format_version": 99'))
     with pytest.raises(PlanError, match="invalid JSON"):
         Plan.loads("{nope")
 
@@ -341,9 +341,9 @@ def test_cascade_does_not_reach_a_subscription_overriding_the_changed_charge() -
                              subscription("s5", "pro", customer="umbrella")])  # fmt: skip
     b = next(c for c in build_plan(d, lv).changes if c.kind == "plan").blast
     assert b is not None and (b.overridden_follow, b.overridden_not_follow) == (1, 1)
-    assert {(t.external_customer_id, t.follows) for t in b.tenants} == {
-        ("initech", False),
-        ("umbrella", True),
+    assert {(t.external_customer_id, t.how, t.reached, t.kept) for t in b.tenants} == {
+        ("initech", "repriced", False, ("charge tokens price (negotiated)",)),
+        ("umbrella", "cascade", True, ()),
     }
 
 
@@ -367,10 +367,10 @@ def test_blast_radius_counts_pending_subscriptions_and_lagoform_managed_copies()
     assert (b.active_subscriptions, b.pending_subscriptions) == (1, 2)
     # lagoform keeps s4 at base plan + overrides, so its non-negotiated charge follows
     assert (b.overridden_follow, b.overridden_not_follow) == (1, 1)
-    rows = {(t.external_customer_id, t.pending, t.managed, t.follows) for t in b.tenants}
+    rows = {(t.external_customer_id, t.pending, t.how, t.reached) for t in b.tenants}
     assert rows == {
-        ("acme", False, False, True),
-        ("hooli", True, False, True),
-        ("initech", False, True, True),
-        ("umbrella", False, False, False),
+        ("acme", False, "follows", True),
+        ("hooli", True, "follows", True),
+        ("initech", False, "repriced", True),
+        ("umbrella", False, "unreached", False),
     }

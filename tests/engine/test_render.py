@@ -1,5 +1,8 @@
 """Golden files for the three renderers, plus the markdown trimming and colour rules.
 
+The golden scenario is a ``Review`` (the plan with the audit records apply would write for
+globex's negotiated prices), rendered as ``lagoform plan`` renders it.
+
 Regenerate after an intended change with ``LAGOFORM_REGEN_GOLDEN=1 pytest tests/engine``.
 """
 
@@ -12,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from lagoform.audit.fields import OverrideFacts
-from lagoform.engine.plan import Plan, build_plan
-from lagoform.engine.preview import with_audit_preview
-from lagoform.engine.render import render_json, render_markdown, render_text
+from lagoform.engine import render as plan_render
+from lagoform.engine.plan import build_plan
+from lagoform.review import Review, build_review, render_json, render_markdown, render_text
 from tests.engine.factories import (
     charge,
     child_plan,
@@ -76,7 +79,7 @@ GLOBEX_NOW = child_plan(
 )
 
 
-def scenario() -> Plan:
+def scenario() -> Review:
     live_pro = plan(
         "pro",
         [
@@ -194,7 +197,7 @@ def scenario() -> Plan:
         reason="2-year commit",
         approval="MSA-7",
     )
-    return with_audit_preview(built, {"globex-main": facts})
+    return build_review(built, facts={"globex-main": facts})
 
 
 def _check(name: str, text: str) -> None:
@@ -216,8 +219,9 @@ def test_markdown_golden() -> None:
 def test_json_golden_and_loadable() -> None:
     text = render_json(scenario())
     _check("plan.json", text)
-    assert Plan.loads(text) == scenario()
-    assert json.loads(text)["format_version"] == 1
+    assert Review.loads(text) == scenario()
+    data = json.loads(text)
+    assert (data["review_version"], data["plan"]["format_version"]) == (1, 2)
 
 
 def test_text_colour_only_when_asked() -> None:
@@ -229,8 +233,8 @@ def test_text_colour_only_when_asked() -> None:
 def test_no_changes_text_and_markdown() -> None:
     d = desired(billable_metric=[TOKENS])
     p = build_plan(d, live(billable_metric=[TOKENS]))
-    assert render_text(p).startswith("No changes")
-    assert "**No changes.**" in render_markdown(p)
+    assert plan_render.render_text(p).startswith("No changes")
+    assert "**No changes.**" in plan_render.render_markdown(p)
 
 
 @pytest.mark.parametrize("limit", [65_536, 6_000])
@@ -240,7 +244,7 @@ def test_markdown_trimmed_to_limit_with_pointer(limit: int) -> None:
         for i in range(300)
     ]
     p = build_plan(desired(billable_metric=[TOKENS], plan=many), live(billable_metric=[TOKENS]))
-    out = render_markdown(p, full_plan="https://ci.example/plan.json", limit=limit)
+    out = plan_render.render_markdown(p, full_plan="https://ci.example/plan.json", limit=limit)
     assert len(out) <= limit
     assert "https://ci.example/plan.json" in out
     assert "more change(s) not shown" in out

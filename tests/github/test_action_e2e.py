@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from lagoform.engine.plan import Plan
+from lagoform.review import Review
 from tests.github.fake_github import FakeGitHub
 from tests.github.harness import (
     GITHUB_TOKEN,
@@ -165,7 +165,7 @@ def test_pr_comment_is_created_once_then_edited(
     assert first.exit_code == 0, first.stdout + first.stderr
     assert first.outputs["outcome"] == "changes-pending"
     assert first.outputs["has-changes"] == "true"
-    plan = Plan.loads(Path(first.outputs["plan-json"]).read_bytes())
+    plan = Review.loads(Path(first.outputs["plan-json"]).read_bytes()).plan
     refs = {c.ref: c.action for c in plan.changes}
     assert refs["plan:pro_monthly"] == "create"
     assert refs["subscription:globex-main"] == "create"
@@ -369,7 +369,7 @@ def test_pr_comment_leads_with_the_revenue_section_and_is_edited_after(
     body = comment["body"]
     verdict = "**lagoform** · `staging` · 📝 **Changes pending**"
     revenue = (
-        "### Revenue impact\n\n**Current period: -0.50 USD (100.50 USD → 100.00 USD), "
+        "### Revenue impact\n\n**Current period, per month: -0.50 USD (100.50 USD → 100.00 USD), "
         "0 customer(s) pay more, 1 less, 0 the same**\n"
     )
     assert body.startswith(f"<!-- lagoform-plan:staging -->\n{verdict}")
@@ -382,13 +382,13 @@ def test_pr_comment_leads_with_the_revenue_section_and_is_edited_after(
     assert second.summary.index(revenue) < second.summary.index("### lagoform plan")
     markdown = Path(second.outputs["plan-markdown"]).read_text()
     assert markdown.startswith(revenue)
-    saved = Plan.loads(Path(second.outputs["plan-json"]).read_bytes())
+    saved = Review.loads(Path(second.outputs["plan-json"]).read_bytes())
     assert saved.revenue is not None and saved.revenue.movers[0].delta_cents == -50
 
     # apply plans without the section: it would read usage for nothing
     merged = act("apply", "push", push_event("finance-lead", SHA2), sha=SHA2)
     assert merged.exit_code == 0, merged.stdout + merged.stderr
     assert "subscription globex-main" in merged.stdout and "Revenue impact" not in merged.stdout
-    applied = Plan.loads(Path(merged.outputs["plan-json"]).read_bytes())
-    assert applied.revenue is None and applied.has_changes
+    applied = Review.loads(Path(merged.outputs["plan-json"]).read_bytes())
+    assert applied.revenue is None and applied.plan.has_changes
     act.assert_no_secret_anywhere()

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from lagoform.engine.plan import Plan, build_plan
-from lagoform.engine.render import render_markdown
+from lagoform.engine.plan import build_plan
 from lagoform.github.commands import Target
 from lagoform.github.runner import RunnerContext
 from lagoform.github.settings import Settings
 from lagoform.github.steps import comment_markdown, plan_markdown
+from lagoform.review import Review, render_markdown
 from tests.engine.factories import charge, desired, live, metric, plan
-from tests.engine.test_render_revenue import REVENUE
+from tests.review.test_render import REVENUE
 
 TOKENS = metric("tokens")
 
@@ -39,13 +39,13 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(mode="pr", target=Target("staging"), project_root=tmp_path, output_dir=tmp_path)
 
 
-def _big_plan_with_revenue() -> Plan:
+def _big_plan_with_revenue() -> Review:
     many = [
         plan(f"p{i:03d}", [charge(f"c{j}", "tokens", str(j)) for j in range(10)])
         for i in range(300)
     ]
     built = build_plan(desired(billable_metric=[TOKENS], plan=many), live(billable_metric=[TOKENS]))
-    return built.model_copy(update={"revenue": REVENUE})
+    return Review(plan=built, revenue=REVENUE)
 
 
 def test_the_revenue_section_counts_inside_the_budget(
@@ -72,7 +72,9 @@ def test_the_revenue_section_counts_inside_the_budget(
 
 
 def test_no_section_when_the_plan_carries_none(ctx: RunnerContext, settings: Settings) -> None:
-    plain = build_plan(desired(billable_metric=[TOKENS]), live(billable_metric=[TOKENS]))
+    plain = Review(
+        plan=build_plan(desired(billable_metric=[TOKENS]), live(billable_metric=[TOKENS]))
+    )
     parts = plan_markdown(plain, ctx, settings, limit=60_000)
     assert parts.revenue == ""
     assert parts.plan == render_markdown(plain)

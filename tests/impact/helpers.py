@@ -18,8 +18,8 @@ from lagoform.engine.desired import from_project
 from lagoform.engine.hooks import MemoryAudit
 from lagoform.engine.live import fetch_live
 from lagoform.engine.plan import build_plan, hints_for
-from lagoform.engine.state import DesiredState
 from lagoform.lago import AsyncLagoClient, LagoClient, RetryPolicy
+from lagoform.model.state import DesiredState
 from tests.conftest import SandboxServer
 
 FAST_RETRY = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)

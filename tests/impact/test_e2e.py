@@ -84,18 +84,19 @@ def test_raising_a_graduated_tier_shows_the_exact_increase_per_tenant(
     assert parts == [("growth", "tokens", 2600, 2)]
     assert impact.subscription("acme-main").causes == ("plan",)  # type: ignore[union-attr]
 
-    # the overridden tenant: zero change, with the reason
+    # the negotiated tenant: apply keeps its copy at base + overrides, and it negotiates the
+    # very charge that changes: zero change, with the reason
     assert impact.subscription("globex-main") is None
     [globex] = impact.not_following
     assert globex.external_id == "globex-main"
-    assert "cascade_updates: false" in globex.reason
-    assert globex.not_reached == ("charge tokens",)
+    assert "negotiated values" in globex.reason
+    assert globex.not_reached == ("charge tokens price (negotiated)",)
     assert not impact.unreliable
 
     markdown = render_markdown(impact)
     assert markdown.startswith("## Revenue impact")
     assert "| `initech` | 190.00 USD | 208.00 USD | +18.00 USD |" in markdown
-    assert "`globex-main`" in markdown and "cascade_updates: false" in markdown
+    assert "`globex-main`" in markdown and "charge tokens price (negotiated)" in markdown
 
     # After apply, Lago bills exactly the estimate (and globex exactly what it did).
     with client_for(sandbox_server) as client:
@@ -116,10 +117,10 @@ def test_with_cascade_an_overridden_tenant_follows_only_what_it_did_not_customis
     assert lines(impact, "globex-main")["calls"] == (40, 60)  # 4 calls, +0.05 each
     assert lines(impact, "globex-main")["tokens"] == (4000, 4000)  # customised: kept
     globex = impact.subscription("globex-main")
-    assert globex is not None and globex.causes == ("cascade",)
+    assert globex is not None and globex.causes == ("repriced",)
     [kept] = impact.not_following
     assert kept.external_id == "globex-main" and kept.not_reached == (
-        "charge tokens (its price is customised)",
+        "charge tokens price (negotiated)",
     )
     assert lines(impact, "acme-main")["calls"] == (100, 150)
     total = impact.total("current", "USD")
@@ -149,7 +150,7 @@ def test_an_override_change_reprices_only_that_tenant(
     edit(project, "overrides/globex.yaml", 'per_unit: "0.008"', 'per_unit: "0.009"')
     impact = impact_of(project, sandbox_server)
     assert [s.external_id for s in impact.subscriptions] == ["globex-main"]
-    assert impact.subscriptions[0].causes == ("override",)
+    assert impact.subscriptions[0].causes == ("repriced",)
     assert lines(impact, "globex-main")["tokens"] == (4000, 4500)  # 5,000 tokens, +0.001
     assert impact.not_following == ()
 

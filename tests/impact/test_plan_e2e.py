@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from lagoform.cli import _register, root
-from lagoform.engine.plan import Plan
+from lagoform.review import Review
 from tests.conftest import SandboxServer
 from tests.impact.helpers import USAGE, apply_project, client_for, edit, send_usage, write_project
 from tests.impact.usage_proxy import UsageProxy
@@ -77,14 +77,15 @@ def test_markdown_leads_with_the_exact_increase_per_tenant_and_the_saved_plan_ca
     markdown = result.stdout
     # First: who pays how much more (acme 4,000 tokens in tier 2, initech 9,000; +0.002 each)
     assert markdown.startswith(
-        "### Revenue impact\n\n**Current period: +26.00 USD (281.00 USD → 307.00 USD), "
+        "### Revenue impact\n\n**Current period, per month: +26.00 USD (281.00 USD → 307.00 USD), "
         "2 customer(s) pay more, 0 less, 0 the same**\n"
     )
     assert markdown.index(INITECH) < markdown.index(ACME) < markdown.index("### lagoform plan")
-    # globex keeps its own copy (cascade_updates: false): zero change, and why
+    # globex negotiates the very charge that changes: zero change, and why
     assert (
-        "- `globex-main` (globex, plan `growth`): overridden (on a child plan) and plan growth "
-        "has cascade_updates: false" in markdown
+        "- `globex-main` (globex, plan `growth`): on its own copy of the plan, which apply keeps "
+        "at the catalog's prices with its YAML's negotiated values laid over them. Keeps: "
+        "charge tokens price (negotiated)." in markdown
     )
     table = markdown[markdown.index("#### Largest movers") : markdown.index("#### By charge")]
     assert "globex" not in table
@@ -92,14 +93,15 @@ def test_markdown_leads_with_the_exact_increase_per_tenant_and_the_saved_plan_ca
     assert "| `growth` | tokens | +26.00 USD | 2 |" in markdown
     assert "| ✏️ update | 1 |" in markdown
 
-    saved = Plan.loads(out.read_bytes())
+    saved = Review.loads(out.read_bytes())
     assert saved.revenue is not None
     total = saved.revenue.total("current", "USD")
     assert total is not None and (total.old_cents, total.new_cents) == (28_100, 30_700)
     movers = {m.external_customer_id: m.delta_cents for m in saved.revenue.movers}
     assert movers == {"initech": 1_800, "acme": 800}
     [globex] = saved.revenue.not_following
-    assert globex.external_id == "globex-main" and globex.not_reached == ("charge tokens",)
+    assert globex.external_id == "globex-main"
+    assert globex.not_reached == ("charge tokens price (negotiated)",)
     assert saved.revenue.subscription("globex-main") is None
 
     # apply of the saved plan ignores the section; Lago then bills what it estimated
@@ -127,11 +129,11 @@ def test_text_plan_adds_the_revenue_section_after_its_summary(
     text = result.stdout
     summary = text.index("Plan ")
     section = text.index(
-        "Revenue impact\n  Current period (USD): 281.00 USD → 307.00 USD  +26.00 USD"
+        "Revenue impact\n  Current period (USD, per month): 281.00 USD → 307.00 USD  +26.00 USD"
     )
     assert summary < section
     assert "initech  190.00 USD → 208.00 USD  (+18.00 USD)" in text
-    assert "Not following: globex-main (globex): overridden" in text
+    assert "Not following: globex-main (globex): on its own copy of the plan" in text
     no_secret(sandbox_server, result.output)
 
 
@@ -141,8 +143,8 @@ def test_only_an_unsubscribed_plan_changes_no_revenue_moves(
     edit(project, PLANS, 'properties: {amount: "0.20"}', 'properties: {amount: "0.35"}')
     result = plan(sandbox_server, project, "--format", "json", proxied=True)
     assert result.exit_code == 0, result.output
-    saved = Plan.model_validate_json(result.stdout)
-    assert [c.ref for c in saved.pending()] == ["plan:legacy"]
+    saved = Review.model_validate_json(result.stdout)
+    assert [c.ref for c in saved.plan.pending()] == ["plan:legacy"]
     revenue = saved.revenue
     assert revenue is not None and revenue.unavailable is None
     assert (revenue.affected_subscriptions, revenue.totals, revenue.movers) == (0, (), ())
@@ -160,7 +162,7 @@ def test_usage_is_read_only_when_the_plan_can_move_a_bill(
 ) -> None:
     unchanged = plan(sandbox_server, project, "--format", "json", proxied=True)
     assert unchanged.exit_code == 0, unchanged.output
-    assert Plan.model_validate_json(unchanged.stdout).revenue is None
+    assert Review.model_validate_json(unchanged.stdout).revenue is None
     assert proxy.usage_reads == []
 
     edit(project, PLANS, *RAISE_TIER_2)
@@ -170,7 +172,7 @@ def test_usage_is_read_only_when_the_plan_can_move_a_bill(
 
     priced = plan(sandbox_server, project, "--past-periods", "1", "--format", "json", proxied=True)
     assert priced.exit_code == 0, priced.output
-    revenue = Plan.model_validate_json(priced.stdout).revenue
+    revenue = Review.model_validate_json(priced.stdout).revenue
     assert revenue is not None and revenue.periods == ("current", "past-1")
     # acme and initech, current and past; globex (not following) is not read
     reads = sorted(p.split("?")[0] for p in proxy.usage_reads)
@@ -199,7 +201,7 @@ def test_a_usage_outage_leaves_the_plan_and_says_the_estimate_is_unavailable(
     )
     assert "`globex-main`" in result.stdout  # who does not follow needs no usage
     assert "| ✏️ update | 1 |" in result.stdout  # the plan is all there
-    saved = Plan.loads(out.read_bytes())
+    saved = Review.loads(out.read_bytes())
     assert saved.revenue is not None and saved.revenue.unavailable is not None
     assert len(proxy.usage_reads) == 4  # two subscriptions, two attempts each
 

@@ -9,7 +9,6 @@ from pathlib import Path
 from lagoform.impact import RevenueImpact, render_json, render_markdown, render_text
 from lagoform.impact.aggregate import Estimated, summarize
 from lagoform.impact.estimate import ChargeLine, PeriodEstimate
-from lagoform.impact.money import money, signed_money
 from lagoform.impact.proposed import LiveSubscription
 from tests.impact.factories import charge, plan, proposal
 
@@ -78,20 +77,12 @@ def test_unreliable_lists_periods_and_reasons() -> None:
     assert c1 is not None and [p.period for p in c1.periods] == ["past-1"]
 
 
-def test_money_uses_the_currency_minor_unit() -> None:
-    assert money(123456, "USD") == "1,234.56 USD"
-    assert money(-5, "USD") == "-0.05 USD"
-    assert money(1234, "JPY") == "1,234 JPY"
-    assert money(1234, "KWD") == "1.234 KWD"
-    assert (signed_money(250, "EUR"), signed_money(0, "EUR")) == ("+2.50 EUR", "±0.00 EUR")
-
-
 def test_markdown_leads_with_the_headline_and_lists_every_section() -> None:
     text = render_markdown(_impact())
     assert text.splitlines()[:3] == [
         "## Revenue impact",
         "",
-        "**Current period: +4.00 USD (18.00 USD → 22.00 USD), 1 customer(s) pay more, "
+        "**Current period, per month: +4.00 USD (18.00 USD → 22.00 USD), 1 customer(s) pay more, "
         "0 less, 1 the same**",
     ]
     assert "| Last closed period | 9.50 USD | 13.50 USD | +4.00 USD | 2 | 1 | 0 | 4 |" in text
@@ -102,7 +93,7 @@ def test_markdown_leads_with_the_headline_and_lists_every_section() -> None:
 
 def test_text_and_empty_impact() -> None:
     text = render_text(_impact())
-    assert "Current period (USD): 18.00 USD → 22.00 USD  +4.00 USD" in text
+    assert "Current period (USD, per month): 18.00 USD → 22.00 USD  +4.00 USD" in text
     assert "Unreliable: e1: no plan" in text
     empty = summarize([], periods=("current",))
     assert not empty.has_changes
@@ -115,7 +106,7 @@ def test_text_and_empty_impact() -> None:
 def test_json_round_trips_and_matches_the_documented_schema() -> None:
     impact = _impact()
     data = json.loads(render_json(impact))
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert RevenueImpact.model_validate(data) == impact
     found = re.search(r"<!-- schema:begin -->\s*```json\n(.*?)```\s*<!-- schema:end -->",
                       DOC.read_text(), re.S)  # fmt: skip

@@ -58,8 +58,10 @@ def test_zero_usage_flag_reproduces_older_servers() -> None:
     assert price_units("graduated_percentage", pct, D(0), zero_usage_first_tier_flat=False) == 0
 
 
-def test_negative_usage_of_a_tiered_model_is_zero_usage() -> None:
-    assert price_units("graduated", GRADUATED, D(-4)) == D(5)
+def test_negative_usage_bills_nothing_not_the_first_flat_fee() -> None:
+    # Lago zeroes a fee with negative units (fees/charge_service.rb:275-279; rows with their
+    # sources in test_server_rules.py).
+    assert price_units("graduated", GRADUATED, D(-4)) == 0
 
 
 def test_package_rounds_packages_up() -> None:

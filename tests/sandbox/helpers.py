@@ -101,7 +101,10 @@ class InProcessApi(Api):
 
     def settings(self, **values: Any) -> None:
         for name, value in values.items():
-            setattr(self.sandbox, name, value)
+            if name == "features":
+                self.sandbox.set_features(value)
+            else:
+                setattr(self.sandbox, name, value)
 
 
 class HttpApi(Api):
@@ -210,6 +213,19 @@ def subscribe(
     sub: dict[str, Any] = api.ok("POST", "/subscriptions", body)
     created: dict[str, Any] = sub["subscription"]
     return created
+
+
+def send_event(
+    api: Api, transaction_id: str, subscription: str, code: str = "calls", **properties: Any
+) -> dict[str, Any]:
+    event = {
+        "transaction_id": transaction_id,
+        "code": code,
+        "external_subscription_id": subscription,
+        "properties": properties,
+    }
+    sent: dict[str, Any] = api.ok("POST", "/events", {"event": event})
+    return sent
 
 
 def validation(details: dict[str, Any]) -> dict[str, Any]:

@@ -29,7 +29,6 @@ from tests.sandbox.helpers import (
         ("POST", "/customers", {"customer": []}, "customer"),
         ("POST", "/taxes", {"taxes": {"code": "x"}}, "tax"),
         ("POST", "/events", {"events": []}, "event"),
-        ("POST", "/events/batch", {"event": {}}, "events"),
         ("POST", "/wallet_transactions", {}, "wallet_transaction"),
     ],
 )

@@ -126,17 +126,19 @@ def test_wallet_create_top_up_and_terminate(any_api: Api) -> None:
 @pytest.mark.parametrize(
     ("fields", "expected"),
     [
+        # models/wallet.rb:48 — a number is a valid rate; zero is out of range
         (
-            {"rate_amount": 1, "paid_credits": "1"},
-            validation({"rate_amount": ["invalid_rate_amount"]}),
+            {"rate_amount": "0", "paid_credits": "1"},
+            validation({"rate_amount": ["value_is_out_of_range"]}),
         ),
+        # wallets/validate_service.rb:67-79 — credits must be decimal strings, two codes each
         (
             {"rate_amount": "1", "paid_credits": 10},
-            validation({"paid_credits": ["invalid_paid_credits"]}),
+            validation({"paid_credits": ["invalid_paid_credits", "invalid_amount"]}),
         ),
         (
             {"rate_amount": "1", "granted_credits": "x"},
-            validation({"granted_credits": ["invalid_granted_credits"]}),
+            validation({"granted_credits": ["invalid_granted_credits", "invalid_amount"]}),
         ),
         ({"rate_amount": "1", "priority": 51}, validation({"priority": ["value_is_invalid"]})),
     ],
@@ -152,9 +154,14 @@ def test_wallet_amounts_must_be_decimal_strings(
 
 
 def test_wallet_limits_and_unknown_customer(api: Api) -> None:
+    # POST /wallets names the customer in a 422 (spec/requests/api/v1/wallets_controller_spec.rb
+    # :21-28); the customer-scoped route answers 404 (customers/base_controller.rb)
     assert api.post(
         "/wallets", {"wallet": {"external_customer_id": "ghost", "rate_amount": "1"}}
-    ).body == not_found("customer_not_found")
+    ).body == validation({"customer": ["customer_not_found"]})
+    assert api.post("/customers/ghost/wallets", {"wallet": {"rate_amount": "1"}}).body == (
+        not_found("customer_not_found")
+    )
     _customer(api, currency="USD")
     for i in range(6):
         api.ok("POST", "/customers/acme/wallets", {"wallet": {"rate_amount": "1", "code": f"w{i}"}})

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.sandbox.helpers import Api, create_plan, not_found, validation
+from tests.sandbox.helpers import Api, create_metric, create_plan, not_found, validation
 
 
 def test_tax_crud(any_api: Api) -> None:
@@ -104,7 +104,11 @@ def _coupon(**fields: Any) -> dict[str, Any]:
             404,
             not_found("billable_metrics_not_found"),
         ),
-        ({"frequency": "recurring"}, 422, validation({"frequency_duration": ["value_is_invalid"]})),
+        (  # spec/services/coupons/create_service_spec.rb:120-142: Lago's codes, Rails' message
+            {"frequency": "recurring"},
+            422,
+            validation({"frequency_duration": ["value_is_mandatory", "is not a number"]}),
+        ),
         (
             {"coupon_type": "percentage", "percentage_rate": None},
             422,
@@ -116,6 +120,7 @@ def test_coupon_validation(
     any_api: Api, fields: dict[str, Any], status: int, expected: Any
 ) -> None:
     create_plan(any_api, "pro")
+    create_metric(any_api, "calls")  # unknown codes: 404 before the 405 (create_service:43-53)
     reply = any_api.post("/coupons", _coupon(**fields))
     assert (reply.status, reply.body) == (status, expected)
 

@@ -23,7 +23,7 @@ from lagoform.audit.overrides_diff import (
     effective_override_diff,
     plan_override_diff,
 )
-from lagoform.audit.preview import expected_override_requests, preview_records
+from lagoform.audit.preview import preview_records
 from lagoform.audit.project_facts import override_facts
 from lagoform.audit.record import SCHEMA_VERSION, OverrideDiffEntry, Record
 from lagoform.audit.sinks import JsonlFileSink, LokiSink, Sink, StdoutSink
@@ -46,7 +46,6 @@ __all__ = [
     "charge_override_diff",
     "detect_context",
     "effective_override_diff",
-    "expected_override_requests",
     "override_facts",
     "pending_intents",
     "plan_override_diff",

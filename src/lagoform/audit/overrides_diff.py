@@ -5,18 +5,22 @@ sent to ``PUT /subscriptions/{id}/charges/{code}``). They follow Lago's override
 (API_NOTES §4.5, §5.4, §5.5): only the keys an override carries change; ``properties`` is replaced
 wholesale; ``filters`` is batch-replaced (matched by the exact values map; unmatched override
 filters are added, base filters absent from the list are dropped). One entry per leaf field:
-prices are reviewed field by field, never as free text. ``None`` and an absent key are the same
-value, and two amounts equal as decimals (``"0.5"`` and ``"0.50"``) are not a change.
+prices are reviewed field by field, never as free text. Both sides are first put in the
+model's comparison form (``lagoform.model``: properties as Lago keeps them for the charge's
+model, amounts as canonical decimals, filters identified by their values map), so ``None`` and an
+absent key are the same value and ``"0.5"`` and ``"0.50"`` are not a change.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from lagoform.audit.record import OverrideDiffEntry, canonical_json, jsonable
+from lagoform.audit.record import OverrideDiffEntry, jsonable
 from lagoform.errors import PlanError
+from lagoform.model.filters import filter_values, key_of_values
+from lagoform.model.properties import properties
+from lagoform.model.values import dec
 
 # Keys of a charge an override may set (API_NOTES §5.5).
 CHARGE_OVERRIDE_FIELDS = (
@@ -44,38 +48,16 @@ Change = Literal["changed", "added", "removed"]
 Emit = Callable[[str, Any, Any, Change], None]
 
 
-def canonical_filter_values(values: Mapping[str, Any]) -> FilterValues:
-    """A filter's identity: keys sorted, each value list sorted (a scalar becomes a list)."""
-    out: FilterValues = {}
-    for key in sorted(values):
-        raw = values[key]
-        items = raw if isinstance(raw, list | tuple) else [raw]
-        out[str(key)] = sorted(str(v) for v in items)
-    return out
-
-
-def _as_decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
-        return None
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
-
-
 def _same(base: Any, override: Any) -> bool:
     if base == override:
         return True
-    a, b = _as_decimal(base), _as_decimal(override)
-    return a is not None and b is not None and a == b
+    both = isinstance(base, int | str) and isinstance(override, int | str)
+    return both and not isinstance(base, bool) and dec(base) == dec(override)
 
 
-def _normalize_properties(props: Any) -> Any:
-    # Lago echoes the legacy alias ``grouped_by`` beside ``pricing_group_keys``: one value, one key.
-    if isinstance(props, Mapping) and "pricing_group_keys" in props and "grouped_by" in props:
-        return {k: v for k, v in props.items() if k != "grouped_by"}
-    return props
+def _properties(model: Any, props: Any) -> Any:
+    kind = model if isinstance(model, str) else None
+    return properties(kind, props) if isinstance(props, Mapping) else props
 
 
 def _leaves(path: str, base: Any, override: Any, emit: Emit) -> None:
@@ -117,18 +99,18 @@ def _empty_like(value: Any) -> Any:
     return {} if isinstance(value, Mapping) else []
 
 
-def _filters_by_values(filters: Any) -> dict[str, tuple[FilterValues, dict[str, Any]]]:
+def _filters_by_values(model: Any, filters: Any) -> dict[str, tuple[FilterValues, dict[str, Any]]]:
     out: dict[str, tuple[FilterValues, dict[str, Any]]] = {}
     for item in filters or []:
-        values = canonical_filter_values(item.get("values") or {})
+        values = filter_values(item.get("values") or {})
         body = {k: item.get(k) for k in _FILTER_FIELDS}
-        body["properties"] = _normalize_properties(body["properties"])
-        out[canonical_json(values)] = (values, body)
+        body["properties"] = _properties(model, body["properties"])
+        out[key_of_values(values)] = (values, body)
     return out
 
 
-def _filter_entries(code: str, base: Any, override: Any) -> list[OverrideDiffEntry]:
-    base_map, over_map = _filters_by_values(base), _filters_by_values(override)
+def _filter_entries(code: str, model: Any, base: Any, override: Any) -> list[OverrideDiffEntry]:
+    base_map, over_map = _filters_by_values(model, base), _filters_by_values(model, override)
     entries: list[OverrideDiffEntry] = []
     for key in sorted(set(base_map) | set(over_map)):
         values = (base_map.get(key) or over_map[key])[0]
@@ -177,6 +159,7 @@ def charge_override_diff(
 ) -> list[OverrideDiffEntry]:
     """Entries for one charge: every leaf the override sets to a value other than the base's."""
     code = str(base_charge.get("code"))
+    model = base_charge.get("charge_model")
     entries: list[OverrideDiffEntry] = []
     emit = _collector(entries, code, None)
     for name in sorted(k for k in override if k in CHARGE_OVERRIDE_FIELDS):
@@ -184,14 +167,16 @@ def charge_override_diff(
         if name == "filters":
             continue  # after the charge-level fields, below
         if name == "properties":
-            base_value = _normalize_properties(base_value)
-            new_value = _normalize_properties(new_value)
+            base_value = _properties(model, base_value)
+            new_value = _properties(model, new_value)
         if name == "tax_codes":
             base_value = _tax_codes(_charge_tax_codes(base_charge))
             new_value = _tax_codes(new_value)
         _leaves(name, base_value, new_value, emit)
     if "filters" in override:
-        entries.extend(_filter_entries(code, base_charge.get("filters"), override["filters"]))
+        entries.extend(
+            _filter_entries(code, model, base_charge.get("filters"), override["filters"])
+        )
     return entries
 
 

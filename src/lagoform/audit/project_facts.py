@@ -17,7 +17,7 @@ from lagoform.audit.fields import OverrideFacts
 
 if TYPE_CHECKING:
     from lagoform.catalog.project import Project
-    from lagoform.engine.state import DesiredState, LiveState
+    from lagoform.model.state import DesiredState, LiveState
 
 
 def _effective(live: LiveState | None, external_id: str, base: Mapping[str, Any]) -> Any:

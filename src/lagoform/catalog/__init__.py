@@ -35,7 +35,6 @@ from lagoform.catalog.lago_form import (
     wallet_from_lago,
 )
 from lagoform.catalog.models_charge import (
-    LAGO_WILDCARD,
     WILDCARD,
     Charge,
     ChargeFilter,
@@ -76,7 +75,7 @@ from lagoform.catalog.models_usage import (
     literal_value,
     parse_record_path,
 )
-from lagoform.catalog.money import CURRENCIES, Money, decimal_text, from_cents, to_cents
+from lagoform.catalog.money import Money, decimal_text, from_cents, to_cents
 from lagoform.catalog.project import Catalog, Item, Project, load_project
 from lagoform.catalog.schema import catalog_schema, overrides_schema
 from lagoform.catalog.variants import apply_overrides
@@ -84,8 +83,6 @@ from lagoform.catalog.yaml_out import tenant_to_yaml, to_yaml
 from lagoform.catalog.yamlsrc import SourceLocation, dump_yaml, load_yaml
 
 __all__ = [
-    "CURRENCIES",
-    "LAGO_WILDCARD",
     "WILDCARD",
     "AddOn",
     "Address",

@@ -18,6 +18,7 @@ from lagoform.catalog.models_plan import AddOn, BillingPlan, Coupon
 from lagoform.catalog.money import Money, decimal_text
 from lagoform.catalog.yamlsrc import LocDict
 from lagoform.errors import Problem
+from lagoform.model.filters import ALL_FILTER_VALUES
 
 if TYPE_CHECKING:
     from lagoform.catalog.project import Item, Project
@@ -149,7 +150,7 @@ def _check_metric(report: Report, metric: BillableMetric) -> None:
             report.at(path, f"filter '{key}' needs at least one value")
         seen: set[str] = set()
         for value in values:
-            if value in ("*", "__ALL_FILTER_VALUES__"):
+            if value in ("*", ALL_FILTER_VALUES):
                 report.at((*path, value), f"'{value}' is reserved (it means any value)")
             if value in seen:
                 report.at((*path, value), f"value '{value}' is listed twice in filter '{key}'")

@@ -12,7 +12,6 @@ from typing import Any
 
 from lagoform.catalog.diagnose import suggest, walk
 from lagoform.catalog.models_charge import (
-    LAGO_WILDCARD,
     WILDCARD,
     Charge,
     ChargeFilter,
@@ -27,6 +26,7 @@ from lagoform.catalog.models_metric import BillableMetric
 from lagoform.catalog.money import decimal_text, sub_unit_error
 from lagoform.catalog.yamlsrc import LocDict, SourceLocation
 from lagoform.errors import Problem
+from lagoform.model.filters import ALL_FILTER_VALUES
 
 Path = tuple[Any, ...]
 PAY_IN_ADVANCE_AGGREGATIONS = ("count", "sum", "unique_count", "custom")
@@ -178,8 +178,8 @@ def check_filter_values(
         return
     if WILDCARD in values and len(values) > 1:
         report.at(path, f"'*' means any value of '{key}'; it cannot be combined with other values")
-    if LAGO_WILDCARD in values:
-        report.at(path, f"write '*' instead of {LAGO_WILDCARD}")
+    if ALL_FILTER_VALUES in values:
+        report.at(path, f"write '*' instead of {ALL_FILTER_VALUES}")
     if metric is None:
         return
     if key not in metric.filters:

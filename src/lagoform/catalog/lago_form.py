@@ -27,7 +27,6 @@ from lagoform.catalog.lago_parse import (
     wallet_from_lago,
 )
 from lagoform.catalog.models_charge import (
-    LAGO_WILDCARD,
     WILDCARD,
     Charge,
     ChargeFilter,
@@ -50,6 +49,7 @@ from lagoform.catalog.models_tenant import (
     Wallet,
 )
 from lagoform.catalog.money import decimal_text, to_cents
+from lagoform.model.filters import ALL_FILTER_VALUES
 
 __all__ = [
     "add_on_body",
@@ -187,7 +187,7 @@ def properties_body(properties: ChargeProperties) -> dict[str, Any]:
 
 def filter_values_body(values: dict[str, tuple[str, ...]]) -> dict[str, list[str]]:
     return {
-        key: [LAGO_WILDCARD] if WILDCARD in vals else sorted(vals)
+        key: [ALL_FILTER_VALUES] if WILDCARD in vals else sorted(vals)
         for key, vals in sorted(values.items())
     }
 

@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 from lagoform.catalog.models_charge import (
-    LAGO_WILDCARD,
     WILDCARD,
     Charge,
 )
@@ -24,6 +23,7 @@ from lagoform.catalog.models_tenant import (
     Wallet,
 )
 from lagoform.catalog.money import Money, from_cents
+from lagoform.model.filters import ALL_FILTER_VALUES
 
 
 def _dec(value: Any) -> Decimal | None:
@@ -124,7 +124,7 @@ def properties_from_lago(model: str, props: dict[str, Any] | None) -> dict[str, 
 
 def _filter_values(values: dict[str, list[str]]) -> dict[str, list[str]]:
     return {
-        key: [WILDCARD] if list(vals) == [LAGO_WILDCARD] else list(vals)
+        key: [WILDCARD] if list(vals) == [ALL_FILTER_VALUES] else list(vals)
         for key, vals in values.items()
     }
 

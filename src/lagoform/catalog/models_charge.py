@@ -30,25 +30,51 @@ CHARGE_MODELS: tuple[str, ...] = (
     "dynamic",
 )
 WILDCARD = "*"
-LAGO_WILDCARD = "__ALL_FILTER_VALUES__"
+
+
+# A range's bounds and flat fee mean the same in both kinds of tiers.
+RangeFrom = Annotated[
+    Int64,
+    Field(
+        alias="from",
+        description="First unit of the range; defaults to the previous `to` + 1 (0 first).",
+        examples=[0],
+    ),
+]
+RangeTo = Annotated[
+    Int64 | None, Field(description="Last unit of the range; omit on the last (open) range.")
+]
+RangeFlat = Annotated[
+    ExactDecimal,
+    Field(
+        description="Flat fee for reaching this range, in the plan's currency.",
+        examples=["10"],
+    ),
+]
 
 
 class Tier(CatalogModel):
     """A graduated or volume range; ``from`` defaults to the previous ``to`` + 1 (0 first)."""
 
-    from_: Int64 = Field(alias="from")
-    to: Int64 | None = None
-    per_unit: ExactDecimal = Decimal(0)
-    flat: ExactDecimal = Decimal(0)
+    from_: RangeFrom
+    to: RangeTo = None
+    per_unit: ExactDecimal = Field(
+        default=Decimal(0),
+        description="Price per unit in this range, in the plan's currency.",
+        examples=["0.002"],
+    )
+    flat: RangeFlat = Decimal(0)
 
 
 class PercentageTier(CatalogModel):
     """A graduated_percentage range."""
 
-    from_: Int64 = Field(alias="from")
-    to: Int64 | None = None
-    rate: ExactDecimal
-    flat: ExactDecimal = Decimal(0)
+    from_: RangeFrom
+    to: RangeTo = None
+    rate: ExactDecimal = Field(
+        description="Percentage of the amount in this range: 1.5 means 1.5%.", examples=["1.5"]
+    )
+    flat: RangeFlat = Decimal(0)
 
 
 def _fill_tier_starts(value: Any) -> Any:
@@ -70,7 +96,11 @@ def _fill_tier_starts(value: Any) -> Any:
 
 
 class _Properties(CatalogModel):
-    pricing_group_keys: tuple[Text, ...] = ()
+    pricing_group_keys: tuple[Text, ...] = Field(
+        default=(),
+        description="Event properties that split the charge into one fee per distinct value.",
+        examples=[["region"]],
+    )
 
 
 class _Tiered(_Properties):
@@ -81,43 +111,83 @@ class _Tiered(_Properties):
 
 
 class StandardProperties(_Properties):
+    """standard: one price per unit."""
+
     model: Literal["standard"] = "standard"
-    amount: ExactDecimal = Decimal(0)
+    amount: ExactDecimal = Field(
+        default=Decimal(0),
+        description="Price per unit, in the plan's currency (exact: 0.000002 stays 0.000002).",
+        examples=["0.000002"],
+    )
 
 
 class GraduatedProperties(_Tiered):
+    """graduated: each unit is priced by the range it falls in."""
+
     model: Literal["graduated"] = "graduated"
-    tiers: tuple[Tier, ...] = Field(min_length=1)
+    tiers: tuple[Tier, ...] = Field(
+        min_length=1, description="The ranges, in order; units in each range pay its prices."
+    )
 
 
 class VolumeProperties(_Tiered):
+    """volume: every unit is priced by the range the total falls in."""
+
     model: Literal["volume"] = "volume"
-    tiers: tuple[Tier, ...] = Field(min_length=1)
+    tiers: tuple[Tier, ...] = Field(
+        min_length=1, description="The ranges, in order; the total's range prices every unit."
+    )
 
 
 class GraduatedPercentageProperties(_Tiered):
+    """graduated_percentage: a percentage of the amount, by range."""
+
     model: Literal["graduated_percentage"] = "graduated_percentage"
-    tiers: tuple[PercentageTier, ...] = Field(min_length=1)
+    tiers: tuple[PercentageTier, ...] = Field(
+        min_length=1, description="The ranges, in order, each with its rate and flat fee."
+    )
 
 
 class PackageProperties(_Properties):
+    """package: a price per started package of units."""
+
     model: Literal["package"] = "package"
-    amount: ExactDecimal
-    package_size: Int64
-    free_units: Int64 = 0
+    amount: ExactDecimal = Field(
+        description="Price per package, in the plan's currency.", examples=["5"]
+    )
+    package_size: Int64 = Field(description="Units per package (> 0).", examples=[1000])
+    free_units: Int64 = Field(default=0, description="Units free of charge before packages count.")
 
 
 class PercentageProperties(_Properties):
+    """percentage: a share of each transaction's amount, plus an optional fixed fee."""
+
     model: Literal["percentage"] = "percentage"
-    rate: ExactDecimal
-    fixed_amount: ExactDecimal | None = None
-    free_units_per_events: Int64 | None = None
-    free_units_per_total_aggregation: ExactDecimal | None = None
-    per_transaction_min_amount: ExactDecimal | None = None
-    per_transaction_max_amount: ExactDecimal | None = None
+    rate: ExactDecimal = Field(
+        description="Percentage of the amount: 2.9 means 2.9%.", examples=["2.9"]
+    )
+    fixed_amount: ExactDecimal | None = Field(
+        default=None,
+        description="Fixed fee per transaction, in the plan's currency.",
+        examples=["0.30"],
+    )
+    free_units_per_events: Int64 | None = Field(
+        default=None, description="Number of first transactions free of charge."
+    )
+    free_units_per_total_aggregation: ExactDecimal | None = Field(
+        default=None, description="Amount free of charge before the rate applies."
+    )
+    per_transaction_min_amount: ExactDecimal | None = Field(
+        default=None, description="Least fee per transaction, in the plan's currency."
+    )
+    per_transaction_max_amount: ExactDecimal | None = Field(
+        default=None, description="Greatest fee per transaction, in the plan's currency."
+    )
 
 
 class DynamicProperties(_Properties):
+    """dynamic: the price comes with each event (needs a sum metric)."""
+
     model: Literal["dynamic"] = "dynamic"
 
 
@@ -159,9 +229,17 @@ def _values_as_lists(value: Any) -> Any:
 class ChargeFilter(CatalogModel):
     """Prices for events whose properties match ``values`` (a list, a value, or ``*`` = any)."""
 
-    values: dict[Text, tuple[Text, ...]] = Field(min_length=1)
-    invoice_display_name: Text | None = None
-    properties: ChargeProperties
+    values: dict[Text, tuple[Text, ...]] = Field(
+        min_length=1,
+        description="Metric filter key -> a value, a list of values, or '*' for any value.",
+        examples=[{"type": "input", "modality": ["text", "audio"]}],
+    )
+    invoice_display_name: Text | None = Field(
+        default=None, description="Name of this filter's fee on invoices."
+    )
+    properties: ChargeProperties = Field(
+        description="Prices for matching events, in the charge's model (default: its zero)."
+    )
 
     @field_validator("values", mode="before")
     @classmethod
@@ -204,17 +282,44 @@ def prepare_charge(raw: Any) -> Any:
 class Charge(CatalogModel):
     """A usage charge of a plan, on one billable metric (by code)."""
 
-    code: Code
-    metric: Code
-    model: ChargeModel = "standard"
-    invoice_display_name: Text | None = None
-    pay_in_advance: bool = False
-    prorated: bool = False
-    invoiceable: bool = True
-    min_amount: ExactDecimal = Decimal(0)
-    tax_codes: tuple[Code, ...] = ()
-    properties: ChargeProperties
-    filters: tuple[ChargeFilter, ...] = ()
+    code: Code = Field(
+        description="Identity of the charge within its plan; defaults to the metric code.",
+        examples=["tokens"],
+    )
+    metric: Code = Field(
+        description="Code of the billable metric this charge prices.", examples=["token_usage"]
+    )
+    model: ChargeModel = Field(
+        default="standard",
+        description="Charge model: standard, graduated, graduated_percentage, package, "
+        "percentage, volume or dynamic; it decides the keys of properties.",
+    )
+    invoice_display_name: Text | None = Field(
+        default=None, description="Name of the fee on invoices."
+    )
+    pay_in_advance: bool = Field(
+        default=False, description="Bill each event when it arrives instead of at period end."
+    )
+    prorated: bool = Field(
+        default=False, description="Prorate the fee by the days used (recurring metrics only)."
+    )
+    invoiceable: bool = Field(
+        default=True, description="Put pay-in-advance fees on an invoice (false: fees only)."
+    )
+    min_amount: ExactDecimal = Field(
+        default=Decimal(0),
+        description="Least the charge bills per period, in the plan's currency (whole cents).",
+        examples=["10.00"],
+    )
+    tax_codes: tuple[Code, ...] = Field(
+        default=(), description="Codes of the taxes applied to this charge."
+    )
+    properties: ChargeProperties = Field(
+        description="Prices, typed by the charge's model (standard: amount; graduated: tiers...)."
+    )
+    filters: tuple[ChargeFilter, ...] = Field(
+        default=(), description="Other prices for events whose properties match given values."
+    )
 
     @model_validator(mode="before")
     @classmethod

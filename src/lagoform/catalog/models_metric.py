@@ -24,30 +24,70 @@ AGGREGATIONS: tuple[str, ...] = (
 
 
 class Tax(CatalogModel):
-    code: Code
-    name: Text
-    rate: ExactDecimal = Field(description="percent, e.g. 20 for 20%")
-    description: Text | None = None
-    applied_to_organization: bool = False
+    """A Lago tax, applied by code to plans, charges, add-ons or customers."""
+
+    code: Code = Field(
+        description="Identity of the tax in Lago (unique); referenced from tax_codes.",
+        examples=["vat_standard"],
+    )
+    name: Text = Field(description="Name shown on invoices.", examples=["VAT 20%"])
+    rate: ExactDecimal = Field(description="Rate in percent: 20 means 20%.", examples=["20"])
+    description: Text | None = Field(default=None, description="Internal description.")
+    applied_to_organization: bool = Field(
+        default=False, description="Apply this tax to every customer of the organization."
+    )
 
 
 class Rounding(CatalogModel):
-    function: Literal["round", "ceil", "floor"]
-    precision: Int32 | None = None
+    """How Lago rounds the aggregated value before pricing it."""
+
+    function: Literal["round", "ceil", "floor"] = Field(
+        description="Rounding function: round, ceil or floor."
+    )
+    precision: Int32 | None = Field(
+        default=None,
+        description="Number of decimal places to round to.",
+        examples=[2],
+    )
 
 
 class BillableMetric(CatalogModel):
-    code: Code
-    name: Text
-    description: Text | None = None
-    aggregation: Aggregation
-    field_name: Text | None = None
-    recurring: bool = False
-    weighted_interval: Literal["seconds"] | None = None
-    rounding: Rounding | None = None
-    expression: Text | None = None
+    """WHAT is measured: how Lago aggregates the events sent for this code."""
+
+    code: Code = Field(
+        description="Identity of the metric (unique); events carry it. Never rename a live one.",
+        examples=["token_usage"],
+    )
+    name: Text = Field(description="Name shown on invoices.", examples=["Tokens"])
+    description: Text | None = Field(default=None, description="Internal description.")
+    aggregation: Aggregation = Field(
+        description="How events are aggregated: count, sum, max, unique_count, weighted_sum, "
+        "latest or custom."
+    )
+    field_name: Text | None = Field(
+        default=None,
+        description="Event property that is aggregated (required except for count and custom).",
+        examples=["tokens"],
+    )
+    recurring: bool = Field(
+        default=False,
+        description="The value carries over to the next period (not with count, max, latest).",
+    )
+    weighted_interval: Literal["seconds"] | None = Field(
+        default=None, description="weighted_sum only: the weighting interval (seconds)."
+    )
+    rounding: Rounding | None = Field(
+        default=None, description="Round the aggregated value: {function, precision}."
+    )
+    expression: Text | None = Field(
+        default=None,
+        description="Expression computing the aggregated field from event properties.",
+        examples=["round(tokens / 1000)"],
+    )
     filters: dict[Text, tuple[Text, ...]] = Field(
-        default_factory=dict, description="filter key -> allowed values"
+        default_factory=dict,
+        description="Filter key -> the values events may carry; charges price per value.",
+        examples=[{"type": ["input", "output"]}],
     )
 
     @field_validator("filters", mode="before")

@@ -21,12 +21,16 @@ Credits = Annotated[ExactDecimal, CreditsBound]
 
 
 class Address(CatalogModel):
-    line1: Text | None = None
-    line2: Text | None = None
-    city: Text | None = None
-    zipcode: Text | None = None
-    state: Text | None = None
-    country: Text | None = Field(default=None, description="ISO 3166 alpha-2, e.g. US")
+    """The customer's billing address (on invoices)."""
+
+    line1: Text | None = Field(default=None, description="First address line.")
+    line2: Text | None = Field(default=None, description="Second address line.")
+    city: Text | None = Field(default=None, description="City.")
+    zipcode: Text | None = Field(default=None, description="Postal code.")
+    state: Text | None = Field(default=None, description="State or region.")
+    country: Text | None = Field(
+        default=None, description="Country, ISO 3166 alpha-2.", examples=["US"]
+    )
 
     @field_validator("country", mode="before")
     @classmethod
@@ -39,69 +43,170 @@ class Address(CatalogModel):
 
 
 class Customer(CatalogModel):
-    external_id: Code | None = Field(default=None, description="defaults to the file name")
-    name: Text
-    firstname: Text | None = None
-    lastname: Text | None = None
-    currency: Currency | None = None
-    email: Text | None = None
-    phone: Text | None = None
-    url: Text | None = None
-    legal_name: Text | None = None
-    legal_number: Text | None = None
-    tax_identification_number: Text | None = None
-    address: Address | None = None
-    timezone: Text | None = None
-    net_payment_term: Int32 | None = None
-    tax_codes: tuple[Code, ...] = ()
-    metadata: dict[Text, Text] = Field(default_factory=dict, description="at most 5 entries")
+    """The tenant as a Lago customer. Only the keys written here are sent."""
+
+    external_id: Code | None = Field(
+        default=None,
+        description="Lago customer external_id; defaults to (and must equal) the file name.",
+    )
+    name: Text = Field(description="Customer name.", examples=["Globex AI"])
+    firstname: Text | None = Field(default=None, description="Contact's first name.")
+    lastname: Text | None = Field(default=None, description="Contact's last name.")
+    currency: Currency | None = Field(
+        default=None,
+        description="Currency the customer is billed in (ISO 4217).",
+        examples=["USD"],
+    )
+    email: Text | None = Field(
+        default=None, description="Billing e-mail address.", examples=["billing@example.com"]
+    )
+    phone: Text | None = Field(default=None, description="Phone number.")
+    url: Text | None = Field(default=None, description="Website.")
+    legal_name: Text | None = Field(default=None, description="Legal company name.")
+    legal_number: Text | None = Field(default=None, description="Company registration number.")
+    tax_identification_number: Text | None = Field(
+        default=None, description="Tax id (e.g. VAT number) printed on invoices."
+    )
+    address: Address | None = Field(default=None, description="Billing address.")
+    timezone: Text | None = Field(
+        default=None, description="IANA time zone for billing periods.", examples=["UTC"]
+    )
+    net_payment_term: Int32 | None = Field(
+        default=None, description="Days the customer has to pay an invoice.", examples=[30]
+    )
+    tax_codes: tuple[Code, ...] = Field(
+        default=(), description="Codes of the taxes applied to this customer."
+    )
+    metadata: dict[Text, Text] = Field(
+        default_factory=dict,
+        description="Key -> value pairs on the customer (at most 5; key <= 20, value <= 100).",
+        examples=[{"crm_id": "42"}],
+    )
 
 
 class ChargeOverride(CatalogModel):
     """What a tenant's subscription changes on one charge of its plan (by charge code)."""
 
-    properties: ChargeProperties | None = None
-    filters: tuple[ChargeFilter, ...] | None = None
-    min_amount: ExactDecimal | None = None
-    invoice_display_name: Text | None = None
-    tax_codes: tuple[Code, ...] | None = None
+    properties: ChargeProperties | None = Field(
+        default=None, description="This tenant's prices, typed by the base charge's model."
+    )
+    filters: tuple[ChargeFilter, ...] | None = Field(
+        default=None, description="This tenant's prices per filter (the charge's filter values)."
+    )
+    min_amount: ExactDecimal | None = Field(
+        default=None,
+        description="This tenant's minimum for the charge, in the plan's currency.",
+        examples=["100.00"],
+    )
+    invoice_display_name: Text | None = Field(
+        default=None, description="Name of the fee on this tenant's invoices."
+    )
+    tax_codes: tuple[Code, ...] | None = Field(
+        default=None, description="Codes of the taxes applied to the charge for this tenant."
+    )
 
 
 class PlanOverrides(CatalogModel):
     """Negotiated pricing. Always carries why (``reason``) and who approved it (``approval``)."""
 
-    reason: Text
-    approval: Text = Field(description="approval reference: MSA, order form or ticket id")
-    amount: Money | None = None
-    name: Text | None = None
-    invoice_display_name: Text | None = None
-    description: Text | None = None
-    trial_days: ExactDecimal | None = None
-    tax_codes: tuple[Code, ...] | None = None
-    charges: dict[Code, ChargeOverride] = Field(default_factory=dict)
+    reason: Text = Field(
+        description="Why this tenant's price differs from the catalog.",
+        examples=["Negotiated token rates, MSA section 4.2"],
+    )
+    approval: Text = Field(
+        description="Approval reference: MSA, order form or ticket id.", examples=["MSA-2026-014"]
+    )
+    amount: Money | None = Field(
+        default=None,
+        description="This tenant's base fee, in the plan's currency.",
+        examples=["4500.00 USD"],
+    )
+    name: Text | None = Field(default=None, description="This tenant's name for the plan.")
+    invoice_display_name: Text | None = Field(
+        default=None, description="Name of the plan on this tenant's invoices."
+    )
+    description: Text | None = Field(default=None, description="Internal description.")
+    trial_days: ExactDecimal | None = Field(
+        default=None,
+        description="This tenant's free trial of the base fee, in days.",
+        examples=[30],
+    )
+    tax_codes: tuple[Code, ...] | None = Field(
+        default=None, description="Codes of the taxes applied to the plan for this tenant."
+    )
+    charges: dict[Code, ChargeOverride] = Field(
+        default_factory=dict, description="Charge code on the base plan -> this tenant's prices."
+    )
 
 
 class Subscription(CatalogModel):
-    external_id: Code
-    plan: Code
-    name: Text | None = None
-    billing_time: Literal["calendar", "anniversary"] = "calendar"
-    start_date: DateTime | None = None
-    end_date: DateTime | None = None
-    usage_target: bool = Field(default=False, description="this tenant's usage goes here")
-    overrides: PlanOverrides | None = None
+    """A subscription of the tenant to a catalog plan, with its own negotiated prices."""
+
+    external_id: Code = Field(
+        description="Identity of the subscription (unique across tenants); events name it.",
+        examples=["globex-main"],
+    )
+    plan: Code = Field(description="Code of the catalog plan.", examples=["enterprise"])
+    name: Text | None = Field(default=None, description="Name of the subscription.")
+    billing_time: Literal["calendar", "anniversary"] = Field(
+        default="calendar",
+        description="Periods follow the calendar, or the anniversary of the start date.",
+    )
+    start_date: DateTime | None = Field(
+        default=None,
+        description="When the subscription starts: a date or date-time (UTC).",
+        examples=["2026-01-01"],
+    )
+    end_date: DateTime | None = Field(
+        default=None,
+        description="When it ends (after start_date): a date or date-time (UTC).",
+        examples=["2027-01-01"],
+    )
+    usage_target: bool = Field(
+        default=False,
+        description="Usage records that name only the tenant go to this subscription.",
+    )
+    overrides: PlanOverrides | None = Field(
+        default=None, description="Negotiated prices, with a reason and an approval."
+    )
 
 
 class Wallet(CatalogModel):
-    code: Code
-    name: Text | None = None
-    currency: Currency
-    rate_amount: Credits = Field(default=Decimal(1), description="currency per credit")
-    paid_credits: Credits | None = None
-    granted_credits: Credits | None = None
-    priority: Int32 | None = None
-    expiration_at: DateTime | None = None
-    invoice_requires_successful_payment: bool | None = None
+    """Prepaid credits of the tenant."""
+
+    code: Code = Field(
+        description="Identity of the wallet within the tenant.", examples=["prepaid"]
+    )
+    name: Text | None = Field(default=None, description="Name of the wallet.")
+    currency: Currency = Field(
+        description="Currency of the wallet (ISO 4217), the customer's.", examples=["USD"]
+    )
+    rate_amount: Credits = Field(
+        default=Decimal(1),
+        description="Price of one credit in the currency (> 0).",
+        examples=["1"],
+    )
+    paid_credits: Credits | None = Field(
+        default=None,
+        description="Total credits ever bought (not the balance); more tops up.",
+        examples=["1000"],
+    )
+    granted_credits: Credits | None = Field(
+        default=None,
+        description="Total credits ever granted free (not the balance); more tops up.",
+        examples=["100"],
+    )
+    priority: Int32 | None = Field(
+        default=None, description="Order in which wallets are used, 1 (first) to 50."
+    )
+    expiration_at: DateTime | None = Field(
+        default=None,
+        description="When the remaining credits expire: a date or date-time (UTC).",
+        examples=["2027-01-01"],
+    )
+    invoice_requires_successful_payment: bool | None = Field(
+        default=None, description="Credit paid top-ups only once their invoice is paid."
+    )
 
 
 class Tenant(CatalogModel):

@@ -86,23 +86,49 @@ class UsageEventMapping(CatalogModel):
     """One event (or ``repeat`` events) emitted per record."""
 
     key: FanOutKey = Field(
-        description="fan-out key, unique within the mapping, without ':' or '#'; part of "
-        "transaction_id"
+        description="Fan-out key, unique within the mapping, without ':' or '#'; part of the "
+        "event's transaction_id.",
+        examples=["tokens.input.text"],
     )
-    metric: Code
+    metric: Code = Field(
+        description="Code of the billable metric the event is for.", examples=["token_usage"]
+    )
     quantity: PathOrNumber | None = Field(
-        default=None, description="written into properties[<metric field_name>]"
+        default=None,
+        description="Record path or number written into properties[<metric field_name>]; zero "
+        "or missing sends no event.",
+        examples=["$usage.input.text"],
     )
-    repeat: PathOrInt | None = Field(default=None, description="emit N events (count metrics)")
-    properties: dict[Text, PropertyValue] = Field(default_factory=dict)
+    repeat: PathOrInt | None = Field(
+        default=None,
+        description="Record path or whole number: emit that many events (count metrics).",
+        examples=["$images"],
+    )
+    properties: dict[Text, PropertyValue] = Field(
+        default_factory=dict,
+        description="Event properties: constants, or $paths into the record ($$ = a literal $).",
+        examples=[{"model": "$model", "type": "input"}],
+    )
 
 
 class UsageMapping(CatalogModel):
-    record_type: Text
+    """How usage records of one type become Lago events (read by the dispatch worker)."""
+
+    record_type: Text = Field(
+        description="The records' `type` this mapping handles (unique).",
+        examples=["llm.generation_completed"],
+    )
     subscription: RecordPath | None = Field(
-        default=None, description="record path to the subscription external_id"
+        default=None,
+        description="Record path to the subscription external_id.",
+        examples=["$subscription_id"],
     )
     tenant: RecordPath | None = Field(
-        default=None, description="record path to the tenant (overrides/<tenant>.yaml)"
+        default=None,
+        description="Record path to the tenant (overrides/<tenant>.yaml); its usage target "
+        "subscription is used.",
+        examples=["$tenant"],
     )
-    events: tuple[UsageEventMapping, ...] = Field(min_length=1)
+    events: tuple[UsageEventMapping, ...] = Field(
+        min_length=1, description="The events each record fans out to."
+    )

@@ -1,8 +1,8 @@
 """Money and exact decimals: `99.00 USD` <-> cents, `0.0000025` <-> "0.0000025".
 
 Everything is ``Decimal``; a float is refused at the door because it has already lost digits.
-Currency codes are the ISO 4217 codes Lago accepts; the minor-unit exponent decides what a
-"cent" is (JPY has none, KWD has three).
+Which currency codes Lago accepts and what a "cent" is (JPY has none, KWD has three) is the one
+currency table, ``lagoform.model.currency``: this module only parses and validates YAML.
 """
 
 from __future__ import annotations
@@ -14,41 +14,22 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, model_validator
 
 from lagoform.catalog.numbers import cents_problem, extent_problem
+from lagoform.model import currency as currencies
+from lagoform.model.currency import from_cents, sub_unit_error, to_cents
 
+__all__ = [
+    "Currency",
+    "ExactDecimal",
+    "Money",
+    "decimal_text",
+    "from_cents",
+    "sub_unit_error",
+    "to_cents",
+    "to_decimal",
+]
 
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
-# ISO 4217 codes accepted by Lago as amount currencies (checked against Lago's spec in tests).
-CURRENCIES: frozenset[str] = frozenset(
-    _words(
-        """
-    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BIF BMD BND BOB BRL BSD BWP BYN BZD
-    CAD CDF CHF CLF CLP CNY COP CRC CVE CZK DJF DKK DOP DZD EGP ETB EUR FJD FKP GBP GEL GHS GIP
-    GMD GNF GTQ GYD HKD HNL HRK HTG HUF IDR ILS INR ISK JMD JPY KES KGS KHR KMF KRW KYD KZT
-    LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRO MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK
-    NPR NZD PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SEK SGD SHP SLL SOS SRD
-    STD SZL THB TJS TOP TRY TTD TWD TZS UAH UGX USD UYU UZS VND VUV WST XAF XCD XOF XPF YER ZAR
-    ZMW
-    """
-    )
-)
-
-# Minor units that are not 2 (ISO 4217); Lago's amount_cents counts these minor units.
-_EXPONENTS: dict[str, int] = {
-    **dict.fromkeys(_words("BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX VND VUV XAF XOF XPF"), 0),
-    **dict.fromkeys(_words("BHD IQD JOD KWD LYD OMR TND"), 3),
-    "CLF": 4,
-    "MGA": 1,
-    "MRO": 1,
-}
 
 _MONEY_TEXT = re.compile(r"^\s*([-+]?[0-9][0-9_,]*(?:\.[0-9]+)?|[-+]?\.[0-9]+)\s+([A-Za-z]{3})\s*$")
-
-
-def exponent(currency: str) -> int:
-    return _EXPONENTS.get(currency, 2)
 
 
 def to_decimal(value: Any) -> Decimal:
@@ -97,7 +78,7 @@ def _coerce_currency(value: Any) -> str:
     if not isinstance(value, str):
         raise ValueError("expected a currency code such as USD")
     code = value.strip().upper()
-    if code not in CURRENCIES:
+    if not currencies.is_accepted(code):
         raise ValueError(f"expected an ISO 4217 currency code Lago accepts, got '{value}'")
     return code
 
@@ -146,31 +127,3 @@ class Money(BaseModel):
     @classmethod
     def from_cents(cls, cents: int, currency: str) -> Money:
         return cls(amount=from_cents(cents, currency), currency=currency)
-
-
-def sub_unit_error(amount: Decimal, currency: str) -> str | None:
-    """Why ``amount`` cannot be sent as whole minor units of ``currency`` (None if it can)."""
-    exp = exponent(currency)
-    scaled = amount.scaleb(exp)
-    if scaled != scaled.to_integral_value():
-        smallest = Decimal(1).scaleb(-exp)
-        return (
-            f"{decimal_text(amount)} {currency} is not a whole number of "
-            f"{'cents' if exp == 2 else 'minor units'} (smallest step {decimal_text(smallest)})"
-        )
-    return None
-
-
-def to_cents(amount: Decimal, currency: str) -> int:
-    """Exact conversion to Lago's ``*_cents`` integers; raises ValueError on sub-cent amounts."""
-    error = sub_unit_error(amount, currency)
-    if error:
-        raise ValueError(error)
-    return int(amount.scaleb(exponent(currency)))
-
-
-def from_cents(cents: int, currency: str) -> Decimal:
-    """Lago's integer minor units back to a Decimal with the currency's usual decimals."""
-    exp = exponent(currency)
-    quantum = Decimal(1).scaleb(-exp)
-    return (Decimal(int(cents)).scaleb(-exp)).quantize(quantum)

@@ -25,6 +25,7 @@ from lagoform.dispatch.delivery import Deliverer, DeliveryPolicy
 from lagoform.dispatch.spool import DEFAULT_SPOOL, Spool
 from lagoform.dispatch.worker import Progress
 from lagoform.errors import DispatchError
+from lagoform.extras import require_extra
 from lagoform.lago import AsyncLagoClient
 
 T = TypeVar("T")
@@ -102,6 +103,7 @@ def send(source: str, spool_path: Path | None, project_root: Path) -> None:
 @_project_option
 def serve(host: str, port: int, spool_path: Path | None, project_root: Path) -> None:
     """HTTP ingest endpoint: POST JSON lines or a JSON array to /records."""
+    require_extra("server", "lagoform dispatch serve")
     from lagoform.dispatch.ingest import serve as run_server
 
     path = _spool_path(project_root, spool_path)

@@ -48,7 +48,7 @@ def _target_label(target: Target) -> str:
 
 @dataclass
 class Built:
-    plan: Any
+    review: Any  # lagoform.review.Review: the plan with what its reviewers read
     project: Any
     desired: Any
     live: Any
@@ -58,16 +58,15 @@ class Built:
 def _build(
     target: Target, root: Path, *, impact: bool | None = False, past_periods: int = 0
 ) -> Built:
-    """Validate the catalog (no API call on failure), read Lago, build the plan; the plan
-    carries the override audit records its apply would write and, per ``impact`` (None: when
+    """Validate the catalog (no API call on failure), read Lago, build the plan and its
+    review: the override audit records its apply would write and, per ``impact`` (None: when
     the plan changes pricing a live subscription bills on), the revenue section."""
     from lagoform.audit.project_facts import override_facts
     from lagoform.catalog import load_project
     from lagoform.engine.desired import from_project
     from lagoform.engine.live import fetch_live
     from lagoform.engine.plan import build_plan, hints_for
-    from lagoform.engine.preview import with_audit_preview
-    from lagoform.impact import for_plan
+    from lagoform.review import build_review, revenue_section
 
     project = load_project(root)
     desired = from_project(project)
@@ -75,8 +74,7 @@ def _build(
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     plan = build_plan(desired, live, target=_target_label(target), created_at=created)
     facts = override_facts(project, desired, live)
-    plan = with_audit_preview(plan, facts)
-    revenue = for_plan(
+    revenue = revenue_section(
         plan,
         desired,
         live,
@@ -85,9 +83,7 @@ def _build(
         past_periods=past_periods,
         premium=target.environment.premium,
     )
-    if revenue is not None:
-        plan = plan.model_copy(update={"revenue": revenue})
-    return Built(plan, project, desired, live, facts)
+    return Built(build_review(plan, facts=facts, revenue=revenue), project, desired, live, facts)
 
 
 def _saved_plan_facts(root: Path, plan: Any, live: Any) -> dict[str, Any]:
@@ -128,7 +124,7 @@ def _saved_plan_facts(root: Path, plan: Any, live: Any) -> dict[str, Any]:
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Also save the plan (JSON) here, for `lagoform apply PLANFILE`.",
+    help="Also save the plan (JSON, with its review) here, for `lagoform apply PLANFILE`.",
 )
 @click.option(
     "--detailed-exitcode",
@@ -160,25 +156,28 @@ def plan_command(
 ) -> None:
     """Show what apply would change in Lago to match catalog/ and overrides/."""
     from lagoform.cli import unsettled
-    from lagoform.engine.render import render_json, render_markdown, render_text
     from lagoform.engine.settle import block_unresolved
+    from lagoform.review import render_json, render_markdown, render_text
 
     with resolve_target(env, api_url, root) as target:
         # text goes to a person: the target leads stdout; other formats keep stdout parseable
         click.echo(target.describe(), err=fmt != "text")
-        plan = _build(target, root, impact=impact, past_periods=past_periods).plan
+        review = _build(target, root, impact=impact, past_periods=past_periods).review
         settling = unsettled.settle_log(_log_path(target, root), target.client(), strict=False)
-        plan = block_unresolved(plan, settling.verdicts)
+        review = review.model_copy(
+            update={"plan": block_unresolved(review.plan, settling.verdicts)}
+        )
         unsettled.report(settling, recorded=False)
+    plan = review.plan
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render_json(plan))
+        out.write_text(render_json(review))
     if fmt == "json":
-        click.echo(render_json(plan), nl=False)
+        click.echo(render_json(review), nl=False)
     elif fmt == "markdown":
-        click.echo(render_markdown(plan), nl=False)
+        click.echo(render_markdown(review), nl=False)
     else:
-        click.echo(render_text(plan, color=sys.stdout.isatty()), nl=False)
+        click.echo(render_text(review, color=sys.stdout.isatty()), nl=False)
     if out is not None:
         click.echo(f"Saved plan {plan.plan_id} to {out}.", err=True)
     if detailed_exitcode and plan.has_changes:
@@ -214,15 +213,15 @@ def apply_command(
     from lagoform.engine.apply import apply_plan, check_applicable
     from lagoform.engine.live import fetch_live
     from lagoform.engine.lockfile import apply_lock
-    from lagoform.engine.plan import Plan
-    from lagoform.engine.render import render_text
     from lagoform.engine.settle import block_unresolved
+    from lagoform.review import Review, render_text
 
     with resolve_target(env, api_url, root) as target:
         click.echo(target.describe())
         client = target.client()
         if planfile is not None:
-            plan = Plan.loads(planfile.read_bytes())
+            review = Review.loads(planfile.read_bytes())
+            plan = review.plan
             if plan.target != _target_label(target):
                 raise PlanError(
                     f"{planfile} was made for {plan.target!r}, not for {_target_label(target)!r}"
@@ -232,14 +231,16 @@ def apply_command(
             facts = _saved_plan_facts(root, plan, fetch_live(client, plan.reads))
         else:
             built = _build(target, root)
-            plan, facts = built.plan, built.facts
+            review, facts = built.review, built.facts
+            plan = review.plan
         # the trail first: a sink that cannot write or a chain that does not verify stops
         # apply here, before the plan is confirmed and before anything is sent
         with _trail(target, root, plan, actor, facts) as trail:
             settling = unsettled.settle_log(trail.log_path, client, strict=True)
             plan = block_unresolved(plan, settling.verdicts)
+            review = review.model_copy(update={"plan": plan})
             # a saved plan's revenue section is what usage looked like then: apply ignores it
-            click.echo(render_text(plan, color=sys.stdout.isatty(), revenue=False), nl=False)
+            click.echo(render_text(review, color=sys.stdout.isatty(), revenue=False), nl=False)
             unsettled.report(settling, recorded=True)
             unsettled.record(settling, trail)
             if not plan.has_changes:

@@ -13,6 +13,7 @@ import httpx
 
 from lagoform.config import SANDBOX, load_config
 from lagoform.errors import ConfigError, LagoTransportError
+from lagoform.extras import require_extra
 
 _root_option = click.option(
     "--root",
@@ -84,6 +85,7 @@ def serve(
     read_timeout: float,
 ) -> None:
     """Serve Lago's REST API (/api/v1) from the emulator until interrupted."""
+    require_extra("server", "lagoform sandbox serve")
     from lagoform.sandbox import Sandbox
     from lagoform.sandbox import serve as serve_http
 

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from lagoform.catalog import load_project
-from lagoform.catalog.schema import catalog_schema, overrides_schema
+from lagoform.catalog.schema import SCHEMA_KINDS, SchemaKind, schema_text
 from lagoform.errors import CatalogError, ConfigError
 from lagoform.validation import validate_project
 
@@ -52,7 +51,7 @@ def validate(root: Path) -> None:
 @click.command()
 @click.option(
     "--kind",
-    type=click.Choice(["catalog", "overrides"]),
+    type=click.Choice(SCHEMA_KINDS),
     default="catalog",
     show_default=True,
     help="Which files the schema describes.",
@@ -69,18 +68,17 @@ def validate(root: Path) -> None:
     default=None,
     help="Write both catalog.schema.json and overrides.schema.json into this directory.",
 )
-def schema(kind: str, out: Path | None, out_dir: Path | None) -> None:
+def schema(kind: SchemaKind, out: Path | None, out_dir: Path | None) -> None:
     """Write the JSON Schema of catalog or overrides files (for editor completion)."""
-    schemas = {"catalog": catalog_schema(), "overrides": overrides_schema()}
     try:
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
-            for name, body in schemas.items():
+            for name in SCHEMA_KINDS:
                 target = out_dir / f"{name}.schema.json"
-                target.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+                target.write_text(schema_text(name), encoding="utf-8")
                 click.echo(f"Wrote {target}")
             return
-        text = json.dumps(schemas[kind], indent=2) + "\n"
+        text = schema_text(kind)
         if out is None:
             click.echo(text, nl=False)
             return

@@ -25,6 +25,7 @@ from lagoform.dispatch.mapping import Mapper
 from lagoform.dispatch.pipeline import Pipeline, Settlement, Unit
 from lagoform.dispatch.worker import Progress
 from lagoform.errors import DispatchError
+from lagoform.extras import missing_extra_message
 
 log = logging.getLogger("lagoform.dispatch")
 
@@ -90,9 +91,7 @@ class KafkaWorker:
         try:
             from confluent_kafka import Consumer, Producer
         except ImportError as err:
-            raise DispatchError(
-                "the Kafka source needs confluent-kafka: pip install 'lagoform[kafka]'"
-            ) from err
+            raise DispatchError(missing_extra_message("kafka", "the Kafka source")) from err
 
         self.settings = settings
         self.deliverer = deliverer

@@ -2,10 +2,10 @@
 
 Pipeline (each step a module): ``desired`` (catalog → comparison form) and ``live`` (Lago list
 endpoints → comparison form) feed ``plan.build_plan`` (pure; ``diff``, ``locks``, ``blast`` and,
-for subscriptions, ``pricing`` and ``moves`` inside); ``preview`` adds the override audit records
-apply would write; ``render`` shows a plan as text, markdown or JSON; ``apply`` makes Lago match a
-plan (requests from ``payloads``) through the ``hooks.AuditHook``; ``importer`` writes YAML from
-a live Lago.
+for subscriptions, ``pricing`` and ``moves`` inside, asking ``lagoform.model`` what a
+subscription pays);
+``render`` shows a plan as text, markdown or JSON; ``apply`` makes Lago match a plan (requests
+from ``payloads``) through the ``hooks.AuditHook``; ``importer`` writes YAML from a live Lago.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from lagoform.engine.hooks import AuditHook, MemoryAudit, NullAudit
 from lagoform.engine.importer import import_project
 from lagoform.engine.live import fetch_live
 from lagoform.engine.locks import Blocked
+from lagoform.engine.payloads import override_requests
 from lagoform.engine.plan import (
     BlastRadius,
     ObjectChange,
@@ -30,9 +31,8 @@ from lagoform.engine.plan import (
     build_plan,
     hints_for,
 )
-from lagoform.engine.preview import override_requests, with_audit_preview
 from lagoform.engine.render import render_json, render_markdown, render_text
-from lagoform.engine.state import DesiredState, LiveState
+from lagoform.model.state import DesiredState, LiveState
 
 __all__ = [
     "ApplyFailed",
@@ -66,5 +66,4 @@ __all__ = [
     "render_json",
     "render_markdown",
     "render_text",
-    "with_audit_preview",
 ]

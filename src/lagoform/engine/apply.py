@@ -34,7 +34,6 @@ from lagoform.engine.payloads import ApplyContext, Step, record_status, resolve,
 from lagoform.engine.plan import ObjectChange, Plan
 from lagoform.engine.readback import verify
 from lagoform.engine.settle import find_tagged, new_tag, tagged
-from lagoform.engine.state import LiveState
 from lagoform.errors import (
     ApplyError,
     BlockedChangeError,
@@ -45,6 +44,7 @@ from lagoform.errors import (
 )
 from lagoform.lago.client import LagoClient
 from lagoform.lago.transport import ClientCore, seg
+from lagoform.model.state import LiveState
 
 Progress = Callable[[int, int, ObjectChange, str], None]
 

@@ -1,11 +1,12 @@
-"""Blast radius: who a plan or metric change re-prices. Pure, read from live state.
+"""Blast radius: who a plan or metric change re-prices, and how. Pure, read from live state.
 
 Counted: every *current* subscription on the plan, active or pending (a subscription that has
 not started, or the pending one of a scheduled downgrade, will bill at the new prices when it
-starts). A subscription on its own copy of the plan (overridden) follows a change only if Lago
-cascades it (``cascade_updates`` and an uncustomised charge) — or, when its tenant's YAML states
-``overrides:``, because lagoform keeps the copy at base plan + overrides (``pricing.py``), so
-its non-negotiated charges follow in its own subscription change.
+starts). What the change does to each is ``lagoform.model.reach``'s verdict — the same one the
+revenue section prices — grouped per tenant: it follows (bills the plan itself), is re-priced
+by lagoform's apply (its own copy, at the catalog's prices with its negotiated values laid
+over them), follows through Lago's ``cascade_updates``, or keeps its own copy; with the parts of
+the change it does not get (a negotiated or customised value).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from collections.abc import Iterator
 
 from pydantic import BaseModel, ConfigDict
 
-from lagoform.engine.diff import FieldChange
-from lagoform.engine.state import DesiredState, Kind, LiveState, SubscriptionFact
+from lagoform.model.reach import How, plan_change, reach, subscriber, wanted
+from lagoform.model.state import DesiredState, Kind, LiveState
+
+__all__ = ["BlastRadius", "TenantImpact", "blast_for", "metric_blast", "plan_blast"]
 
 CURRENT = ("active", "pending")
 
@@ -25,12 +28,15 @@ class _Frozen(BaseModel):
 
 
 class TenantImpact(_Frozen):
+    """One tenant's subscriptions that a change concerns alike."""
+
     external_customer_id: str
     subscriptions: tuple[str, ...]
-    overridden: bool
-    follows: bool  # does the change reach these subscriptions?
+    overridden: bool  # on its own copy of the plan in Lago
+    how: How  # model.reach's verdict
+    reached: bool  # does any part of the change reach them?
     pending: bool = False  # not started yet, or a scheduled downgrade: they start on it later
-    managed: bool = False  # overridden, and lagoform re-prices them to base plan + overrides
+    kept: tuple[str, ...] = ()  # parts of the change they do not get, and why
 
 
 class BlastRadius(_Frozen):
@@ -45,17 +51,9 @@ class BlastRadius(_Frozen):
     pending_subscriptions: int = 0
 
 
-def blast_for(
-    kind: Kind,
-    key: str,
-    desired: DesiredState,
-    live: LiveState,
-    cascade: bool,
-    changes: list[FieldChange],
-) -> BlastRadius | None:
+def blast_for(kind: Kind, key: str, desired: DesiredState, live: LiveState) -> BlastRadius | None:
     if kind == "plan":
-        keeps = customised(key, changes, desired)
-        return plan_blast([key], live, cascade=cascade, keeps_copy=keeps, desired=desired)
+        return plan_blast([key], live, desired=desired)
     if kind == "billable_metric":
         return metric_blast(key, desired, live)
     return None
@@ -65,81 +63,52 @@ def plan_blast(
     plan_codes: list[str],
     live: LiveState,
     *,
-    cascade: bool,
-    keeps_copy: frozenset[str] = frozenset(),
     desired: DesiredState | None = None,
+    everyone: bool = False,
 ) -> BlastRadius:
-    """``keeps_copy``: subscriptions whose own prices on a changed charge stop it (Lago only
-    cascades into a child charge equal to the parent's; lagoform keeps a negotiated price)."""
+    """``everyone``: the change reaches every subscription on the plans, own copies included
+    (a metric's change reaches every charge using it; a deletion terminates them all)."""
     codes = set(plan_codes)
     current = [s for s in live.subscriptions if s.plan_code in codes and s.status in CURRENT]
-    managed = _managed(desired)
-
-    def follows(sub: SubscriptionFact) -> bool:
-        if not sub.overridden:
-            return True
-        if sub.external_id in keeps_copy:
-            return False
-        return cascade or sub.external_id in managed
-
-    groups: dict[tuple[str, bool, bool, bool, bool], list[str]] = {}
-    for sub in current:
-        group = (
-            sub.external_customer_id,
-            sub.overridden,
-            follows(sub),
-            sub.status == "pending",
-            sub.overridden and sub.external_id in managed,
-        )
-        groups.setdefault(group, []).append(sub.external_id)
+    groups: dict[tuple[str, bool, bool, How, bool, tuple[str, ...]], list[str]] = {}
+    for fact in current:
+        if everyone or desired is None:
+            how: How = "follows" if everyone or not fact.overridden else "unreached"
+            reached, kept = how != "unreached", tuple[str, ...]()
+        else:
+            change = plan_change(desired, live, fact.plan_code)
+            found = reach(subscriber(fact, live), wanted(desired, fact.external_id), change)
+            how, reached, kept = found.how, found.reached(change), found.kept
+        key = (fact.external_customer_id, fact.overridden, fact.status == "pending", how,
+               reached, kept)  # fmt: skip
+        groups.setdefault(key, []).append(fact.external_id)
     tenants = tuple(
         TenantImpact(
             external_customer_id=tenant,
             subscriptions=tuple(sorted(set(subs))),
             overridden=overridden,
-            follows=follow,
             pending=pending,
-            managed=by_lagoform,
+            how=how,
+            reached=reached,
+            kept=kept,
         )
-        for (tenant, overridden, follow, pending, by_lagoform), subs in sorted(groups.items())
+        for (tenant, overridden, pending, how, reached, kept), subs in sorted(groups.items())
     )
     plain = [s for s in current if not s.overridden]
-    overridden = [s for s in current if s.overridden]
+    overridden_subs = [t for t in tenants if t.overridden]
     return BlastRadius(
         active_subscriptions=sum(1 for s in plain if s.status == "active"),
         pending_subscriptions=sum(1 for s in plain if s.status == "pending"),
-        overridden_follow=sum(1 for s in overridden if follows(s)),
-        overridden_not_follow=sum(1 for s in overridden if not follows(s)),
+        overridden_follow=sum(len(t.subscriptions) for t in overridden_subs if t.reached),
+        overridden_not_follow=sum(len(t.subscriptions) for t in overridden_subs if not t.reached),
         tenants=tenants,
     )
-
-
-def _managed(desired: DesiredState | None) -> frozenset[str]:
-    """Subscriptions whose YAML states ``overrides:``: lagoform keeps them at base + overrides."""
-    if desired is None:
-        return frozenset()
-    return frozenset(
-        key
-        for key, obj in desired.objects.get("subscription", {}).items()
-        if "plan_overrides" in obj.body
-    )
-
-
-def customised(code: str, changes: list[FieldChange], desired: DesiredState) -> frozenset[str]:
-    """Subscriptions on plan ``code`` whose YAML overrides a charge this change touches."""
-    touched = {c.path[1] for c in changes if len(c.path) > 1 and c.path[0] == "charges"}
-    out = set()
-    for key, obj in desired.objects.get("subscription", {}).items():
-        overrides = obj.normal.get("overrides") or {}
-        if obj.normal.get("plan_code") == code and touched & set(overrides.get("charges") or {}):
-            out.add(key)
-    return frozenset(out)
 
 
 def metric_blast(code: str, desired: DesiredState | None, live: LiveState) -> BlastRadius:
     plans = sorted(set(_plans_using(code, desired, live)))
     # Metric edits reach every plan using it, child plans included: overridden ones follow.
-    radius = plan_blast(plans, live, cascade=True)
+    radius = plan_blast(plans, live, everyone=True)
     return radius.model_copy(update={"via_plans": tuple(plans)})
 
 

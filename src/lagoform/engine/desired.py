@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from lagoform.engine import normal
 from lagoform.engine.live import wallet_key
-from lagoform.engine.normal import Normal, charge_code
-from lagoform.engine.state import KINDS, REMOVABLE, DesiredObject, DesiredState, Kind, fingerprint
 from lagoform.errors import CatalogError, Problem
+from lagoform.model import forms
+from lagoform.model.forms import charge_code
+from lagoform.model.state import KINDS, REMOVABLE, DesiredObject, DesiredState, Kind, fingerprint
+from lagoform.model.values import Normal
 
 if TYPE_CHECKING:
     from lagoform.catalog.project import Project
@@ -96,10 +97,10 @@ def normal_of(
 ) -> Normal:
     """The comparison form of one request body (``models``: plan code → charge code → model,
     used to read a subscription's override properties)."""
-    norm = normal.NORMALIZERS[kind](body)
+    norm = forms.NORMALIZERS[kind](body)
     if kind == "subscription" and body.get("plan_overrides"):
         plan_models = models.get(str(body.get("plan_code")), {})
-        overrides = normal.plan_overrides(body["plan_overrides"], plan_models)
+        overrides = forms.plan_overrides(body["plan_overrides"], plan_models)
         if overrides:
             norm["overrides"] = overrides
     return norm

@@ -18,17 +18,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from lagoform.engine import normal
-from lagoform.engine.normal import Normal, charge_code
 from lagoform.engine.plan import ReadHints
-from lagoform.engine.state import (
+from lagoform.lago.client import LagoClient
+from lagoform.model import forms
+from lagoform.model.forms import charge_code
+from lagoform.model.state import (
     Kind,
     LiveObject,
     LiveState,
     SubscriptionFact,
     fingerprint,
 )
-from lagoform.lago.client import LagoClient
+from lagoform.model.values import Normal
 
 Raw = dict[str, Any]
 # The list endpoint returns only active subscriptions unless asked (§5.7). `incomplete` is
@@ -173,13 +174,13 @@ def live_state(read: LiveRead) -> LiveState:
     )
     subscribed = {f.plan_code for f in facts if not f.overridden}
     objects: dict[Kind, dict[str, LiveObject]] = {
-        "tax": _by_code("tax", read.taxes, normal.tax),
+        "tax": _by_code("tax", read.taxes, forms.tax),
         "billable_metric": _by_code(
-            "billable_metric", read.billable_metrics, normal.billable_metric, attached
+            "billable_metric", read.billable_metrics, forms.billable_metric, attached
         ),
-        "add_on": _by_code("add_on", read.add_ons, normal.add_on),
+        "add_on": _by_code("add_on", read.add_ons, forms.add_on),
         "plan": {p["code"]: _plan(p, p["code"] in subscribed) for p in read.plans if p.get("code")},
-        "coupon": _by_code("coupon", read.coupons, normal.coupon, applied),
+        "coupon": _by_code("coupon", read.coupons, forms.coupon, applied),
         "customer": {
             str(c["external_id"]): _customer(c) for c in read.customers if c.get("external_id")
         },
@@ -194,7 +195,7 @@ def live_state(read: LiveRead) -> LiveState:
             for ext, (active, pending) in current_records(read.subscriptions).items()
         },
         "wallet": {
-            wallet_key(w): _simple("wallet", wallet_key(w), w, normal.wallet(w))
+            wallet_key(w): _simple("wallet", wallet_key(w), w, forms.wallet(w))
             for w in read.wallets
             if w.get("status", "active") == "active"
         },
@@ -256,7 +257,7 @@ def plan_ids(plan: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _plan(raw: Raw, subscribed: bool) -> LiveObject:
-    norm = normal.billing_plan(raw)
+    norm = forms.billing_plan(raw)
     ids = plan_ids(raw)
     return LiveObject(
         kind="plan",
@@ -270,7 +271,7 @@ def _plan(raw: Raw, subscribed: bool) -> LiveObject:
 
 
 def _customer(raw: Raw) -> LiveObject:
-    norm = normal.customer(raw)
+    norm = forms.customer(raw)
     ids = {
         "lago_id": raw.get("lago_id"),
         "metadata": {
@@ -327,13 +328,13 @@ def subscription_object(
     pending one when it has not started); ``history`` every record Lago lists, any status, for
     the original start; ``effective_plan`` / ``pending_plan`` the child plans read for it.
 
-    The normal form carries ``pricing`` / ``pending_pricing`` (``normal.pricing`` of those
+    The normal form carries ``plan`` / ``pending_plan`` (``forms.billing_plan`` of those
     plans) beside the subscription's own fields; ``ids`` say which record is overridden."""
-    norm = normal.subscription({**raw, "original_subscription_at": original_start(raw, history)})
+    norm = forms.subscription({**raw, "original_subscription_at": original_start(raw, history)})
     extra: Raw = dict(raw)
     ids: Raw = {"lago_id": raw.get("lago_id")}
     if effective_plan is not None:
-        norm["pricing"] = normal.pricing(normal.billing_plan(effective_plan))
+        norm["plan"] = forms.billing_plan(effective_plan)
         extra["plan"] = effective_plan
         ids.update(
             plan_lago_id=effective_plan.get("lago_id"),
@@ -341,7 +342,7 @@ def subscription_object(
             overridden=bool(effective_plan.get("parent_id")),
         )
     if pending_plan is not None:
-        norm["pending_pricing"] = normal.pricing(normal.billing_plan(pending_plan))
+        norm["pending_plan"] = forms.billing_plan(pending_plan)
         extra["pending_plan"] = pending_plan
         ids["pending_overridden"] = bool(pending_plan.get("parent_id"))
     if overridden is not None and "overridden" not in ids:

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from pydantic import BaseModel, ConfigDict
 
 from lagoform.engine.diff import FieldChange
-from lagoform.engine.state import Kind, LiveState
+from lagoform.model.state import Kind, LiveState
 
 
 class Blocked(BaseModel):

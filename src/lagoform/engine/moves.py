@@ -11,26 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from lagoform.engine.pricing_model import MoveKind, PlanMove
-from lagoform.engine.state import DesiredState, LiveObject, LiveState
-
-YEARLY_FACTOR = {"weekly": 52, "monthly": 12, "quarterly": 4, "semiannual": 2, "yearly": 1}
-
-
-def yearly_cents(amount_cents: Any, interval: Any) -> int | None:
-    if not isinstance(amount_cents, int) or isinstance(amount_cents, bool):
-        return None
-    return amount_cents * YEARLY_FACTOR.get(str(interval), 12)
+from lagoform.model.currency import money
+from lagoform.model.intervals import yearly_cents
+from lagoform.model.state import DesiredState, LiveObject, LiveState
 
 
-def money(cents: int | None, currency: str | None) -> str:
-    """``500000, "USD"`` → ``5,000.00 USD`` (the currency's minor unit, exactly)."""
-    if cents is None:
-        return "?"
-    from lagoform.catalog.money import from_cents
-
-    code = currency or ""
-    amount = from_cents(cents, code) if code else cents
-    return f"{amount:,} {code}".strip()
+def _money(cents: int | None, currency: str | None) -> str:
+    return "?" if cents is None else money(cents, currency)
 
 
 def _plan_terms(code: str, desired: DesiredState, live: LiveState) -> tuple[Any, Any, Any]:
@@ -108,7 +95,7 @@ def _move(
         from_yearly_cents=old,
         to_yearly_cents=new,
         effective=effective,
-        rule=_rule(kind, from_plan, to_plan, money(old, cur), money(new, cur), effective)
+        rule=_rule(kind, from_plan, to_plan, _money(old, cur), _money(new, cur), effective)
         + _after(kind, to_plan, overrides),
     )
 

@@ -333,3 +333,11 @@ def record_status(step: Step, response: Mapping[str, Any] | None) -> str | None:
     if response.get("next_plan_code") and response.get("next_plan_code") == wanted:
         return "pending"
     return "active"
+
+
+def override_requests(change: ObjectChange) -> list[dict[str, Any]]:
+    """The calls of ``change`` that set override values, exactly as apply will send them
+    (addressed by subscription external_id and charge code: they need no Lago ids)."""
+    if change.kind != "subscription" or change.action not in ("create", "update"):
+        return []
+    return [s.request() for s in steps_for(change, ApplyContext()) if s.overrides]

@@ -8,9 +8,9 @@ field-level old → new values. Changes Lago would silently ignore (locks, ``loc
 not in YAML are listed as unmanaged and left alone unless YAML's ``remove`` names them.
 
 A plan carries a format version, an id and fingerprints of the catalog and of every live
-object it read, so a saved plan can be checked for staleness before it is applied. ``lagoform
-plan`` may attach a revenue section (``lagoform.impact``: who pays how much more or less, from
-live usage) for reviewers; it is not part of the plan's identity and apply never reads it.
+object it read, so a saved plan can be checked for staleness before it is applied. It holds only
+what apply applies: what reviewers read beside it (the revenue section, the audit preview) is a
+``lagoform.review.Review`` holding the plan.
 """
 
 from __future__ import annotations
@@ -23,12 +23,11 @@ from lagoform.engine import locks
 from lagoform.engine.blast import BlastRadius, TenantImpact, blast_for, metric_blast, plan_blast
 from lagoform.engine.diff import FieldChange, diff
 from lagoform.engine.locks import Blocked
-from lagoform.engine.normal import PROJECTED_KINDS, project
 from lagoform.engine.pricing import compare_subscription
 from lagoform.engine.pricing_model import PlanMove, PriceLine, SubscriptionPricing
-from lagoform.engine.state import KINDS, DesiredState, Kind, LiveState, fingerprint
 from lagoform.errors import PlanError
-from lagoform.impact.model import RevenueImpact
+from lagoform.model.forms import PROJECTED_KINDS, project
+from lagoform.model.state import KINDS, DesiredState, Kind, LiveState, fingerprint
 
 __all__ = [
     "ACTIONS",
@@ -46,7 +45,7 @@ __all__ = [
     "hints_for",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 Action = Literal["create", "update", "delete", "no-op", "blocked"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "delete", "blocked", "no-op")
@@ -106,12 +105,6 @@ class Plan(_Frozen):
     changes: tuple[ObjectChange, ...]
     unmanaged: tuple[ObjectRef, ...] = ()
     reads: ReadHints = ReadHints()
-    # The audit records apply would write for override calls (``engine.preview``), for
-    # reviewers; informative only, apply writes its own.
-    audit_preview: tuple[dict[str, Any], ...] = ()
-    # Who pays how much more or less (``lagoform.impact``), when ``lagoform plan`` priced live
-    # usage; for reviewers only: not in ``plan_id``, never read by apply.
-    revenue: RevenueImpact | None = None
 
     def pending(self) -> list[ObjectChange]:
         """The changes apply would make or refuse (everything but no-ops), in apply order."""
@@ -254,7 +247,7 @@ def _compare(
     if not changes:
         return ObjectChange(kind=kind, key=key, action="no-op")
     blocked = locks.blocked_fields(kind, key, changes, live)
-    blast = blast_for(kind, key, desired, live, want.cascade_updates, changes)
+    blast = blast_for(kind, key, desired, live)
     return ObjectChange(
         action="blocked" if blocked else "update",
         changes=tuple(changes),
@@ -302,7 +295,7 @@ def _delete(kind: Kind, key: str, live: LiveState) -> ObjectChange:
                 f"Lago terminates the plan's {len(alive)} active or pending subscription(s), "
                 "overridden ones included"
             )
-        blast = plan_blast([key], live, cascade=True)
+        blast = plan_blast([key], live, everyone=True)
     elif kind == "billable_metric":
         note = "Lago also deletes every charge on this metric, on every plan"
         blast = metric_blast(key, None, live)

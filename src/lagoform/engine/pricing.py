@@ -19,21 +19,12 @@ Pure: reads desired and live state, returns field changes, blocked parts and the
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from lagoform.engine import normal
 from lagoform.engine.diff import FieldChange, diff
 from lagoform.engine.locks import Blocked
 from lagoform.engine.moves import plan_move
-from lagoform.engine.normal import (
-    PRICING_CHARGE_FIELDS,
-    PRICING_FIRST_ONLY,
-    PRICING_PLAN_FIELDS,
-    Normal,
-    project,
-)
 from lagoform.engine.pricing_model import PlanMove, SubscriptionPricing
 from lagoform.engine.pricing_parts import (
     cannot_add,
@@ -42,14 +33,17 @@ from lagoform.engine.pricing_parts import (
     model_differs,
     price_lines,
 )
-from lagoform.engine.state import DesiredObject, DesiredState, LiveObject, LiveState
+from lagoform.model.effective import CHARGE_FIELDS, FIRST_ONLY, copy_goal, overlay, pricing
+from lagoform.model.forms import project
+from lagoform.model.state import DesiredObject, DesiredState, LiveObject, LiveState
+from lagoform.model.values import Normal
 
 Status = Literal["active", "pending"]
 PREMIUM_NOTE = (
     "Per-tenant overrides use Lago's plan overrides, a premium feature: a Lago without a premium "
     "licence refuses them (403 feature_unavailable) and apply stops at this subscription."
 )
-_LIVE_ONLY = ("pricing", "pending_pricing")
+_LIVE_ONLY = ("plan", "pending_plan")
 
 
 @dataclass
@@ -69,7 +63,7 @@ def compare_subscription(
     have = live.get("subscription", key)
     plan_code = str(want.normal.get("plan_code") or "")
     base_obj = desired.get("plan", plan_code) or live.get("plan", plan_code)
-    base = normal.pricing(base_obj.normal) if base_obj is not None else None
+    base = pricing(base_obj.normal) if base_obj is not None else None
     yaml: Normal = want.normal.get("overrides") or {}
     out = SubscriptionComparison()
     if have is None:
@@ -99,7 +93,7 @@ def compare_subscription(
             _unstated(out, key, want, base, record, status)
     elif yaml:
         parent = live.get("plan", plan_code)  # the record is on this plan itself
-        now_form = normal.pricing(parent.normal) if parent is not None else base
+        now_form = pricing(parent.normal) if parent is not None else base
         _projected(out, want, base, now_form, yaml, status)
     return _noted(out)
 
@@ -120,9 +114,13 @@ def _record(have: LiveObject, move: PlanMove | None) -> tuple[Normal | None, boo
     raw, norm, ids = have.raw, have.normal, have.ids
     scheduled = bool(raw.get("next_plan_code"))
     if scheduled and move is None:  # the pending subscription of a scheduled downgrade
-        return norm.get("pending_pricing"), bool(ids.get("pending_overridden")), "pending"
+        return _priced(norm.get("pending_plan")), bool(ids.get("pending_overridden")), "pending"
     status: Status = "pending" if raw.get("status") == "pending" else "active"
-    return norm.get("pricing"), bool(ids.get("overridden")), status
+    return _priced(norm.get("plan")), bool(ids.get("overridden")), status
+
+
+def _priced(plan: Normal | None) -> Normal | None:
+    return pricing(plan) if plan is not None else None
 
 
 # -- the three comparisons ---------------------------------------------------------------------
@@ -173,24 +171,20 @@ def _full(
     """On its own copy, overrides stated: the whole copy against base + overrides."""
     yaml: Normal = want.normal.get("overrides") or {}
     plan_code = str(want.normal.get("plan_code"))
-    goal = _restrict(overlay(base, yaml), yaml)
-    now = _restrict(record, yaml)
     plan_obj = desired.get("plan", plan_code)
-    cascade = plan_obj.cascade_updates if plan_obj is not None else False
     live_plan = live.get("plan", plan_code)
-    live_codes = set(live_plan.normal.get("charges", {})) if live_plan is not None else set()
-    for code in sorted(set(goal["charges"]) - set(now["charges"])):
-        if cascade and code not in live_codes:
-            del goal["charges"][code]
-            out.notes.append(f"charge {code!r} reaches it through cascade_updates (Lago copies it)")
-        else:
-            out.blocked.append(cannot_add(key, plan_code, code))
-    for code in sorted(set(now["charges"]) - set(goal["charges"])):
-        if cascade and code in live_codes and code not in base["charges"]:
-            del now["charges"][code]
-            out.notes.append(f"charge {code!r} leaves it through cascade_updates (Lago deletes it)")
-        else:
-            out.blocked.append(cannot_drop(key, plan_code, code))
+    found = copy_goal(
+        base, yaml, record,
+        cascade_updates=plan_obj.cascade_updates if plan_obj is not None else False,
+        parent_charges=live_plan.normal.get("charges", {}) if live_plan is not None else (),
+    )  # fmt: skip
+    goal, now = found.goal, found.now
+    for code in found.added_by_lago:
+        out.notes.append(f"charge {code!r} reaches it through cascade_updates (Lago copies it)")
+    for code in found.dropped_by_lago:
+        out.notes.append(f"charge {code!r} leaves it through cascade_updates (Lago deletes it)")
+    out.blocked += [cannot_add(key, plan_code, code) for code in found.cannot_add]
+    out.blocked += [cannot_drop(key, plan_code, code) for code in found.cannot_drop]
     for code in sorted(set(goal["charges"]) & set(now["charges"])):
         a, b = (
             now["charges"][code].pop("charge_model", None),
@@ -201,7 +195,7 @@ def _full(
     changed = _prefixed(diff(now, goal))
     out.changes += changed
     for change in changed:
-        if change.path[1] in PRICING_FIRST_ONLY:
+        if change.path[1] in FIRST_ONLY:
             out.blocked.append(first_only(key, change.path[1]))
     target = _target([c for c in changed if c.path[1] != "charges" or len(c.path) > 3], goal)
     out.pricing = _pricing(
@@ -219,7 +213,7 @@ def _unstated(
     status: Status,
 ) -> None:
     """On its own copy, no ``overrides:`` in YAML: blocked when it prices unlike the catalog."""
-    now, goal = _restrict(record, {}), _restrict(base, {})
+    now, goal = _without_first_only(record), _without_first_only(base)
     for form in (now, goal):
         for charge in form["charges"].values():
             charge.pop("charge_model", None)
@@ -254,27 +248,8 @@ def _unstated(
 # -- forms ----------------------------------------------------------------------------------
 
 
-def overlay(base: Normal, yaml: Normal) -> Normal:
-    """Base plan + overrides (pricing forms): Lago's override semantics, a field the override
-    sets replaces the base's (``properties`` and ``filters`` whole)."""
-    out = copy.deepcopy(base)
-    for name in (*PRICING_PLAN_FIELDS, *PRICING_FIRST_ONLY):
-        if name in yaml:
-            out[name] = yaml[name]
-    for code, item in (yaml.get("charges") or {}).items():
-        if code in out["charges"]:
-            out["charges"][code].update(copy.deepcopy(item))
-    return out
-
-
-def _restrict(form: Normal, yaml: Normal) -> Normal:
-    """The fields compared in full: Lago's first-override-only fields only when YAML sets them."""
-    out = copy.deepcopy(form)
-    for name in PRICING_FIRST_ONLY:
-        if name not in yaml:
-            out.pop(name, None)
-    out.setdefault("charges", {})
-    return out
+def _without_first_only(form: Normal) -> Normal:
+    return {k: v for k, v in form.items() if k not in FIRST_ONLY}
 
 
 def _project(form: Normal, yaml: Normal) -> Normal:
@@ -308,7 +283,7 @@ def _target(changes: list[FieldChange], goal: Normal) -> dict[str, Any]:
                 charges.setdefault(path[1], {})[path[2]] = fields[path[2]]
         elif len(path) == 2 and path[1] in goal.get("charges", {}):  # a whole charge's override
             charges[path[1]] = {
-                f: v for f, v in goal["charges"][path[1]].items() if f in PRICING_CHARGE_FIELDS
+                f: v for f, v in goal["charges"][path[1]].items() if f in CHARGE_FIELDS
             }
     target: dict[str, Any] = {}
     if plan:

@@ -9,13 +9,11 @@ from typing import Any
 
 from lagoform.engine.diff import FieldChange
 from lagoform.engine.locks import Blocked
-from lagoform.engine.normal import (
-    PRICING_CHARGE_FIELDS,
-    PRICING_FIRST_ONLY,
-    PRICING_PLAN_FIELDS,
-    Normal,
-)
 from lagoform.engine.pricing_model import PriceLine
+from lagoform.model.effective import CHARGE_FIELDS as PRICING_CHARGE_FIELDS
+from lagoform.model.effective import FIRST_ONLY as PRICING_FIRST_ONLY
+from lagoform.model.effective import PLAN_FIELDS as PRICING_PLAN_FIELDS
+from lagoform.model.values import Normal
 
 
 def price_lines(

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from lagoform.engine import normal
 from lagoform.engine.desired import normal_of
 from lagoform.engine.diff import diff
 from lagoform.engine.live import ALL_STATUSES, credited, subscription_object
-from lagoform.engine.normal import PROJECTED_KINDS, project
 from lagoform.engine.payloads import ApplyContext
 from lagoform.engine.plan import ObjectChange
 from lagoform.errors import ApplyError
 from lagoform.lago.client import LagoClient
+from lagoform.model import effective, forms
+from lagoform.model.forms import PROJECTED_KINDS, project
 
 
 def verify(client: LagoClient, change: ObjectChange, ctx: ApplyContext) -> None:
@@ -41,9 +41,9 @@ def verify(client: LagoClient, change: ObjectChange, ctx: ApplyContext) -> None:
         have = subscription_object(obj, history, None).normal
     elif change.kind == "wallet":
         wallet_id = str(obj.get("lago_id"))
-        have = normal.wallet({**obj, **credited(client.list_wallet_transactions(wallet_id))})
+        have = forms.wallet({**obj, **credited(client.list_wallet_transactions(wallet_id))})
     else:
-        have = normal.NORMALIZERS[change.kind](obj)
+        have = forms.NORMALIZERS[change.kind](obj)
     if change.kind in PROJECTED_KINDS:
         have = project(have, want)
     missed = [(c.dotted() or change.key, c.new, c.old) for c in diff(have, want)]
@@ -73,7 +73,7 @@ def _missed_prices(
     plan = sub.get("plan") if sub is not None else None
     if not isinstance(plan, dict):
         return [("plan", "its effective plan", None)]
-    have = normal.pricing(normal.billing_plan(plan))
+    have = effective.pricing(forms.billing_plan(plan))
     missed: list[tuple[str, Any, Any]] = []
     for name, value in pricing.plan_target.items():
         if have.get(name) != value:

@@ -2,6 +2,7 @@
 
 The mode comes from the first argument (or the ``mode`` input). Every expected failure becomes
 an error annotation and exit code 1; no traceback reaches the job log, and no secret either.
+Without the ``github`` extra it says so in one line (the toolkit is imported only after that).
 """
 
 from __future__ import annotations
@@ -10,15 +11,22 @@ import os
 import sys
 import traceback
 
-import github_action_toolkit as gat
-
-from lagoform.errors import EXIT_ERROR, LagoformError
-from lagoform.github.commands import Scrubber
-from lagoform.github.runner import RunnerContext, annotate_error, input_value
-from lagoform.github.settings import Settings
+from lagoform.errors import EXIT_ERROR, ConfigError, LagoformError
+from lagoform.extras import require_extra
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        require_extra("github", "python -m lagoform.github")
+    except ConfigError as err:
+        print(f"Error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    import github_action_toolkit as gat
+
+    from lagoform.github.commands import Scrubber
+    from lagoform.github.runner import RunnerContext, annotate_error, input_value
+    from lagoform.github.settings import Settings
+
     args = sys.argv[1:] if argv is None else argv
     mode = args[0] if args else input_value("mode")
     scrub = Scrubber.from_environ()

@@ -39,7 +39,7 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
         return EXIT_ERROR
 
     planned = steps.plan(ctx, settings, name="drift")
-    if planned.plan is None or planned.json_path is None or planned.markdown_path is None:
+    if planned.review is None or planned.json_path is None or planned.markdown_path is None:
         write_summary(
             report.document(
                 f"### lagoform drift check — `{report.escape_text(label)}`",
@@ -52,8 +52,8 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
     set_output("plan-json", str(planned.json_path))
     set_output("plan-markdown", str(planned.markdown_path))
 
-    drifted = planned.plan.has_changes
-    comment = steps.comment_markdown(planned.plan, ctx, settings)
+    drifted = planned.review.plan.has_changes
+    comment = steps.comment_markdown(planned.review, ctx, settings)
     title = f"lagoform: {label} has drifted from the repository"
     footer = report.footer(sha=ctx.sha, run_url=ctx.run_url, artifacts=True)
     body = (
@@ -62,7 +62,7 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
             "default branch. Either apply the repository again (re-run the apply workflow) "
             "or bring the change into the YAML with a pull request.",
             comment.revenue,
-            report.tenants_section(report.negotiated_price_changes(planned.plan)),
+            report.tenants_section(report.negotiated_price_changes(planned.review.plan)),
             comment.plan,
             footer,
         )

@@ -39,10 +39,10 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
         outcome = _outcome(planned)
 
     comment_plan = summary_plan = None
-    if planned is not None and planned.plan is not None:
-        comment_plan = steps.comment_markdown(planned.plan, ctx, settings)
+    if planned is not None and planned.review is not None:
+        comment_plan = steps.comment_markdown(planned.review, ctx, settings)
         # the summary holds 1 MiB: the whole plan
-        summary_plan = steps.plan_markdown(planned.plan, ctx, settings)
+        summary_plan = steps.plan_markdown(planned.review, ctx, settings)
     write_summary(_body(ctx, settings, outcome, problems, planned, summary_plan))
     body = _body(ctx, settings, outcome, problems, planned, comment_plan)
     set_output("outcome", outcome)

@@ -85,7 +85,7 @@ def negotiated_price_changes(plan: Plan) -> list[TenantPriceChange]:
         if change.blast is None:
             continue
         for impact in change.blast.tenants:
-            if impact.overridden and impact.follows:
+            if impact.overridden and impact.reached:
                 add(
                     impact.external_customer_id,
                     impact.subscriptions,

@@ -16,12 +16,12 @@ from pathlib import Path
 import github_action_toolkit as gat
 
 from lagoform.engine.plan import Plan
-from lagoform.engine.render import render_markdown, render_revenue_markdown
 from lagoform.errors import EXIT_CHANGES, EXIT_OK, LagoformError, Problem
 from lagoform.github import report
 from lagoform.github.commands import Completed, run_lagoform
 from lagoform.github.runner import RunnerContext, annotate_error, annotate_problem, log_group
 from lagoform.github.settings import Settings
+from lagoform.review import Review, render_markdown, render_revenue_markdown
 from lagoform.validation import validate_project
 
 
@@ -42,10 +42,14 @@ def validate(ctx: RunnerContext, settings: Settings) -> list[Problem]:
 @dataclass(frozen=True)
 class PlanOutcome:
     completed: Completed
-    plan: Plan | None = None
+    review: Review | None = None
     json_path: Path | None = None
     markdown_path: Path | None = None
     markdown: str = ""
+
+    @property
+    def plan(self) -> Plan | None:
+        return self.review.plan if self.review is not None else None
 
 
 def plan(
@@ -81,7 +85,7 @@ def plan(
         annotate_error(f"lagoform plan failed:\n{completed.message()}")
         return PlanOutcome(completed)
     try:
-        loaded = Plan.loads(json_path.read_bytes())
+        loaded = Review.loads(json_path.read_bytes())
     except LagoformError as err:
         annotate_error(f"cannot read the plan lagoform wrote: {err}")
         return PlanOutcome(completed)
@@ -101,20 +105,20 @@ class PlanMarkdown:
 
 
 def plan_markdown(
-    plan: Plan, ctx: RunnerContext, settings: Settings, *, limit: int | None = None
+    review: Review, ctx: RunnerContext, settings: Settings, *, limit: int | None = None
 ) -> PlanMarkdown:
     """Both parts within ``limit`` characters together (the revenue section counts; the plan's
     details are dropped from the end, pointing at the full plan); None: whole."""
-    revenue = settings.scrub(render_revenue_markdown(plan))
+    revenue = settings.scrub(render_revenue_markdown(review))
     if limit is None:
-        whole = render_markdown(plan, limit=sys.maxsize, revenue=False)
+        whole = render_markdown(review, limit=sys.maxsize, revenue=False)
         return PlanMarkdown(revenue, settings.scrub(whole))
     where = f"the plan.md artifact of [this run]({ctx.run_url})" if ctx.run_url else "plan.md"
     room = max(0, limit - len(revenue))
-    text = render_markdown(plan, full_plan=where, limit=room, revenue=False)
+    text = render_markdown(review, full_plan=where, limit=room, revenue=False)
     return PlanMarkdown(revenue, report.fit(settings.scrub(text), room))
 
 
-def comment_markdown(plan: Plan, ctx: RunnerContext, settings: Settings) -> PlanMarkdown:
-    """The engine's markdown trimmed for a comment or an issue, pointing at the full plan."""
-    return plan_markdown(plan, ctx, settings, limit=report.PLAN_BUDGET_CHARS)
+def comment_markdown(review: Review, ctx: RunnerContext, settings: Settings) -> PlanMarkdown:
+    """The review's markdown trimmed for a comment or an issue, pointing at the full plan."""
+    return plan_markdown(review, ctx, settings, limit=report.PLAN_BUDGET_CHARS)

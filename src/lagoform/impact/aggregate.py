@@ -1,8 +1,8 @@
 """Add up per-subscription estimates into the plan's revenue section (``RevenueImpact``).
 
-Totals, customer counts and per-charge contributions are per period and per currency and count
-only reliably priced subscriptions; movers are customers (all their subscriptions) ranked by
-the size of their change in the first period. Pure.
+Totals, customer counts and per-charge contributions are per period and per currency, on the
+monthly run-rate basis, and count only reliably priced subscriptions; movers are customers (all
+their subscriptions) ranked by the size of their monthly change in the first period. Pure.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from lagoform.impact.model import (
     Unreliable,
 )
 from lagoform.impact.proposed import LiveSubscription, Proposal
+from lagoform.model.intervals import monthly_cents
 
 __all__ = ["LIMITS", "Estimated", "summarize"]
 
@@ -61,9 +62,13 @@ def _period(estimate: PeriodEstimate) -> SubscriptionPeriod:
         from_datetime=estimate.from_datetime,
         to_datetime=estimate.to_datetime,
         currency=estimate.currency,
+        interval=estimate.interval,
         old_cents=estimate.old_cents,
         new_cents=estimate.new_cents,
         delta_cents=estimate.new_cents - estimate.old_cents,
+        monthly_old_cents=estimate.monthly_old_cents,
+        monthly_new_cents=estimate.monthly_new_cents,
+        monthly_delta_cents=estimate.monthly_new_cents - estimate.monthly_old_cents,
         charges=tuple(
             ChargeDelta(
                 charge=line.charge,
@@ -131,8 +136,8 @@ def summarize(
             key = (period.period, period.currency)
             counts[key] += 1
             amounts = by_customer[key].setdefault(sub.external_customer_id, [0, 0])
-            amounts[0] += period.old_cents
-            amounts[1] += period.new_cents
+            amounts[0] += period.monthly_old_cents
+            amounts[1] += period.monthly_new_cents
             if period.period == first:
                 mover_subs[(sub.external_customer_id, period.currency)].append(sub.external_id)
             for line in period.charges:
@@ -141,7 +146,7 @@ def summarize(
                         (period.period, period.currency, proposal.proposed.code, line.charge),
                         [0, 0],
                     )
-                    slot[0] += line.delta_cents
+                    slot[0] += monthly_cents(line.delta_cents, period.interval)
                     slot[1] += 1
     unreliable.extend(
         Unreliable(**_ident(sub, sub.plan_code), reasons=(reason,)) for sub, reason in unknown

@@ -13,45 +13,50 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from lagoform.engine.state import DesiredState, LiveState
 from lagoform.impact.aggregate import Estimated, summarize
 from lagoform.impact.estimate import estimate_period
-from lagoform.impact.fetch import period_labels, read_effective_plans, read_live, read_usage
-from lagoform.impact.forms import PricedPlan, priced_plan
+from lagoform.impact.fetch import Copy, period_labels, read_effective_plans, read_live, read_usage
+from lagoform.impact.forms import charge_ids
 from lagoform.impact.model import RevenueImpact
 from lagoform.impact.proposed import (
-    Catalog,
+    LiveParents,
     LiveSubscription,
     Proposal,
-    from_desired,
     needs_effective_plan,
     propose,
 )
 from lagoform.impact.usage import PeriodUsage
 from lagoform.lago import AsyncLagoClient
+from lagoform.model.state import DesiredState, LiveState
 
 __all__ = ["analyze", "live_view", "run_analysis"]
 
 DEFAULT_CONCURRENCY = 10
 
 
-def live_view(live: LiveState) -> tuple[dict[str, PricedPlan], list[LiveSubscription]]:
+def live_view(live: LiveState) -> tuple[LiveParents, list[LiveSubscription]]:
     """Parent plans and active subscriptions from the engine's live read (``fetch_live``),
-    with the effective plans it already read (subscriptions whose YAML has overrides)."""
-    parents = {code: priced_plan(obj.raw) for code, obj in live.objects.get("plan", {}).items()}
+    with the copies it already read (subscriptions whose YAML lagoform manages)."""
+    parents = LiveParents(
+        forms={code: obj.normal for code, obj in live.objects.get("plan", {}).items()},
+        ids={code: dict(obj.ids.get("charges") or {}) for code, obj in live.objects.get(
+            "plan", {}).items()},
+    )  # fmt: skip
     subs: list[LiveSubscription] = []
     for fact in live.subscriptions:
         if fact.status != "active":
             continue
         obj = live.get("subscription", fact.external_id)
         raw_plan = obj.raw.get("plan") if obj is not None else None
+        effective = obj.normal.get("plan") if obj is not None and fact.overridden else None
         subs.append(
             LiveSubscription(
                 external_id=fact.external_id,
                 external_customer_id=fact.external_customer_id,
                 plan_code=fact.plan_code,
                 overridden=fact.overridden,
-                effective_plan=priced_plan(raw_plan) if isinstance(raw_plan, dict) else None,
+                effective=effective,
+                effective_ids=charge_ids(raw_plan) if isinstance(raw_plan, dict) else {},
             )
         )
     return parents, subs
@@ -68,9 +73,9 @@ class _Found:
     def add(
         self,
         subs: list[LiveSubscription],
-        effective: Mapping[str, PricedPlan | str],
-        parents: Mapping[str, PricedPlan],
-        catalog: Catalog,
+        effective: Mapping[str, Copy | str],
+        parents: LiveParents,
+        desired: DesiredState,
     ) -> list[Proposal]:
         """Propose for ``subs``; returns the new proposals whose pricing moves."""
         moved: list[Proposal] = []
@@ -80,8 +85,8 @@ class _Found:
                 self.unknown.append((sub, f"its effective plan could not be read: {read}"))
                 continue
             if read is not None:
-                sub = replace(sub, effective_plan=read)
-            proposal = propose(sub, parents, catalog)
+                sub = replace(sub, effective=read.form, effective_ids=read.ids)
+            proposal = propose(sub, parents, desired)
             if proposal is None:
                 continue  # overridden and untouched by the change, or on a plan Lago lacks
             if proposal.not_reached:
@@ -109,10 +114,9 @@ async def analyze(
     plans and subscriptions are listed here. ``premium`` and ``zero_usage_first_tier_flat``
     describe the Lago server (see ``lagoform.pricing.price_units``).
     """
-    catalog = from_desired(desired)
     gate = asyncio.Semaphore(max(1, concurrency))  # one limit for every read below
     parents, subs = live_view(live) if live is not None else await read_live(client, gate)
-    need = {s.external_id for s in subs if needs_effective_plan(s, parents, catalog)}
+    need = {s.external_id for s in subs if needs_effective_plan(s, parents, desired)}
     found = _Found()
 
     async def usage_of(batch: list[Proposal]) -> dict[str, list[PeriodUsage] | str]:
@@ -122,11 +126,11 @@ async def analyze(
     async def overridden() -> dict[str, list[PeriodUsage] | str]:
         later = [s for s in subs if s.external_id in need]
         effective = await read_effective_plans(client, [s.external_id for s in later], gate)
-        return await usage_of(found.add(later, effective, parents, catalog))
+        return await usage_of(found.add(later, effective, parents, desired))
 
     # Effective-plan reads (config budget) overlap the usage reads (usage budget) of the
     # subscriptions whose pricing is known without them.
-    direct = found.add([s for s in subs if s.external_id not in need], {}, parents, catalog)
+    direct = found.add([s for s in subs if s.external_id not in need], {}, parents, desired)
     first, second = await asyncio.gather(usage_of(direct), overridden())
     usage = {**first, **second}
     estimated: list[Estimated] = []

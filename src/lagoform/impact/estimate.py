@@ -6,10 +6,14 @@ filter). A charge whose price changes is estimated only when that check passed; 
 period is *unreliable* and the reason names the charge and both amounts. A charge whose price
 does not change keeps Lago's own amount on both sides (a failed check there is only a note).
 
-Amounts are one period's bill as if it closed with the usage so far: charge fees (Lago's
+Amounts are one usage period's bill as if it closed with the usage so far: charge fees (Lago's
 amounts, which exclude minimum true-ups), each charge's ``min_amount_cents`` true-up, the
-subscription fee and the plan's minimum-commitment top-up — no proration, taxes, coupons or
-credits. Pure; no I/O.
+subscription fee's share of that period and the plan's minimum-commitment top-up — no
+proration, taxes, coupons or credits. The usage period is the current plan's charges period
+(a month for a yearly plan billing charges monthly): a yearly fee counts a twelfth of itself
+there, and after a move across intervals each side's fee counts its own share of that period
+(``model.intervals``). ``monthly_old_cents`` / ``monthly_new_cents`` put the period on the
+monthly run-rate basis every total is given on. Pure; no I/O.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lagoform.impact.forms import PricedCharge, PricedPlan
-from lagoform.impact.money import money
 from lagoform.impact.proposed import Proposal
 from lagoform.impact.usage import ChargeReport, PeriodUsage, route
+from lagoform.model.currency import money
+from lagoform.model.intervals import monthly_cents, rebase
 from lagoform.pricing import (
+    COUNTED_AGGREGATIONS,
     ChargeFees,
     ChargeUsage,
     PricingError,
@@ -29,6 +35,7 @@ from lagoform.pricing import (
     price_charge_usage,
     true_up_cents,
 )
+from lagoform.pricing.rounding import round_half_up
 
 __all__ = ["COMMITMENT", "FEE", "ChargeLine", "PeriodEstimate", "estimate_period"]
 
@@ -49,6 +56,7 @@ class PeriodEstimate:
     from_datetime: str | None
     to_datetime: str | None
     currency: str
+    interval: str = "monthly"  # the usage period's length: what one period of these amounts is
     lines: tuple[ChargeLine, ...] = ()
     problems: tuple[str, ...] = ()  # non-empty: no estimate for this period
     notes: tuple[str, ...] = ()
@@ -65,6 +73,14 @@ class PeriodEstimate:
     def new_cents(self) -> int:
         return sum(line.new_cents for line in self.lines)
 
+    @property
+    def monthly_old_cents(self) -> int:
+        return monthly_cents(self.old_cents, self.interval)
+
+    @property
+    def monthly_new_cents(self) -> int:
+        return monthly_cents(self.new_cents, self.interval)
+
 
 @dataclass(frozen=True)
 class _Options:
@@ -73,13 +89,16 @@ class _Options:
     currency: str
 
 
-def _price(charge: PricedCharge, usage: ChargeUsage, opts: _Options) -> ChargeFees:
+def _price(
+    charge: PricedCharge, usage: ChargeUsage, opts: _Options, aggregation: str
+) -> ChargeFees:
     return price_charge_usage(
         charge.lago(),
         usage,
         premium=opts.premium,
         zero_usage_first_tier_flat=opts.zero_usage_first_tier_flat,
         currency=opts.currency or None,
+        count_aggregation=aggregation in COUNTED_AGGREGATIONS,
     )
 
 
@@ -89,7 +108,7 @@ def _check(charge: PricedCharge, report: ChargeReport, opts: _Options) -> str | 
     if isinstance(usage, str):
         return f"charge {charge.code} cannot be priced from Lago's totals: {usage}"
     try:
-        fees = _price(charge, usage, opts)
+        fees = _price(charge, usage, opts, report.aggregation)
     except PricingError as err:
         return f"charge {charge.code} cannot be priced from Lago's totals: {err}"
     if fees.amount_cents != report.amount_cents:
@@ -163,9 +182,14 @@ def _new_amount(
     if isinstance(usage, str):
         return f"charge {target.code}: {usage}"
     try:
-        return _price(target, usage, opts).total_cents
+        return _price(target, usage, opts, report.aggregation if report else "").total_cents
     except PricingError as err:
         return f"charge {target.code} cannot be priced from Lago's totals: {err}"
+
+
+def _share(cents: int | None, plan: PricedPlan, basis: str) -> int:
+    """A per-plan-period amount (fee, commitment) as its share of one ``basis`` period."""
+    return round_half_up(rebase(cents or 0, plan.interval, basis))
 
 
 def _codes(current: PricedPlan, proposed: PricedPlan) -> Iterable[str]:
@@ -183,7 +207,8 @@ def estimate_period(
     current, proposed = proposal.current, proposal.proposed
     currency = current.currency or usage.currency or ""
     opts = _Options(premium, zero_usage_first_tier_flat, currency)
-    head = (usage.period, usage.from_datetime, usage.to_datetime, currency)
+    basis = current.charges_interval
+    head = (usage.period, usage.from_datetime, usage.to_datetime, currency, basis)
     if proposed.currency and current.currency and proposed.currency != current.currency:
         problem = f"the plan's currency changes ({current.currency} → {proposed.currency})"
         return PeriodEstimate(*head, problems=(problem,))
@@ -211,16 +236,22 @@ def estimate_period(
         lines.append(ChargeLine(code, old if before is not None else 0, new))
     if problems:
         return PeriodEstimate(*head, problems=tuple(problems), notes=tuple(notes))
-    if current.amount_cents or proposed.amount_cents:
-        lines.append(ChargeLine(FEE, current.amount_cents, proposed.amount_cents))
+    old_fee, new_fee = (
+        _share(current.amount_cents, current, basis),
+        _share(proposed.amount_cents, proposed, basis),
+    )
+    if old_fee or new_fee:
+        lines.append(ChargeLine(FEE, old_fee, new_fee))
     old_charges = sum(line.old_cents for line in lines if line.charge != FEE)
     new_charges = sum(line.new_cents for line in lines if line.charge != FEE)
     old_top = invoice_total(
-        current.amount_cents, [old_charges], minimum_commitment_cents=current.commitment_cents
-    ).commitment_top_up_cents
+        old_fee, [old_charges],
+        minimum_commitment_cents=_share(current.commitment_cents, current, basis),
+    ).commitment_top_up_cents  # fmt: skip
     new_top = invoice_total(
-        proposed.amount_cents, [new_charges], minimum_commitment_cents=proposed.commitment_cents
-    ).commitment_top_up_cents
+        new_fee, [new_charges],
+        minimum_commitment_cents=_share(proposed.commitment_cents, proposed, basis),
+    ).commitment_top_up_cents  # fmt: skip
     if old_top or new_top:
         lines.append(ChargeLine(COMMITMENT, old_top, new_top))
     return PeriodEstimate(*head, lines=tuple(lines), notes=tuple(notes))

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from lagoform.errors import LagoformError
-from lagoform.impact.forms import PricedPlan, priced_plan
-from lagoform.impact.proposed import LiveSubscription
+from lagoform.impact.forms import charge_ids
+from lagoform.impact.proposed import LiveParents, LiveSubscription
 from lagoform.impact.usage import PeriodUsage, parse_usage
 from lagoform.lago import AsyncLagoClient
 from lagoform.lago.transport import MAX_PAGES, seg
+from lagoform.model import forms
+from lagoform.model.values import Normal
 
 __all__ = [
+    "Copy",
     "bounded",
     "list_all",
     "period_labels",
@@ -97,7 +101,7 @@ async def list_all(
 
 async def read_live(
     client: AsyncLagoClient, concurrency: Gate = 4
-) -> tuple[dict[str, PricedPlan], list[LiveSubscription]]:
+) -> tuple[LiveParents, list[LiveSubscription]]:
     """Parent plans by code and the active subscriptions (which of them are overridden)."""
     active = {"status[]": ["active"]}
     plans, subscriptions, overridden = await asyncio.gather(
@@ -108,7 +112,10 @@ async def read_live(
         ),
     )
     on_child = {str(s.get("external_id")) for s in overridden}
-    parents = {str(p["code"]): priced_plan(p) for p in plans if p.get("code")}
+    parents = LiveParents(
+        forms={str(p["code"]): forms.billing_plan(p) for p in plans if p.get("code")},
+        ids={str(p["code"]): charge_ids(p) for p in plans if p.get("code")},
+    )
     subs = [
         LiveSubscription(
             external_id=str(s["external_id"]),
@@ -122,18 +129,26 @@ async def read_live(
     return parents, subs
 
 
+@dataclass(frozen=True)
+class Copy:
+    """A subscription's effective plan (comparison form) and its charge ids."""
+
+    form: Normal
+    ids: dict[str, str | None]
+
+
 async def read_effective_plans(
     client: AsyncLagoClient, external_ids: Sequence[str], concurrency: Gate
-) -> dict[str, PricedPlan | str]:
+) -> dict[str, Copy | str]:
     """``GET /subscriptions/{id}``: the effective plan (the child plan when overridden)."""
 
-    async def one(external_id: str) -> PricedPlan:
+    async def one(external_id: str) -> Copy:
         data = await client.get(f"/subscriptions/{seg(external_id)}")
         sub = data.get("subscription")
         plan = sub.get("plan") if isinstance(sub, dict) else None
         if not isinstance(plan, dict):
             raise LagoformError(f"Lago returned subscription {external_id} without its plan")
-        return priced_plan(plan)
+        return Copy(forms.billing_plan(plan), charge_ids(plan))
 
     return await bounded(external_ids, one, concurrency)
 

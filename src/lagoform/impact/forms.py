@@ -1,40 +1,36 @@
-"""What a subscription pays for: a billing plan reduced to the fields that set its price.
+"""What a subscription pays for, as the calculator reads it: ``PricedPlan``.
 
-``priced_plan`` reads either side — a Lago plan object (``GET /plans``, or a subscription's
-effective plan, API_NOTES §5.6) or a catalog request body (charges carry
-``billable_metric_code``) — into ``PricedPlan``, whose equality means "bills the same usage the
-same". Properties go through the engine's normalizers, so ``"0.50"`` and ``0.5`` are one price.
-``apply_overrides`` and ``cascade`` replay what apply and Lago will do to an effective plan
-(§5.4, §5.5, §4.6 cascade rules). Pure; no I/O.
+``priced`` turns a plan in the model's comparison form (``model.forms.billing_plan``: a catalog
+plan, a Lago plan, or the effective plan ``model.reach`` says apply leaves) into the charges
+``lagoform.pricing`` prices, with the Lago ids usage reports name charges by. Equality means
+"bills the same usage the same" (display names and ids do not price anything). What the plan
+*is* after apply — overrides, cascade — is decided in ``lagoform.model``, never here. Pure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from lagoform.engine import normal
-from lagoform.engine.normal import Normal, charge_code
+from lagoform.model import forms
+from lagoform.model.intervals import charges_interval
+from lagoform.model.values import Normal
 
 __all__ = [
-    "GROUPING_KEYS",
     "PricedCharge",
     "PricedFilter",
     "PricedPlan",
-    "apply_overrides",
-    "cascade",
+    "charge_ids",
+    "priced",
     "priced_plan",
     "pricing_differences",
 ]
 
-# Cascaded even onto customised charges (§4.6); not part of "was this charge customised?".
-GROUPING_KEYS = ("pricing_group_keys", "presentation_group_keys")
-
 
 @dataclass(frozen=True)
 class PricedFilter:
-    key: str  # ``normal.filter_key`` of the values map: a filter's identity
+    key: str  # ``model.filters.filter_key`` of the values map: a filter's identity
     values: dict[str, list[str]]
     properties: Normal
 
@@ -69,7 +65,8 @@ class PricedPlan:
     amount_cents: int
     commitment_cents: int | None
     charges: tuple[PricedCharge, ...]
-    cascade_updates: bool = field(default=False, compare=False)
+    interval: str = "monthly"  # the subscription fee's period
+    charges_interval: str = "monthly"  # the usage period (monthly charges of a yearly plan)
 
     def charge(self, code: str) -> PricedCharge | None:
         return next((c for c in self.charges if c.code == code), None)
@@ -79,52 +76,57 @@ class PricedPlan:
 
 
 def _int(value: Any) -> int:
-    number = normal.num(value)
-    return number if isinstance(number, int) else 0
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _filters(model: str, raw: Any) -> tuple[PricedFilter, ...]:
-    out: list[PricedFilter] = []
-    for item in raw or []:
-        if not isinstance(item, Mapping):
-            continue
-        values = normal.filter_values(item.get("values") or {})
-        out.append(
-            PricedFilter(
-                key=normal.filter_key(values),
-                values=values,
-                properties=normal.properties(model, item.get("properties")),
-            )
+def priced(form: Normal, code: str = "", ids: Mapping[str, str | None] | None = None) -> PricedPlan:
+    """A plan in the comparison form, as the calculator prices it; ``ids`` gives the Lago id
+    of each charge (by charge code) of the plan Lago reports usage for."""
+    commitment = form.get("minimum_commitment")
+    cents = commitment.get("amount_cents") if isinstance(commitment, Mapping) else None
+    charges = tuple(
+        PricedCharge(
+            code=charge_code,
+            metric=str(charge.get("billable_metric_code") or ""),
+            model=str(charge.get("charge_model") or ""),
+            properties=dict(charge.get("properties") or {}),
+            filters=tuple(
+                PricedFilter(
+                    key=key,
+                    values=dict(f.get("values") or {}),
+                    properties=dict(f.get("properties") or {}),
+                )
+                for key, f in (charge.get("filters") or {}).items()
+            ),
+            min_amount_cents=_int(charge.get("min_amount_cents")),
+            lago_id=(ids or {}).get(charge_code),
         )
-    return tuple(out)
-
-
-def _charge(raw: Mapping[str, Any]) -> PricedCharge:
-    model = str(raw.get("charge_model") or "")
-    lago_id = raw.get("lago_id")
-    return PricedCharge(
-        code=charge_code(raw),
-        metric=str(raw.get("billable_metric_code") or ""),
-        model=model,
-        properties=normal.properties(model, raw.get("properties")),
-        filters=_filters(model, raw.get("filters")),
-        min_amount_cents=_int(raw.get("min_amount_cents")),
-        lago_id=str(lago_id) if lago_id else None,
+        for charge_code, charge in (form.get("charges") or {}).items()
     )
+    interval = str(form.get("interval") or "monthly")
+    return PricedPlan(
+        code=code,
+        currency=str(form.get("amount_currency") or ""),
+        amount_cents=_int(form.get("amount_cents")),
+        commitment_cents=_int(cents) if cents is not None else None,
+        charges=charges,
+        interval=interval,
+        charges_interval=charges_interval(interval, form.get("bill_charges_monthly")),
+    )
+
+
+def charge_ids(raw: Mapping[str, Any]) -> dict[str, str | None]:
+    """A Lago plan object's charge ids by charge code."""
+    return {
+        forms.charge_code(c): (str(c["lago_id"]) if c.get("lago_id") else None)
+        for c in raw.get("charges") or []
+        if isinstance(c, Mapping)
+    }
 
 
 def priced_plan(raw: Mapping[str, Any]) -> PricedPlan:
-    """A Lago plan object or a catalog plan body, reduced to what prices usage."""
-    commitment = raw.get("minimum_commitment")
-    cents = commitment.get("amount_cents") if isinstance(commitment, Mapping) else None
-    return PricedPlan(
-        code=str(raw.get("code") or ""),
-        currency=str(raw.get("amount_currency") or ""),
-        amount_cents=_int(raw.get("amount_cents")),
-        commitment_cents=_int(cents) if cents is not None else None,
-        charges=tuple(_charge(c) for c in raw.get("charges") or [] if isinstance(c, Mapping)),
-        cascade_updates=bool(raw.get("cascade_updates")),
-    )
+    """A Lago plan object (or a catalog plan body), reduced to what prices usage."""
+    return priced(forms.billing_plan(raw), str(raw.get("code") or ""), charge_ids(raw))
 
 
 def pricing_differences(old: PricedPlan, new: PricedPlan) -> list[str]:
@@ -132,6 +134,8 @@ def pricing_differences(old: PricedPlan, new: PricedPlan) -> list[str]:
     out: list[str] = []
     if old.currency != new.currency:
         out.append(f"currency {old.currency} → {new.currency}")
+    if (old.interval, old.charges_interval) != (new.interval, new.charges_interval):
+        out.append(f"interval {old.interval} → {new.interval}")
     if old.amount_cents != new.amount_cents:
         out.append("subscription fee")
     if old.commitment_cents != new.commitment_cents:
@@ -146,130 +150,3 @@ def pricing_differences(old: PricedPlan, new: PricedPlan) -> list[str]:
             out.append(f"charge {code}")
     out.extend(f"charge {code} removed" for code in old_codes if code not in new_codes)
     return out
-
-
-# -- overrides (what apply does to a subscription's effective plan) ---------------------------
-
-
-def _override_charge(charge: PricedCharge, patch: Mapping[str, Any]) -> PricedCharge:
-    # The per-charge override endpoint patches only the keys present (§5.5): properties are
-    # replaced wholesale, filters batch-replaced.
-    changes: dict[str, Any] = {}
-    if "properties" in patch:
-        changes["properties"] = normal.properties(charge.model, patch.get("properties"))
-    if "filters" in patch:
-        changes["filters"] = _filters(charge.model, patch.get("filters"))
-    if "min_amount_cents" in patch:
-        changes["min_amount_cents"] = _int(patch.get("min_amount_cents"))
-    return replace(charge, **changes) if changes else charge
-
-
-def apply_overrides(plan: PricedPlan, overrides: Mapping[str, Any] | None) -> PricedPlan:
-    """The effective plan after apply sends a subscription's ``plan_overrides`` body.
-
-    Charges are named by ``code``; an override of a charge the plan lacks changes nothing (Lago
-    cannot add charges through overrides on a first override, and apply refuses it).
-    """
-    if not overrides:
-        return plan
-    amount = overrides.get("amount_cents")
-    patches = {charge_code(c): c for c in overrides.get("charges") or [] if isinstance(c, Mapping)}
-    return replace(
-        plan,
-        amount_cents=_int(amount) if amount is not None else plan.amount_cents,
-        charges=tuple(
-            _override_charge(c, patches[c.code]) if c.code in patches else c for c in plan.charges
-        ),
-    )
-
-
-# -- cascade_updates (what Lago does to child plans after a parent edit) -----------------------
-
-
-def _without_grouping(properties: Normal) -> Normal:
-    return {k: v for k, v in properties.items() if k not in GROUPING_KEYS}
-
-
-def _cascade_filters(
-    old: PricedCharge, new: PricedCharge, mine: PricedCharge
-) -> tuple[tuple[PricedFilter, ...], list[str]]:
-    old_by = {f.key: f for f in old.filters}
-    new_by = {f.key: f for f in new.filters}
-    kept: list[str] = []
-    out: list[PricedFilter] = []
-    for own in mine.filters:
-        if own.key in old_by and own.key not in new_by:
-            continue  # the parent removed it: removed from every child
-        parent = new_by.get(own.key)
-        before = old_by.get(own.key)
-        if parent is not None and before is not None and parent != before:
-            if own.properties == before.properties:
-                own = parent
-            else:
-                kept.append(own.key)
-        out.append(own)
-    mine_keys = {f.key for f in mine.filters}
-    out.extend(f for f in new.filters if f.key not in old_by and f.key not in mine_keys)
-    return tuple(out), kept
-
-
-def _cascade_charge(
-    old: PricedCharge, new: PricedCharge, mine: PricedCharge
-) -> tuple[PricedCharge, list[str]]:
-    """One child charge after the parent charge went from ``old`` to ``new``."""
-    kept: list[str] = []
-    properties = dict(mine.properties)
-    if old.properties != new.properties:
-        if _without_grouping(mine.properties) == _without_grouping(old.properties):
-            properties = dict(new.properties)
-        elif _without_grouping(old.properties) != _without_grouping(new.properties):
-            kept.append(f"charge {mine.code} (its price is customised)")
-    for key in GROUPING_KEYS:
-        if key in new.properties:
-            properties[key] = new.properties[key]
-        else:
-            properties.pop(key, None)
-    filters, kept_filters = _cascade_filters(old, new, mine)
-    kept.extend(f"filter {key} of charge {mine.code} (customised)" for key in kept_filters)
-    if old.min_amount_cents != new.min_amount_cents:
-        kept.append(f"min_amount of charge {mine.code} (Lago does not cascade it)")
-    return replace(mine, properties=properties, filters=filters), kept
-
-
-def cascade(
-    child: PricedPlan, old_parent: PricedPlan, new_parent: PricedPlan
-) -> tuple[PricedPlan, list[str]]:
-    """The child plan after Lago cascades a parent edit (``cascade_updates: true``, §4.6).
-
-    Returns the new child and what of the parent's change does *not* reach it (customised
-    charges or filters, a customised subscription fee, fields Lago does not cascade).
-    """
-    kept: list[str] = []
-    amount = child.amount_cents
-    if old_parent.amount_cents != new_parent.amount_cents:
-        if child.amount_cents == old_parent.amount_cents:
-            amount = new_parent.amount_cents
-        else:
-            kept.append("subscription fee (customised)")
-    if old_parent.commitment_cents != new_parent.commitment_cents:
-        kept.append("minimum commitment (Lago does not cascade it)")
-    charges: list[PricedCharge] = []
-    for mine in child.charges:
-        before, after = old_parent.charge(mine.code), new_parent.charge(mine.code)
-        if before is not None and after is None:
-            continue  # removed from the parent: removed from the child
-        if before is None or after is None or before == after:
-            charges.append(mine)
-            continue
-        if mine.model != after.model:
-            kept.append(f"charge {mine.code} (its charge model differs from the plan's)")
-            charges.append(mine)
-            continue
-        updated, not_reached = _cascade_charge(before, after, mine)
-        charges.append(updated)
-        kept.extend(not_reached)
-    have = {c.code for c in child.charges}
-    charges.extend(
-        c for c in new_parent.charges if old_parent.charge(c.code) is None and c.code not in have
-    )
-    return replace(child, amount_cents=amount, charges=tuple(charges)), kept

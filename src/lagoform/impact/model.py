@@ -1,9 +1,18 @@
 """The revenue section of a plan: ``RevenueImpact`` and its parts. Plain frozen data.
 
-All amounts are integers in the currency's minor units (cents for USD), per billing period:
-``"current"`` is the open period with its usage so far; ``"past-1"`` the last closed period,
-``"past-2"`` the one before, and so on. ``delta_cents = new_cents - old_cents``. The JSON form
-(``model_dump``) is versioned by ``schema_version`` and documented in docs/impact.md.
+All amounts are integers in the currency's minor units (cents for USD). ``"current"`` is the
+open period with its usage so far; ``"past-1"`` the last closed period, ``"past-2"`` the one
+before, and so on. Two bases, always named:
+
+- a subscription's period (``SubscriptionPeriod.old_cents`` ...) is its usage period, of
+  ``interval`` length (a month for a yearly plan billing charges monthly), its subscription fee
+  counted as its share of that period;
+- every total, mover and contribution, and each period's ``monthly_*`` amounts, are on the
+  **monthly run-rate** basis (``basis``): the period's amount × its periods in a year ÷ 12, so a
+  yearly and a monthly subscription add up like with like.
+
+``delta_cents = new_cents - old_cents``. The JSON form (``model_dump``) is versioned by
+``schema_version`` and documented in docs/impact.md.
 ``unavailable`` says why there is no estimate at all (no usage could be read, or the analysis
 failed); ``lagoform plan`` still shows the plan.
 """
@@ -13,6 +22,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
+    "BASIS",
     "SCHEMA_VERSION",
     "ChargeDelta",
     "Contribution",
@@ -25,7 +35,8 @@ __all__ = [
     "Unreliable",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+BASIS = "monthly"
 
 
 class _Frozen(BaseModel):
@@ -45,13 +56,20 @@ class ChargeDelta(_Frozen):
 
 
 class SubscriptionPeriod(_Frozen):
+    """One usage period of a subscription: its amounts (and its charges') on the period's own
+    basis (``interval``), and the same on the monthly run-rate basis."""
+
     period: str
     from_datetime: str | None = None
     to_datetime: str | None = None
     currency: str
+    interval: str = "monthly"
     old_cents: int
     new_cents: int
     delta_cents: int
+    monthly_old_cents: int
+    monthly_new_cents: int
+    monthly_delta_cents: int
     charges: tuple[ChargeDelta, ...] = ()
 
 
@@ -88,7 +106,8 @@ class NotFollowing(_Frozen):
 
 
 class PeriodTotal(_Frozen):
-    """Totals of one period in one currency over the reliably priced subscriptions."""
+    """Totals of one period in one currency over the reliably priced subscriptions, on the
+    monthly run-rate basis."""
 
     period: str
     currency: str
@@ -103,7 +122,8 @@ class PeriodTotal(_Frozen):
 
 
 class Mover(_Frozen):
-    """A customer's bill for the first period shown (``current``), all its subscriptions."""
+    """A customer's bill for the first period shown (``current``), all its subscriptions, on
+    the monthly run-rate basis."""
 
     external_customer_id: str
     currency: str
@@ -114,7 +134,8 @@ class Mover(_Frozen):
 
 
 class Contribution(_Frozen):
-    """How much of a period's change one charge of one plan makes, over all subscriptions."""
+    """How much of a period's change one charge of one plan makes, over all subscriptions, on
+    the monthly run-rate basis."""
 
     period: str
     currency: str
@@ -126,6 +147,7 @@ class Contribution(_Frozen):
 
 class RevenueImpact(_Frozen):
     schema_version: int = SCHEMA_VERSION
+    basis: str = BASIS  # what totals, movers and contributions are per
     periods: tuple[str, ...] = ("current",)
     affected_subscriptions: int = 0  # whose effective pricing changes (priced or not)
     totals: tuple[PeriodTotal, ...] = ()

@@ -1,59 +1,33 @@
 """Which subscriptions' effective pricing a catalog change moves, and to what.
 
-For every active subscription, ``propose`` replays what apply and Lago would do to its
-effective plan (API_NOTES §5.4–5.6, §4.6):
+For every live subscription, ``propose`` asks ``lagoform.model.reach`` what its effective plan
+is after apply — the verdict the plan's blast radius and subscription changes show, so the
+revenue section prices exactly what apply makes Lago bill:
 
-- not overridden: it bills on the plan itself, so the catalog's plan is its new pricing
-  (cause ``plan``);
-- overridden (on a child plan): a plan edit reaches it only with ``cascade_updates: true`` and
-  only for what the override did not customise (cause ``cascade``); with ``false`` it keeps its
-  copy — zero change, reported with the reason;
-- its tenant file's overrides are then applied on top (cause ``override``);
-- a different ``plan`` in the tenant file moves it to that plan (cause ``plan_switch``).
+- it bills its plan itself: the catalog's plan (cause ``plan``), or the plan its YAML moves it
+  to (``plan_switch``);
+- its YAML negotiates prices: lagoform's apply keeps its own copy at the catalog's prices with
+  the negotiated values laid over them (``repriced``), whatever ``cascade_updates`` says;
+- Lago has it on its own copy and lagoform does not manage it: the plan's change reaches it
+  through ``cascade_updates`` (``cascade``), or not at all.
 
-Pure: the catalog side comes from the engine's ``DesiredState``; the live side from Lago's
-plans and subscriptions (read in ``fetch.py``).
+Pure: the catalog side is the engine's ``DesiredState``; the live side Lago's plans and
+subscriptions (from the engine's live read, or ``fetch.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
-from lagoform.engine.state import DesiredState
-from lagoform.impact.forms import (
-    PricedPlan,
-    apply_overrides,
-    cascade,
-    priced_plan,
-    pricing_differences,
-)
+from lagoform.impact.forms import PricedPlan, priced, pricing_differences
+from lagoform.model.reach import PlanChange, Subscriber, reach, wanted
+from lagoform.model.state import DesiredState
+from lagoform.model.values import Normal
 
-__all__ = [
-    "Catalog",
-    "LiveSubscription",
-    "Proposal",
-    "WantedSubscription",
-    "from_desired",
-    "needs_effective_plan",
-    "propose",
-]
+__all__ = ["LiveParents", "LiveSubscription", "Proposal", "needs_effective_plan", "propose"]
 
-
-@dataclass(frozen=True)
-class WantedSubscription:
-    plan_code: str
-    overrides: dict[str, Any] | None = None  # the ``plan_overrides`` body (charges by code)
-
-
-@dataclass(frozen=True)
-class Catalog:
-    """The proposed configuration, as far as pricing goes."""
-
-    plans: dict[str, PricedPlan]
-    subscriptions: dict[str, WantedSubscription]
-    removed_plans: frozenset[str] = frozenset()
+_CAUSE = {"follows": "plan", "repriced": "repriced", "cascade": "cascade", "unreached": ""}
 
 
 @dataclass(frozen=True)
@@ -62,9 +36,19 @@ class LiveSubscription:
     external_customer_id: str
     plan_code: str
     overridden: bool
-    # Its plan as ``GET /subscriptions/{id}`` shows it; None = not read (then the parent plan
-    # is its pricing when it is not overridden).
-    effective_plan: PricedPlan | None = None
+    status: str = "active"
+    # Its own copy as ``GET /subscriptions/{id}`` shows it (comparison form) and that copy's
+    # charge ids; None = not read (a subscription on its plan prices like the plan).
+    effective: Normal | None = None
+    effective_ids: Mapping[str, str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LiveParents:
+    """Lago's parent plans (comparison form) and their charge ids, by plan code."""
+
+    forms: Mapping[str, Normal]
+    ids: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -72,104 +56,78 @@ class Proposal:
     subscription: LiveSubscription
     current: PricedPlan
     proposed: PricedPlan
-    causes: tuple[str, ...] = ()  # plan | cascade | override | plan_switch
+    causes: tuple[str, ...] = ()  # plan | repriced | cascade | plan_switch
     differences: tuple[str, ...] = ()  # what prices differently, in words
-    # Parts of a change to its plan that do not reach it, and why (overridden subscriptions).
+    # Parts of a change to its plan that do not reach it, and why.
     not_reached: tuple[str, ...] = ()
     not_reached_reason: str | None = None
     # Set when its new pricing cannot be stated (e.g. its plan is deleted).
     blocked: str | None = None
 
 
-def from_desired(desired: DesiredState) -> Catalog:
-    plans = {code: priced_plan(obj.body) for code, obj in desired.objects.get("plan", {}).items()}
-    subscriptions: dict[str, WantedSubscription] = {}
-    for key, obj in desired.objects.get("subscription", {}).items():
-        overrides = obj.body.get("plan_overrides")
-        subscriptions[key] = WantedSubscription(
-            plan_code=str(obj.body.get("plan_code") or ""),
-            overrides=dict(overrides) if isinstance(overrides, Mapping) and overrides else None,
-        )
-    return Catalog(plans, subscriptions, desired.remove.get("plan", frozenset()))
+def _target(sub: LiveSubscription, desired: DesiredState) -> str:
+    want = wanted(desired, sub.external_id)
+    return want.plan_code if want is not None and want.plan_code else sub.plan_code
 
 
-def _target(sub: LiveSubscription, catalog: Catalog) -> tuple[str, dict[str, Any] | None]:
-    wanted = catalog.subscriptions.get(sub.external_id)
-    if wanted is None or not wanted.plan_code:
-        return sub.plan_code, wanted.overrides if wanted else None
-    return wanted.plan_code, wanted.overrides
+def _change(code: str, parents: LiveParents, desired: DesiredState) -> PlanChange:
+    want = desired.get("plan", code)
+    return PlanChange(
+        old=parents.forms.get(code),
+        new=want.normal if want is not None else None,
+        cascade_updates=want.cascade_updates if want is not None else False,
+    )
 
 
 def needs_effective_plan(
-    sub: LiveSubscription, live_parents: Mapping[str, PricedPlan], catalog: Catalog
+    sub: LiveSubscription, parents: LiveParents, desired: DesiredState
 ) -> bool:
-    """Whether ``propose`` needs this overridden subscription's effective plan read."""
-    if not sub.overridden or sub.effective_plan is not None:
+    """Whether ``propose`` needs this overridden subscription's own copy read."""
+    if not sub.overridden or sub.effective is not None:
         return False
-    target, overrides = _target(sub, catalog)
-    if target != sub.plan_code or overrides:
+    target = _target(sub, desired)
+    want = wanted(desired, sub.external_id)
+    if target != sub.plan_code or (want is not None and want.stated):
         return True
-    old, new = live_parents.get(sub.plan_code), catalog.plans.get(sub.plan_code)
-    return old is not None and new is not None and bool(pricing_differences(old, new))
+    change = _change(target, parents, desired)
+    return change.new is not None and change.old != change.new
 
 
-def propose(
-    sub: LiveSubscription, live_parents: Mapping[str, PricedPlan], catalog: Catalog
-) -> Proposal | None:
+def propose(sub: LiveSubscription, parents: LiveParents, desired: DesiredState) -> Proposal | None:
     """The subscription's pricing now and after apply; None when its current pricing is
-    unknown (an overridden subscription whose effective plan was not read, or a plan Lago
-    does not list)."""
-    live_parent = live_parents.get(sub.plan_code)
-    current = sub.effective_plan or (None if sub.overridden else live_parent)
-    if current is None:
+    unknown (an overridden subscription whose copy was not read, or a plan Lago lacks)."""
+    now = sub.effective if sub.overridden else parents.forms.get(sub.plan_code)
+    if now is None:
         return None
-    target, overrides = _target(sub, catalog)
-    if target in catalog.removed_plans and target not in catalog.plans:
+    ids = sub.effective_ids if sub.overridden else parents.ids.get(sub.plan_code, {})
+    current = priced(now, sub.plan_code, ids)
+    target = _target(sub, desired)
+    if target in desired.remove.get("plan", frozenset()) and desired.get("plan", target) is None:
         gone = f"plan {target} is removed in the catalog: Lago terminates this subscription"
         return Proposal(sub, current, current, blocked=gone)
-    new_parent = catalog.plans.get(target) or live_parents.get(target)
-    if new_parent is None:
+    change = _change(target, parents, desired)
+    if change.new is None and change.old is None:
         return Proposal(sub, current, current, blocked=f"plan {target} is unknown")
-    causes: list[str] = []
-    not_reached: list[str] = []
-    reason: str | None = None
-    if target != sub.plan_code:
-        base = new_parent
-        causes.append("plan_switch")
-    elif not sub.overridden:
-        base = new_parent
-        if pricing_differences(current, new_parent):
-            causes.append("plan")
-    else:
-        base = current
-        parent_change = (
-            pricing_differences(live_parent, new_parent) if live_parent is not None else []
-        )
-        if live_parent is not None and parent_change and new_parent.cascade_updates:
-            base, not_reached = cascade(current, live_parent, new_parent)
-            if base != current:
-                causes.append("cascade")
-            if not_reached:
-                reason = (
-                    f"overridden: plan {target}'s cascade_updates reaches only what this "
-                    "subscription's override did not customise"
-                )
-        elif parent_change:
-            not_reached = parent_change
-            reason = (
-                f"overridden (on a child plan) and plan {target} has cascade_updates: false — "
-                "the plan change does not reach this subscription"
-            )
-    proposed = apply_overrides(base, overrides)
-    if overrides and proposed != base:
-        causes.append("override")
+    moves = target != sub.plan_code
+    found = reach(
+        Subscriber(sub.external_id, sub.external_customer_id, sub.plan_code, sub.status,
+                   sub.overridden, sub.effective),
+        wanted(desired, sub.external_id),
+        change,
+        moves=moves,
+    )  # fmt: skip
+    if found.after is None:
+        return None
+    proposed = priced(found.after, target)
     differences = pricing_differences(current, proposed)
+    cause = "plan_switch" if moves else _CAUSE[found.how]
+    kept = found.kept if change.old is not None and change.old != change.new else ()
     return Proposal(
         subscription=sub,
         current=current,
         proposed=proposed,
-        causes=tuple(causes) if differences else (),
+        causes=(cause,) if differences and cause else (),
         differences=tuple(differences),
-        not_reached=tuple(not_reached),
-        not_reached_reason=reason,
+        not_reached=kept,
+        not_reached_reason=found.reason if kept else None,
     )

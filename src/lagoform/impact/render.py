@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from lagoform.impact.model import PeriodTotal, RevenueImpact
-from lagoform.impact.money import money, signed_money
+from lagoform.model.currency import money, signed_money
 
 __all__ = ["headline", "render_json", "render_markdown", "render_text"]
 
@@ -18,8 +18,8 @@ MAX_ITEMS = 20  # entries per list in text and markdown (a PR comment has a size
 
 _CAUSES = {
     "plan": "plan change",
+    "repriced": "re-priced by lagoform: catalog prices with its negotiated values",
     "cascade": "plan change via cascade_updates",
-    "override": "override change",
     "plan_switch": "moves to another plan",
 }
 
@@ -42,7 +42,7 @@ def headline(impact: RevenueImpact) -> str:
             return f"No reliable estimate ({len(impact.unreliable)} subscription(s), see below)."
         return "No subscription's pricing changes: no revenue impact."
     return "; ".join(
-        f"{_label(first)}: {signed_money(t.delta_cents, t.currency)} "
+        f"{_label(first)}, per month: {signed_money(t.delta_cents, t.currency)} "
         f"({money(t.old_cents, t.currency)} → {money(t.new_cents, t.currency)}), "
         f"{_customers(t)}"
         for t in totals
@@ -84,7 +84,7 @@ def render_markdown(impact: RevenueImpact, *, max_items: int = MAX_ITEMS, headin
     lines = [f"{title} Revenue impact", "", f"**{headline(impact)}**", ""]
     if impact.totals:
         lines += _table(
-            ["Period", "Before", "After", "Change", "More", "Less", "Same", "Subscriptions"],
+            ["Per month", "Before", "After", "Change", "More", "Less", "Same", "Subscriptions"],
             ["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"],
             (
                 [
@@ -102,7 +102,7 @@ def render_markdown(impact: RevenueImpact, *, max_items: int = MAX_ITEMS, headin
         )
         lines.append("")
     if impact.movers:
-        lines += [f"{part} Largest movers", ""]
+        lines += [f"{part} Largest movers (per month)", ""]
         lines += _table(
             ["Customer", "Before", "After", "Change"],
             ["---", "---:", "---:", "---:"],
@@ -118,7 +118,7 @@ def render_markdown(impact: RevenueImpact, *, max_items: int = MAX_ITEMS, headin
         )
         lines.append("")
     if impact.contributions:
-        lines += [f"{part} By charge", ""]
+        lines += [f"{part} By charge (per month)", ""]
         lines += _table(
             ["Period", "Plan", "Charge", "Change", "Subscriptions"],
             ["---", "---", "---", "---:", "---:"],
@@ -155,9 +155,9 @@ def render_markdown(impact: RevenueImpact, *, max_items: int = MAX_ITEMS, headin
 def _not_following_md(impact: RevenueImpact, part: str, max_items: int) -> list[str]:
     if not impact.not_following:
         return []
-    lines = [f"{part} Not following the plan change (overridden)", ""]
+    lines = [f"{part} Keeping their own prices for part of the change", ""]
     for nf in impact.not_following[:max_items]:
-        kept = f" Keeps its own: {', '.join(nf.not_reached)}." if nf.not_reached else ""
+        kept = f" Keeps: {', '.join(nf.not_reached)}." if nf.not_reached else ""
         lines.append(
             f"- `{nf.external_id}` ({nf.external_customer_id}, plan `{nf.plan_code}`): "
             f"{nf.reason}.{kept}"
@@ -182,12 +182,12 @@ def render_text(impact: RevenueImpact, *, max_items: int = MAX_ITEMS) -> str:
         lines.append(f"  {headline(impact)}")
     for t in impact.totals:
         lines.append(
-            f"  {_label(t.period)} ({t.currency}): {money(t.old_cents, t.currency)} → "
+            f"  {_label(t.period)} ({t.currency}, per month): {money(t.old_cents, t.currency)} → "
             f"{money(t.new_cents, t.currency)}  {signed_money(t.delta_cents, t.currency)}  "
             f"[{_customers(t)}; {t.subscriptions} subscription(s)]"
         )
     if impact.movers:
-        lines.append("  Largest movers:")
+        lines.append("  Largest movers (per month):")
         width = max(len(m.external_customer_id) for m in impact.movers)
         lines += [
             f"    {m.external_customer_id:<{width}}  {money(m.old_cents, m.currency)} → "
@@ -195,7 +195,7 @@ def render_text(impact: RevenueImpact, *, max_items: int = MAX_ITEMS) -> str:
             for m in impact.movers
         ]
     if impact.contributions:
-        lines.append("  By charge:")
+        lines.append("  By charge (per month):")
         lines += [
             f"    {_label(c.period)}: {c.plan_code}/{c.charge}  "
             f"{signed_money(c.delta_cents, c.currency)} over {c.subscriptions} subscription(s)"
@@ -211,7 +211,14 @@ def render_text(impact: RevenueImpact, *, max_items: int = MAX_ITEMS) -> str:
     for sub in impact.subscriptions[:max_items]:
         causes = ", ".join(_CAUSES.get(c, c) for c in sub.causes)
         periods = "; ".join(
-            f"{p.period} {money(p.old_cents, p.currency)} → {money(p.new_cents, p.currency)}"
+            f"{p.period} ({p.interval}) {money(p.old_cents, p.currency)} → "
+            f"{money(p.new_cents, p.currency)}"
+            + (
+                f", per month {money(p.monthly_old_cents, p.currency)} → "
+                f"{money(p.monthly_new_cents, p.currency)}"
+                if p.interval != "monthly"
+                else ""
+            )
             for p in sub.periods
         )
         lines.append(f"  · {sub.external_id} ({causes}): {periods or 'no usage periods'}")

@@ -225,6 +225,9 @@ def _message(status: int, body: dict[str, Any]) -> str:
         explained = explain_error_details(details)
         head = "validation failed" if status == 422 else str(body.get("error") or "error")
         return f"{head}: " + "; ".join(explained)
+    if isinstance(details, str) and details:
+        # an event whose metric expression cannot be evaluated: Lago sends its message
+        return f"validation failed: {details}"
     if isinstance(code, str) and code:
         return code_in_words(code)
     if status == 401:

@@ -345,3 +345,24 @@ class LagoResources(ABC):
             "usage_periods",
             {"external_subscription_id": external_subscription_id, **params},
         )
+
+    # -- what Lago computes without storing anything (safe to repeat) ------------------------
+    def evaluate_expression(self, expression: str, event: Mapping[str, Any]) -> Any:
+        """The value of a billable-metric ``expression`` for a sample ``event``."""
+        body = {"expression": expression, "event": dict(event)}
+        data = self.post("/billable_metrics/evaluate_expression", body, idempotent=True)
+        result = data.get("expression_result")
+        return result.get("value") if isinstance(result, dict) else None
+
+    def estimate_fees(self, event: Mapping[str, Any]) -> list[Obj]:
+        """The fees one event would add to the subscription's pay-in-advance charges."""
+        data = self.post("/events/estimate_fees", {"event": dict(event)}, idempotent=True)
+        fees = data.get("fees")
+        return [f for f in fees if isinstance(f, dict)] if isinstance(fees, list) else []
+
+    def preview_invoice(self, body: Mapping[str, Any]) -> Obj:
+        """Lago's own computation of an invoice (``customer``, ``subscriptions`` or
+        ``plan_code``); nothing is created."""
+        data = self.post("/invoices/preview", dict(body), idempotent=True)
+        invoice = data.get("invoice")
+        return invoice if isinstance(invoice, dict) else {}

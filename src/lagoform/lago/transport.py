@@ -352,11 +352,10 @@ class ClientCore:
 
 
 def _exact(value: Any) -> Any:
-    """A Decimal goes to Lago as the decimal string it is (Lago reads amounts from strings)."""
+    """A Decimal goes to Lago as the decimal string it is: Lago reads amounts from strings,
+    and its BigDecimal takes both ``0.00000025`` and ``2.5E-7`` exactly."""
     if isinstance(value, Decimal):
-        from lagoform.catalog.money import decimal_text  # rare: keep the client's import light
-
-        return decimal_text(value)
+        return str(value)
     raise TypeError(f"cannot send a {type(value).__name__} to Lago")
 
 

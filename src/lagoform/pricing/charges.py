@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from lagoform.pricing.filters import match_filter
+from lagoform.model.currency import subunit_to_unit
+from lagoform.pricing.filters import FilterRouter, GroupKey
 from lagoform.pricing.models import price_units
 from lagoform.pricing.rounding import (
     ZERO,
     PricingError,
-    currency_exponent,
+    lago_prorated,
     round_half_up,
     to_cents,
     to_decimal,
@@ -36,9 +37,6 @@ __all__ = [
 ]
 
 ONE = Decimal(1)
-
-GroupKey = int | None
-"""A fee of a charge: the index of a filter in ``charge["filters"]``, or None for the default."""
 
 
 @dataclass(frozen=True)
@@ -124,24 +122,26 @@ def usage_from_events(
     *,
     metric_filters: Mapping[str, Sequence[str]] | None = None,
 ) -> ChargeUsage:
-    """Route events to the charge's filter groups and sum them (sum/count aggregations).
+    """Route events to the charge's fees and sum them (sum/count aggregations).
 
-    Events come in time order; for a count metric pass value 1. A dynamic charge's transactions
-    are the events' ``precise_total_amount_cents`` (third item, missing = 0); other models' are
-    the values. Other aggregations (max, unique count, latest, weighted sum) must be aggregated
-    by the caller into ``ChargeUsage`` directly.
+    Events come in time order; for a count metric pass value 1. An event counts in every fee
+    ``FilterRouter.groups`` names (filters that overlap without being nested share it). A dynamic
+    charge's transactions are the events' ``precise_total_amount_cents`` (third item, missing =
+    0); other models' are the values. Other aggregations (max, unique count, latest, weighted
+    sum) must be aggregated by the caller into ``ChargeUsage`` directly.
     """
     filters = _filters(charge)
+    router = FilterRouter(filters, metric_filters=metric_filters) if filters else None
     dynamic = charge.get("charge_model") == "dynamic"
     units: dict[GroupKey, Decimal] = {}
     transactions: dict[GroupKey, list[Decimal]] = {}
     for event in events:
         properties, value = event[0], event[1]
-        key = match_filter(filters, properties, metric_filters=metric_filters) if filters else None
-        units[key] = units.get(key, ZERO) + value
         precise = event[2] if len(event) > 2 else None
         transaction = (precise or ZERO) if dynamic else value
-        transactions.setdefault(key, []).append(transaction)
+        for key in router.groups(properties) if router is not None else (None,):
+            units[key] = units.get(key, ZERO) + value
+            transactions.setdefault(key, []).append(transaction)
     return ChargeUsage(
         {k: GroupUsage(units[k], len(transactions[k]), tuple(transactions[k])) for k in units}
     )
@@ -155,12 +155,14 @@ def _group_amount(
     premium: bool,
     zero_usage_first_tier_flat: bool,
     currency: str | None,
+    count_aggregation: bool,
 ) -> Decimal:
     if model == "dynamic":
-        # The events carry their price in the currency's minor units; zero units bill nothing.
-        if usage.units == ZERO:
+        # The events carry their price in the currency's minor units; zero units bill nothing,
+        # and like every fee, negative units or a negative amount bill 0.
+        if usage.units <= ZERO:
             return ZERO
-        return sum(usage.transactions, ZERO).scaleb(-currency_exponent(currency))
+        return max(sum(usage.transactions, ZERO) / subunit_to_unit(currency), ZERO)
     return price_units(
         model,
         properties,
@@ -169,6 +171,7 @@ def _group_amount(
         events_count=usage.events_count,
         premium=premium,
         zero_usage_first_tier_flat=zero_usage_first_tier_flat,
+        count_aggregation=count_aggregation,
     )
 
 
@@ -179,12 +182,16 @@ def price_charge_usage(
     premium: bool = True,
     zero_usage_first_tier_flat: bool = True,
     period_fraction: Decimal = ONE,
+    period_days: tuple[int, int] | None = None,
     currency: str | None = None,
+    count_aggregation: bool = False,
 ) -> ChargeFees:
     """Price one period's usage of a Lago-shaped charge (as ``GET /plans/{code}`` returns it).
 
-    ``period_fraction`` (days billed / days in the period, see ``invoice.proration``) prorates
-    the charge's ``min_amount_cents``; ``currency`` picks the minor unit (default: cents).
+    The charge's ``min_amount_cents`` is prorated by ``period_days`` (days billed, days in the
+    period — Lago's own arithmetic, see ``true_up_cents``) or else by ``period_fraction``;
+    ``currency`` picks the minor unit (default: cents); ``count_aggregation``: the metric counts
+    events (see ``price_units``).
     """
     model = _charge_model(charge)
     filters = _filters(charge)
@@ -203,23 +210,42 @@ def price_charge_usage(
             premium=premium,
             zero_usage_first_tier_flat=zero_usage_first_tier_flat,
             currency=currency,
+            count_aggregation=count_aggregation,
         )
         precise[key] = amount
         rounded[key] = to_cents(amount, currency=currency)
-    true_up = true_up_cents(charge, sum(rounded.values()), period_fraction=period_fraction)
+    true_up = true_up_cents(
+        charge, sum(rounded.values()), period_fraction=period_fraction, period_days=period_days
+    )
     return ChargeFees(by_group=rounded, precise_by_group=precise, true_up_cents=true_up)
 
 
 def true_up_cents(
-    charge: Mapping[str, Any], used_cents: int, *, period_fraction: Decimal = ONE
+    charge: Mapping[str, Any],
+    used_cents: int,
+    *,
+    period_fraction: Decimal = ONE,
+    period_days: tuple[int, int] | None = None,
 ) -> int:
     """True-up of a charge's ``min_amount_cents``: prorated minimum − fees billed, if positive.
 
     ``used_cents`` is the sum of every fee of the charge in the period (all filters and pricing
-    groups). Callers pricing ``pricing_group_keys`` groups one by one add them up and call this.
+    groups; each fee already 0 when negative). Callers pricing ``pricing_group_keys`` groups one
+    by one add them up and call this. With ``period_days = (days billed, days in the period)``
+    the minimum is prorated the way Lago's server does it — minimum ÷ days in the period × days
+    billed in floating point, compared unrounded, the difference rounded half away from zero
+    (fees/create_true_up_service.rb) — so a true-up that lands on a half cent only through
+    binary rounding (34 ÷ 28 × 21 = 25.4999…) rounds as Lago rounds it.
     """
     minimum = to_decimal(charge.get("min_amount_cents"), field="min_amount_cents")
+    if minimum <= ZERO:
+        return 0
+    if period_days is not None:
+        prorated = lago_prorated(minimum, *period_days)
+        if used_cents >= prorated:
+            return 0
+        return round_half_up(Decimal(float(prorated) - used_cents))
     prorated_minimum = minimum * period_fraction
-    if minimum <= ZERO or used_cents >= prorated_minimum:
+    if used_cents >= prorated_minimum:
         return 0
     return round_half_up(prorated_minimum - used_cents)

@@ -15,14 +15,16 @@ from datetime import date
 from decimal import Decimal
 
 from lagoform.pricing.charges import ChargeFees
-from lagoform.pricing.rounding import PricingError, round_half_up
+from lagoform.pricing.rounding import ZERO, PricingError, lago_prorated, round_half_up
 
 __all__ = [
     "InvoiceTotal",
+    "TaxedLine",
     "base_fee_cents",
     "days_in_period",
     "invoice_total",
     "proration",
+    "taxes_cents",
 ]
 
 ONE = Decimal(1)
@@ -55,9 +57,43 @@ def proration(days_billed: int, period_days: int) -> Decimal:
     return Decimal(days_billed) / Decimal(period_days)
 
 
-def base_fee_cents(amount_cents: int, period_fraction: Decimal = ONE) -> int:
-    """The plan's subscription fee for the billed part of a period ($10 × 22/31 → 710)."""
+def base_fee_cents(
+    amount_cents: int,
+    period_fraction: Decimal = ONE,
+    *,
+    period_days: tuple[int, int] | None = None,
+) -> int:
+    """The plan's subscription fee for the billed part of a period ($10 × 22/31 → 710).
+
+    ``period_days = (days billed, days in the period)`` computes it as Lago's server does
+    (``lago_prorated``); a full period bills the amount itself."""
+    if period_days is not None:
+        if period_days[0] == period_days[1]:
+            return amount_cents
+        return round_half_up(lago_prorated(amount_cents, *period_days))
     return round_half_up(Decimal(amount_cents) * period_fraction)
+
+
+@dataclass(frozen=True)
+class TaxedLine:
+    """An amount of minor units and the rates (percent) of the taxes that apply to it."""
+
+    amount_cents: int
+    rates: tuple[tuple[str, Decimal], ...]  # (tax code, rate)
+
+
+def taxes_cents(lines: Iterable[TaxedLine]) -> tuple[int, dict[str, int]]:
+    """Taxes of an invoice (or of one fee): per tax, the sum of its lines × rate ÷ 100 in
+    floating point; the total is the unrounded per-tax amounts added up, rounded once
+    (invoices/apply_taxes_service.rb:30-44, fees/apply_taxes_service.rb:37-51).
+    Returns (total, {tax code: rounded amount})."""
+    per_tax: dict[str, Decimal] = {}
+    for line in lines:
+        for code, rate in line.rates:
+            per_tax[code] = per_tax.get(code, ZERO) + Decimal(line.amount_cents) * rate
+    unrounded = {code: float(total) / 100 for code, total in per_tax.items()}
+    total = round_half_up(Decimal(sum(unrounded.values(), 0.0)))
+    return total, {code: round_half_up(Decimal(value)) for code, value in unrounded.items()}
 
 
 @dataclass(frozen=True)
@@ -79,16 +115,21 @@ def invoice_total(
     *,
     minimum_commitment_cents: int | None = None,
     period_fraction: Decimal = ONE,
+    period_days: tuple[int, int] | None = None,
 ) -> InvoiceTotal:
     """Add up a period's invoice and its minimum-commitment top-up.
 
     ``base_fee`` is the subscription fee already prorated (``base_fee_cents``); ``charges`` are
     the charges' fees (``ChargeFees`` count with their true-up) or plain cent amounts;
-    ``period_fraction`` prorates the commitment for a partial period.
+    ``period_days`` (Lago's arithmetic, ``lago_prorated``) or ``period_fraction`` prorates the
+    commitment for a partial period.
     """
     charges_cents = sum(c.total_cents if isinstance(c, ChargeFees) else c for c in charges)
     top_up = 0
     if minimum_commitment_cents:
-        commitment = round_half_up(Decimal(minimum_commitment_cents) * period_fraction)
-        top_up = max(0, commitment - (base_fee + charges_cents))
+        if period_days is not None:
+            prorated = lago_prorated(minimum_commitment_cents, *period_days, coefficient_first=True)
+        else:
+            prorated = Decimal(minimum_commitment_cents) * period_fraction
+        top_up = max(0, round_half_up(prorated) - (base_fee + charges_cents))
     return InvoiceTotal(base_fee, charges_cents, top_up)

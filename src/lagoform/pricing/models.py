@@ -8,15 +8,16 @@ rounding to cents happens once, later (see ``rounding.to_cents``). Rules follow 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
+from lagoform.pricing.percentage import percentage_amount
 from lagoform.pricing.rounding import HUNDRED, ZERO, PricingError, ceil_decimal, to_decimal
 
-__all__ = ["CHARGE_MODELS", "Tier", "parse_tiers", "price_units"]
+__all__ = ["CHARGE_MODELS", "Tier", "model_amount", "parse_tiers", "price_units"]
 
 CHARGE_MODELS = frozenset(
     {"standard", "graduated", "volume", "package", "percentage", "graduated_percentage", "dynamic"}
@@ -69,32 +70,59 @@ def parse_tiers(charge_model: str, properties: Mapping[str, Any]) -> list[Tier]:
     return tiers
 
 
-def _graduated(tiers: Sequence[Tier], units: Decimal, zero_usage_first_tier_flat: bool) -> Decimal:
-    # Each range holds the units above the previous range's to_value, up to its own to_value:
-    # that reading is the same for integer ranges (0-100, 101-200) and for the decimal ranges
-    # whose from_value repeats the previous to_value (API_NOTES §13.1).
-    if units <= ZERO:
-        return tiers[0].flat_amount if zero_usage_first_tier_flat else ZERO
+def _adjacent(tiers: Sequence[Tier]) -> bool:
+    """Every range starts at the previous ``to_value``: Lago's decimal-boundary reading."""
+    return len(tiers) >= 2 and all(
+        cur.from_value == (prev.to_value or ZERO) for prev, cur in pairwise(tiers)
+    )
+
+
+def _graduated(tiers: Sequence[Tier], units: Decimal) -> Decimal:
+    # Lago counts the units of a range as (usage capped at to_value) - from_value, plus one when
+    # the ranges are not all adjacent (0-100, 101-200: inclusive integer ranges); a range starting
+    # at 0 counts the capped usage itself (charge_models/amount_details/range_graduated_service).
+    # So an adjacent set whose first range starts at 1 bills one unit less in that range.
+    adjacent = _adjacent(tiers)
     amount = ZERO
-    lower = ZERO
     for tier in tiers:
-        upper = units if tier.to_value is None else min(units, tier.to_value)
-        amount += tier.flat_amount + (upper - lower) * tier.price
-        if tier.to_value is None or units <= tier.to_value:
+        capped = tier.to_value if tier.to_value is not None and units >= tier.to_value else units
+        count = (
+            capped if tier.from_value == 0 else capped - tier.from_value + (0 if adjacent else 1)
+        )
+        amount += tier.flat_amount + (count * tier.price if count != 0 else ZERO)
+        if tier.to_value is None or tier.to_value >= units:
             break
-        lower = tier.to_value
     return amount
 
 
-def _volume(tiers: Sequence[Tier], units: Decimal, zero_usage_first_tier_flat: bool) -> Decimal:
-    if units <= ZERO:
-        return tiers[0].flat_amount if zero_usage_first_tier_flat else ZERO
-    # The tier is chosen with the usage rounded up: 100.5 units fall in 101-200 (§13.1).
-    reach = ceil_decimal(units)
+def _graduated_percentage(tiers: Sequence[Tier], units: Decimal) -> Decimal:
+    # Ranges are always read as inclusive integer ranges here, adjacent or not
+    # (charge_models/amount_details/range_graduated_percentage_service): a range starting at the
+    # previous to_value counts that boundary unit twice.
+    amount = ZERO
     for tier in tiers:
-        if tier.to_value is None or reach <= tier.to_value:
+        if tier.to_value is not None and units >= tier.to_value:
+            count = tier.to_value - (1 if tier.from_value == 0 else tier.from_value) + 1
+        elif tier.from_value == 0:
+            count = units
+        else:
+            count = units - tier.from_value + 1
+        amount += count * tier.price + tier.flat_amount
+        if tier.to_value is None or tier.to_value >= units:
+            break
+    return amount
+
+
+def _volume(tiers: Sequence[Tier], units: Decimal) -> Decimal:
+    # The range is chosen with the usage rounded up against from_value: 100.5 units fall in
+    # 101-200 (§13.1, charge_models/volume_service.rb#matching_range).
+    reach = ceil_decimal(units)
+    for tier in sorted(tiers, key=lambda t: t.from_value):
+        if tier.from_value <= reach and (tier.to_value is None or units <= tier.to_value):
             return units * tier.price + tier.flat_amount
-    raise PricingError("volume: no range holds the usage")  # unreachable: last range is open
+    raise PricingError(
+        f"volume: no range holds {units} units (Lago's server cannot price it either)"
+    )
 
 
 def _package(properties: Mapping[str, Any], units: Decimal) -> Decimal:
@@ -102,96 +130,58 @@ def _package(properties: Mapping[str, Any], units: Decimal) -> Decimal:
     if size <= ZERO:
         raise PricingError("package: package_size must be a positive integer")
     amount = to_decimal(properties.get("amount"), field="amount")
-    paid_units = units - to_decimal(properties.get("free_units"), field="free_units_per_events")
+    paid_units = units - to_decimal(properties.get("free_units"), field="free_units")
     if paid_units <= ZERO:
         return ZERO
     # A package counts from its first unit: 1,080 units at 1,000 per package = 2 packages (§13.4).
     return ceil_decimal(paid_units / size) * amount
 
 
-def _percentage(
+def model_amount(
+    charge_model: str,
     properties: Mapping[str, Any],
     units: Decimal,
-    transactions: Sequence[Decimal],
-    events_count: int | None,
-    premium: bool,
+    *,
+    transactions: Sequence[Decimal] = (),
+    events_count: int | None = None,
+    premium: bool = True,
+    zero_usage_first_tier_flat: bool = True,
+    count_aggregation: bool = False,
+    before_event: bool = False,
 ) -> Decimal:
-    rate = to_decimal(properties.get("rate"), field="rate") / HUNDRED
-    fixed = to_decimal(properties.get("fixed_amount"), field="fixed_amount")
-    # Lago reads a zero (or absent) free allowance as "no allowance".
-    free_events_value = to_decimal(
-        properties.get("free_units_per_events"), field="free_units_per_events"
-    )
-    free_events = int(free_events_value) if free_events_value > ZERO else None
-    free_total_value = to_decimal(
-        properties.get("free_units_per_total_aggregation"), field="free_units_per_total_aggregation"
-    )
-    free_total = free_total_value if free_total_value > ZERO else None
-    tx_min_raw = properties.get("per_transaction_min_amount")
-    tx_max_raw = properties.get("per_transaction_max_amount")
-    # Per-transaction bounds are a premium feature: a free server ignores them (§13.5).
-    tx_min = to_decimal(tx_min_raw) if premium and tx_min_raw not in (None, "") else None
-    tx_max = to_decimal(tx_max_raw) if premium and tx_max_raw not in (None, "") else None
-    has_allowance = free_events is not None or free_total is not None
+    """The charge model's own amount, before Lago's fee rule (see ``price_units``).
 
-    if transactions:
-        return _percentage_per_transaction(
-            transactions, rate, fixed, free_events, free_total, tx_min, tx_max
-        )
-    if units == ZERO:
-        return ZERO
-    if tx_min is not None or tx_max is not None or free_events is not None:
-        raise PricingError(
-            "percentage: per-transaction bounds or free_units_per_events need the individual "
-            "transactions, not only the total"
-        )
-    if fixed != ZERO and has_allowance:
-        raise PricingError(
-            "percentage: a fixed_amount with free units needs the individual transactions"
-        )
-    billed_units = units if free_total is None else max(units - free_total, ZERO)
-    if fixed != ZERO and events_count is None:
-        raise PricingError("percentage: a fixed_amount needs the number of events")
-    return billed_units * rate + fixed * (events_count or 0)
-
-
-def _percentage_per_transaction(
-    transactions: Sequence[Decimal],
-    rate: Decimal,
-    fixed: Decimal,
-    free_events: int | None,
-    free_total: Decimal | None,
-    tx_min: Decimal | None,
-    tx_max: Decimal | None,
-) -> Decimal:
-    if sum(transactions, ZERO) == ZERO:
-        return ZERO  # no fixed fee on a zero total (§13.5)
-    # The free allowance covers whole transactions until either limit is used up. The transaction
-    # that reaches or crosses the free total pays the rate on its excess only, but the whole fixed
-    # fee: the server counts as free only the events whose running total stays below the limit.
-    allowance_open = free_events is not None or free_total is not None
-    events_left: float = math.inf if free_events is None else free_events
-    total_left = free_total
-    amount = ZERO
-    for tx in transactions:
-        billed = tx
-        if allowance_open and events_left <= 0:
-            allowance_open = False
-        if allowance_open:
-            if total_left is None or tx < total_left:
-                events_left -= 1
-                if total_left is not None:
-                    total_left -= tx
-                continue  # free: not raised to the per-transaction minimum
-            billed = tx - total_left
-            allowance_open = False
-        fee = billed * rate + fixed
-        if tx_min is not None and fee < tx_min:
-            fee = tx_min
-        if tx_max is not None and fee > tx_max:
-            fee = tx_max
-        amount += fee
-    return amount
+    ``before_event``: the "before" side of a pay-in-advance increment, where a tiered model at
+    zero units bills no flat amount (charge_models/graduated_service.rb#compute_amount).
+    """
+    match charge_model:
+        case "standard":
+            return units * to_decimal(properties.get("amount"), field="amount")
+        case "graduated" | "graduated_percentage" | "volume":
+            tiers = parse_tiers(charge_model, properties)
+            if units == 0 and (before_event or not zero_usage_first_tier_flat):
+                return ZERO
+            if charge_model == "graduated":
+                return _graduated(tiers, units)
+            if charge_model == "volume":
+                return _volume(tiers, units)
+            return _graduated_percentage(tiers, units)
+        case "package":
+            return _package(properties, units)
+        case "percentage":
+            return percentage_amount(
+                properties,
+                units,
+                transactions=transactions,
+                events_count=events_count,
+                premium=premium,
+                count_aggregation=count_aggregation,
+            )
+        case "dynamic":
+            # Lago bills nothing when the metric's units sum to zero, whatever the amounts say.
+            return ZERO if units == 0 else sum(transactions, ZERO) / HUNDRED
+        case _:
+            raise PricingError(f"charge model {charge_model!r} cannot be priced by lagoform")
 
 
 def price_units(
@@ -203,6 +193,7 @@ def price_units(
     events_count: int | None = None,
     premium: bool = True,
     zero_usage_first_tier_flat: bool = True,
+    count_aggregation: bool = False,
 ) -> Decimal:
     """Unrounded amount (currency units) one fee bills for ``units`` of usage.
 
@@ -214,22 +205,22 @@ def price_units(
     - ``zero_usage_first_tier_flat``: at zero usage graduated, volume and graduated_percentage
       bill the first range's flat amount — servers since lago-api PR #5760 (2026-07) do;
       pass False to price like an older server.
-    Negative usage of a tiered model is priced as zero usage.
+    - ``count_aggregation``: the metric counts events (``count_agg``, ``unique_count_agg``);
+      matters to a percentage charge's free units (see ``lagoform.pricing.percentage``).
+
+    Lago's fee rule: a fee whose units or amount are negative bills 0
+    (fees/charge_service.rb#init_fee), so negative usage bills nothing in every model.
     """
-    match charge_model:
-        case "standard":
-            return units * to_decimal(properties.get("amount"), field="amount")
-        case "graduated" | "graduated_percentage":
-            tiers = parse_tiers(charge_model, properties)
-            return _graduated(tiers, units, zero_usage_first_tier_flat)
-        case "volume":
-            return _volume(parse_tiers(charge_model, properties), units, zero_usage_first_tier_flat)
-        case "package":
-            return _package(properties, units)
-        case "percentage":
-            return _percentage(properties, units, transactions, events_count, premium)
-        case "dynamic":
-            # Lago bills nothing when the metric's units sum to zero, whatever the amounts say.
-            return ZERO if units == ZERO else sum(transactions, ZERO) / HUNDRED
-        case _:
-            raise PricingError(f"charge model {charge_model!r} cannot be priced by lagoform")
+    if units < 0:
+        return ZERO
+    amount = model_amount(
+        charge_model,
+        properties,
+        units,
+        transactions=transactions,
+        events_count=events_count,
+        premium=premium,
+        zero_usage_first_tier_flat=zero_usage_first_tier_flat,
+        count_aggregation=count_aggregation,
+    )
+    return max(amount, ZERO)

@@ -1,8 +1,9 @@
 """Decimal parsing and Lago's rounding of amounts to the currency's minor unit.
 
 Lago keeps full precision while it prices usage and rounds each fee to cents exactly once, half-up
-(API_NOTES §13.3). This module is the only place that turns a precise amount into an integer of
-minor units, so "round once" stays true by construction. It also holds ``PricingError``, raised for
+(API_NOTES §13.3). The calculator turns a precise amount into an integer of minor units only
+through ``to_cents`` (the currency's minor unit is ``lagoform.model.currency``), so "round once"
+stays true by construction. It also holds ``PricingError``, raised for
 charge properties or usage the calculator cannot price.
 """
 
@@ -12,11 +13,12 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from lagoform.errors import LagoformError
+from lagoform.model.currency import round_to_cents
 
 __all__ = [
     "PricingError",
     "ceil_decimal",
-    "currency_exponent",
+    "lago_prorated",
     "round_half_up",
     "to_cents",
     "to_decimal",
@@ -25,46 +27,9 @@ __all__ = [
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 
-# ISO 4217 currencies Lago accepts whose minor unit is not 1/100 (Lago's amount_cents counts the
-# currency's minor units, as the Money gem defines them). Everything else has two decimals.
-_ZERO_DECIMAL = frozenset(
-    [
-        "BIF",
-        "CLP",
-        "DJF",
-        "GNF",
-        "ISK",
-        "JPY",
-        "KMF",
-        "KRW",
-        "PYG",
-        "RWF",
-        "UGX",
-        "UYI",
-        "VND",
-        "VUV",
-        "XAF",
-        "XOF",
-        "XPF",
-    ]
-)
-_THREE_DECIMAL = frozenset(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"])
-
 
 class PricingError(LagoformError):
     """Charge properties or usage that the pricing calculator cannot price as Lago would."""
-
-
-def currency_exponent(currency: str | None) -> int:
-    """Number of decimals of the currency's minor unit (2 when unknown or not given)."""
-    if currency is None:
-        return 2
-    code = currency.upper()
-    if code in _ZERO_DECIMAL:
-        return 0
-    if code in _THREE_DECIMAL:
-        return 3
-    return 2
 
 
 def to_decimal(value: Any, *, field: str = "value") -> Decimal:
@@ -103,11 +68,28 @@ def to_cents(amount: Decimal, *, currency: str | None = None) -> int:
     """Round a precise amount in currency units to whole minor units, half-up (0.175 → 18).
 
     Half-up is away from zero for negative amounts too (-0.175 → -18), like Ruby's
-    ``BigDecimal#round``. ``currency`` selects the minor unit (JPY: 0 decimals, KWD: 3).
+    ``BigDecimal#round``. ``currency`` selects the minor unit (JPY: none, KWD: 1/1000) from the
+    one currency table (``lagoform.model.currency``); no currency means cents.
     """
-    return round_half_up(amount.scaleb(currency_exponent(currency)))
+    return round_to_cents(amount, currency)
 
 
 def round_half_up(value: Decimal) -> int:
     """Nearest whole number, halves away from zero (Ruby's ``round``)."""
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def lago_prorated(
+    amount: Decimal | int, days: int, period_days: int, *, coefficient_first: bool = False
+) -> Decimal:
+    """An amount of minor units for ``days`` of a ``period_days`` period, computed in binary
+    floating point the way Lago's server computes it, so its rounding lands where Lago's does:
+    amount ÷ period × days for the subscription fee and the charge minimum
+    (subscriptions/dates_service.rb:197-200, fees/create_true_up_service.rb:55-62), amount ×
+    (days ÷ period) for the minimum commitment (commitments/minimum/calculate_preview_fee
+    _service.rb:36-42). Returns the float's exact value; round it with ``round_half_up``."""
+    if period_days <= 0 or not 0 <= days <= period_days:
+        raise PricingError(f"cannot prorate {days} of {period_days} days")
+    if coefficient_first:
+        return Decimal(float(amount) * (days / float(period_days)))
+    return Decimal(float(amount) / period_days * days)

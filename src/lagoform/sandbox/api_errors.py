@@ -47,7 +47,9 @@ def not_allowed(code: str) -> ApiError:
     return ApiError(405, {"status": 405, "error": "Method Not Allowed", "code": code})
 
 
-def validation(details: dict[str, Any]) -> ApiError:
+def validation(details: dict[str, Any] | str) -> ApiError:
+    """422 ``validation_errors``; ``details`` is a message only where Lago sends one (an event
+    whose billable-metric expression cannot be evaluated)."""
     return ApiError(
         422,
         {
@@ -87,4 +89,8 @@ class FieldErrors:
 
     def raise_if_any(self) -> None:
         if self.details:
-            raise validation(dict(self.details))
+            raise self.error()
+
+    def error(self) -> ApiError:
+        """The 422 answer for what was collected (for callers that must raise regardless)."""
+        return validation(dict(self.details))

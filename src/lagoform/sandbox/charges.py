@@ -9,12 +9,12 @@ import copy
 import re
 from typing import Any
 
+from lagoform.model.filters import ALL_FILTER_VALUES
 from lagoform.sandbox import properties as props_mod
 from lagoform.sandbox import taxes
 from lagoform.sandbox.api_errors import FieldErrors, invalid, not_found
 from lagoform.sandbox.state import Record, State, iso, new_id
 
-ALL_VALUES = "__ALL_FILTER_VALUES__"
 PAY_IN_ADVANCE_AGGS = ("count_agg", "sum_agg", "unique_count_agg", "custom_agg")
 # Fields frozen once the plan has ever had a direct subscription (§4.6).
 LOCKED_ON_ATTACHED = (
@@ -67,16 +67,22 @@ def create_from_item(
     now: float,
     premium: bool,
     generate: bool = True,
+    wallet_targets: bool = False,
 ) -> Record:
-    """A new charge on ``plan`` from an input item; validates; does not attach it."""
+    """A new charge on ``plan`` from an input item; validates; does not attach it.
+
+    ``wallet_targets``: the organization has ``events_targeting_wallets`` (with premium); without
+    it ``accepts_target_wallet`` is silently left false (charges/create_service.rb:46-54)."""
     metric = state.metrics.get(str(item.get("billable_metric_id")))
     if metric is None:
         raise not_found("billable_metric")
     charge = new_charge(state, metric["lago_id"], now)
     charge["charge_model"] = item.get("charge_model")
-    for key in ("pay_in_advance", "prorated", "invoice_display_name", "accepts_target_wallet"):
+    for key in ("pay_in_advance", "prorated", "invoice_display_name"):
         if key in item:
             charge[key] = item[key]
+    if wallet_targets:
+        charge["accepts_target_wallet"] = item.get("accepts_target_wallet") or False
     if premium:
         for key in ("invoiceable", "regroup_paid_fees", "min_amount_cents"):
             if key in item:
@@ -102,9 +108,18 @@ def create_from_item(
 
 
 def update_from_item(
-    state: State, plan: Record, charge: Record, item: Record, *, attached: bool, premium: bool
+    state: State,
+    plan: Record,
+    charge: Record,
+    item: Record,
+    *,
+    attached: bool,
+    premium: bool,
+    wallet_targets: bool = False,
 ) -> None:
-    """Full-replacement update of an existing charge (§4.6 table); validates."""
+    """Full-replacement update of an existing charge (§4.6 table); validates.
+    ``accepts_target_wallet`` changes, attached or not, only with ``wallet_targets``
+    (charges/update_service.rb:45-48)."""
     if not attached:
         charge["charge_model"] = item.get("charge_model")
         for key in ("pay_in_advance", "prorated"):
@@ -130,6 +145,8 @@ def update_from_item(
             charge["code"] = code
     charge["invoice_display_name"] = item.get("invoice_display_name")
     charge["properties"] = props_mod.normalize(charge["charge_model"], item.get("properties"))
+    if wallet_targets and item.get("accepts_target_wallet") is not None:
+        charge["accepts_target_wallet"] = item["accepts_target_wallet"]
     _apply_pricing_unit(charge, item)
     metric = state.metrics[charge["billable_metric_id"]]
     validate(charge, metric, premium=premium)
@@ -177,7 +194,8 @@ def validate(charge: Record, metric: Record, *, premium: bool) -> None:
     elif model == "graduated_percentage" and not premium:
         errors.add("charge_model", "graduated_percentage_requires_premium_license")
     elif (model == "custom" and agg != "custom_agg") or (model == "dynamic" and agg != "sum_agg"):
-        errors.add("charge_model", "invalid_billable_metric_or_charge_model")
+        # models/charge.rb:124-129 (dynamic needs sum_agg) and :169-174 (custom needs custom_agg)
+        errors.add("charge_model", "invalid_aggregation_type_or_charge_model")
     for key in ("pay_in_advance", "prorated", "invoiceable"):
         if not isinstance(charge[key], bool):
             errors.add(key, "value_is_invalid")
@@ -242,7 +260,8 @@ def replace_filters(
         match["properties"] = properties
         if all(f is not match for f in result):
             result.append(match)
-    charge["filters"] = result
+    # Kept in creation order: the older of two identical filters counts their events (§4.5).
+    charge["filters"] = sorted(result, key=lambda f: int(f["_seq"]))
 
 
 def new_filter(state: State, values: dict[str, list[str]]) -> Record:
@@ -266,14 +285,14 @@ def check_filter_values(metric: Record, raw: Any) -> dict[str, list[str]]:
         allowed = metric["filters"].get(key)
         if allowed is None:
             raise invalid("values", "value_is_invalid")
-        if chosen != [ALL_VALUES] and any(v not in allowed for v in chosen):
+        if chosen != [ALL_FILTER_VALUES] and any(v not in allowed for v in chosen):
             raise invalid("values", "value_is_invalid")
         values[key] = chosen
     return values
 
 
 def check_filter_properties(charge: Record, metric: Record, raw: Any, premium: bool) -> Record:
-    properties = props_mod.normalize(charge["charge_model"], raw)
+    properties = props_mod.normalize(charge["charge_model"], raw, for_filter=True)
     codes = props_mod.validate(
         charge["charge_model"], properties, premium=premium, metric_agg=metric["aggregation_type"]
     )

@@ -2,7 +2,8 @@
 
 No auth (the server binds to loopback). Routes: ``POST reset``, ``GET|PUT|POST faults``,
 ``GET|POST premium`` (``{"premium": bool}``), ``GET dump``, ``POST clock``
-(``{"advance_seconds": N}``), ``POST settings`` (``{"plan_delete_delay": S}``), ``POST save``.
+(``{"advance_seconds": N}``), ``POST settings`` (``{"plan_delete_delay": S, "features": [..]}``),
+``POST save``.
 """
 
 from __future__ import annotations
@@ -56,7 +57,12 @@ def _dispatch(sandbox: Sandbox, method: str, action: str, payload: dict[str, Any
         case ("POST", "settings"):
             if "plan_delete_delay" in payload:
                 sandbox.plan_delete_delay = float(payload["plan_delete_delay"])
-            return {"plan_delete_delay": sandbox.plan_delete_delay}
+            if "features" in payload:
+                sandbox.set_features(payload["features"])
+            return {
+                "plan_delete_delay": sandbox.plan_delete_delay,
+                "features": sorted(sandbox.features),
+            }
         case ("POST", "save"):
             sandbox.save()
             return {"saved": sandbox.state_file is not None}

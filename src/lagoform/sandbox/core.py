@@ -11,7 +11,7 @@ import atexit
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -23,7 +23,7 @@ from lagoform.sandbox import control, plans, routes, subscriptions
 from lagoform.sandbox.api_errors import ApiError, not_found, unauthorized
 from lagoform.sandbox.faults import FaultInjector, Faults, endpoint_class
 from lagoform.sandbox.persistence import StateFile
-from lagoform.sandbox.request import Org, Request
+from lagoform.sandbox.request import FEATURES, Org, Request
 from lagoform.sandbox.state import State
 
 Query = str | Mapping[str, str | list[str]] | None
@@ -48,17 +48,19 @@ class Sandbox:
         plan_delete_delay: float = 0.0,
         save_interval: float = 2.0,
         clock: Callable[[], float] = time.time,
+        features: Iterable[str] = FEATURES,
         holder: str | None = "lagoform",
         lock_wait: float = 0.0,
     ) -> None:
         self._lock = threading.RLock()
+        self.features = frozenset(features)
         self._clock = clock
         self.clock_offset = 0.0
         self.premium = premium
         self.api_key = api_key
         self.plan_delete_delay = plan_delete_delay
         base = faults or Faults(latency_ms=latency_ms, fault_rate=fault_rate, fault_seed=fault_seed)
-        self._initial = (premium, Faults(**base.to_dict()))
+        self._initial = (premium, Faults(**base.to_dict()), self.features)
         self.faults = FaultInjector(base)
         self.state_file = Path(state_file) if state_file is not None else None
         self._file = StateFile(self.state_file) if self.state_file is not None else None
@@ -94,6 +96,14 @@ class Sandbox:
         with self._lock:
             self.premium = premium
 
+    def set_features(self, features: Iterable[str]) -> None:
+        """The organization's premium integrations (see ``request.FEATURES``)."""
+        chosen = frozenset(features)
+        if chosen - FEATURES:
+            raise ValueError(f"unknown organization features: {sorted(chosen - FEATURES)}")
+        with self._lock:
+            self.features = chosen
+
     def set_faults(self, **changes: Any) -> dict[str, Any]:
         """Partial update of the fault settings (keys of :class:`Faults`, plus
         ``outage_seconds=N`` and ``rate_limit=True`` for Lago Cloud's limits)."""
@@ -111,6 +121,7 @@ class Sandbox:
             self.state = State(dirty=True)
             self.premium = self._initial[0]
             self.faults = FaultInjector(Faults(**self._initial[1].to_dict()))
+            self.features = self._initial[2]
             self.clock_offset = 0.0
 
     def dump(self) -> dict[str, Any]:
@@ -193,7 +204,9 @@ class Sandbox:
     ) -> Response:
         """Like :meth:`handle` without latency (async adapters await their own sleep)."""
         method = method.upper()
-        path = unquote(path.split("?", 1)[0])
+        # Routed still percent-encoded, like Rails: an id holding "%2F" is one path segment,
+        # decoded only once it is a parameter (GET /events/{transaction_id} with a "/").
+        path = path.split("?", 1)[0]
         if len(path) > 1:
             path = path.rstrip("/")
         parsed_query = _parse_query(query)
@@ -229,10 +242,11 @@ class Sandbox:
             return _render_error(not_found("resource"), extra)
         if not self._authorized(headers.get("authorization")):
             return _render_error(unauthorized(), extra)
-        handler, params = found
+        handler, raw_params = found
+        params = {name: unquote(value) for name, value in raw_params.items()}
         if klass != "events":  # keep the ingestion hot path free of housekeeping scans
             self._tick(now)
-        org = Org(self.state, self.premium, now, self.plan_delete_delay)
+        org = Org(self.state, self.premium, now, self.plan_delete_delay, self.features)
         request = Request(method, path, params, query, body, org)
         try:
             result = handler(request)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from lagoform.model.currency import ACCEPTED
 from lagoform.sandbox import taxes
 from lagoform.sandbox.api_errors import FieldErrors, invalid, not_found
-from lagoform.sandbox.currencies import CURRENCIES
+from lagoform.sandbox.fields import clean_email, valid_email
+from lagoform.sandbox.numbers import scalar_text
 from lagoform.sandbox.request import Org, Request
 from lagoform.sandbox.state import Record, State, iso, new_id, newest_first, paginate
 
@@ -43,7 +45,7 @@ OTHER_FIELDS = (
 MAX_METADATA = 5
 
 
-def _blank(state: State, external_id: str, now: float) -> Record:
+def _blank(state: State, external_id: str | None, now: float) -> Record:
     record: Record = {k: None for k in STRING_FIELDS}
     record.update(
         lago_id=new_id(),
@@ -72,6 +74,16 @@ def find(state: State, external_id: str) -> Record:
     return customer
 
 
+def transient(state: State, params: Record, now: float) -> Record:
+    """A customer described in a request but not stored (an invoice preview's prospect)."""
+    record = _blank(state, None, now)
+    record.update(lago_id=None, sequential_id=None, created_at=now)
+    for key in STRING_FIELDS:
+        if key in params:
+            record[key] = scalar_text(params[key])
+    return record
+
+
 def find_or_create(org: Org, external_id: str) -> Record:
     customer = org.state.customer_by_external_id(external_id)
     if customer is None:
@@ -85,7 +97,7 @@ def serialize(state: State, customer: Record) -> Record:
     out.update(
         lago_id=customer["lago_id"],
         sequential_id=customer["sequential_id"],
-        slug=f"CUS-{customer['sequential_id']:03d}",
+        slug=f"CUS-{customer['sequential_id']:03d}" if customer["sequential_id"] else None,
         external_id=customer["external_id"],
         billing_entity_code="default",
         applicable_timezone=customer["timezone"] or "UTC",
@@ -114,19 +126,31 @@ def serialize(state: State, customer: Record) -> Record:
 
 
 def upsert(req: Request) -> Record:
+    """Every record problem is reported at once, like Rails (customers_controller_spec.rb:389-420);
+    identifiers and names sent as numbers are stored as text."""
     body = req.root("customer")
-    external_id = body.get("external_id")
-    if not isinstance(external_id, str) or not external_id.strip():
-        raise invalid("external_id", "value_is_mandatory")
-    existing = req.state.customer_by_external_id(external_id)
-    customer = dict(existing) if existing else _blank(req.state, external_id, req.now)
+    external_id = scalar_text(body.get("external_id"))
     errors = FieldErrors()
-    for key in (*STRING_FIELDS, *OTHER_FIELDS):
+    if not isinstance(external_id, str) or not external_id.strip():
+        errors.add("external_id", "value_is_mandatory")
+        external_id = ""
+    existing = req.state.customer_by_external_id(external_id) if external_id else None
+    customer = dict(existing) if existing else _blank(req.state, external_id, req.now)
+    for key in STRING_FIELDS:
+        if key in body:
+            customer[key] = scalar_text(body[key])
+    for key in OTHER_FIELDS:
         if key in body:
             customer[key] = body[key]
     if isinstance(customer["country"], str):
         customer["country"] = customer["country"].upper()
-    if customer["currency"] is not None and customer["currency"] not in CURRENCIES:
+    if "email" in body and isinstance(customer["email"], str):
+        # Checked when set and changed, after Lago's clean-up (models/customer.rb:171,191).
+        customer["email"] = clean_email(customer["email"])
+        changed = existing is None or customer["email"] != existing["email"]
+        if customer["email"] and changed and not valid_email(customer["email"]):
+            errors.add("email", "invalid_email_format")
+    if customer["currency"] is not None and customer["currency"] not in ACCEPTED:
         errors.add("currency", "value_is_invalid")
     if customer["account_type"] not in ("customer", "partner"):
         errors.add("account_type", "value_is_invalid")

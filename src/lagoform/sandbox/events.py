@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from lagoform.sandbox import expression
-from lagoform.sandbox.api_errors import invalid, not_found, param_missing, validation
+from lagoform.sandbox.api_errors import invalid, not_found, validation
+from lagoform.sandbox.numbers import decimal_text, lenient_decimal, scalar_text
 from lagoform.sandbox.request import Request
 from lagoform.sandbox.state import (
     E_CODE,
@@ -49,8 +50,9 @@ def serialize(state: State, event: StoredEvent) -> Record:
 
 def _build(
     state: State, raw: Any, now: float, expressions: dict[str, tuple[str, expression.Node]]
-) -> StoredEvent | dict[str, list[str]]:
-    """A validated event (not yet stored), or its field errors."""
+) -> StoredEvent | dict[str, list[str]] | str:
+    """A validated event (not yet stored), its field errors, or Lago's message for an expression
+    that cannot be evaluated (``expression_evaluation_failed: Variable: b not found``)."""
     if type(raw) is not dict:
         return {"event": ["value_is_invalid"]}
     txn = raw.get("transaction_id")
@@ -66,6 +68,7 @@ def _build(
         and (type(stamp) is int or type(stamp) is float)
         and (properties is None or type(properties) is dict)
         and code not in expressions
+        and raw.get("precise_total_amount_cents") is None
     ):
         timestamp = float(stamp)
         properties = properties if properties is not None else {}
@@ -88,30 +91,50 @@ def _build(
             properties = {}
         elif not isinstance(properties, dict):
             errors["properties"] = ["value_is_invalid"]
+        code = "" if "code" in errors else str(scalar_text(code))
+        compiled = expressions.get(code)
+        if compiled is not None and "timestamp" not in errors and isinstance(properties, dict):
+            # Lago evaluates the expression before its field checks (events/create_service.rb).
+            computed = _computed(*compiled, code, timestamp, properties)
+            if isinstance(computed, str):
+                return computed
+            properties = computed
         if errors:
             return errors
-        code = str(code)
-        compiled = expressions.get(code)
-        if compiled is not None:
-            field_name, node = compiled
-            try:
-                value = expression.evaluate(node, code, timestamp, properties)
-            except expression.ExpressionError:
-                return {"properties": ["invalid_expression"]}
-            properties = {**properties, field_name: expression.to_json_value(value)}
     sub = raw.get("external_subscription_id")
     precise = raw.get("precise_total_amount_cents")
     state.event_seq += 1
     return (
         state.event_seq,
-        txn if type(txn) is str else str(txn),
+        txn if type(txn) is str else str(scalar_text(txn)),
         code,
         timestamp,
         properties,
-        sub if sub is None or type(sub) is str else str(sub),
-        None if precise is None else str(precise),
+        sub if sub is None or type(sub) is str else str(scalar_text(sub)),
+        # a decimal column: "123.45" stays, 123 reads "123.0", "asdfa" reads "0.0"
+        None if precise is None else decimal_text(lenient_decimal(precise)),
         now,
     )
+
+
+def _computed(
+    field_name: str, node: expression.Node, code: str, timestamp: float, properties: Record
+) -> Record | str:
+    """The properties with the expression's result under ``field_name``, or Lago's message."""
+    try:
+        value = expression.evaluate(node, code, int(timestamp), properties)
+    except expression.ExpressionError as exc:
+        return f"expression_evaluation_failed: {exc}"
+    return {**properties, field_name: expression.to_json_value(value)}
+
+
+def expression_result(state: State, metric: Record, properties: Record, now: float) -> Record | str:
+    """An incoming event's properties once its metric's expression is computed (or the failure
+    message Lago answers), as event creation and fee estimates compute it."""
+    if not metric["expression"] or not metric["field_name"]:
+        return properties
+    node = expression.parse(metric["expression"])
+    return _computed(metric["field_name"], node, metric["code"], now, properties)
 
 
 def _expressions(state: State) -> dict[str, tuple[str, expression.Node]]:
@@ -126,7 +149,7 @@ def create(req: Request) -> Record:
     body = req.root("event")
     state = req.state
     built = _build(state, body, req.now, _expressions(state))
-    if isinstance(built, dict):
+    if isinstance(built, dict | str):
         raise validation(built)
     if (built[E_SUB] or "", built[E_TXN]) in state.event_keys:
         raise invalid("transaction_id", "value_already_exist")
@@ -138,7 +161,8 @@ def create_batch(req: Request) -> Record:
     doc = req.json()
     raw = doc.get("events") if isinstance(doc, dict) else None
     if not isinstance(raw, list) or not raw:
-        raise param_missing("events")
+        # Lago permits `events` as an array and checks it for blankness, never requiring it.
+        raise invalid("events", "no_events")
     if len(raw) > MAX_BATCH:
         raise invalid("events", "too_many_events")
     state = req.state
@@ -179,7 +203,7 @@ def create_batch(req: Request) -> Record:
         state.event_seq = seq
         built = _build(state, item, now, expressions)
         seq = state.event_seq
-        if isinstance(built, dict):
+        if isinstance(built, dict | str):
             errors[str(index)] = built
             continue
         key = (built[E_SUB] or "", built[E_TXN])

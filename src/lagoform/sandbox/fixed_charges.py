@@ -37,8 +37,8 @@ def _add_on_for(state: State, item: Record) -> Record:
     add_on = state.add_ons.get(str(item.get("add_on_id")))
     if add_on is None and isinstance(item.get("add_on_code"), str):
         add_on = next((a for a in state.add_ons.values() if a["code"] == item["add_on_code"]), None)
-    if add_on is None:
-        raise not_found("add_on")
+    if add_on is None:  # plans/chargeables_validation_service.rb:49-64
+        raise not_found("add_ons")
     return add_on
 
 

@@ -1,12 +1,16 @@
-"""Billable metrics: CRUD by code, the attached-metric lock (§3.3), filter cascades (§3.4) and
-delete removing the metric's charges on every plan (§3.5)."""
+"""Billable metrics: CRUD by code, the attached-metric lock (§3.3), filter cascades (§3.4),
+delete removing the metric's charges on every plan (§3.5), and ``POST
+/billable_metrics/evaluate_expression`` (§3.1)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from lagoform.model.filters import ALL_FILTER_VALUES
 from lagoform.sandbox import expression
 from lagoform.sandbox.api_errors import FieldErrors, feature_unavailable, invalid, not_found
+from lagoform.sandbox.numbers import scalar_text
 from lagoform.sandbox.request import Request
 from lagoform.sandbox.state import Record, State, iso, new_id, newest_first, paginate
 
@@ -31,7 +35,6 @@ LOCKED_WHEN_ATTACHED = (
     "rounding_precision",
     "expression",
 )
-ALL_VALUES = "__ALL_FILTER_VALUES__"
 
 
 def serialize(metric: Record) -> Record:
@@ -227,7 +230,7 @@ def cascade_filter_change(
                 for key, chosen in charge_filter["values"].items():
                     if key not in new:
                         continue
-                    if chosen == [ALL_VALUES]:
+                    if chosen == [ALL_FILTER_VALUES]:
                         values[key] = chosen
                         continue
                     trimmed = [v for v in chosen if v in new[key]]
@@ -237,3 +240,47 @@ def cascade_filter_change(
                     charge_filter["values"] = values
                     kept_filters.append(charge_filter)
             charge["filters"] = kept_filters
+
+
+def _ruby_to_i(value: Any) -> int:
+    """Ruby's ``to_i``: numbers truncate, strings read their leading integer (``"12x"`` → 12)."""
+    if isinstance(value, bool) or value is None:
+        return 0
+    if isinstance(value, int | float):
+        return int(value)
+    found = re.match(r"\s*([-+]?\d+)", str(value))
+    return int(found.group(1)) if found else 0
+
+
+def _ruby_to_s(value: Any) -> str:
+    if value is None:
+        return ""
+    return str(scalar_text(value))
+
+
+def evaluate_expression(req: Request) -> Record:
+    """Try an expression on a sample event (billable_metrics/evaluate_expression_service.rb):
+    blank → ``value_is_mandatory``, unparsable → ``invalid_expression``, not computable for the
+    event → ``{"event": ["invalid_event"]}``; the event's properties arrive as text."""
+    doc = req.json()
+    body = doc if isinstance(doc, dict) else {}
+    text = body.get("expression")
+    if not isinstance(text, str) or not text.strip():
+        raise invalid("expression", "value_is_mandatory")
+    if not expression.is_valid(text):
+        raise invalid("expression", "invalid_expression")
+    raw_event = body.get("event")
+    event: Record = raw_event if isinstance(raw_event, dict) else {}
+    raw_properties = event.get("properties")
+    properties: Record = raw_properties if isinstance(raw_properties, dict) else {}
+    stamp = event.get("timestamp")
+    try:
+        value = expression.evaluate(
+            expression.parse(text),
+            _ruby_to_s(event.get("code")),
+            _ruby_to_i(stamp) if stamp is not None else int(req.now),
+            {str(k): _ruby_to_s(v) for k, v in properties.items()},
+        )
+    except expression.ExpressionError as exc:
+        raise invalid("event", "invalid_event") from exc
+    return {"expression_result": {"value": expression.to_json_value(value)}}

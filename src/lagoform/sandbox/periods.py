@@ -1,15 +1,10 @@
-"""Billing periods (calendar or anniversary) and yearly-normalised plan amounts."""
+"""Billing periods (calendar or anniversary). Yearly-normalised amounts: ``model.intervals``."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 INTERVAL_MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "yearly": 12}
-YEARLY_FACTOR = {"weekly": 52, "monthly": 12, "quarterly": 4, "semiannual": 2, "yearly": 1}
-
-
-def yearly_amount_cents(amount_cents: int, interval: str) -> int:
-    return amount_cents * YEARLY_FACTOR.get(interval, 12)
 
 
 def _add_months(moment: datetime, months: int, day: int) -> datetime:

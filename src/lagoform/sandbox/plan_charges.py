@@ -53,7 +53,13 @@ def create(req: Request) -> Record:
     body = req.root("charge")
     updated = copy.deepcopy(plan)
     charge = charges.create_from_item(
-        req.state, updated, body, now=req.now, premium=req.org.premium, generate=False
+        req.state,
+        updated,
+        body,
+        now=req.now,
+        premium=req.org.premium,
+        generate=False,
+        wallet_targets=req.org.enabled("events_targeting_wallets"),
     )
     updated["charges"].append(charge)
     _commit(req, plan, updated, body.get("cascade_updates") is True)
@@ -72,6 +78,7 @@ def update(req: Request) -> Record:
         body,
         attached=bool(plan["ever_subscribed"]),
         premium=req.org.premium,
+        wallet_targets=req.org.enabled("events_targeting_wallets"),
     )
     _commit(req, plan, updated, body.get("cascade_updates") is True)
     return {"charge": charges.serialize(req.state, charge)}

@@ -8,9 +8,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from lagoform.model.currency import ACCEPTED
 from lagoform.sandbox import charges, fixed_charges, taxes
 from lagoform.sandbox.api_errors import FieldErrors, invalid, not_found
-from lagoform.sandbox.currencies import CURRENCIES
 from lagoform.sandbox.request import Org, Request
 from lagoform.sandbox.state import Record, State, iso, new_id, newest_first, paginate
 
@@ -153,7 +153,7 @@ def validate(state: State, plan: Record) -> None:
         errors.add("amount_cents", "value_is_invalid")
     elif amount < 0:
         errors.add("amount_cents", "value_is_out_of_range")
-    if plan["amount_currency"] not in CURRENCIES:
+    if plan["amount_currency"] not in ACCEPTED:
         errors.add("amount_currency", "value_is_invalid")
     if not isinstance(plan["pay_in_advance"], bool):
         errors.add("pay_in_advance", "value_is_invalid")
@@ -174,7 +174,7 @@ def apply_relations(org: Org, plan: Record, body: Record, *, attached: bool) -> 
         plan["tax_ids"] = taxes.resolve_codes(state, body["tax_codes"])
     if "minimum_commitment" in body and org.premium:
         _apply_commitment(org, plan, body["minimum_commitment"])
-    if "usage_thresholds" in body and org.premium:
+    if "usage_thresholds" in body and org.enabled("progressive_billing"):
         plan["usage_thresholds"] = _thresholds(org, body["usage_thresholds"])
     if "metadata" in body:
         plan["metadata"] = _metadata(body["metadata"])
@@ -200,11 +200,24 @@ def replace_charges(org: Org, plan: Record, items: Any, *, attached: bool) -> No
         existing = by_id.get(str(item.get("id")))
         if existing is not None and all(existing is not k for k in kept):
             charges.update_from_item(
-                state, plan, existing, item, attached=attached, premium=org.premium
+                state,
+                plan,
+                existing,
+                item,
+                attached=attached,
+                premium=org.premium,
+                wallet_targets=org.enabled("events_targeting_wallets"),
             )
             kept.append(existing)
         else:
-            created = charges.create_from_item(state, plan, item, now=org.now, premium=org.premium)
+            created = charges.create_from_item(
+                state,
+                plan,
+                item,
+                now=org.now,
+                premium=org.premium,
+                wallet_targets=org.enabled("events_targeting_wallets"),
+            )
             # Visible to the next item's code generation, like rows inserted one by one.
             plan["charges"].append(created)
             kept.append(created)

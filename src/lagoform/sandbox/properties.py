@@ -6,9 +6,10 @@ validators emit, reported by the caller under the single key ``properties``.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from lagoform.sandbox.numbers import decimal_string
 from lagoform.sandbox.state import Record
 
 CHARGE_MODELS = (
@@ -62,16 +63,34 @@ def default_properties(model: Any) -> Record:
             return {}
 
 
-def normalize(model: Any, raw: Any) -> Record:
-    """Keep only the keys the model knows (plus grouping keys); defaults when nothing was sent."""
+def _present(value: Any) -> bool:
+    """Ruby's ``present?``: not null, not an empty list, map or blank string."""
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, list | dict):
+        return bool(value)
+    return True
+
+
+def normalize(model: Any, raw: Any, *, for_filter: bool = False) -> Record:
+    """Keep only the keys the model knows, plus grouping keys that are present (an empty list is
+    dropped, empty key names removed, legacy ``grouped_by`` read as ``pricing_group_keys`` —
+    charge_models/filter_properties/base_service.rb:33-71); a filter never keeps
+    ``presentation_group_keys`` (charge_filters/create_or_update_batch_service.rb:65). Defaults
+    when nothing was sent."""
     if not isinstance(raw, dict) or not raw:
         return default_properties(model)
     keys = MODEL_KEYS.get(model, ()) if isinstance(model, str) else ()
     out: Record = {k: raw[k] for k in keys if k in raw}
-    group_keys = raw.get("pricing_group_keys", raw.get("grouped_by"))
+    pricing, legacy = raw.get("pricing_group_keys"), raw.get("grouped_by")
+    group_keys = pricing if _present(pricing) else legacy if _present(legacy) else None
+    if isinstance(group_keys, list):
+        group_keys = [k for k in group_keys if k != ""]
     if group_keys is not None:
         out["pricing_group_keys"] = group_keys
-    if "presentation_group_keys" in raw:
+    if not for_filter and _present(raw.get("presentation_group_keys")):
         out["presentation_group_keys"] = raw["presentation_group_keys"]
     return out
 
@@ -85,13 +104,9 @@ def echo(properties: Record) -> Record:
 
 
 def valid_amount(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        return False
-    return number.is_finite() and number >= 0
+    """A decimal string ≥ 0 (validators/decimal_amount_service.rb#valid_amount?)."""
+    number = decimal_string(value)
+    return number is not None and number >= 0
 
 
 def _is_int(value: Any) -> bool:
@@ -205,5 +220,34 @@ def _validate_grouping(props: Record, add: Any) -> None:
     ):
         add("invalid_type")
     presentation = props.get("presentation_group_keys")
-    if presentation is not None and (not isinstance(presentation, list) or len(presentation) > 2):
-        add("invalid_presentation_group_keys")
+    if presentation is not None:
+        _validate_presentation(presentation, add)
+
+
+def _presentation_key_valid(item: Any) -> bool:
+    """``{"value": non-blank string, "options": {"display_in_invoice": bool}}``, options
+    optional (charges/validators/base_service.rb:58-103)."""
+    if not isinstance(item, dict) or set(item) - {"value", "options"}:
+        return False
+    value = item.get("value")
+    if not isinstance(value, str) or not value.strip():
+        return False
+    options = item.get("options", {"display_in_invoice": False})
+    return (
+        isinstance(options, dict)
+        and list(options) == ["display_in_invoice"]
+        and isinstance(options["display_in_invoice"], bool)
+    )
+
+
+def _validate_presentation(keys: Any, add: Any) -> None:
+    if not isinstance(keys, list) or not all(_presentation_key_valid(k) for k in keys):
+        add("invalid_type")
+    if isinstance(keys, list):
+        if len(keys) > 2:
+            add("too_many_keys")
+        values = [
+            k["value"] for k in keys if isinstance(k, dict) and isinstance(k.get("value"), str)
+        ]
+        if len(values) != len(set(values)):
+            add("value_is_duplicated")

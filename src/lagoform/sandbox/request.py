@@ -15,6 +15,10 @@ import orjson
 from lagoform.sandbox.api_errors import bad_request, param_missing
 from lagoform.sandbox.state import Record, State
 
+# The organization's premium integrations the sandbox knows (Organization::PREMIUM_INTEGRATIONS);
+# a new sandbox has them all, like a fully enabled Lago organization.
+FEATURES = frozenset({"progressive_billing", "events_targeting_wallets", "preview"})
+
 
 @dataclass
 class Org:
@@ -24,6 +28,11 @@ class Org:
     premium: bool
     now: float
     plan_delete_delay: float = 0.2
+    features: frozenset[str] = FEATURES
+
+    def enabled(self, feature: str) -> bool:
+        """A premium integration is on only with the premium licence too (organization.rb:203)."""
+        return self.premium and feature in self.features
 
 
 @dataclass

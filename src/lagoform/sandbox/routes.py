@@ -7,15 +7,20 @@ Lago's catch-all 404 ``resource_not_found``.
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
 from lagoform.sandbox import (
+    coupons,
     customers,
+    estimates,
     events,
     extras,
+    invoice_preview,
     metrics,
     plan_charges,
     plans,
     subscription_charges,
+    subscription_updates,
     subscriptions,
     taxes,
     usage,
@@ -25,6 +30,7 @@ from lagoform.sandbox.request import Handler
 
 _TABLE: list[tuple[str, str, Handler]] = [
     ("POST", "/billable_metrics", metrics.create),
+    ("POST", "/billable_metrics/evaluate_expression", metrics.evaluate_expression),
     ("GET", "/billable_metrics", metrics.index),
     ("GET", "/billable_metrics/{code}", metrics.show),
     ("PUT", "/billable_metrics/{code}", metrics.update),
@@ -51,8 +57,8 @@ _TABLE: list[tuple[str, str, Handler]] = [
     ("POST", "/subscriptions", subscriptions.create),
     ("GET", "/subscriptions", subscriptions.index),
     ("GET", "/subscriptions/{external_id}", subscriptions.show),
-    ("PUT", "/subscriptions/{external_id}", subscriptions.update),
-    ("DELETE", "/subscriptions/{external_id}", subscriptions.delete),
+    ("PUT", "/subscriptions/{external_id}", subscription_updates.update),
+    ("DELETE", "/subscriptions/{external_id}", subscription_updates.delete),
     ("GET", "/subscriptions/{external_id}/charges", subscription_charges.index),
     ("GET", "/subscriptions/{external_id}/charges/{charge_code}", subscription_charges.show),
     ("PUT", "/subscriptions/{external_id}/charges/{charge_code}", subscription_charges.update),
@@ -93,11 +99,11 @@ _TABLE: list[tuple[str, str, Handler]] = [
     ("GET", "/customers/{external_customer_id}/wallets/{code}", wallets.show),
     ("PUT", "/customers/{external_customer_id}/wallets/{code}", wallets.update),
     ("DELETE", "/customers/{external_customer_id}/wallets/{code}", wallets.delete),
-    ("GET", "/customers/{external_customer_id}/applied_coupons", extras.applied_coupons_index),
+    ("GET", "/customers/{external_customer_id}/applied_coupons", coupons.applied_coupons_index),
     (
         "DELETE",
         "/customers/{external_customer_id}/applied_coupons/{applied_coupon_id}",
-        extras.applied_coupon_delete,
+        coupons.applied_coupon_delete,
     ),
     ("POST", "/wallets", wallets.create),
     ("GET", "/wallets", wallets.index),
@@ -117,17 +123,19 @@ _TABLE: list[tuple[str, str, Handler]] = [
     ("GET", "/add_ons/{code}", extras.add_on_show),
     ("PUT", "/add_ons/{code}", extras.add_on_update),
     ("DELETE", "/add_ons/{code}", extras.add_on_delete),
-    ("POST", "/coupons", extras.coupon_create),
-    ("GET", "/coupons", extras.coupons_index),
-    ("GET", "/coupons/{code}", extras.coupon_show),
-    ("PUT", "/coupons/{code}", extras.coupon_update),
-    ("DELETE", "/coupons/{code}", extras.coupon_delete),
-    ("POST", "/applied_coupons", extras.applied_coupon_create),
-    ("GET", "/applied_coupons", extras.applied_coupons_index),
+    ("POST", "/coupons", coupons.coupon_create),
+    ("GET", "/coupons", coupons.coupons_index),
+    ("GET", "/coupons/{code}", coupons.coupon_show),
+    ("PUT", "/coupons/{code}", coupons.coupon_update),
+    ("DELETE", "/coupons/{code}", coupons.coupon_delete),
+    ("POST", "/applied_coupons", coupons.applied_coupon_create),
+    ("GET", "/applied_coupons", coupons.applied_coupons_index),
     ("POST", "/events", events.create),
     ("POST", "/events/batch", events.create_batch),
+    ("POST", "/events/estimate_fees", estimates.estimate_fees),
     ("GET", "/events", events.index),
     ("GET", "/events/{transaction_id}", events.show),
+    ("POST", "/invoices/preview", invoice_preview.preview),
 ]
 
 PREFIX = "/api/v1"
@@ -148,9 +156,10 @@ for _method, _template, _handler in _TABLE:
 
 
 def match(method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
-    """Find the handler; static paths first so ``/events/batch`` never reads as an id."""
+    """Find the handler for a still percent-encoded path; static paths first so
+    ``/events/batch`` never reads as an id. Parameters come back encoded."""
     verb = "PUT" if method == "PATCH" else method
-    handler = _STATIC.get((verb, path))
+    handler = _STATIC.get((verb, unquote(path)))
     if handler is not None:
         return handler, {}
     for route_method, pattern, candidate in _DYNAMIC:

@@ -1,28 +1,32 @@
 """Subscriptions: create (same-plan no-op, upgrade/downgrade by yearly amount, §5.2), overrides
-through child plans, list filters (§5.7), show/update/terminate, and the lazy activation of
-pending subscriptions as the clock passes their start.
+through child plans, list filters (§5.7), show, and the lazy activation of pending subscriptions
+as the clock passes their start. Update and terminate live in ``subscription_updates``.
 """
 
 from __future__ import annotations
 
+from lagoform.model.intervals import yearly_cents
 from lagoform.sandbox import customers, overrides, plans
-from lagoform.sandbox.api_errors import (
-    FieldErrors,
-    feature_unavailable,
-    invalid,
-    not_allowed,
-    not_found,
-)
-from lagoform.sandbox.periods import current_period, yearly_amount_cents
+from lagoform.sandbox.api_errors import FieldErrors, feature_unavailable, invalid, not_found
+from lagoform.sandbox.fields import identifier, purchase_order_number
+from lagoform.sandbox.periods import current_period
 from lagoform.sandbox.request import Org, Request
 from lagoform.sandbox.state import Record, State, iso, iso_date, new_id, paginate, parse_iso
 
 STATUSES = ("pending", "active", "terminated", "canceled", "incomplete")
 
 
-def serialize(state: State, sub: Record, now: float, *, with_plan: bool = False) -> Record:
+def serialize(
+    state: State,
+    sub: Record,
+    now: float,
+    *,
+    with_plan: bool = False,
+    customer: Record | None = None,
+) -> Record:
+    """``customer``: for a subscription that is not stored (an invoice preview's proposal)."""
     plan = state.plans[sub["plan_id"]]
-    customer = state.customers[sub["customer_id"]]
+    customer = customer or state.customers[sub["customer_id"]]
     previous = state.subscriptions.get(sub["previous_id"] or "")
     following = state.subscriptions.get(sub["next_id"] or "")
     following = following if following and following["status"] != "canceled" else None
@@ -121,6 +125,13 @@ def _new_subscription(org: Org, customer: Record, plan: Record, body: Record, at
 
 def _validate_create(body: Record, now: float) -> float:
     errors = FieldErrors()
+    # Usage producers send numbers: Lago stores them as text, trimmed (create_service.rb:17-20).
+    for key in ("external_customer_id", "external_id", "name"):
+        if key in body:
+            body[key] = identifier(body[key])
+    if body.get("name") == "":
+        body["name"] = None
+    body["purchase_order_number"] = purchase_order_number(body.get("purchase_order_number"), errors)
     for key in ("external_customer_id", "external_id"):
         if not isinstance(body.get(key), str) or not body[key].strip():
             errors.add(key, "value_is_mandatory")
@@ -161,8 +172,13 @@ def create(req: Request) -> Record:
         raise invalid("external_id", "value_already_exist")
     current = next((s for s in live if s["status"] == "active"), None)
     if current is None and live:
+        # Not started yet: its plan is swapped, and its name too when one is given
+        # (plan_upgrade_service.rb:77-81, plan_downgrade_service.rb:80-88).
         pending = live[0]
-        pending["plan_id"] = plan["lago_id"]
+        if pending["plan_id"] != plan["lago_id"]:
+            pending["plan_id"] = plan["lago_id"]
+            if body.get("name"):
+                pending["name"] = body["name"]
         plan["ever_subscribed"] = True
         return {"subscription": serialize(state, pending, org.now, with_plan=True)}
     if current is not None:
@@ -190,9 +206,9 @@ def _change_plan(org: Org, current: Record, plan: Record, body: Record) -> Recor
     current_plan = state.plans[current["plan_id"]]
     if current_plan["lago_id"] == plan["lago_id"]:
         return {"subscription": serialize(state, current, org.now, with_plan=True)}
-    old_yearly = yearly_amount_cents(current_plan["amount_cents"], current_plan["interval"])
-    new_yearly = yearly_amount_cents(plan["amount_cents"], plan["interval"])
-    _cancel_next(state, current, org.now)
+    old_yearly = yearly_cents(current_plan["amount_cents"], current_plan["interval"]) or 0
+    new_yearly = yearly_cents(plan["amount_cents"], plan["interval"]) or 0
+    cancel_next(state, current, org.now)
     customer = state.customers[current["customer_id"]]
     params = {**body, "billing_time": current["billing_time"]}
     if new_yearly >= old_yearly:
@@ -212,7 +228,7 @@ def _change_plan(org: Org, current: Record, plan: Record, body: Record) -> Recor
     return {"subscription": serialize(state, current, org.now, with_plan=True)}
 
 
-def _cancel_next(state: State, sub: Record, now: float) -> None:
+def cancel_next(state: State, sub: Record, now: float) -> None:
     following = state.subscriptions.get(sub["next_id"] or "")
     if following is not None and following["status"] == "pending":
         following["status"], following["canceled_at"] = "canceled", now
@@ -253,65 +269,6 @@ def index(req: Request) -> Record:
 def show(req: Request) -> Record:
     sub = find(req.state, req.params["external_id"], req.arg("status"))
     return {"subscription": serialize(req.state, sub, req.now, with_plan=True)}
-
-
-def update(req: Request) -> Record:
-    state, org = req.state, req.org
-    sub = find(state, req.params["external_id"], req.arg("status"))
-    body = req.root("subscription")
-    if sub["status"] == "incomplete":
-        raise not_allowed("subscription_incomplete")
-    if "plan_overrides" in body and not org.premium:
-        raise feature_unavailable()
-    errors = FieldErrors()
-    if "ending_at" in body:
-        ending = parse_iso(body["ending_at"]) if body["ending_at"] is not None else None
-        if body["ending_at"] is not None and (ending is None or ending <= req.now):
-            errors.add("ending_at", "invalid_date")
-    if (
-        "subscription_at" in body
-        and sub["status"] == "pending"
-        and parse_iso(body["subscription_at"]) is None
-    ):
-        errors.add("subscription_at", "invalid_date")
-    if "usage_thresholds" in body and "usage_thresholds" in (body.get("plan_overrides") or {}):
-        errors.add("usage_thresholds", "incompatible_params")
-        errors.add("plan_overrides.usage_thresholds", "incompatible_params")
-    errors.raise_if_any()
-    if "plan_overrides" in body:
-        child = overrides.apply_overrides(org, state.plans[sub["plan_id"]], body["plan_overrides"])
-        child["ever_subscribed"] = True
-        sub["plan_id"] = child["lago_id"]
-    for key in (
-        "name",
-        "on_termination_credit_note",
-        "on_termination_invoice",
-        "progressive_billing_disabled",
-        "consolidate_invoice",
-        "purchase_order_number",
-    ):
-        if key in body:
-            sub[key] = body[key]
-    if "ending_at" in body:
-        sub["ending_at"] = parse_iso(body["ending_at"]) if body["ending_at"] is not None else None
-    if "subscription_at" in body and sub["status"] == "pending":
-        sub["subscription_at"] = parse_iso(body["subscription_at"])
-    return {"subscription": serialize(state, sub, req.now, with_plan=True)}
-
-
-def delete(req: Request) -> Record:
-    state = req.state
-    wanted = "pending" if req.arg("status") == "pending" else "active"
-    sub = find(state, req.params["external_id"], wanted)
-    if wanted == "pending":
-        sub["status"], sub["canceled_at"] = "canceled", req.now
-    else:
-        sub["status"], sub["terminated_at"] = "terminated", req.now
-        _cancel_next(state, sub, req.now)
-    for key in ("on_termination_credit_note", "on_termination_invoice"):
-        if req.arg(key) is not None:
-            sub[key] = req.arg(key)
-    return {"subscription": serialize(state, sub, req.now, with_plan=True)}
 
 
 def activate_due(state: State, now: float) -> None:

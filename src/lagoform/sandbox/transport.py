@@ -22,7 +22,7 @@ class SandboxTransport(httpx.MockTransport):
     def _answer(self, request: httpx.Request) -> httpx.Response:
         status, headers, body = self.sandbox.respond(
             request.method,
-            request.url.path,
+            request.url.raw_path.decode("ascii").split("?", 1)[0],  # still percent-encoded
             request.url.query.decode("ascii"),
             dict(request.headers),
             request.content,

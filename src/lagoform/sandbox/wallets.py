@@ -3,16 +3,17 @@ top-ups split into paid / granted / voided transactions, terminate on delete."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from lagoform.sandbox import customers
+from lagoform import pricing
+from lagoform.sandbox import customers, wallet_checks
 from lagoform.sandbox.api_errors import FieldErrors, invalid, not_found
-from lagoform.sandbox.currencies import CURRENCIES
+from lagoform.sandbox.fields import parameterize, purchase_order_number
+from lagoform.sandbox.numbers import decimal_text, scalar_text
 from lagoform.sandbox.request import Request
 from lagoform.sandbox.state import Record, State, iso, new_id, newest_first, paginate, parse_iso
 
-MAX_ACTIVE_WALLETS = 6
 UPDATABLE = (
     "name",
     "priority",
@@ -22,32 +23,14 @@ UPDATABLE = (
     "applies_to",
     "recurring_transaction_rules",
     "metadata",
-    "purchase_order_number",
 )
-
-
-def _decimal(value: Any) -> Decimal | None:
-    """Lago refuses JSON numbers for credits and rates: only decimal strings parse."""
-    if not isinstance(value, str):
-        return None
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
-
-
-def _text(number: Decimal) -> str:
-    """Lago's decimal strings: ``"10.0"``, ``"2.5"``."""
-    text = format(number.normalize(), "f")
-    return text if "." in text else f"{text}.0"
 
 
 def serialize(state: State, wallet: Record) -> Record:
     customer = state.customers[wallet["customer_id"]]
     credits = Decimal(wallet["credits"])
     rate = Decimal(wallet["rate_amount"])
-    cents = int((credits * rate * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    cents = pricing.to_cents(credits * rate, currency=wallet["currency"])
     return {
         "lago_id": wallet["lago_id"],
         "lago_customer_id": customer["lago_id"],
@@ -59,9 +42,9 @@ def serialize(state: State, wallet: Record) -> Record:
         "code": wallet["code"],
         "priority": wallet["priority"],
         "rate_amount": wallet["rate_amount"],
-        "credits_balance": _text(credits),
+        "credits_balance": decimal_text(credits),
         "balance_cents": cents,
-        "consumed_credits": _text(Decimal(wallet["consumed_credits"])),
+        "consumed_credits": decimal_text(Decimal(wallet["consumed_credits"])),
         "created_at": iso(wallet["created_at"]),
         "expiration_at": iso(wallet["expiration_at"]),
         "last_balance_sync_at": None,
@@ -72,7 +55,7 @@ def serialize(state: State, wallet: Record) -> Record:
         "recurring_transaction_rules": wallet["recurring_transaction_rules"],
         "ongoing_balance_cents": cents,
         "ongoing_usage_balance_cents": 0,
-        "credits_ongoing_balance": _text(credits),
+        "credits_ongoing_balance": decimal_text(credits),
         "credits_ongoing_usage_balance": "0.0",
         "paid_top_up_min_amount_cents": wallet["paid_top_up_min_amount_cents"],
         "paid_top_up_max_amount_cents": wallet["paid_top_up_max_amount_cents"],
@@ -94,8 +77,8 @@ def serialize_transaction(state: State, txn: Record) -> Record:
         "source": "manual",
         "transaction_status": txn["transaction_status"],
         "transaction_type": txn["transaction_type"],
-        "amount": _text(amount),
-        "credit_amount": _text(Decimal(txn["credit_amount"])),
+        "amount": decimal_text(amount),
+        "credit_amount": decimal_text(Decimal(txn["credit_amount"])),
         "remaining_amount_cents": None,
         "remaining_credit_amount": None,
         "priority": wallet["priority"],
@@ -128,39 +111,37 @@ def _find(req: Request) -> Record:
     return wallet
 
 
+def _active(state: State, customer_id: str) -> list[Record]:
+    return [
+        w
+        for w in state.wallets.values()
+        if w["customer_id"] == customer_id and w["status"] == "active"
+    ]
+
+
+def _new_code(state: State, customer: Record, name: Any, now: float) -> str:
+    """No code given: the name, parameterized, or ``default``; a code an active wallet of the
+    customer already holds gets the creation time appended (wallets/create_service.rb:24-31)."""
+    code = parameterize(str(name or "")) or "default"
+    if any(w["code"] == code for w in _active(state, customer["lago_id"])):
+        code = f"{code}_{int(now)}"
+    return code
+
+
 def create(req: Request) -> Record:
     body = req.root("wallet")
-    external_customer_id = req.params.get("external_customer_id") or body.get(
-        "external_customer_id"
-    )
-    customer = customers.find(req.state, str(external_customer_id))
-    errors = FieldErrors()
-    rate = _decimal(body.get("rate_amount"))
-    if rate is None or rate <= 0:
-        errors.add("rate_amount", "invalid_rate_amount")
+    if "external_customer_id" in req.params:  # /customers/{id}/wallets: an unknown id is a 404
+        customer: Record | None = customers.find(req.state, req.params["external_customer_id"])
+    else:  # POST /wallets: a validation error naming `customer`
+        customer = req.state.customer_by_external_id(
+            str(scalar_text(body.get("external_customer_id")))
+        )
+    active = _active(req.state, customer["lago_id"]) if customer is not None else []
+    customer, credits = wallet_checks.request_stage(customer, len(active), body, req.now)
     currency = body.get("currency") or customer["currency"]
-    if currency not in CURRENCIES:
-        errors.add("currency", "value_is_invalid")
-    credits = {}
-    for key in ("paid_credits", "granted_credits"):
-        value = body.get(key)
-        parsed = Decimal(0) if value is None else _decimal(value)
-        if parsed is None or parsed < 0:
-            errors.add(key, f"invalid_{key}")
-        credits[key] = parsed or Decimal(0)
-    priority = body.get("priority", 50)
-    if not isinstance(priority, int) or isinstance(priority, bool) or not 1 <= priority <= 50:
-        errors.add("priority", "value_is_invalid")
-    active = [
-        w
-        for w in req.state.wallets.values()
-        if w["customer_id"] == customer["lago_id"] and w["status"] == "active"
-    ]
-    if len(active) >= MAX_ACTIVE_WALLETS:
-        errors.add("customer", "wallet_limit_reached")
-    if body.get("code") and any(w["code"] == body["code"] for w in active):
-        errors.add("code", "value_already_exist")
-    errors.raise_if_any()
+    code = body.get("code")
+    taken = bool(code) and any(w["code"] == code for w in active)
+    rate, priority = wallet_checks.record_stage(body, currency, taken)
     wallet: Record = {
         "lago_id": new_id(),
         "_seq": req.state.next_seq(),
@@ -169,9 +150,9 @@ def create(req: Request) -> Record:
         "status": "active",
         "currency": currency,
         "name": body.get("name"),
-        "code": body.get("code") or new_id()[:8],
+        "code": code or _new_code(req.state, customer, body.get("name"), req.now),
         "priority": priority,
-        "rate_amount": _text(rate or Decimal(1)),
+        "rate_amount": decimal_text(rate),
         "credits": "0",
         "consumed_credits": "0",
         "expiration_at": parse_iso(body.get("expiration_at")),
@@ -186,6 +167,14 @@ def create(req: Request) -> Record:
         "metadata": body.get("metadata"),
         "purchase_order_number": body.get("purchase_order_number"),
     }
+    # After the record is valid: credits worth nothing, one field at a time, then the bounds.
+    for key in ("paid_credits", "granted_credits"):
+        zero = FieldErrors()
+        wallet_checks.rounds_to_zero(zero, key, credits[key], wallet)
+        zero.raise_if_any()
+    wallet_checks.check_paid_limits(
+        credits["paid_credits"], wallet, body.get("ignore_paid_top_up_limits_on_creation")
+    )
     if not customer["currency"]:
         customer["currency"] = currency
     req.state.wallets[wallet["lago_id"]] = wallet
@@ -215,7 +204,7 @@ def _top_up(
             "status": "settled" if settled else "pending",
             "transaction_status": status,
             "transaction_type": kind,
-            "credit_amount": _text(amount),
+            "credit_amount": decimal_text(amount),
             "settled_at": req.now if settled else None,
             "invoice_requires_successful_payment": wallet["invoice_requires_successful_payment"],
             "metadata": body.get("transaction_metadata") or body.get("metadata") or [],
@@ -225,7 +214,7 @@ def _top_up(
             balance = balance - amount if kind == "outbound" else balance + amount
         req.state.wallet_transactions[txn["lago_id"]] = txn
         made.append(txn)
-    wallet["credits"] = _text(balance)
+    wallet["credits"] = decimal_text(balance)
     return made
 
 
@@ -248,13 +237,29 @@ def show(req: Request) -> Record:
 def update(req: Request) -> Record:
     wallet = _find(req)
     body = req.root("wallet")
-    if "priority" in body:
+    if wallet["status"] == "terminated":
+        raise invalid("wallet_id", "wallet_is_terminated")
+    errors = FieldErrors()
+    candidate = dict(wallet)
+    if body.get("priority"):
         priority = body["priority"]
         if not isinstance(priority, int) or isinstance(priority, bool) or not 1 <= priority <= 50:
-            raise invalid("priority", "value_is_invalid")
+            errors.add("priority", "value_is_invalid")
     for key in UPDATABLE:
         if key in body:
-            wallet[key] = body[key]
+            candidate[key] = body[key]
+    if body.get("code") and body["code"] != wallet["code"]:  # `code` is changed only when given
+        candidate["code"] = body["code"]
+        others = _active(req.state, wallet["customer_id"])
+        if any(w["code"] == body["code"] and w is not wallet for w in others):
+            errors.add("code", "value_already_exist")
+    if "purchase_order_number" in body:
+        candidate["purchase_order_number"] = purchase_order_number(
+            body["purchase_order_number"], errors
+        )
+    wallet_checks.check_top_up_bounds(errors, candidate)
+    errors.raise_if_any()
+    wallet.update(candidate)
     if "expiration_at" in body:
         wallet["expiration_at"] = parse_iso(body["expiration_at"])
     return {"wallet": serialize(req.state, wallet)}
@@ -270,19 +275,24 @@ def delete(req: Request) -> Record:
 def transactions_create(req: Request) -> Record:
     body = req.root("wallet_transaction")
     wallet = req.state.wallets.get(str(body.get("wallet_id")))
-    if wallet is None or wallet["status"] != "active":
-        raise not_found("wallet")
     errors = FieldErrors()
+    if wallet is None or wallet["status"] != "active":
+        # Every amount is still checked, and reported with the wallet (a 422, not a 404).
+        errors.add("wallet_id", "wallet_not_found" if wallet is None else "wallet_is_terminated")
+        for key in ("paid_credits", "granted_credits"):
+            wallet_checks.check_credit(errors, key, body.get(key), upper=True)
+        raise errors.error()
     amounts: dict[str, Decimal] = {}
     for key in ("paid_credits", "granted_credits", "voided_credits"):
-        value = body.get(key)
-        parsed = Decimal(0) if value is None else _decimal(value)
-        if parsed is None or parsed < 0:
-            errors.add(key, f"invalid_{key}")
-        amounts[key] = parsed or Decimal(0)
+        amounts[key] = wallet_checks.check_credit(errors, key, body.get(key), upper=True)
+        if key != "voided_credits" and key not in errors.details:
+            wallet_checks.rounds_to_zero(errors, key, amounts[key], wallet)
     if amounts["voided_credits"] > Decimal(wallet["credits"]):
         errors.add("voided_credits", "insufficient_credits")
     errors.raise_if_any()
+    wallet_checks.check_paid_limits(
+        amounts["paid_credits"], wallet, body.get("ignore_paid_top_up_limits")
+    )
     made = _top_up(
         req,
         wallet,

@@ -2,13 +2,14 @@
 
 All three only read the plan (via ``view.plan_view`` for the two human formats, jinja2 templates
 shipped as package data). JSON is the plan itself in its versioned schema
-(``docs/plan-json-schema.md``): the same document ``plan --out`` saves and ``apply`` reads.
-A plan's revenue section (``plan.revenue``) is rendered by ``lagoform.impact``: it leads the
-markdown and follows the text's summary line.
+(``docs/plan-json-schema.md``). What only reviewers read comes from ``lagoform.review`` already
+rendered: a revenue section (it leads the markdown and follows the text's summary line) and the
+audit records apply would write for overrides.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -16,17 +17,16 @@ import click
 import jinja2
 
 from lagoform.engine.plan import Plan
-from lagoform.engine.render.view import ChangeView, PlanView, plan_view
-from lagoform.impact import render as revenue_render
+from lagoform.engine.render.view import AuditPreview, ChangeView, PlanView, plan_view
 
 # GitHub refuses issue/PR comments longer than this many characters.
 GITHUB_COMMENT_LIMIT = 65_536
 
 __all__ = [
     "GITHUB_COMMENT_LIMIT",
+    "AuditPreview",
     "render_json",
     "render_markdown",
-    "render_revenue_markdown",
     "render_text",
 ]
 
@@ -53,27 +53,24 @@ def _cell(value: Any) -> str:
     return text
 
 
-def render_text(plan: Plan, *, color: bool = False, revenue: bool = True) -> str:
+def render_text(
+    plan: Plan,
+    *,
+    color: bool = False,
+    revenue: str = "",
+    audit: Sequence[AuditPreview] = (),
+) -> str:
     """The terminal form; ``color`` adds ANSI colours (the CLI passes ``isatty()``).
-    ``revenue``: show the plan's revenue section after the summary line (when it has one)."""
+    ``revenue``: a rendered revenue section, shown after the summary line; ``audit``: the
+    records apply would write for overrides."""
 
     def paint(text: str, symbol: str = "", bold: bool = False) -> str:
         if not color:
             return text
         return click.style(text, fg=_COLOURS.get(symbol), bold=bold)
 
-    shown = revenue_render.render_text(plan.revenue) if revenue and plan.revenue else ""
-    return (
-        _env().get_template("plan.txt.j2").render(view=plan_view(plan), paint=paint, revenue=shown)
-    )
-
-
-def render_revenue_markdown(plan: Plan) -> str:
-    """The plan's revenue section as it leads the comment (``### Revenue impact``); empty when
-    the plan carries none."""
-    if plan.revenue is None:
-        return ""
-    return revenue_render.render_markdown(plan.revenue, heading=3)
+    view = plan_view(plan, audit)
+    return _env().get_template("plan.txt.j2").render(view=view, paint=paint, revenue=revenue)
 
 
 def render_markdown(
@@ -81,20 +78,19 @@ def render_markdown(
     *,
     full_plan: str | None = None,
     limit: int = GITHUB_COMMENT_LIMIT,
-    revenue: bool = True,
+    leading: str = "",
+    audit: Sequence[AuditPreview] = (),
 ) -> str:
-    """A pull-request comment: the revenue section (who pays how much more or less, when the
-    plan carries one), then the summary table, price moves, warnings and per-object details.
+    """A pull-request comment: ``leading`` (e.g. the revenue section), then the summary table,
+    price moves, warnings, the audit preview and per-object details.
 
-    Trimmed to ``limit`` characters, the revenue section included, by dropping whole detail
-    sections from the end, with a pointer to ``full_plan`` (e.g. the job's artifact URL or
-    "run `lagoform plan`"). ``revenue=False`` leaves the section out (a caller placing it
-    itself, see ``render_revenue_markdown``).
+    Trimmed to ``limit`` characters, ``leading`` included, by dropping whole detail sections
+    from the end, with a pointer to ``full_plan`` (e.g. the job's artifact URL or "run
+    `lagoform plan`").
     """
-    view = plan_view(plan)
+    view = plan_view(plan, audit)
     env = _env()
     head = env.get_template("plan.md.j2").render(view=view)
-    leading = render_revenue_markdown(plan) if revenue else ""
     if leading:
         head = f"{leading}\n{head}"
     detail = env.get_template("detail.md.j2")

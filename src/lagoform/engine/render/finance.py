@@ -13,6 +13,7 @@ from typing import Any
 from lagoform.engine.plan import ObjectChange
 from lagoform.engine.pricing_model import PlanMove, PriceLine, SubscriptionPricing
 from lagoform.engine.render import money as fmt
+from lagoform.model.filters import label as filter_label
 
 _FIELD_NAMES = {
     "amount_cents": "base fee",
@@ -79,9 +80,9 @@ def pricing_view(pricing: SubscriptionPricing, *, blocked: bool = False) -> Pric
 
 def _row(line: PriceLine, pricing: SubscriptionPricing, cur: str | None) -> PriceRow:
     name = _FIELD_NAMES.get(line.field, line.field)
-    where = f"[{fmt.filter_label(line.filter)}] {name}" if line.filter is not None else name
+    where = f"[{filter_label(line.filter)}] {name}" if line.filter is not None else name
     if line.filter is not None and line.field == "properties":
-        where = f"[{fmt.filter_label(line.filter)}]"
+        where = f"[{filter_label(line.filter)}]"
     current = _show(line, line.current, cur) if pricing.exists else UNSET
     before = line.current if pricing.exists else line.base
     delta = _delta(line, before, line.new)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from lagoform.catalog.money import exponent
+from lagoform.model import currency as currencies
 
 NONE = "(none)"
 _RANGE_KEYS = ("graduated_ranges", "volume_ranges", "graduated_percentage_ranges")
@@ -42,25 +42,16 @@ def number(value: Any) -> str:
     return f"{sign}{grouped}.{fraction}" if fraction else f"{sign}{grouped}"
 
 
-def money(cents: Any, currency: str | None) -> str:
+def money(cents: Any, currency_code: str | None) -> str:
     """Lago's minor units as money: ``money(500000, "USD") == "5,000.00 USD"``."""
-    parsed = decimal(cents)
-    if parsed is None:
-        return NONE if cents is None else str(cents)
-    if not currency:
-        return f"{number(parsed)} (cents)"
-    places = exponent(currency)
-    amount = parsed.scaleb(-places).quantize(Decimal(1).scaleb(-places))
-    return f"{amount:,} {currency}"
+    return NONE if cents is None else currencies.money(cents, currency_code)
 
 
 def worth(value: Decimal, currency: str | None) -> str:
     """A currency amount (not cents) as money when it is whole minor units: ``500`` USD →
     ``500.00 USD``; kept exact otherwise."""
-    if currency:
-        cents = value.scaleb(exponent(currency))
-        if cents == cents.to_integral_value():
-            return money(int(cents), currency)
+    if currency and not currencies.sub_unit_error(value, currency):
+        return money(currencies.to_cents(value, currency), currency)
     return amount(value, currency)
 
 
@@ -158,9 +149,3 @@ def change(old: Any, new: Any) -> str:
     pct = (after - before) / abs(before) * 100
     arrow = "▲" if after > before else "▼"
     return f"{arrow} {pct:+.1f}%"
-
-
-def filter_label(key: str) -> str:
-    """A filter's values key (``modality=text;type=input``) as people read it:
-    ``modality=text, type=input`` (``*`` for "any value")."""
-    return ", ".join(key.split(";")).replace("__ALL_FILTER_VALUES__", "*").replace("|", "/")

@@ -14,10 +14,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lagoform.engine import normal
 from lagoform.engine.diff import FieldChange
 from lagoform.engine.plan import ObjectChange
 from lagoform.engine.render import money as fmt
+from lagoform.model import forms
+from lagoform.model.filters import label as filter_label
 
 # Fields whose change moves what a customer pays.
 PRICE_FIELDS = frozenset(
@@ -72,7 +73,7 @@ def label(path: Sequence[str]) -> str:
         parent = path[i - 1] if i else ""
         part = _LABELS.get(part, part) if i == len(path) - 1 else part
         if parent == "filters":
-            out += f"[{fmt.filter_label(part)}]"
+            out += f"[{filter_label(part)}]"
         elif parent.endswith("_ranges") or (parent == "usage_thresholds" and part.isdigit()):
             out += f"[{part}]"
         else:
@@ -168,7 +169,7 @@ def plan_sides(change: ObjectChange) -> tuple[dict[str, Any] | None, dict[str, A
         return None, {c.path[0]: c.new for c in change.changes if len(c.path) == 1}
     if change.action == "delete":
         return {c.path[0]: c.old for c in change.changes if len(c.path) == 1}, None
-    new = normal.billing_plan(change.body or {})
+    new = forms.billing_plan(change.body or {})
     return unapply(new, change.changes), new
 
 
@@ -266,7 +267,7 @@ def _whole(charge: Mapping[str, Any], currency: str | None, mark: str) -> Iterat
     for key, item in (charge.get("filters") or {}).items():
         name = f" “{item['invoice_display_name']}”" if item.get("invoice_display_name") else ""
         text = fmt.properties(model, item.get("properties"), currency)
-        yield row(f"[{fmt.filter_label(key)}]{name}", text)
+        yield row(f"[{filter_label(key)}]{name}", text)
     terms = _terms(charge, currency)
     if terms:
         yield row("terms", terms)
@@ -299,7 +300,7 @@ def _filter_rows(
 ) -> Iterator[Row]:
     before = (old.get("filters") or {}).get(key)
     after = (new.get("filters") or {}).get(key)
-    name = f"[{fmt.filter_label(key)}]"
+    name = f"[{filter_label(key)}]"
     if before is None or after is None:
         whole: Mapping[str, Any] = (after if before is None else before) or {}
         text = fmt.properties(model, whole.get("properties"), currency)

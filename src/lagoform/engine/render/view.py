@@ -2,19 +2,17 @@
 
 The templates stay dumb: they get rows of already-formatted strings (``rows.py`` for fields and
 charges, ``finance.py`` for negotiated prices, plan moves and wallet top-ups, ``money.py`` for
-the figures), and the audit records apply would write for overrides.
+the figures), and, from the review layer, the audit records apply would write for overrides.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from lagoform.engine.blast import BlastRadius
+from lagoform.engine.blast import BlastRadius, TenantImpact
 from lagoform.engine.plan import ObjectChange, Plan
 from lagoform.engine.render import finance, rows
-from lagoform.engine.render import money as fmt
 from lagoform.engine.render.finance import PricingView
 from lagoform.engine.render.rows import Group, Row
 
@@ -75,7 +73,9 @@ class PlanView:
     audit: tuple[AuditPreview, ...] = ()
 
 
-def plan_view(plan: Plan) -> PlanView:
+def plan_view(plan: Plan, audit: Sequence[AuditPreview] = ()) -> PlanView:
+    """``audit``: the records apply would write for overrides, as a reviewer reads them (the
+    review layer formats them; the plan itself carries none)."""
     changes = tuple(change_view(c) for c in plan.pending())
     return PlanView(
         plan_id=plan.plan_id,
@@ -89,7 +89,7 @@ def plan_view(plan: Plan) -> PlanView:
         unmanaged_counts=_kind_counts([u.kind for u in plan.unmanaged]),
         has_changes=plan.has_changes,
         pending_total=len(changes),
-        audit=tuple(audit_preview(r, _currencies(plan)) for r in plan.audit_preview),
+        audit=tuple(audit),
     )
 
 
@@ -126,9 +126,7 @@ def change_view(change: ObjectChange) -> ChangeView:
         blocked=tuple(
             (rows.label(b.path) or "(object)", b.reason, b.way_out) for b in change.blocked
         ),
-        blast=tuple(blast_lines(change.blast, change.kind, change.action, change.cascade_updates))
-        if change.blast
-        else (),
+        blast=tuple(blast_lines(change.blast, change.kind, change.action)) if change.blast else (),
         confirm=change.confirm,
         note=change.note,
         field_count=len(change.changes),
@@ -156,55 +154,7 @@ def _moves(changes: Sequence[ChangeView]) -> Iterator[PriceMove]:
                     yield PriceMove(ref, where, p.current, p.new, p.delta)
 
 
-def _currencies(plan: Plan) -> dict[str, str]:
-    """Each overridden subscription's currency (its base plan's), for the audit preview."""
-    return {
-        c.key: c.pricing.currency
-        for c in plan.changes
-        if c.kind == "subscription" and c.pricing is not None and c.pricing.currency
-    }
-
-
-def audit_preview(
-    record: Mapping[str, Any], currencies: Mapping[str, str] | None = None
-) -> AuditPreview:
-    override = record.get("override") or {}
-    call = f"{record.get('method')} {record.get('path')}"
-    subject = (
-        f"{str(record.get('object_kind', '')).replace('_', ' ')} {record.get('object_key')} "
-        f"(tenant {override.get('tenant_id')}, base plan {override.get('base_plan_code')})"
-    )
-    why = f"reason: {override.get('reason')}; approval: {override.get('approval')}"
-    currency = (currencies or {}).get(str(record.get("object_key")))
-    entries = tuple(_diff_entry(e, currency) for e in override.get("charges_diff") or [])
-    return AuditPreview(call, subject, why, entries or ("(sets no value other than the base's)",))
-
-
-def _diff_entry(entry: Mapping[str, Any], currency: str | None = None) -> str:
-    where = entry.get("charge_code") or "plan"
-    values = entry.get("filter_values")
-    if isinstance(values, Mapping):
-        where += " [" + ", ".join(f"{k}={'/'.join(map(str, v))}" for k, v in values.items()) + "]"
-    field = str(entry.get("field"))
-    base, new = entry.get("base_value"), entry.get("override_value")
-    return (
-        f"{where} {field}: {_value(field, base, currency)} → {_value(field, new, currency)} "
-        f"({entry.get('change')})"
-    ).replace("__ALL_FILTER_VALUES__", "*")
-
-
-def _value(field: str, item: Any, currency: str | None) -> str:
-    # The record keeps Lago's units (cents); a reviewer reads money, as everywhere else.
-    if item is None:
-        return fmt.NONE
-    if field.endswith("amount_cents") and currency:
-        return fmt.money(item, currency)
-    return str(item)
-
-
-def blast_lines(
-    blast: BlastRadius, kind: str, action: str = "update", cascade: bool = False
-) -> Iterator[str]:
+def blast_lines(blast: BlastRadius, kind: str, action: str = "update") -> Iterator[str]:
     if kind == "billable_metric":
         plans = ", ".join(blast.via_plans) or "no plan"
         yield f"used by: {plans}"
@@ -231,27 +181,39 @@ def blast_lines(
         yield f"{blast.overridden_follow} overridden subscription(s) follow"
     if blast.overridden_not_follow and action != "delete":
         yield (
-            f"{blast.overridden_not_follow} overridden subscription(s) keep their own copy "
-            + ("(they override a changed charge)" if cascade else "(cascade_updates is off)")
+            f"{blast.overridden_not_follow} overridden subscription(s) keep their own prices "
+            "for this change"
         )
     for tenant in blast.tenants:
-        yield "  " + _tenant_line(tenant, action)
+        yield "  " + _tenant_line(tenant, action, kind == "billable_metric")
 
 
-def _tenant_line(tenant: Any, action: str) -> str:
+def _tenant_line(tenant: TenantImpact, action: str, metric: bool) -> str:
     if action == "delete":
         how = "terminated"
-    elif not tenant.follows:
-        how = "keeps its copy"
-    elif tenant.managed:
-        how = "follows (lagoform re-prices its copy, see its subscription change)"
-    elif tenant.overridden:
-        how = "follows (cascade_updates)"
+    elif metric and tenant.overridden:
+        how = "follows (a metric's change reaches every charge on it, own copies included)"
     else:
-        how = "follows"
+        how = _HOW[tenant.how] if tenant.reached else _KEEPS[tenant.how]
+        if tenant.kept and tenant.how != "unreached":
+            how += ("; keeps " if tenant.reached else ": ") + ", ".join(tenant.kept)
     tags = [t for t, on in (("overridden", tenant.overridden), ("pending", tenant.pending)) if on]
     tag = f" ({', '.join(tags)})" if tags else ""
     return f"{tenant.external_customer_id}{tag}: {', '.join(tenant.subscriptions)} — {how}"
+
+
+_HOW = {
+    "follows": "follows",
+    "repriced": "re-priced by lagoform (its own copy: catalog prices + negotiated values)",
+    "cascade": "follows (cascade_updates)",
+    "unreached": "keeps its copy (cascade_updates is off)",
+}
+_KEEPS = {
+    "follows": "unchanged",
+    "repriced": "keeps its negotiated values",
+    "cascade": "keeps its customised prices (cascade_updates reaches nothing it did not customise)",
+    "unreached": "keeps its copy (cascade_updates is off)",
+}
 
 
 def _kind_counts(kinds: Sequence[str]) -> str:

@@ -1,5 +1,5 @@
-"""A plan carrying a revenue section: it leads the markdown (inside the size limit), follows the
-text's summary line, travels in the JSON, and stays out of the plan's identity.
+"""A review carrying a revenue section: it leads the markdown (inside the size limit), follows
+the text's summary line, travels in the JSON beside the plan, and stays out of the plan.
 
 Golden files: ``plan-revenue.md`` / ``plan-revenue.txt`` (regenerate with
 ``LAGOFORM_REGEN_GOLDEN=1``).
@@ -12,12 +12,6 @@ import json
 import pytest
 
 from lagoform.engine.plan import Plan, build_plan
-from lagoform.engine.render import (
-    render_json,
-    render_markdown,
-    render_revenue_markdown,
-    render_text,
-)
 from lagoform.impact import (
     ChargeDelta,
     Contribution,
@@ -30,6 +24,13 @@ from lagoform.impact import (
     Unreliable,
 )
 from lagoform.impact.aggregate import LIMITS
+from lagoform.review import (
+    Review,
+    render_json,
+    render_markdown,
+    render_revenue_markdown,
+    render_text,
+)
 from tests.engine.factories import charge, desired, live, plan
 from tests.engine.test_render import TOKENS, _check, scenario
 
@@ -44,6 +45,9 @@ def _period(lines: list[tuple[str, int, int]]) -> SubscriptionPeriod:
         old_cents=old,
         new_cents=new,
         delta_cents=new - old,
+        monthly_old_cents=old,
+        monthly_new_cents=new,
+        monthly_delta_cents=new - old,
         charges=tuple(ChargeDelta(charge=c, old_cents=o, new_cents=n, delta_cents=n - o)
                       for c, o, n in lines),
     )  # fmt: skip
@@ -77,7 +81,7 @@ REVENUE = RevenueImpact(
                            periods=(_period([("(subscription fee)", 9_900, 19_900),
                                              ("tokens", 15_000, 15_000)]),)),
         SubscriptionImpact(external_id="globex-main", external_customer_id="globex",
-                           plan_code="team", causes=("override",),
+                           plan_code="team", causes=("repriced",),
                            changes=("subscription fee", "charge tokens"),
                            periods=(_period([("(subscription fee)", 9_000, 8_500),
                                              ("tokens", 4_500, 4_200)]),)),
@@ -90,16 +94,18 @@ REVENUE = RevenueImpact(
     not_following=(
         NotFollowing(external_id="initech-main", external_customer_id="initech",
                      plan_code="pro",
-                     reason="overridden (on a child plan) and plan pro has cascade_updates: "
-                     "false — the plan change does not reach this subscription",
+                     reason="on its own copy of the plan, not managed by lagoform; the plan has "
+                     "cascade_updates: false, so the copy keeps its prices",
                      not_reached=("charge tokens", "charge seats")),
     ),
     limits=LIMITS,
 )  # fmt: skip
 
 
-def with_revenue(p: Plan, revenue: RevenueImpact = REVENUE) -> Plan:
-    return p.model_copy(update={"revenue": revenue})
+def with_revenue(review: Review | Plan, revenue: RevenueImpact = REVENUE) -> Review:
+    if isinstance(review, Plan):
+        review = Review(plan=review)
+    return review.model_copy(update={"revenue": revenue})
 
 
 def test_markdown_golden_leads_with_the_revenue_section() -> None:
@@ -118,7 +124,9 @@ def test_text_golden_shows_it_after_the_summary_line() -> None:
     text = render_text(with_revenue(scenario()))
     _check("plan-revenue.txt", text)
     summary = text.index("Plan ")
-    assert summary < text.index("Revenue impact\n  Current period (USD): 384.00 USD → 476.00 USD")
+    assert summary < text.index(
+        "Revenue impact\n  Current period (USD, per month): 384.00 USD → 476.00 USD"
+    )
     assert "acme    249.00 USD → 349.00 USD  (+100.00 USD)" in text
     assert render_text(with_revenue(scenario()), revenue=False) == render_text(scenario())
 
@@ -126,12 +134,14 @@ def test_text_golden_shows_it_after_the_summary_line() -> None:
 def test_json_carries_it_and_it_is_not_part_of_the_plan_identity() -> None:
     plain, priced = scenario(), with_revenue(scenario())
     data = json.loads(render_json(priced))
-    assert data["format_version"] == 1  # an optional field: same version
+    assert "revenue" not in data["plan"]  # beside the plan, never in it
     assert data["revenue"]["totals"][0]["delta_cents"] == 9_200
-    assert data["revenue"]["schema_version"] == 1
-    assert Plan.loads(render_json(priced)) == priced
-    assert priced.plan_id == plain.plan_id
+    assert data["revenue"]["schema_version"] == 2
+    assert Review.loads(render_json(priced)) == priced
+    assert priced.plan == plain.plan
     assert json.loads(render_json(plain))["revenue"] is None
+    # apply reads a saved review's plan only, and a bare saved plan just as well
+    assert Review.loads(plain.plan.dumps()).plan == plain.plan
 
 
 def test_unavailable_is_said_in_one_line_and_the_plan_follows() -> None:
@@ -158,6 +168,6 @@ def test_the_revenue_section_counts_inside_the_comment_limit(limit: int) -> None
     assert len(out) <= limit
     assert out.startswith(render_revenue_markdown(with_revenue(p)))
     assert "more change(s) not shown" in out and "the plan.md artifact" in out
-    without = render_markdown(p, full_plan="the plan.md artifact", limit=limit)
+    without = render_markdown(Review(plan=p), full_plan="the plan.md artifact", limit=limit)
     # the section's room comes out of the plan's details (it holds one <details> itself)
     assert out.count("<details>") - 1 < without.count("<details>")

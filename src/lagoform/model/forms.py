@@ -1,18 +1,16 @@
-"""The comparison form: one normalizer per kind, fed Lago-shaped dicts from either side.
+"""The comparison form of each kind of Lago object: one normalizer per kind.
 
-Desired state (the catalog's Lago request bodies) and live state (Lago's response objects) go
-through the same functions, so a field compares equal exactly when Lago would treat it as the
-same. The form is plain JSON data, ``None``-free (absent and null are one thing):
+Fed Lago-shaped dicts from either side — the catalog's request bodies (desired state) or Lago's
+response objects (live state) — so a field compares equal exactly when Lago would treat it as
+the same:
 
 - only fields lagoform manages are kept (``lago_id``, ``created_at``, counters are dropped);
-- money and rates become canonical decimal strings (``"0.50"`` and ``0.5`` are ``"0.5"``);
-- unordered lists (tax codes, filter values) are sorted; taxes given as objects become codes;
-- charges are keyed by charge code, charge filters by :func:`filter_key` of their values map,
-  tiers stay lists (position is their identity);
+- charges are keyed by charge code, charge filters by ``filters.filter_key`` of their values
+  map, tiers stay lists (position is their identity);
 - defaults Lago fills in (``invoiceable: true``, ``min_amount_cents: 0`` ...) are filled in on
   both sides so an omitted default never shows as a change.
 
-No I/O here; ``live.py`` and ``desired.py`` call in, ``diff.py`` compares the results.
+Pure; the engine's ``live`` and ``desired`` call in, its ``diff`` compares the results.
 """
 
 from __future__ import annotations
@@ -20,59 +18,66 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from lagoform.engine.normal_parts import (
-    ALL_VALUES,
-    Normal,
-    boolean,
-    charge,
-    charge_code,
-    charge_filter,
-    clean,
-    codes,
-    dec,
-    filter_key,
-    filter_values,
-    key_of_values,
-    num,
-    properties,
-    text,
-    timestamp,
-)
+from lagoform.model.filters import filter_key, filter_values, key_of_values
+from lagoform.model.properties import properties
+from lagoform.model.values import Normal, boolean, clean, codes, dec, num, text, timestamp
 
 __all__ = [
-    "ALL_VALUES",
     "NORMALIZERS",
-    "PRICING_CHARGE_FIELDS",
-    "PRICING_FIRST_ONLY",
-    "PRICING_PLAN_FIELDS",
     "PROJECTED_KINDS",
-    "Normal",
     "add_on",
     "billable_metric",
     "billing_plan",
-    "boolean",
     "charge",
     "charge_code",
     "charge_filter",
-    "clean",
-    "codes",
     "coupon",
     "customer",
-    "dec",
-    "filter_key",
-    "filter_values",
-    "key_of_values",
-    "num",
     "plan_overrides",
-    "pricing",
     "project",
-    "properties",
     "subscription",
     "tax",
-    "text",
-    "timestamp",
     "wallet",
 ]
+
+
+def charge_filter(model: str | None, body: Mapping[str, Any]) -> Normal:
+    return clean(
+        {
+            "values": filter_values(body.get("values") or {}),
+            "invoice_display_name": text(body.get("invoice_display_name")),
+            "properties": properties(model, body.get("properties")),
+        }
+    )
+
+
+def charge(body: Mapping[str, Any]) -> Normal:
+    model = body.get("charge_model")
+    filters: dict[str, Normal] = {}
+    for item in body.get("filters") or []:
+        normal = charge_filter(model, item)
+        filters[key_of_values(normal["values"])] = normal
+    return clean(
+        {
+            "billable_metric_code": text(body.get("billable_metric_code")),
+            "charge_model": model,
+            "invoice_display_name": text(body.get("invoice_display_name")),
+            "pay_in_advance": boolean(body.get("pay_in_advance"), False),
+            "prorated": boolean(body.get("prorated"), False),
+            "invoiceable": boolean(body.get("invoiceable"), True),
+            "regroup_paid_fees": text(body.get("regroup_paid_fees")),
+            "min_amount_cents": num(body.get("min_amount_cents")) or 0,
+            "tax_codes": codes(body),
+            "properties": properties(model, body.get("properties")),
+            "filters": filters,
+        }
+    )
+
+
+def charge_code(body: Mapping[str, Any]) -> str:
+    """A charge's identity in its plan; Lago defaults it to the metric code."""
+    return str(body.get("code") or body.get("billable_metric_code") or "")
+
 
 _RECURRING_SPLIT_INTERVALS = ("yearly", "semiannual")
 
@@ -312,29 +317,6 @@ def wallet(body: Mapping[str, Any]) -> Normal:
             "granted_credits": dec(body.get("granted_credits")),
         }
     )
-
-
-# What an override may set (API_NOTES §5.4, §5.5), in the comparison form.
-PRICING_PLAN_FIELDS = ("amount_cents", "name", "invoice_display_name", "description", "tax_codes")
-# Lago takes these only when it creates a subscription's copy of the plan (the first override).
-PRICING_FIRST_ONLY = ("amount_currency", "trial_period")
-PRICING_CHARGE_FIELDS = (
-    "properties", "filters", "min_amount_cents", "invoice_display_name", "tax_codes",
-)  # fmt: skip
-
-
-def pricing(plan: Normal) -> Normal:
-    """The part of a plan (``billing_plan`` form) a subscription's overrides can change, plus
-    each charge's model (never overridable, but a copy whose model differs cannot be repriced).
-    Both a catalog plan and a subscription's effective plan go through this, so they compare."""
-    charges = {
-        code: clean({"charge_model": c.get("charge_model")})
-        | {f: c[f] for f in PRICING_CHARGE_FIELDS if f in c}
-        for code, c in (plan.get("charges") or {}).items()
-    }
-    out = {f: plan[f] for f in (*PRICING_PLAN_FIELDS, *PRICING_FIRST_ONLY) if f in plan}
-    out["charges"] = charges
-    return out
 
 
 NORMALIZERS: dict[str, Callable[[Mapping[str, Any]], Normal]] = {

@@ -6,7 +6,11 @@ from typing import Any
 
 import pytest
 
-from lagoform.engine import normal
+from lagoform.model import forms
+from lagoform.model.effective import pricing
+from lagoform.model.filters import filter_key
+from lagoform.model.properties import properties
+from lagoform.model.values import dec, num
 from tests.engine.factories import as_live, charge, metric, plan
 
 
@@ -24,16 +28,16 @@ from tests.engine.factories import as_live, charge, metric, plan
     ],
 )
 def test_dec_canonical(value: Any, expected: str | None) -> None:
-    assert normal.dec(value) == expected
+    assert dec(value) == expected
 
 
 def test_num_integral_is_int() -> None:
-    assert normal.num("14.0") == 14
-    assert normal.num(14.5) == "14.5"
+    assert num("14.0") == 14
+    assert num(14.5) == "14.5"
 
 
 def test_filter_key_sorts_keys_and_values() -> None:
-    assert normal.filter_key({"type": ["output", "input"], "model": "atlas-1"}) == (
+    assert filter_key({"type": ["output", "input"], "model": "atlas-1"}) == (
         "model=atlas-1;type=input|output"
     )
 
@@ -78,7 +82,7 @@ def test_live_plan_equals_request_body() -> None:
     # Lago echoes numbers differently and adds server-only fields; none of that is a change.
     live["trial_period"] = 0.0
     live["charges"][0]["properties"] = {"amount": "0.5", "grouped_by": None}
-    assert normal.billing_plan(live) == normal.billing_plan(body)
+    assert forms.billing_plan(live) == forms.billing_plan(body)
 
 
 @pytest.mark.parametrize(
@@ -94,7 +98,7 @@ def test_live_plan_equals_request_body() -> None:
 def test_plan_absent_equals_null_and_defaults(
     desired: dict[str, Any], live: dict[str, Any]
 ) -> None:
-    assert normal.billing_plan(plan("p", **desired)) == normal.billing_plan(plan("p", **live))
+    assert forms.billing_plan(plan("p", **desired)) == forms.billing_plan(plan("p", **live))
 
 
 def test_metric_filters_sorted_and_count_agg_field_name_dropped() -> None:
@@ -110,18 +114,18 @@ def test_metric_filters_sorted_and_count_agg_field_name_dropped() -> None:
         field_name=None,
         filters=[{"key": "a", "values": ["1"]}, {"key": "b", "values": ["x", "y"]}],
     )
-    assert normal.billable_metric(a) == normal.billable_metric(b)
-    assert list(normal.billable_metric(a)["filters"]) == ["a", "b"]
+    assert forms.billable_metric(a) == forms.billable_metric(b)
+    assert list(forms.billable_metric(a)["filters"]) == ["a", "b"]
 
 
 def test_properties_sliced_per_model() -> None:
-    assert normal.properties("standard", {"amount": "1.0", "package_size": 3}) == {"amount": "1"}
-    assert normal.properties("package", {"amount": "1", "package_size": "10", "free_units": 0}) == {
+    assert properties("standard", {"amount": "1.0", "package_size": 3}) == {"amount": "1"}
+    assert properties("package", {"amount": "1", "package_size": "10", "free_units": 0}) == {
         "amount": "1",
         "package_size": 10,
         "free_units": 0,
     }
-    assert normal.properties("standard", {"amount": "1", "grouped_by": ["region"]}) == {
+    assert properties("standard", {"amount": "1", "grouped_by": ["region"]}) == {
         "amount": "1",
         "pricing_group_keys": ["region"],
     }
@@ -134,7 +138,7 @@ def test_charge_defaults_fill_in() -> None:
         "charge_model": "standard",
         "properties": {"amount": "1"},
     }
-    assert normal.charge(bare) == normal.charge(charge("c", "m"))
+    assert forms.charge(bare) == forms.charge(charge("c", "m"))
 
 
 def test_coupon_applies_to_request_vs_response() -> None:
@@ -161,12 +165,12 @@ def test_coupon_applies_to_request_vs_response() -> None:
         "reusable": True,
         "amount_cents": None,
     }
-    assert normal.coupon(request) == normal.coupon(response)
+    assert forms.coupon(request) == forms.coupon(response)
 
 
 def test_project_keeps_only_desired_fields() -> None:
     live = {"name": "n", "email": "e", "metadata": {"a": "1"}}
-    assert normal.project(live, {"name": "x", "phone": "p"}) == {"name": "n"}
+    assert forms.project(live, {"name": "x", "phone": "p"}) == {"name": "n"}
 
 
 def test_pricing_form_is_the_overridable_part_of_a_plan() -> None:
@@ -187,7 +191,7 @@ def test_pricing_form_is_the_overridable_part_of_a_plan() -> None:
             }
         ],
     }
-    form = normal.pricing(normal.billing_plan(body))
+    form = pricing(forms.billing_plan(body))
     assert "interval" not in form and "pay_in_advance" not in form
     assert form["amount_cents"] == 100 and form["trial_period"] == 0
     assert form["charges"] == {

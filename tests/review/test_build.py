@@ -1,15 +1,15 @@
-"""The plan's revenue section (section.py): when it is computed, and failures that never fail
-the plan. Plans are built with the engine from its test factories."""
+"""The plan's revenue section (``review.revenue_section``): when it is computed, and failures
+that never fail the plan. Plans are built with the engine from its test factories."""
 
 from __future__ import annotations
 
 import pytest
 
 from lagoform.engine.plan import Plan, build_plan
-from lagoform.engine.state import DesiredState, LiveState
 from lagoform.errors import ConfigError
-from lagoform.impact import for_plan, wanted
 from lagoform.lago import AsyncLagoClient
+from lagoform.model.state import DesiredState, LiveState
+from lagoform.review import revenue_section, wanted
 from tests.engine.factories import charge, desired, live, metric, plan, subscription
 
 TOKENS = metric("tokens")
@@ -79,20 +79,20 @@ def test_off_or_not_wanted_means_no_section_and_no_client() -> None:
     def no_client() -> AsyncLagoClient:
         raise AssertionError("no client may be made")
 
-    assert for_plan(p, want, have, no_client, enabled=False) is None
+    assert revenue_section(p, want, have, no_client, enabled=False) is None
     unchanged = desired(billable_metric=[TOKENS], plan=[PRO])
-    assert for_plan(_plan(unchanged, _live(plan=[PRO])), unchanged, have, no_client) is None
+    assert revenue_section(_plan(unchanged, _live(plan=[PRO])), unchanged, have, no_client) is None
 
 
 def test_a_failed_analysis_becomes_an_unavailable_section() -> None:
     want, have = RAISED
     p = _plan(want, have)
     missing = ConfigError("environment 'prod' needs a Lago API key in LAGO_KEY, which is not set")
-    section = for_plan(p, want, have, lambda: _raise(missing))
+    section = revenue_section(p, want, have, lambda: _raise(missing))
     assert section is not None and section.unavailable == str(missing)
     assert section.has_changes and section.totals == ()
 
-    bug = for_plan(p, want, have, lambda: _raise(KeyError("tiers")), enabled=True)
+    bug = revenue_section(p, want, have, lambda: _raise(KeyError("tiers")), enabled=True)
     assert bug is not None
     assert bug.unavailable == "the analysis failed (KeyError: 'tiers')"
 
@@ -100,7 +100,7 @@ def test_a_failed_analysis_becomes_an_unavailable_section() -> None:
 def test_forced_on_a_plan_that_moves_no_bill_reads_nothing(sandbox_client: AsyncLagoClient) -> None:
     want = desired(billable_metric=[TOKENS], plan=[PRO])
     have = _live(plan=[PRO])
-    section = for_plan(_plan(want, have), want, have, lambda: sandbox_client, enabled=True)
+    section = revenue_section(_plan(want, have), want, have, lambda: sandbox_client, enabled=True)
     assert section is not None and section.unavailable is None
     assert section.affected_subscriptions == 0 and not section.has_changes
 

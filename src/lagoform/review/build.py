@@ -1,29 +1,32 @@
-"""The revenue section of ``lagoform plan``: when to compute it, and never at the plan's expense.
+"""Build a ``Review``: the revenue section and the audit preview beside a plan.
 
 ``wanted`` says whether a plan can move anyone's bill at all (it edits or deletes a billing plan
-Lago has, or edits a subscription); only then does ``for_plan`` read usage by default, so a plan
-without such changes makes no usage reads. ``for_plan`` reuses the engine's live read and turns
+Lago has, or edits a subscription); only then does ``revenue_section`` read usage by default,
+so a plan without such changes makes no usage reads. It reuses the engine's live read and turns
 any failure into a section that says the estimate is unavailable and why: the reviewer still
-needs the plan, and apply never reads this section.
+needs the plan, and apply never reads the section. ``audit_preview`` gives the intent records
+apply would write for override calls — the engine's own requests (``payloads``), recorded by
+the audit package's own fields.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
-from lagoform.engine.state import DesiredState, LiveState
+from lagoform.audit.context import RunContext
+from lagoform.audit.fields import ChangeLike, OverrideFacts
+from lagoform.audit.preview import preview_records
+from lagoform.engine.payloads import override_requests
+from lagoform.engine.plan import ObjectChange, Plan
 from lagoform.errors import LagoformError
 from lagoform.impact.analyze import DEFAULT_CONCURRENCY, run_analysis
 from lagoform.impact.model import RevenueImpact
 from lagoform.lago import AsyncLagoClient
+from lagoform.model.state import DesiredState, LiveState
+from lagoform.review.model import Review
 
-if TYPE_CHECKING:
-    # engine.plan imports impact.model (the Plan carries this section): only the type here,
-    # so importing lagoform.engine first never meets a half-built engine.plan.
-    from lagoform.engine.plan import Plan
-
-__all__ = ["for_plan", "wanted"]
+__all__ = ["audit_preview", "build_review", "revenue_section", "wanted"]
 
 
 def wanted(plan: Plan) -> bool:
@@ -41,7 +44,7 @@ def wanted(plan: Plan) -> bool:
     return False
 
 
-def for_plan(
+def revenue_section(
     plan: Plan,
     desired: DesiredState,
     live: LiveState,
@@ -72,3 +75,26 @@ def for_plan(
         return RevenueImpact(unavailable=str(err) or type(err).__name__)
     except Exception as err:  # advisory: not even a bug in the estimate may hide the plan
         return RevenueImpact(unavailable=f"the analysis failed ({type(err).__name__}: {err})")
+
+
+def _requests(change: ChangeLike, facts: OverrideFacts) -> Sequence[Mapping[str, Any]]:
+    return override_requests(change) if isinstance(change, ObjectChange) else []
+
+
+def audit_preview(
+    plan: Plan, facts: Mapping[str, OverrideFacts], context: RunContext | None = None
+) -> tuple[dict[str, Any], ...]:
+    """The override audit records an apply of ``plan`` would write (``facts`` as for the
+    trail: ``lagoform.audit.override_facts(project, desired, live)``)."""
+    return tuple(preview_records(plan, facts, context, requests=_requests))
+
+
+def build_review(
+    plan: Plan,
+    *,
+    facts: Mapping[str, OverrideFacts],
+    revenue: RevenueImpact | None = None,
+    context: RunContext | None = None,
+) -> Review:
+    """``plan`` with its audit preview and (when priced) its revenue section."""
+    return Review(plan=plan, revenue=revenue, audit_preview=audit_preview(plan, facts, context))

@@ -1,0 +1,282 @@
+"""What a subscription pays: its base plan, overrides laid over it, and Lago's cascade.
+
+Forms are plans in the comparison form (``forms.billing_plan``); every function returns new
+data and never edits its arguments.
+
+- ``pricing``: the part of a plan a subscription's overrides can change (plus each charge's
+  model), the form in which a catalog plan and a subscription's own copy compare.
+- ``overlay``: base plan + overrides, Lago's override semantics (API_NOTES §5.4, §5.5): a field
+  an override sets replaces the base's, ``properties`` and ``filters`` whole.
+- ``cascade``: a subscription's own copy after an edit of its parent plan with
+  ``cascade_updates: true`` (§4.6; lago-api ``Plans::UpdateService``, ``Charges::UpdateService``
+  in cascade mode, ``ChargeFilters::CascadeDispatcher`` / ``CascadeService``): what reaches the
+  copy and what the copy keeps because it was customised.
+- ``copy_goal``: what lagoform's apply sets an overridden subscription's copy to when its YAML
+  states ``overrides:`` (base + overrides, on the charges the copy has), and what Lago's
+  overrides cannot do (add or drop a charge of the copy).
+- ``copy_after``: the copy as Lago holds it once that apply ran.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from lagoform.model.properties import GROUPING_KEYS
+from lagoform.model.values import Normal, clean
+
+__all__ = [
+    "CHARGE_FIELDS",
+    "FIRST_ONLY",
+    "PLAN_FIELDS",
+    "Cascaded",
+    "CopyGoal",
+    "cascade",
+    "copy_after",
+    "copy_goal",
+    "overlay",
+    "pricing",
+]
+
+# What an override may set (API_NOTES §5.4, §5.5), in the comparison form.
+PLAN_FIELDS = ("amount_cents", "name", "invoice_display_name", "description", "tax_codes")
+# Lago takes these only when it creates a subscription's copy of the plan (the first override).
+FIRST_ONLY = ("amount_currency", "trial_period")
+CHARGE_FIELDS = ("properties", "filters", "min_amount_cents", "invoice_display_name", "tax_codes")
+
+
+def pricing(plan: Normal) -> Normal:
+    """The part of a plan (``billing_plan`` form) a subscription's overrides can change, plus
+    each charge's model (never overridable, but a copy whose model differs cannot be repriced).
+    Both a catalog plan and a subscription's effective plan go through this, so they compare."""
+    charges = {
+        code: clean({"charge_model": c.get("charge_model")})
+        | {f: c[f] for f in CHARGE_FIELDS if f in c}
+        for code, c in (plan.get("charges") or {}).items()
+    }
+    out = {f: plan[f] for f in (*PLAN_FIELDS, *FIRST_ONLY) if f in plan}
+    out["charges"] = charges
+    return out
+
+
+def overlay(base: Normal, overrides: Normal) -> Normal:
+    """Base plan + overrides: a field the override sets replaces the base's (``properties``
+    and ``filters`` whole); an override of a charge the base lacks changes nothing."""
+    out = copy.deepcopy(base)
+    for name in (*PLAN_FIELDS, *FIRST_ONLY):
+        if name in overrides:
+            out[name] = copy.deepcopy(overrides[name])
+    charges = out.setdefault("charges", {})
+    for code, item in (overrides.get("charges") or {}).items():
+        if code in charges:
+            charges[code].update(copy.deepcopy(item))
+    return out
+
+
+# -- cascade_updates -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cascaded:
+    """A copy after Lago cascaded a parent edit, and the parts of the edit it did not get."""
+
+    plan: Normal
+    kept: tuple[str, ...] = ()
+
+
+def cascade(child: Normal, old_parent: Normal, new_parent: Normal) -> Cascaded:
+    """``child`` (a subscription's copy) after its parent went from ``old_parent`` to
+    ``new_parent`` with ``cascade_updates: true``.
+
+    Lago's rules: the subscription fee follows only when the copy's equals the old parent's;
+    charges added to or removed from the parent are added to or removed from the copy; an
+    edited charge takes the parent's new properties only when the copy's equal the old parent's
+    (same model), but its grouping keys always; filters follow one by one (a removed filter is
+    removed, an added one added when the copy lacks it, an edited one takes the new properties
+    and display name only when the copy's properties equal the old parent's); a charge's
+    display name, minimum and taxes, the plan's other fields and its minimum commitment are
+    never cascaded.
+    """
+    out = copy.deepcopy(child)
+    kept: list[str] = []
+    if old_parent.get("amount_cents") != new_parent.get("amount_cents"):
+        if child.get("amount_cents") == old_parent.get("amount_cents"):
+            out["amount_cents"] = new_parent.get("amount_cents")
+        else:
+            kept.append("subscription fee (its own)")
+    if old_parent.get("minimum_commitment") != new_parent.get("minimum_commitment"):
+        kept.append("minimum commitment (Lago does not cascade it)")
+    old_charges = old_parent.get("charges") or {}
+    new_charges = new_parent.get("charges") or {}
+    charges: dict[str, Normal] = {}
+    for code, mine in (child.get("charges") or {}).items():
+        if code in old_charges and code not in new_charges:
+            continue  # removed from the parent: removed from every copy
+        before, after = old_charges.get(code), new_charges.get(code)
+        if before is None or after is None or before == after:
+            charges[code] = copy.deepcopy(mine)
+            continue
+        charges[code], not_reached = _cascade_charge(code, before, after, mine)
+        kept.extend(not_reached)
+    for code, parent in new_charges.items():
+        if code not in old_charges and code not in charges:
+            charges[code] = copy.deepcopy(parent)
+    out["charges"] = dict(sorted(charges.items()))
+    return Cascaded(out, tuple(kept))
+
+
+def _cascade_charge(code: str, old: Normal, new: Normal, mine: Normal) -> tuple[Normal, list[str]]:
+    out = copy.deepcopy(mine)
+    kept: list[str] = []
+    old_props, new_props = old.get("properties") or {}, new.get("properties") or {}
+    if old_props != new_props:
+        same_model = mine.get("charge_model") == old.get("charge_model")
+        if same_model and (mine.get("properties") or {}) == old_props:
+            out["properties"] = copy.deepcopy(new_props)
+        else:
+            kept.append(f"charge {code} price (its own)")
+        out["properties"] = _grouping(out.get("properties") or {}, new_props)
+    old_filters, new_filters = old.get("filters") or {}, new.get("filters") or {}
+    if old_filters != new_filters:
+        filters, not_reached = _cascade_filters(code, old_filters, new_filters, mine)
+        out["filters"] = filters
+        kept.extend(not_reached)
+    for name, what in (
+        ("min_amount_cents", "minimum"),
+        ("invoice_display_name", "display name"),
+        ("tax_codes", "taxes"),
+    ):
+        if old.get(name) != new.get(name):
+            kept.append(f"charge {code} {what} (Lago does not cascade it)")
+    return out, kept
+
+
+def _grouping(properties: Normal, parent: Normal) -> Normal:
+    out = dict(properties)
+    for key in GROUPING_KEYS:
+        if key in parent:
+            out[key] = copy.deepcopy(parent[key])
+        else:
+            out.pop(key, None)
+    return out
+
+
+def _cascade_filters(code: str, old: Normal, new: Normal, mine: Normal) -> tuple[Normal, list[str]]:
+    filters = copy.deepcopy(mine.get("filters") or {})
+    kept: list[str] = []
+    for key in set(old) - set(new):
+        filters.pop(key, None)
+    for key, parent in new.items():
+        before = old.get(key)
+        own = filters.get(key)
+        if before is None:
+            if own is None:
+                filters[key] = copy.deepcopy(parent)
+            continue
+        if own is None or before == parent:
+            continue
+        if (own.get("properties") or {}) == (before.get("properties") or {}):
+            updated = {**own, "properties": copy.deepcopy(parent.get("properties") or {})}
+            updated.pop("invoice_display_name", None)
+            filters[key] = clean({**updated, **_display(parent)})
+        else:
+            parent_props = parent.get("properties") or {}
+            own["properties"] = _grouping(own.get("properties") or {}, parent_props)
+            kept.append(f"charge {code} filter {key} (its own price)")
+    return dict(sorted(filters.items())), kept
+
+
+def _display(item: Normal) -> dict[str, Any]:
+    name = item.get("invoice_display_name")
+    return {"invoice_display_name": name} if name is not None else {}
+
+
+# -- a copy lagoform manages ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CopyGoal:
+    """What apply sets a subscription's own copy to (``goal``) against what it is (``now``),
+    both ``pricing`` forms over the charges the comparison covers; the charges Lago itself
+    adds or removes through ``cascade_updates``; and those no override can add or drop."""
+
+    goal: Normal
+    now: Normal
+    added_by_lago: tuple[str, ...] = ()
+    dropped_by_lago: tuple[str, ...] = ()
+    cannot_add: tuple[str, ...] = ()
+    cannot_drop: tuple[str, ...] = ()
+
+
+def copy_goal(
+    base: Normal,
+    overrides: Normal,
+    current: Normal,
+    *,
+    cascade_updates: bool,
+    parent_charges: Iterable[str],
+) -> CopyGoal:
+    """The copy ``current`` (a subscription's effective plan) against base + ``overrides``.
+
+    ``base`` is the catalog plan after this apply, ``parent_charges`` the charge codes the
+    parent has in Lago before it. A charge the catalog adds reaches the copy through Lago's
+    cascade when the plan has ``cascade_updates``; a charge the catalog removes leaves it the
+    same way. Lago takes a first-override-only field (currency, trial) only when the YAML
+    states it (and then only on the first override: the caller blocks it).
+    """
+    goal = _restrict(pricing(overlay(base, overrides)), overrides)
+    now = _restrict(pricing(current), overrides)
+    live = set(parent_charges)
+    added, dropped, cannot_add, cannot_drop = [], [], [], []
+    for code in sorted(set(goal["charges"]) - set(now["charges"])):
+        if cascade_updates and code not in live:
+            del goal["charges"][code]
+            added.append(code)
+        else:
+            cannot_add.append(code)
+    for code in sorted(set(now["charges"]) - set(goal["charges"])):
+        if cascade_updates and code in live and code not in (base.get("charges") or {}):
+            del now["charges"][code]
+            dropped.append(code)
+        else:
+            cannot_drop.append(code)
+    return CopyGoal(goal, now, tuple(added), tuple(dropped), tuple(cannot_add), tuple(cannot_drop))
+
+
+def _restrict(form: Normal, overrides: Normal) -> Normal:
+    out = copy.deepcopy(form)
+    for name in FIRST_ONLY:
+        if name not in overrides:
+            out.pop(name, None)
+    out.setdefault("charges", {})
+    return out
+
+
+def copy_after(current: Normal, base: Normal, found: CopyGoal) -> Normal:
+    """The copy (a ``billing_plan`` form) once apply set it to ``found.goal``: what no
+    override can change keeps its value (a first-override-only field, a charge no override can
+    drop, a charge's model), a charge Lago cascades in arrives as the catalog has it, one Lago
+    cascades out is gone, one no override can add stays missing."""
+    out = copy.deepcopy(current)
+    for name in PLAN_FIELDS:
+        if name in found.goal:
+            out[name] = copy.deepcopy(found.goal[name])
+        else:
+            out.pop(name, None)
+    charges = out.get("charges") or {}
+    for code in found.dropped_by_lago:
+        charges.pop(code, None)
+    for code, fields in found.goal["charges"].items():
+        if code not in charges or fields.get("charge_model") != charges[code].get("charge_model"):
+            continue  # the caller blocks a model change; nothing is set
+        for name in CHARGE_FIELDS:
+            if name in fields:
+                charges[code][name] = copy.deepcopy(fields[name])
+            else:
+                charges[code].pop(name, None)
+    for code in found.added_by_lago:
+        charges[code] = copy.deepcopy((base.get("charges") or {})[code])
+    out["charges"] = dict(sorted(charges.items()))
+    return out

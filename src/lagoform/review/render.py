@@ -1,0 +1,126 @@
+"""A ``Review`` shown three ways: terminal text, pull-request markdown, JSON.
+
+The plan is rendered by the engine (``engine.render``); this module adds what only reviewers
+read, in place: the revenue section (``impact.render``; it leads the markdown and follows the
+text's summary line) and the audit records apply would write for overrides, with their amounts
+as money in the subscription's currency (the records keep Lago's units).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from lagoform.engine import render as plan_render
+from lagoform.engine.plan import Plan
+from lagoform.engine.render import GITHUB_COMMENT_LIMIT, AuditPreview
+from lagoform.engine.render import money as fmt
+from lagoform.impact import render as revenue_render
+from lagoform.model.filters import filter_key
+from lagoform.model.filters import label as filter_label
+from lagoform.review.model import Review
+
+__all__ = [
+    "audit_lines",
+    "render_json",
+    "render_markdown",
+    "render_revenue_markdown",
+    "render_text",
+]
+
+
+def render_text(review: Review, *, color: bool = False, revenue: bool = True) -> str:
+    """The terminal form; ``revenue``: show the revenue section (when the review has one)."""
+    shown = revenue_render.render_text(review.revenue) if revenue and review.revenue else ""
+    return plan_render.render_text(
+        review.plan, color=color, revenue=shown, audit=audit_lines(review)
+    )
+
+
+def render_revenue_markdown(review: Review) -> str:
+    """The revenue section as it leads the comment (``### Revenue impact``); empty when the
+    review carries none."""
+    if review.revenue is None:
+        return ""
+    return revenue_render.render_markdown(review.revenue, heading=3)
+
+
+def render_markdown(
+    review: Review,
+    *,
+    full_plan: str | None = None,
+    limit: int = GITHUB_COMMENT_LIMIT,
+    revenue: bool = True,
+) -> str:
+    """A pull-request comment: the revenue section (when priced), then the plan, trimmed to
+    ``limit`` characters with the section counted (``engine.render.render_markdown``).
+    ``revenue=False`` leaves the section out (a caller placing it itself)."""
+    return plan_render.render_markdown(
+        review.plan,
+        full_plan=full_plan,
+        limit=limit,
+        leading=render_revenue_markdown(review) if revenue else "",
+        audit=audit_lines(review),
+    )
+
+
+def render_json(review: Review) -> str:
+    """The review in its versioned JSON form, as ``lagoform plan --out`` saves it."""
+    return review.dumps() + "\n"
+
+
+def whole_markdown(review: Review) -> str:
+    """The markdown without any length limit (the plan.md artifact)."""
+    return render_markdown(review, limit=sys.maxsize)
+
+
+# -- the audit preview, as reviewers read it ---------------------------------------------------
+
+
+def audit_lines(review: Review) -> tuple[AuditPreview, ...]:
+    currencies = _currencies(review.plan)
+    return tuple(_preview(r, currencies) for r in review.audit_preview)
+
+
+def _currencies(plan: Plan) -> dict[str, str]:
+    """Each overridden subscription's currency (its base plan's), for the audit preview."""
+    return {
+        c.key: c.pricing.currency
+        for c in plan.changes
+        if c.kind == "subscription" and c.pricing is not None and c.pricing.currency
+    }
+
+
+def _preview(record: Mapping[str, Any], currencies: Mapping[str, str]) -> AuditPreview:
+    override = record.get("override") or {}
+    call = f"{record.get('method')} {record.get('path')}"
+    subject = (
+        f"{str(record.get('object_kind', '')).replace('_', ' ')} {record.get('object_key')} "
+        f"(tenant {override.get('tenant_id')}, base plan {override.get('base_plan_code')})"
+    )
+    why = f"reason: {override.get('reason')}; approval: {override.get('approval')}"
+    currency = currencies.get(str(record.get("object_key")))
+    entries = tuple(_diff_entry(e, currency) for e in override.get("charges_diff") or [])
+    return AuditPreview(call, subject, why, entries or ("(sets no value other than the base's)",))
+
+
+def _diff_entry(entry: Mapping[str, Any], currency: str | None) -> str:
+    where = entry.get("charge_code") or "plan"
+    values = entry.get("filter_values")
+    if isinstance(values, Mapping):
+        where += f" [{filter_label(filter_key(values))}]"
+    field = str(entry.get("field"))
+    base, new = entry.get("base_value"), entry.get("override_value")
+    return (
+        f"{where} {field}: {_value(field, base, currency)} → {_value(field, new, currency)} "
+        f"({entry.get('change')})"
+    )
+
+
+def _value(field: str, item: Any, currency: str | None) -> str:
+    if item is None:
+        return fmt.NONE
+    if field.endswith("amount_cents") and currency:
+        return fmt.money(item, currency)
+    return str(item)
