@@ -24,16 +24,23 @@ import orjson
 
 from lagoform.catalog.money import decimal_text
 
-# 16+ digits/points in a row, or a 3-digit exponent (orjson turns 1e-999 into 0.0, 1e400 into
-# an error): read those records exactly
-_LONG_NUMBER = re.compile(rb"[0-9][0-9.]{15}|[0-9][eE][-+]?[0-9]{3}")
+# Digits and points become "1", e/E "2", signs "3", everything else "0": then 16+ digits or
+# points in a row, or an exponent of 3 digits (orjson turns 1e-999 into 0.0, 1e400 into an
+# error), are plain substring searches — cheaper per record than a regex (it runs per record).
+_CLASSES = bytes(
+    ord("1") if chr(c) in "0123456789." else ord("2") if chr(c) in "eE"
+    else ord("3") if chr(c) in "+-" else ord("0")
+    for c in range(256)
+)  # fmt: skip
+_RUN = b"1" * 16
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _INT64 = 1 << 63
 
 
 def has_long_numbers(raw: bytes) -> bool:
     """Might orjson round a number in ``raw``? (False positives only cost a slower parse.)"""
-    return _LONG_NUMBER.search(raw) is not None
+    classes = raw.translate(_CLASSES)
+    return _RUN in classes or b"2111" in classes or b"23111" in classes
 
 
 def _float(text: str) -> float | Decimal:
