@@ -204,6 +204,11 @@ def test_apply_names_the_merger_then_pr_names_negotiated_tenants(
     assert records and {r["actor"] for r in records} == {"finance-lead"}
     assert "✅" in applied.summary and "subscription:globex-main" in applied.summary
     assert "failed" not in applied.summary
+    # the log's head is pinned in the job summary and an output
+    head = records[-1]["hash"]
+    assert applied.outputs["audit-head"] == head
+    assert f"Audit log head: `{head}`" in applied.summary
+    assert f"lagoform audit verify --expect-head {head}" in applied.summary
 
     _edit(act.workspace / "overrides" / "globex.yaml", '"0.0000015"', '"0.0000012"')
     run = act.pr()

@@ -12,8 +12,11 @@ computes nor shows it.
 The audit wiring lives here: ``plan`` shows the override records apply would write (the
 finance trail, before merge); ``apply`` — fresh or from a saved plan — gives the trail the
 override facts of every subscription with overrides (base plan, override values, the values
-Lago holds now, reason, approval), and first reports intents the audit log holds without an
-outcome (a previous apply stopped between a call and its record).
+Lago holds now, reason, approval). Both settle the calls the audit log holds without a known
+outcome by reading Lago (``cli.unsettled``), report them every time — also when there is
+nothing to apply — and block changes to an object whose call cannot be settled; apply records
+the settlements. Apply opens (and checks) the audit trail before it asks for confirmation, and
+ends by printing the log's head, the hash to pin (``lagoform audit verify --expect-head``).
 """
 
 from __future__ import annotations
@@ -109,39 +112,6 @@ def _saved_plan_facts(root: Path, plan: Any, live: Any) -> dict[str, Any]:
     return override_facts(project, desired, live)
 
 
-def _report_unfinished(target: Target, root: Path) -> None:
-    """Intents without an outcome in this environment's audit log: a previous apply stopped
-    between a call and its record, so Lago may or may not have taken those calls."""
-    from lagoform.audit.chain import pending_intents
-    from lagoform.audit.configured import log_path
-    from lagoform.config import load_config
-
-    path = log_path(load_config(root), root=root, environment=target.name)
-    if path is None or not path.exists():
-        return
-    unfinished = pending_intents(path)
-    if not unfinished:
-        return
-    click.secho(
-        f"warning: the audit log {path} holds {len(unfinished)} call(s) with no recorded "
-        "outcome: a previous apply stopped between the call and its record, so Lago may or may "
-        "not have taken them:",
-        fg="yellow",
-        err=True,
-    )
-    for record in unfinished:
-        click.echo(
-            f"  - {record.action} {record.object_kind} {record.object_key}: {record.method} "
-            f"{record.path} at {record.time} by {record.actor} (record {record.record_id})",
-            err=True,
-        )
-    click.echo(
-        "  This plan was made from what Lago holds now, so applying it is safe; check these "
-        "objects in Lago if the call matters (e.g. a wallet top-up).",
-        err=True,
-    )
-
-
 @click.command("plan")
 @target_options
 @_ROOT
@@ -188,12 +158,19 @@ def plan_command(
     past_periods: int,
 ) -> None:
     """Show what apply would change in Lago to match catalog/ and overrides/."""
+    from lagoform.cli import unsettled
+    from lagoform.engine.settle import block_unresolved
     from lagoform.review import render_json, render_markdown, render_text
 
     with resolve_target(env, api_url, root) as target:
         # text goes to a person: the target leads stdout; other formats keep stdout parseable
         click.echo(target.describe(), err=fmt != "text")
         review = _build(target, root, impact=impact, past_periods=past_periods).review
+        settling = unsettled.settle_log(_log_path(target, root), target.client(), strict=False)
+        review = review.model_copy(
+            update={"plan": block_unresolved(review.plan, settling.verdicts)}
+        )
+        unsettled.report(settling, recorded=False)
     plan = review.plan
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -235,9 +212,11 @@ def apply_command(
     confirm_delete_plan: tuple[str, ...],
 ) -> None:
     """Make Lago match the catalog (or exactly a saved PLANFILE)."""
+    from lagoform.cli import unsettled
     from lagoform.engine.apply import apply_plan, check_applicable
     from lagoform.engine.live import fetch_live
     from lagoform.engine.lockfile import apply_lock
+    from lagoform.engine.settle import block_unresolved
     from lagoform.review import Review, render_text
 
     with resolve_target(env, api_url, root) as target:
@@ -257,24 +236,53 @@ def apply_command(
             built = _build(target, root)
             review, facts = built.review, built.facts
             plan = review.plan
-        # a saved plan's revenue section is what usage looked like then: apply ignores it
-        click.echo(render_text(review, color=sys.stdout.isatty(), revenue=False), nl=False)
-        if not plan.has_changes:
-            click.echo("Nothing to apply.")
-            return
-        check_applicable(plan, confirm_delete_plan)
-        _report_unfinished(target, root)
-        _confirm(target, auto_approve)
-        with apply_lock(root, target.name), _trail(target, root, plan, actor, facts) as trail:
-            report = apply_plan(
-                plan,
-                client,
-                audit=trail,
-                confirm_delete_plans=confirm_delete_plan,
-                progress=_progress,
-            )
+        # the trail first: a sink that cannot write or a chain that does not verify stops
+        # apply here, before the plan is confirmed and before anything is sent
+        with _trail(target, root, plan, actor, facts) as trail:
+            settling = unsettled.settle_log(trail.log_path, client, strict=True)
+            plan = block_unresolved(plan, settling.verdicts)
+            review = review.model_copy(update={"plan": plan})
+            # a saved plan's revenue section is what usage looked like then: apply ignores it
+            click.echo(render_text(review, color=sys.stdout.isatty(), revenue=False), nl=False)
+            unsettled.report(settling, recorded=True)
+            unsettled.record(settling, trail)
+            if not plan.has_changes:
+                click.echo("Nothing to apply.")
+                _head(trail)
+                return
+            check_applicable(plan, confirm_delete_plan)
+            _confirm(target, auto_approve)
+            with apply_lock(root, target.name):
+                try:
+                    report = apply_plan(
+                        plan,
+                        client,
+                        audit=trail,
+                        confirm_delete_plans=confirm_delete_plan,
+                        progress=_progress,
+                    )
+                finally:
+                    _head(trail)
         click.echo(report.summary())
         click.secho(f"Apply complete: {len(report.applied)} change(s).", fg="green")
+
+
+def _log_path(target: Target, root: Path) -> Path | None:
+    from lagoform.audit.configured import log_path
+    from lagoform.config import load_config
+
+    return log_path(load_config(root), root=root, environment=target.name)
+
+
+def _head(trail: Any) -> None:
+    """The log's last hash after this run: keep it somewhere else to pin the log."""
+    if trail.log_path is None or trail.written == 0:
+        return
+    click.echo(
+        f"Audit log {trail.log_path}: head {trail.head} "
+        f"(pin it: lagoform audit verify --expect-head {trail.head})",
+        err=True,
+    )
 
 
 def _confirm(target: Target, auto_approve: bool) -> None:

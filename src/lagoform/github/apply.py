@@ -5,7 +5,10 @@ Validate, plan once (plan.json, an artifact), then ``lagoform apply plan.json --
 Which changes were made is read from the audit records this run appended (one intent and one
 outcome per Lago call); the summary lists every pending change as applied, failed, not applied
 or blocked, and a failed apply fails the job with the same list. The audit log's path is a step
-output, for upload as an artifact.
+output, for upload as an artifact; its head (the hash of the last record this run wrote) is in
+the job summary and the ``audit-head`` output, to be pinned elsewhere and checked later with
+``lagoform audit verify --expect-head``. An ``unknown`` outcome (Lago's answer was lost) shows
+as unknown, never as applied or not applied.
 """
 
 from __future__ import annotations
@@ -98,6 +101,9 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
     records = read_records(audit_log, start) if audit_log else []
     statuses = change_statuses(plan, records, apply_ok=completed.exit_code == EXIT_OK)
     table = status_table(statuses)
+    head = audit_head(records)
+    if records:
+        set_output("audit-head", records[-1].hash)
     if completed.exit_code != EXIT_OK:
         applied = sum(1 for s in statuses if s.status == "applied")
         annotate_error(
@@ -111,6 +117,7 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
                 f"❌ **Apply failed** — {applied} of {len(statuses)} changes were applied.",
                 f"```text\n{report.escape_text(completed.message())}\n```",
                 table,
+                head,
                 report.footer(sha=ctx.sha, run_url=ctx.run_url, artifacts=True),
             ),
         )
@@ -121,8 +128,20 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
             f"✅ **Applied** {len(statuses)} change{'s' if len(statuses) != 1 else ''} "
             f"as `{report.escape_text(actor)}`.",
             table,
+            head,
             report.footer(sha=ctx.sha, run_url=ctx.run_url, artifacts=True),
         ),
+    )
+
+
+def audit_head(records: list[Record]) -> str:
+    """The audit log's head after this run, as a summary line ('' when it wrote nothing)."""
+    if not records:
+        return ""
+    value = report.escape_text(records[-1].hash)
+    return (
+        f"Audit log head: `{value}` — keep it outside the repository and check the log later "
+        f"with `lagoform audit verify --expect-head {value}`."
     )
 
 
@@ -161,6 +180,8 @@ def change_statuses(plan: Plan, records: Iterable[Record], *, apply_ok: bool) ->
     """Each pending change of ``plan`` and whether Lago now has it, from the audit records."""
     by_object: dict[tuple[str, str], list[Record]] = {}
     for record in records:
+        if record.phase == "settlement":  # about an earlier run's call, not this plan's
+            continue
         if record.plan_id in (None, plan.plan_id):
             by_object.setdefault((record.object_kind, record.object_key), []).append(record)
     out: list[ChangeStatus] = []
@@ -182,6 +203,8 @@ def _status(records: list[Record] | None, apply_ok: bool) -> Status:
     intents = sum(1 for r in records if r.phase == "intent")
     if "failed" in outcomes:
         return "failed"
+    if "unknown" in outcomes:
+        return "unknown"  # Lago's answer was lost: the call may or may not have landed
     if outcomes and all(o == "ok" for o in outcomes) and len(outcomes) == intents:
         return "applied"
     if not any(o == "ok" for o in outcomes) and len(outcomes) == intents:
