@@ -229,7 +229,7 @@ def report(records: int, runs: list[Run], official: Run | None, args: Any) -> st
                 f"{ratio:.1f}× the official client (target ≥ {TARGET_RATIO:.0f}×: "
                 f"{'met' if ratio >= TARGET_RATIO else 'NOT met'})"
             )
-        verdicts.append(f"- {r.name.split(':')[0]}, {r.name.split('`')[1]}: " + "; ".join(parts))
+        verdicts.append(f"- {r.name.split(' (')[0]}: " + "; ".join(parts))
     return "\n".join(
         [
             SECTION,

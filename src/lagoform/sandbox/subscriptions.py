@@ -87,9 +87,7 @@ def billing_period(state: State, sub: Record, now: float) -> tuple[float, float]
 def find(state: State, external_id: str, status: str | None = None) -> Record:
     wanted = status or "active"
     matches = [
-        s
-        for s in state.subscriptions.values()
-        if s["external_id"] == external_id and s["status"] == wanted
+        s for s in state.with_external_id("subscriptions", external_id) if s["status"] == wanted
     ]
     if not matches:
         raise not_found("subscription")
