@@ -253,6 +253,9 @@ class Sandbox:
         params = {name: unquote(value) for name, value in raw_params.items()}
         if klass != "events":  # keep the ingestion hot path free of housekeeping scans
             self._tick(now)
+        if method != "GET" and klass != "events":
+            # it may add, move or end a pending subscription (even if it then fails)
+            self.state.next_start_known = False
         org = Org(self.state, self.premium, now, self.plan_delete_delay, self.features)
         request = Request(method, path, params, query, body, org)
         try:

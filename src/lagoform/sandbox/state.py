@@ -127,6 +127,10 @@ class State:
     # collection -> (its size when indexed, external id -> lago_ids): a usage read of one of
     # 10,000 subscriptions finds it without scanning them all (benchmarks/impact_scale.py)
     external_ids: dict[str, tuple[int, dict[str, list[str]]]] = field(default_factory=dict)
+    # when the earliest pending subscription starts (None: none pending), known until a write
+    # request: the lazy "start due subscriptions" job then skips its scan on reads
+    next_start: float | None = None
+    next_start_known: bool = False
     dirty: bool = False
 
     def next_seq(self) -> int:

@@ -270,7 +270,10 @@ def show(req: Request) -> Record:
 
 
 def activate_due(state: State, now: float) -> None:
-    """Pending subscriptions whose start passed become active; a downgrade ends its predecessor."""
+    """Pending subscriptions whose start passed become active; a downgrade ends its predecessor.
+    Skipped while the earliest pending start is known and still ahead (``State.next_start``)."""
+    if state.next_start_known and (state.next_start is None or now < state.next_start):
+        return
     for sub in list(state.subscriptions.values()):
         if sub["status"] != "pending" or sub["subscription_at"] > now:
             continue
@@ -280,3 +283,7 @@ def activate_due(state: State, now: float) -> None:
             previous["next_id"] = None
         sub["status"], sub["started_at"] = "active", sub["subscription_at"]
         state.dirty = True
+    pending = [
+        s["subscription_at"] for s in state.subscriptions.values() if s["status"] == "pending"
+    ]
+    state.next_start, state.next_start_known = min(pending, default=None), True
