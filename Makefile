@@ -69,8 +69,9 @@ action-lock: $(STAMP)
 	fi
 	$(BIN)/python .github/action/lock.py build/action-lock/wheels --out $(ACTION_LOCK)
 
-# Every benchmark at full scale (long: see benchmarks/run_all.py); `make bench QUICK=1` for a
-# small-scale run of all of them in a few minutes.
+# Every benchmark at full scale (long: see benchmarks/run_all.py), recorded in
+# benchmarks/RESULTS.md; `make bench QUICK=1` runs all of them small in a few minutes and only
+# prints.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py $(if $(QUICK),--quick)
 

@@ -3,7 +3,8 @@
 The benchmarks start their own ``lagoform sandbox serve`` on loopback and are bounded in count
 and time. At full scale they take well over half an hour on a 2-core machine (the 10-million-
 event memory run alone ~25 minutes), which is why they live here and not in ``make test``.
-``--quick`` runs each at a small scale in a few minutes (``make bench QUICK=1``); pass
+``--quick`` runs each at a small scale in a few minutes and prints its results without
+recording them, so RESULTS.md keeps the full-scale run (``make bench QUICK=1``); pass
 benchmark names to run a subset: ``run_all.py plan_scale``. Any other ``--option`` is passed
 to every benchmark chosen.
 """
@@ -30,6 +31,8 @@ BENCHMARKS = (
 
 def main(argv: list[str]) -> int:
     options = [a for a in argv if a.startswith("-")]
+    if "--quick" in options and "--no-write" not in options:
+        options.append("--no-write")  # RESULTS.md records full-scale runs only
     chosen = [a for a in argv if not a.startswith("-")] or list(BENCHMARKS)
     unknown = sorted(set(chosen) - set(BENCHMARKS))
     if unknown:
