@@ -35,7 +35,10 @@ __all__ = [
     "cascade",
     "copy_after",
     "copy_goal",
+    "fee_follows",
+    "filter_follows",
     "overlay",
+    "price_follows",
     "pricing",
 ]
 
@@ -75,6 +78,26 @@ def overlay(base: Normal, overrides: Normal) -> Normal:
 
 
 # -- cascade_updates -----------------------------------------------------------------------------
+# Lago's three tests of "was this part customised?" (the sandbox calls them on its own records).
+
+
+def fee_follows(child: Any, old: Any, new: Any) -> bool:
+    """A copy's subscription fee takes the parent's new one only when it still equals the old
+    (``Plans::UpdateService#cascade_subscription_fee_update``)."""
+    return bool(old != new and child == old)
+
+
+def price_follows(mine: Normal, old: Normal) -> bool:
+    """A copy's charge takes the parent's new properties only when its model and properties
+    equal the old parent charge's (``Charge#equal_properties?``; grouping keys included)."""
+    same_model = mine.get("charge_model") == old.get("charge_model")
+    return same_model and (mine.get("properties") or {}) == (old.get("properties") or {})
+
+
+def filter_follows(own: Normal, old: Normal) -> bool:
+    """A copy's filter takes the parent's new properties and display name only when its
+    properties equal the old parent filter's (``ChargeFilters::CascadeService``)."""
+    return (own.get("properties") or {}) == (old.get("properties") or {})
 
 
 @dataclass(frozen=True)
@@ -100,11 +123,11 @@ def cascade(child: Normal, old_parent: Normal, new_parent: Normal) -> Cascaded:
     """
     out = copy.deepcopy(child)
     kept: list[str] = []
-    if old_parent.get("amount_cents") != new_parent.get("amount_cents"):
-        if child.get("amount_cents") == old_parent.get("amount_cents"):
-            out["amount_cents"] = new_parent.get("amount_cents")
-        else:
-            kept.append("subscription fee (its own)")
+    old_fee, new_fee = old_parent.get("amount_cents"), new_parent.get("amount_cents")
+    if fee_follows(child.get("amount_cents"), old_fee, new_fee):
+        out["amount_cents"] = new_fee
+    elif old_fee != new_fee:
+        kept.append("subscription fee (its own)")
     if old_parent.get("minimum_commitment") != new_parent.get("minimum_commitment"):
         kept.append("minimum commitment (Lago does not cascade it)")
     old_charges = old_parent.get("charges") or {}
@@ -131,8 +154,7 @@ def _cascade_charge(code: str, old: Normal, new: Normal, mine: Normal) -> tuple[
     kept: list[str] = []
     old_props, new_props = old.get("properties") or {}, new.get("properties") or {}
     if old_props != new_props:
-        same_model = mine.get("charge_model") == old.get("charge_model")
-        if same_model and (mine.get("properties") or {}) == old_props:
+        if price_follows(mine, old):
             out["properties"] = copy.deepcopy(new_props)
         else:
             kept.append(f"charge {code} price (its own)")
@@ -176,7 +198,7 @@ def _cascade_filters(code: str, old: Normal, new: Normal, mine: Normal) -> tuple
             continue
         if own is None or before == parent:
             continue
-        if (own.get("properties") or {}) == (before.get("properties") or {}):
+        if filter_follows(own, before):
             updated = {**own, "properties": copy.deepcopy(parent.get("properties") or {})}
             updated.pop("invoice_display_name", None)
             filters[key] = clean({**updated, **_display(parent)})
