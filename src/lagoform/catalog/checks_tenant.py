@@ -11,6 +11,7 @@ from lagoform.catalog.checks_charge import (
     check_filters,
     check_properties,
 )
+from lagoform.catalog.checks_units import check_filter_units, check_unit_prices
 from lagoform.catalog.diagnose import piece, suggest
 from lagoform.catalog.models_metric import BillableMetric
 from lagoform.catalog.models_plan import BillingPlan
@@ -226,8 +227,10 @@ def _check_overrides(
         metric = metrics.get(charge.metric)
         if override.properties is not None:
             check_properties(report, (*here, "properties"), override.properties)
+            check_unit_prices(report, (*here, "properties"), override.properties, charge.per)
         if override.filters is not None:
             check_filters(report, (*here, "filters"), override.filters, metric)
+            check_filter_units(report, (*here, "filters"), override.filters, charge.per)
         if override.min_amount is not None:
             check_cents(report, (*here, "min_amount"), override.min_amount, plan.currency)
             if charge.pay_in_advance and override.min_amount != 0:

@@ -10,12 +10,19 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Discriminator,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from lagoform.catalog.models_base import CatalogModel, Code, Text
 from lagoform.catalog.money import ExactDecimal
 from lagoform.catalog.numbers import Int64
 from lagoform.catalog.yamlsrc import copy_mapping, copy_sequence
+from lagoform.model.units import UNIT_PATTERN, Unit, parse_unit
 
 ChargeModel = Literal[
     "standard", "graduated", "graduated_percentage", "package", "percentage", "volume", "dynamic"
@@ -30,6 +37,25 @@ CHARGE_MODELS: tuple[str, ...] = (
     "dynamic",
 )
 WILDCARD = "*"
+
+
+def _unit(text: str) -> str:
+    parse_unit(text)  # raises ValueError saying what is expected
+    return text
+
+
+# ``per: 1M tokens``: what a charge's (or filter's) unit prices are per. The pattern is for the
+# JSON Schema (editors); the validator says in words what is expected.
+UnitText = Annotated[
+    str,
+    AfterValidator(_unit),
+    Field(
+        json_schema_extra={"pattern": UNIT_PATTERN},
+        description="What the unit prices are per: '1M tokens', '1K images', '100 calls' "
+        "(K, M, B or a whole number, then a label). Lago gets the exact price per single unit.",
+        examples=["1M tokens"],
+    ),
+]
 
 
 # A range's bounds and flat fee mean the same in both kinds of tiers.
@@ -237,6 +263,9 @@ class ChargeFilter(CatalogModel):
     invoice_display_name: Text | None = Field(
         default=None, description="Name of this filter's fee on invoices."
     )
+    per: UnitText | None = Field(
+        default=None, description="What this filter's unit prices are per (default: the charge's)."
+    )
     properties: ChargeProperties = Field(
         description="Prices for matching events, in the charge's model (default: its zero)."
     )
@@ -314,6 +343,11 @@ class Charge(CatalogModel):
     tax_codes: tuple[Code, ...] = Field(
         default=(), description="Codes of the taxes applied to this charge."
     )
+    per: UnitText | None = Field(
+        default=None,
+        description="What the unit prices (amount, per_unit) are per: '1M tokens' (default: one "
+        "unit). Its filters use it too unless they say otherwise.",
+    )
     properties: ChargeProperties = Field(
         description="Prices, typed by the charge's model (standard: amount; graduated: tiers...)."
     )
@@ -325,3 +359,19 @@ class Charge(CatalogModel):
     @classmethod
     def _prepare(cls, value: Any) -> Any:
         return prepare_charge(value)
+
+
+def unit_of(text: str | None) -> Unit | None:
+    """A ``per:`` text as a ``Unit`` (None: prices are per single unit)."""
+    return parse_unit(text) if text is not None else None
+
+
+def unit_prices(properties: Any) -> list[tuple[tuple[str | int, ...], Decimal]]:
+    """The prices of ``properties`` that are per unit (``per:`` scales them), by their path
+    under ``properties``: a standard amount, each tier's per_unit."""
+    match properties:
+        case StandardProperties():
+            return [(("amount",), properties.amount)]
+        case GraduatedProperties() | VolumeProperties():
+            return [(("tiers", i, "per_unit"), t.per_unit) for i, t in enumerate(properties.tiers)]
+    return []

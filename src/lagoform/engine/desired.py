@@ -9,6 +9,7 @@ same normalizers as live state (``normal.py``), so equal means "Lago would hold 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from lagoform.engine.live import wallet_key
@@ -139,7 +140,12 @@ def from_project(project: Project) -> DesiredState:
         ],
     }
     remove = catalog.remove
-    return desired_state(
+    units = {
+        p.code: found
+        for p in catalog.plans
+        if (found := {c.code: u for c in p.charges if (u := lago_form.charge_units(c))})
+    }
+    state = desired_state(
         bodies,
         {
             "plans": remove.plans,
@@ -150,3 +156,4 @@ def from_project(project: Project) -> DesiredState:
         },
         meta,
     )
+    return replace(state, units=units)
