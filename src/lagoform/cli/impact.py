@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from lagoform.cli.console import console
 from lagoform.cli.target import resolve_target, target_options
 
 
@@ -57,16 +58,18 @@ def impact_command(
     from lagoform.impact import render_json, render_markdown, render_text, run_analysis
 
     with resolve_target(env, api_url, root) as target:
-        click.echo(target.describe(), err=fmt != "text")
+        if not console().quiet:
+            click.echo(target.describe(), err=fmt != "text")
         desired = from_project(load_project(root))
-        impact = run_analysis(
-            desired,
-            target.async_client,
-            past_periods=past_periods,
-            concurrency=concurrency,
-            top=top,
-            premium=target.environment.premium,
-        )
+        with console().progress("Pricing usage under the current and the proposed prices"):
+            impact = run_analysis(
+                desired,
+                target.async_client,
+                past_periods=past_periods,
+                concurrency=concurrency,
+                top=top,
+                premium=target.environment.premium,
+            )
     if fmt == "json":
         click.echo(render_json(impact), nl=False)
     elif fmt == "markdown":

@@ -50,6 +50,7 @@ class Group:
     title: str
     mark: str
     rows: tuple[Row, ...]
+    unchanged_filters: int = 0  # an edited charge's filters that stay as they are
 
 
 def currency_of(change: ObjectChange) -> str | None:
@@ -243,7 +244,8 @@ def _charge_group(
     rows.extend(
         leaf_rows([c.model_copy(update={"path": c.path[2:]}) for c in rest], "plan", currency)
     )
-    return Group(_title(code, new, full=False), "~", tuple(rows))
+    same = len(set(new.get("filters") or {}) - set(filters))
+    return Group(_title(code, new, full=False), "~", tuple(rows), same)
 
 
 def _title(code: str, charge: Mapping[str, Any], *, full: bool) -> str:
