@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from lagoform.audit.record import short_hash
 from lagoform.review import Review
 from tests.github.fake_github import FakeGitHub
 from tests.github.gfm import rendered_blocks
@@ -465,7 +466,7 @@ def test_pr_comment_leads_with_verdict_and_money_then_the_merge_comments_what_wa
     assert row.startswith("| ✅ | `subscription:globex-main` | update | applied | ")
     assert intents and all(f"`{i}`" in row for i in intents)
     head = mine[-1]["hash"]
-    assert f"🧾 Audit records: `audit/staging.jsonl`, head `{head[:16]}`" in text
+    assert f"🧾 Audit records: `audit/staging.jsonl`, head `{short_hash(head)}`" in text
     assert "(https://github.test/acme/pricing/actions/runs/" in text and "#artifacts)" in text
     assert merged.summary.strip() == text.split("\n", 1)[1].strip()
     act.assert_no_secret_anywhere()

@@ -161,3 +161,10 @@ def time_ns(record: Mapping[str, Any]) -> int:
 def parse_record(data: Mapping[str, Any]) -> Record:
     """Validate a decoded line against the schema (raises pydantic's ValidationError)."""
     return Record.model_validate(dict(data))
+
+
+def short_hash(value: str, digits: int = 12) -> str:
+    """A record hash as people quote it: ``sha256:4f2a9c1e0b7d`` (its algorithm, then the first
+    ``digits`` hex digits)."""
+    algorithm, _, digest = value.rpartition(":")
+    return f"{algorithm}:{digest[:digits]}" if algorithm else digest[:digits]

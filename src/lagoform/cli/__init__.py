@@ -100,6 +100,7 @@ Shell completion: eval "$(_LAGOFORM_COMPLETE=bash_source lagoform)" (docs/cli.md
 
 
 @click.group(
+    "lagoform",
     cls=LagoformGroup,
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog=EPILOG,

@@ -2,8 +2,8 @@
 
 - ``apply PLANFILE`` applies the reviewed plan without asking (it was reviewed); a plan that
   went stale is refused first, naming what moved down to the field
-  (``subscription hooli-main: plan.charges.tokens[model=gpt-5, type=input]…amount 0.000001 →
-  0.0000009``), before anything else is printed.
+  (``subscription hooli-main: plan.charges.tokens.filters[model=gpt-5, type=input]…amount
+  0.000001 → 0.0000009``), before anything else is printed.
 - ``apply`` alone plans, shows the plan and asks, unless ``--auto-approve``.
 - Each change prints one line when it is done; on a terminal a status line shows which change
   runs and the elapsed time. The run ends with Terraform's summary: ``Apply complete: 2
@@ -25,6 +25,7 @@ from typing import Any
 
 import click
 
+from lagoform.audit.record import short_hash
 from lagoform.cli.console import Ticker, console
 from lagoform.cli.plan import ROOT, announce, build, target_label
 from lagoform.cli.target import Target, resolve_target, target_options
@@ -130,7 +131,7 @@ def _apply(
     click.secho(summary(report.counts(), time.monotonic() - started), fg="green")
     if log is not None:
         head = _audit_head(log)
-        chain = f", chain head {_short_hash(head)}" if head else ""
+        chain = f", chain head {short_hash(head)}" if head else ""
         click.echo(f"Audit records: {_relative(log, root)}{chain}.")
 
 
@@ -195,11 +196,6 @@ def _audit_head(log: Path) -> str | None:
         head = record.get("hash") if isinstance(record, dict) else None
         return head if isinstance(head, str) else None
     return None
-
-
-def _short_hash(value: str) -> str:
-    algorithm, _, digest = value.rpartition(":")
-    return f"{algorithm}:{digest[:12]}" if algorithm else digest[:12]
 
 
 def _relative(path: Path, root: Path) -> str:

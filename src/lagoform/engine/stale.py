@@ -6,8 +6,8 @@ objects themselves as the plan read them (a saved review carries them beside the
 ``stale_objects`` then names each moved field with its old and new value, in the labels the
 plan's rows use::
 
-    subscription hooli-main: plan.charges.tokens[model=gpt-5, type=input].properties.amount
-        0.000001 → 0.0000009
+    subscription hooli-main: plan.charges.tokens.filters[model=gpt-5, type=input]
+        .properties.amount 0.000001 → 0.0000009
 
 Without them (an older saved plan) it can only say which objects moved.
 """
@@ -64,7 +64,10 @@ def _fields(ref: str, then: Mapping[str, Any], now: Mapping[str, Any]) -> list[s
     changes = diff(then, now)
     if not changes:
         # the same fields: what moved is an id or a lock fact (re-created, or now subscribed)
-        return [f"{who}: re-created or newly subscribed in Lago (same fields, new ids or locks)"]
+        return [
+            f"{who}: same fields, but its ids or locks changed in Lago (re-created, or now "
+            "subscribed or attached to a plan)"
+        ]
     currency = _currency(now)
     lines = [
         f"{who}: {label(c.path)} {_value(c.path, c.old, kind, currency)} → "

@@ -23,7 +23,7 @@ from typing import Literal
 import github_action_toolkit as gat
 from pydantic import ValidationError
 
-from lagoform.audit.record import Record
+from lagoform.audit.record import Record, short_hash
 from lagoform.engine.plan import ObjectChange, Plan
 from lagoform.errors import EXIT_ERROR, EXIT_OK
 from lagoform.github import report, steps
@@ -181,7 +181,7 @@ def _audit_note(audit_log: str | None, head: str | None, run_url: str | None) ->
     if audit_log is None:
         return "<sub>No audit log file is configured for this environment (lagoform.yaml).</sub>"
     where = f"the [run's artifacts]({run_url}#artifacts)" if run_url else "the run's artifacts"
-    chain = f", head `{head[:16]}`" if head else ""
+    chain = f", head `{short_hash(head)}`" if head else ""
     return (
         f"🧾 Audit records: `{report.escape_text(audit_log)}`{chain} (hash-chained; check it "
         f"with `lagoform audit verify {report.escape_text(audit_log)}`), kept in {where}."

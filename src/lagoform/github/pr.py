@@ -29,6 +29,15 @@ from lagoform.github.runner import (
 from lagoform.github.settings import Settings
 from lagoform.github.sticky import plan_marker, upsert_comment
 
+WHEN = "applied when this pull request is merged"
+# What merging does when it applies nothing.
+HELD: dict[report.Outcome, str] = {
+    "invalid": "nothing is applied: the apply workflow validates first and stops.",
+    "error": "the apply workflow plans again, and fails the same way until the cause is fixed.",
+    "blocked": "nothing is applied until the blocked changes are fixed.",
+    "no-changes": "nothing to apply: Lago already matches.",
+}
+
 
 def run(ctx: RunnerContext, settings: Settings) -> int:
     problems = steps.validate(ctx, settings)
@@ -41,8 +50,8 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
 
     held = HELD.get(outcome)
     after = next_steps.render(next_steps.gather(ctx, settings, held=held))
-    write_summary(_body(ctx, settings, problems, planned, after, limit=None))
-    body = _body(ctx, settings, problems, planned, after, limit=report.PLAN_BUDGET_CHARS)
+    write_summary(report_body(ctx, settings, problems, planned, after, limit=None))
+    body = report_body(ctx, settings, problems, planned, after, limit=report.PLAN_BUDGET_CHARS)
     set_output("outcome", outcome)
     set_output("has-changes", "true" if outcome in ("changes-pending", "blocked") else "false")
     if planned is not None and planned.json_path and planned.markdown_path:
@@ -63,17 +72,7 @@ def _outcome(planned: steps.PlanOutcome) -> report.Outcome:
     return "changes-pending" if planned.plan.has_changes else "no-changes"
 
 
-WHEN = "applied when this pull request is merged"
-# What merging does when it applies nothing.
-HELD: dict[report.Outcome, str] = {
-    "invalid": "nothing is applied: the apply workflow validates first and stops.",
-    "error": "the apply workflow plans again, and fails the same way until the cause is fixed.",
-    "blocked": "nothing is applied until the blocked changes are fixed.",
-    "no-changes": "nothing to apply: Lago already matches.",
-}
-
-
-def _body(
+def report_body(
     ctx: RunnerContext,
     settings: Settings,
     problems: list[Problem],

@@ -5,9 +5,10 @@ Top-down, each part one block:
 1. the verdict line (``digest.verdict``) — first in every state;
 2. the money line: ``+X USD/month (+Y %) across N customers; M pay more, K less``;
 3. from ``CHART_MIN_CUSTOMERS`` priced customers, a mermaid chart of the distribution of
-   per-customer change, with the same numbers as a table below it (e-mail shows no chart);
-4. the largest movers by customer name (id in small print), with their percentages, and the
-   negotiated deals the change touches;
+   per-customer change (its numbers collapsed below it);
+4. the largest movers by customer name (id in small print), with their percentages — a table
+   kept below the chart, for who sees no chart (e-mail) — and the negotiated deals the change
+   touches;
 5. what changes (the engine's markdown: one line of counts, the price changes with a variant
    folded into its parent's row, plan moves, deletions, blocked changes);
 6. ``next_steps`` from the caller (on GitHub: where it applies on merge, who approves, how to
@@ -151,7 +152,8 @@ def _chart(customers: tuple[Mover, ...]) -> list[str]:
     )
     table = ["| Change in the monthly bill | Customers |", "|---|---:|"]
     table += [f"| {b.label} | {b.customers} |" for b in buckets]
-    return [chart, "\n".join(table)]
+    # the chart's numbers for who sees no chart (e-mail, screen readers), out of the way
+    return [chart, _collapsed("The chart as a table", "\n".join(table)).rstrip("\n")]
 
 
 def _deals(review: Review) -> str:
