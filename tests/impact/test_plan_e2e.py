@@ -134,7 +134,7 @@ def test_text_plan_adds_the_revenue_section_after_its_summary(
     )
     assert summary < section
     assert "initech  190.00 USD → 208.00 USD  (+18.00 USD)" in text
-    assert "Not following: globex-main (globex): on its own copy of the plan" in text
+    assert "Keeps its own prices: globex-main (globex): on its own copy of the plan" in text
     no_secret(sandbox_server, result.output)
 
 

@@ -28,13 +28,11 @@ from typing import IO, Any
 
 import click
 
-from lagoform.lago.secret import Secret
+from lagoform.lago.secret import Secret, named_secrets
 
 __all__ = ["PROGRESS_DELAY", "Console", "Ticker", "console"]
 
 PROGRESS_DELAY = 2.0  # seconds of work before a progress line appears
-_SECRET_NAME_PARTS = ("API_KEY", "TOKEN", "SECRET", "PASSWORD")
-_MIN_SECRET = 8  # shorter values would mask ordinary words
 
 
 @dataclass
@@ -69,7 +67,7 @@ class Console:
             self.secrets.append(secret)
 
     def redact(self, text: str) -> str:
-        for secret in [*self.secrets, *_named_secrets(self.environ)]:
+        for secret in [*self.secrets, *named_secrets(self.environ)]:
             text = secret.redact(text)
         return text
 
@@ -106,15 +104,6 @@ def _isatty(stream: IO[str]) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):  # a closed or fake stream
         return False
-
-
-def _named_secrets(environ: Mapping[str, str]) -> list[Secret]:
-    return [
-        Secret(value)
-        for name, value in environ.items()
-        if any(part in name.upper() for part in _SECRET_NAME_PARTS)
-        and len(value.strip()) >= _MIN_SECRET
-    ]
 
 
 class _ClickHandler(logging.Handler):

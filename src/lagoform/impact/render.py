@@ -216,10 +216,10 @@ def render_text(impact: RevenueImpact, *, max_items: int = MAX_ITEMS) -> str:
     if impact.unavailable is not None:
         lines.append(f"  {headline(impact)}")
         lines += [
-            f"  Not following: {nf.external_id} ({nf.external_customer_id}): {nf.reason}"
+            f"  Keeps its own prices: {nf.external_id} ({nf.external_customer_id}): {nf.reason}"
             for nf in impact.not_following[:max_items]
         ]
-        lines += _more(len(impact.not_following), max_items, "  Not following: ")
+        lines += _more(len(impact.not_following), max_items, "  Keeps its own prices: ")
         return "\n".join(lines) + "\n"
     if not impact.totals:
         lines.append(f"  {headline(impact)}")
@@ -245,8 +245,10 @@ def render_text(impact: RevenueImpact, *, max_items: int = MAX_ITEMS) -> str:
             for c in impact.contributions
         ]
     for nf in impact.not_following[:max_items]:
-        lines.append(f"  Not following: {nf.external_id} ({nf.external_customer_id}): {nf.reason}")
-    lines += _more(len(impact.not_following), max_items, "  Not following: ")
+        lines.append(
+            f"  Keeps its own prices: {nf.external_id} ({nf.external_customer_id}): {nf.reason}"
+        )
+    lines += _more(len(impact.not_following), max_items, "  Keeps its own prices: ")
     for item in impact.unreliable[:max_items]:
         which = f" [{', '.join(item.periods)}]" if item.periods else ""
         lines.append(f"  Unreliable: {item.external_id}{which}: {'; '.join(item.reasons)}")

@@ -9,9 +9,14 @@ text that came back from a server before it is put into an exception or a log li
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from typing import NoReturn
 
 _MASK = "********"
+# Environment variables whose names say they hold a secret, and how long a value must be to be
+# worth masking (shorter ones would mask ordinary words).
+SECRET_NAME_PARTS = ("API_KEY", "TOKEN", "SECRET", "PASSWORD")
+MIN_SECRET_LEN = 8
 
 
 class Secret:
@@ -64,3 +69,14 @@ class Secret:
 
 def as_secret(value: Secret | str) -> Secret:
     return value if isinstance(value, Secret) else Secret(value)
+
+
+def named_secrets(environ: Mapping[str, str]) -> list[Secret]:
+    """The values of the variables in ``environ`` whose names say they hold a secret
+    (``*API_KEY*``, ``*TOKEN*``, ``*SECRET*``, ``*PASSWORD*``), to mask in what is printed."""
+    return [
+        Secret(value)
+        for name, value in environ.items()
+        if any(part in name.upper() for part in SECRET_NAME_PARTS)
+        and len(value.strip()) >= MIN_SECRET_LEN
+    ]
