@@ -240,10 +240,11 @@ def test_the_ticker_waits_then_redraws_and_erases() -> None:
     assert quiet.getvalue() == ""
 
 
-def test_progress_is_off_when_quiet_or_dumb_or_not_a_terminal() -> None:
+def test_progress_is_off_when_quiet_verbose_dumb_or_not_a_terminal() -> None:
     assert Console(environ={}).progress("x", stream=_Terminal()).enabled
     assert not Console(environ={}, quiet=True).progress("x", stream=_Terminal()).enabled
     assert not Console(environ={"TERM": "dumb"}).progress("x", stream=_Terminal()).enabled
+    assert not Console(environ={}, verbose=True).progress("x", stream=_Terminal()).enabled
     assert not Console(environ={}).progress("x", stream=io.StringIO()).enabled
 
 

@@ -84,7 +84,8 @@ def apply_command(
             announce(target)
             facts = _saved_plan_facts(root, plan, live)
             made = f", made {plan.created_at}" if plan.created_at else ""
-            click.echo(f"Applying saved plan {plan.plan_id}{made}: {_counted(plan)}.")
+            if not console().quiet:
+                click.echo(f"Applying saved plan {plan.plan_id}{made}: {_counted(plan)}.")
         else:
             announce(target)
             built = build(target, root)

@@ -11,7 +11,7 @@ context:
   never a header), with every secret the run knows of masked;
 - **progress** (``Ticker``): one status line on stderr, redrawn in place with the elapsed time,
   for work that runs longer than ``PROGRESS_DELAY`` seconds; only on a terminal (never in a
-  log or a pipe), erased when the work ends.
+  log or a pipe, nor beside the --verbose log), erased when the work ends.
 """
 
 from __future__ import annotations
@@ -72,9 +72,12 @@ class Console:
         return text
 
     def progress(self, label: str, *, stream: IO[str] | None = None) -> Ticker:
-        """A status line for slow work: on a terminal only, not with --quiet or TERM=dumb."""
+        """A status line for slow work: on a terminal only, not with --quiet or TERM=dumb, and
+        not with --verbose (its log lines say what runs, and would break the line)."""
         target = stream if stream is not None else sys.stderr
-        enabled = not self.quiet and not self._dumb_terminal and _isatty(target)
+        enabled = (
+            not self.quiet and not self.verbose and not self._dumb_terminal and _isatty(target)
+        )
         return Ticker(label, stream=target, enabled=enabled)
 
     def start_logging(self) -> None:
