@@ -54,8 +54,11 @@ def _env() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["cell"] = _cell
-    # a long price table keeps the lines that change, the negotiated ones and the plan's own
-    env.tests["worth_showing"] = lambda p: bool(p.changes or p.negotiated or not p.charge)
+    # a long price table keeps the lines that change, the plan's own, and those negotiated
+    # away from the catalog's price (an override lists a charge's filters whole)
+    env.tests["worth_showing"] = lambda p: bool(
+        p.changes or not p.charge or (p.negotiated and p.base != p.new)
+    )
     return env
 
 
