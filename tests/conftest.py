@@ -79,7 +79,8 @@ class SandboxServer:
         self._post("reset")
 
 
-def _start_server(state_file: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _start_server(state_file: Path, *extra: str) -> tuple[subprocess.Popen[bytes], str]:
+    """``lagoform sandbox serve`` on 127.0.0.1:0 (``extra``: more serve options); (process, url)."""
     env = {**os.environ, "LAGOFORM_SANDBOX_API_KEY": SERVER_KEY}
     stderr = state_file.with_suffix(".log").open("wb")
     process = subprocess.Popen(
@@ -95,6 +96,7 @@ def _start_server(state_file: Path) -> tuple[subprocess.Popen[bytes], str]:
             "0",
             "--state",
             str(state_file),
+            *extra,
         ],
         stdout=subprocess.PIPE,
         stderr=stderr,

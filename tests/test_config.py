@@ -119,7 +119,17 @@ def test_key_comes_from_the_named_variable_and_stays_secret() -> None:
         (
             "environments:\n  p:\n    api_url: https://x\n    api_key_env: K\n"
             "    pacing: {config: 0}\n",
-            "lagoform.yaml:5:22: environments.p.pacing.config: Input should be greater than 0",
+            "lagoform.yaml:5:22: environments.p.pacing.config: must be above 0",
+        ),
+        (  # a timer this long would overflow: bounded, located
+            "environments:\n  p:\n    api_url: https://x\n    api_key_env: K\n"
+            "    timeouts: {read: 1e20}\n",
+            "lagoform.yaml:5:22: environments.p.timeouts.read: must be at most 3600",
+        ),
+        (  # numbers beyond any sane extent are refused where they are written
+            "environments:\n  p:\n    api_url: https://x\n    api_key_env: K\n"
+            "    retry: {base_delay: 1e-999999999}\n",
+            "lagoform.yaml:5:25: 1e-999999999 is out of range",
         ),
         (
             "audit:\n  sinks:\n    - kind: jsonl\n",
@@ -186,7 +196,12 @@ def test_other_config_errors_carry_no_problems(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(GOOD).environment("prod")
     assert info.value.problems == []
+
+
+def test_an_unreadable_config_file_is_a_problem_of_that_file(tmp_path: Path) -> None:
     (tmp_path / "lagoform.yaml").mkdir()
     with pytest.raises(ConfigError, match="cannot read") as unreadable:
         load_config(tmp_path)
-    assert unreadable.value.problems == []
+    # an unreadable file is a problem of that file (its name, and why)
+    [problem] = unreadable.value.problems
+    assert problem.file == "lagoform.yaml" and "Is a directory" in problem.message

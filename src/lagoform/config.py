@@ -17,9 +17,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from lagoform.catalog.yamlguard import read_yaml_file
 from lagoform.catalog.yamlsrc import LocDict, LocList, SourceLocation, parse_yaml
 from lagoform.errors import ConfigError, Problem
 from lagoform.lago import PacingConfig, RetryPolicy, Secret, Timeouts
+from lagoform.lago.secret import api_key_problem
 
 CONFIG_FILE = "lagoform.yaml"
 SANDBOX = "sandbox"
@@ -34,13 +36,20 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Upper bounds keep a typo (``read: 1e20``) from overflowing a timer: an hour to wait for one
+# answer, a day for a server's Retry-After, a million requests per second.
+MAX_SECONDS = 3600.0
+MAX_RETRY_AFTER = 86400.0
+MAX_RATE = 1_000_000.0
+
+
 class TimeoutsConfig(_Strict):
     """Seconds; every call to Lago has all four limits."""
 
-    connect: float = Field(5.0, gt=0)
-    read: float = Field(30.0, gt=0)
-    write: float = Field(30.0, gt=0)
-    pool: float = Field(10.0, gt=0)
+    connect: float = Field(5.0, gt=0, le=MAX_SECONDS)
+    read: float = Field(30.0, gt=0, le=MAX_SECONDS)
+    write: float = Field(30.0, gt=0, le=MAX_SECONDS)
+    pool: float = Field(10.0, gt=0, le=MAX_SECONDS)
 
     def build(self) -> Timeouts:
         return Timeouts(connect=self.connect, read=self.read, write=self.write, pool=self.pool)
@@ -49,10 +58,10 @@ class TimeoutsConfig(_Strict):
 class PacingSettings(_Strict):
     """Requests per second per endpoint class (Lago Cloud's defaults); null = unpaced."""
 
-    config: float | None = Field(50.0, gt=0)
-    events: float | None = Field(500.0, gt=0)
-    usage: float | None = Field(200.0, gt=0)
-    burst: int = Field(1, ge=1)
+    config: float | None = Field(50.0, gt=0, le=MAX_RATE)
+    events: float | None = Field(500.0, gt=0, le=MAX_RATE)
+    usage: float | None = Field(200.0, gt=0, le=MAX_RATE)
+    burst: int = Field(1, ge=1, le=10_000)
 
     def build(self) -> PacingConfig:
         return PacingConfig(
@@ -62,9 +71,9 @@ class PacingSettings(_Strict):
 
 class RetrySettings(_Strict):
     max_attempts: int = Field(5, ge=1, le=20)
-    base_delay: float = Field(0.5, ge=0)
-    max_delay: float = Field(20.0, ge=0)
-    max_retry_after: float = Field(60.0, ge=0)
+    base_delay: float = Field(0.5, ge=0, le=MAX_SECONDS)
+    max_delay: float = Field(20.0, ge=0, le=MAX_SECONDS)
+    max_retry_after: float = Field(60.0, ge=0, le=MAX_RETRY_AFTER)
 
     def build(self) -> RetryPolicy:
         return RetryPolicy(
@@ -95,7 +104,7 @@ class LokiSink(_Strict):
     kind: Literal["loki"]
     url: str = Field(pattern=r"^https?://")
     labels: dict[str, str] = Field(default_factory=dict)
-    timeout: float = Field(5.0, gt=0)
+    timeout: float = Field(5.0, gt=0, le=MAX_SECONDS)
 
 
 AuditSink = Annotated[JsonlSink | StdoutSink | LokiSink, Field(discriminator="kind")]
@@ -107,6 +116,9 @@ def _default_sinks() -> list[JsonlSink | StdoutSink | LokiSink]:
 
 class AuditConfig(_Strict):
     sinks: list[AuditSink] = Field(default_factory=_default_sinks)
+    # A keyed chain: records are sealed with HMAC-SHA256 under the key this variable holds
+    # (never stored anywhere); apply refuses to write without it.
+    key_env: str | None = Field(None, pattern=_VAR_NAME)
 
 
 class Environment(_Strict):
@@ -178,6 +190,9 @@ def read_key(var: str, who: str, environ: Mapping[str, str] | None = None) -> Se
         raise ConfigError(
             f"{who} needs a Lago API key in the environment variable {var}, which is not set"
         )
+    problem = api_key_problem(value)
+    if problem is not None:
+        raise ConfigError(f"the Lago API key in the environment variable {var} {problem}")
     return Secret(value)
 
 
@@ -189,11 +204,10 @@ def load_config(root: Path, file: Path | None = None) -> LagoformConfig:
         if file is not None:
             raise ConfigError(f"{path}: no such file")
         return LagoformConfig()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot read: {err}") from None
     shown = _shown(path, root)
+    text, unreadable = read_yaml_file(path, shown)
+    if text is None:
+        raise _config_error(unreadable)
     return parse_config(text, shown)
 
 
@@ -283,7 +297,17 @@ def _friendly(error: Any) -> str:
         return "unknown key"
     if error["type"] == "string_pattern_mismatch" and last in _PATTERN_WORDS:
         return _PATTERN_WORDS[last]
+    bound = error.get("ctx") or {}
+    if error["type"] == "less_than_equal":
+        return f"must be at most {_number(bound.get('le'))}"
+    if error["type"] in ("greater_than", "greater_than_equal"):
+        limit = _number(bound.get("gt", bound.get("ge")))
+        return f"must be {'above' if 'gt' in bound else 'at least'} {limit}"
     return str(error["msg"])
+
+
+def _number(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def _config_error(problems: list[Problem]) -> ConfigError:

@@ -14,7 +14,8 @@
     │   ├── LagoValidationError        422 (field -> error codes, shown in plain words)
     │   ├── LagoRateLimited            429 (retryable)
     │   ├── LagoServerError            5xx (retryable)
-    │   └── LagoTransportError         timeout, refused connection, broken response (retryable)
+    │   ├── LagoTransportError         timeout, refused connection, broken response (retryable)
+    │   └── LagoUnconfirmed            a 2xx that does not account for what was sent (retryable)
     ├── PlanError                      the plan cannot be built, loaded or applied as asked
     │   ├── StalePlanError             live objects changed since a saved plan was made
     │   └── BlockedChangeError         the plan holds changes Lago would silently ignore
@@ -159,6 +160,18 @@ class LagoServerError(LagoError):
 
 class LagoTransportError(LagoError):
     retryable = True
+
+
+class LagoUnconfirmed(LagoError):
+    """Lago answered 2xx, but its answer does not show that it took what was sent (e.g. an
+    events batch answered ``{}`` or 204): nothing may be acknowledged; safe to send again
+    when the call is idempotent (events are deduplicated by transaction id)."""
+
+    retryable = True
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.path}: " if self.method and self.path else ""
+        return f"{where}{self.args[0]}"
 
 
 class PlanError(LagoformError):

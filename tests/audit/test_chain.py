@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from lagoform.audit.chain import GENESIS, pending_intents, record_hash, seal, verify_file
+from lagoform.audit.chain import GENESIS, pending_intents, verify_file
+from lagoform.audit.seal import seal_line
 from lagoform.audit.sinks import JsonlFileSink
 from lagoform.errors import AuditError
 from tests.audit.helpers import change, file_trail
@@ -33,10 +34,11 @@ def edit_amount(lines: list[str]) -> list[str]:
 
 
 def edit_and_rehash(lines: list[str]) -> list[str]:
+    # someone who knows the (keyless) scheme edits a record and seals it again
     record = json.loads(lines[2])
     record["object_key"] = "p9"
-    record["hash"] = record_hash(record)
-    return [*lines[:2], json.dumps(record), *lines[3:]]
+    _, line = seal_line(record, record["prev_hash"], None)
+    return [*lines[:2], line, *lines[3:]]
 
 
 def delete_third(lines: list[str]) -> list[str]:
@@ -125,8 +127,9 @@ def test_intact_log_reports_count_and_last_hash(log_path: Path) -> None:
 
 def test_seal_is_deterministic_and_covers_prev_hash() -> None:
     body = {"a": 1, "b": "x"}
-    assert seal(body, GENESIS) == seal(dict(reversed(body.items())), GENESIS)
-    assert seal(body, GENESIS)["hash"] != seal(body, "sha256:" + "1" * 64)["hash"]
+    assert seal_line(body, GENESIS, None) == seal_line(dict(reversed(body.items())), GENESIS, None)
+    other = seal_line(body, "sha256:" + "1" * 64, None)
+    assert seal_line(body, GENESIS, None)[0]["hash"] != other[0]["hash"]
 
 
 def test_appending_after_a_partial_line_is_refused(log_path: Path) -> None:

@@ -94,7 +94,7 @@ def test_verify_warns_about_pending_intents(log_path: Path) -> None:
     write_log(log_path, crash=True)
     result = run("audit", "verify", str(log_path))
     assert result.exit_code == 0
-    assert "1 intent(s) without outcome" in result.stderr
+    assert "1 call(s) with no known outcome" in result.stderr
 
 
 def test_show_pending_lists_only_the_unfinished_intent(log_path: Path) -> None:

@@ -80,5 +80,5 @@ def test_preview_matches_what_the_trail_writes(log_path: Path) -> None:
             trail.outcome(trail.intent(sub, request), True, 200, None, None)
     written = [r for _, r in read_records(log_path)]
     intents = [r.model_dump(mode="json") for r in written if r.phase == "intent"]
-    apply_only = {"record_id", "time", "prev_hash", "hash"}
+    apply_only = {"record_id", "time", "prev_hash", "hash", "note"}  # note: settlements only
     assert [{k: v for k, v in r.items() if k not in apply_only} for r in intents] == previewed

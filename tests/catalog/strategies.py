@@ -30,6 +30,12 @@ prices = st.builds(
     st.integers(0, 10**9),
     st.integers(0, 15),
 )
+# wallet credits and rates: Lago keeps numeric(30,5), so at most 5 decimals
+credits = st.builds(
+    lambda digits, places: Decimal(digits).scaleb(-places),
+    st.integers(0, 10**9),
+    st.integers(0, 5),
+)
 small_ints = st.integers(0, 10**6)
 timestamps = st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2035, 1, 1)).map(
     lambda d: d.replace(microsecond=0, tzinfo=dt.UTC)
@@ -293,9 +299,9 @@ def tenants(draw: st.DrawFn) -> Tenant:
                 "code": code,
                 "name": draw(maybe_names),
                 "currency": draw(st.sampled_from(CURRENCIES)),
-                "rate_amount": draw(prices.filter(lambda d: d > 0)),
-                "paid_credits": draw(st.none() | prices),
-                "granted_credits": draw(st.none() | prices),
+                "rate_amount": draw(credits.filter(lambda d: d > 0)),
+                "paid_credits": draw(st.none() | credits),
+                "granted_credits": draw(st.none() | credits),
                 "priority": draw(st.none() | st.integers(1, 50)),
                 "expiration_at": draw(st.none() | timestamps),
                 "invoice_requires_successful_payment": draw(st.none() | st.booleans()),

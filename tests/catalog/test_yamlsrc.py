@@ -108,3 +108,30 @@ def test_dump_writes_decimals_exactly_and_reloads_equal() -> None:
     text = dump_yaml(data)
     assert "price: 0.00000025\n" in text
     assert load_yaml(text, "d.yaml") == data
+
+
+@pytest.mark.parametrize("text", ["0E0", "1e5", "12", "true", "null", "2026-01-01", ".inf", "~"])
+def test_dump_quotes_text_that_would_read_back_as_something_else(text: str) -> None:
+    # PyYAML's YAML 1.1 rules write "0E0" plain; lagoform reads YAML 1.2, where it is a number
+    assert load_yaml(dump_yaml({"description": text}), "d.yaml") == {"description": text}
+
+
+def test_aliases_are_counted_as_expanded_and_refused_past_the_limit() -> None:
+    small = "a: &a [1, 2]\nb: [*a, *a, *a]\n"
+    assert parse_yaml(small, "s.yaml") == ({"a": [1, 2], "b": [[1, 2], [1, 2], [1, 2]]}, [])
+    levels = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 7)]
+    data, problems = parse_yaml("\n".join(levels) + "\n", "bomb.yaml")
+    assert data is None
+    [problem] = problems
+    assert (problem.file, problem.line, problem.column) == ("bomb.yaml", 6, 5)
+    assert "expands to more than 250,000 values" in problem.message
+
+
+def test_numbers_beyond_the_extent_are_located_problems() -> None:
+    data, problems = parse_yaml("a: 1e-999999999\nb: " + "9" * 50 + "\nc: 1e40\n", "n.yaml")
+    assert [str(p) for p in problems] == [
+        "n.yaml:1:4: 1e-999999999 is out of range: numbers go from 1e-40 to 1e40",
+        "n.yaml:2:4: an integer of 50 digits is too long (at most 40)",
+    ]
+    assert data["c"] == Decimal("1e40")

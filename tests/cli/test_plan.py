@@ -40,7 +40,7 @@ def test_plan_apply_plan_over_http(tmp_path: Path, server: SandboxServer) -> Non
     applied = http(server, project, "apply", "--auto-approve", "--actor", "ci-test")
     assert applied.exit_code == 0, applied.output
     assert "Apply complete: 18 created, 0 updated, 0 deleted, 0 blocked (" in applied.output
-    assert "Audit records: audit/ad-hoc.jsonl, chain head sha256:" in applied.output
+    assert "--expect-head sha256:" in applied.stderr  # the log's head, to pin
     assert server.api_key not in applied.output
     audit_log = project / "audit" / "ad-hoc.jsonl"
     log = audit_log.read_text()
@@ -271,11 +271,21 @@ def test_apply_reports_intents_left_without_outcome(tmp_path: Path, server: Sand
         change = ObjectChange(kind="wallet", key="globex/prepaid", action="update")
         request = {"method": "POST", "path": "/wallet_transactions", "body": None}
         trail.intent(change, request)  # ...and the process died before the outcome
+    planned = http(server, project, "plan")  # plan reports it too, settling by reading Lago
+    assert planned.exit_code == 0, planned.output
+    assert "holds 1 call(s) whose outcome was never recorded or is unknown" in planned.stderr
+    assert "apply records this in the audit log" in planned.stderr
     applied = http(server, project, "apply", "--auto-approve")
     assert applied.exit_code == 0, applied.output
-    assert "holds 1 call(s) with no recorded outcome" in applied.stderr
+    assert "holds 1 call(s) whose outcome was never recorded or is unknown" in applied.stderr
     assert "update wallet globex/prepaid: POST /wallet_transactions" in applied.stderr
-    assert "by ci (record" in applied.stderr
+    assert "by ci (record" in applied.stderr and "no outcome)" in applied.stderr
+    # no such wallet existed in Lago: the top-up cannot have landed, and that is recorded
+    assert "settled: it did not land — customer globex has no wallet 'prepaid'" in applied.stderr
+    assert "recorded in the audit log" in applied.stderr
+    again = http(server, project, "apply", "--auto-approve")
+    assert again.exit_code == 0 and "Nothing to apply." in again.output
+    assert "whose outcome" not in again.stderr  # settled once, not reported forever
 
 
 def test_premium_off_gives_an_actionable_error(tmp_path: Path, server: SandboxServer) -> None:

@@ -137,7 +137,8 @@ def test_a_dropped_keep_alive_connection_is_retried_once_on_a_fresh_one() -> Non
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _read_request(reader)
         served.append(1)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+        answer = b'{"events":[{"transaction_id":"h1:k"}]}'  # Lago lists what it created
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(answer), answer))
         await writer.drain()
         writer.close()  # without saying Connection: close (an idle timeout, say)
 

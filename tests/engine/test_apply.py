@@ -48,7 +48,9 @@ def test_read_back_catches_a_change_lago_ignored(sandbox: Sandbox) -> None:
 
 def test_audit_refusal_stops_before_any_write(sandbox: Sandbox) -> None:
     class Refusing(MemoryAudit):
-        def intent(self, change: ObjectChange, request: dict[str, Any]) -> str:
+        def intent(
+            self, change: ObjectChange, request: dict[str, Any], record_id: str | None = None
+        ) -> str:
             raise AuditError("disk full")
 
     d = desired(billable_metric=[TOKENS])

@@ -58,7 +58,9 @@ def test_wallet_created_with_credits_then_topped_up_by_the_difference(
             (("paid_credits",), "10000", "12000"),
         ]
         recorder.clear()
-        apply_plan(plan, client, audit=MemoryAudit())
+        audit = MemoryAudit()
+        apply_plan(plan, client, audit=audit)
+        (intent,) = [r for r in audit.records if r["phase"] == "intent"]
         assert recorder.writes() == [
             (
                 "POST",
@@ -68,6 +70,8 @@ def test_wallet_created_with_credits_then_topped_up_by_the_difference(
                         "wallet_id": created["lago_id"],
                         "granted_credits": "100",
                         "paid_credits": "2000",
+                        # the top-up carries its intent id: a lost answer can be settled
+                        "metadata": [{"key": "lagoform_intent", "value": intent["id"]}],
                     }
                 },
             )

@@ -374,3 +374,20 @@ def test_blast_radius_counts_pending_subscriptions_and_lagoform_managed_copies()
         ("initech", False, "repriced", True),
         ("umbrella", False, "unreached", False),
     }
+
+
+def test_a_metric_change_says_it_reaches_own_copies_without_naming_cascade_updates() -> None:
+    from lagoform.engine.render.view import blast_lines
+
+    want = {**TOKENS, "name": "Tokens!"}
+    subs = [subscription("s1", "pro"), subscription("s4", "pro", customer="i")]
+    lv = live(billable_metric=[TOKENS], plan=[PRO], overridden=["s4"], subscriptions=subs)
+    change = next(
+        c for c in build_plan(desired(billable_metric=[want], plan=[PRO]), lv).changes
+        if c.kind == "billable_metric"
+    )  # fmt: skip
+    assert change.blast is not None
+    lines = list(blast_lines(change.blast, "billable_metric"))
+    overridden = next(line for line in lines if line.strip().startswith("i (negotiated prices)"))
+    assert "cascade_updates" not in overridden
+    assert "a metric's change reaches every charge on it" in overridden

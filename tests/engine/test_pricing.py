@@ -196,3 +196,38 @@ def test_hints_name_every_managed_subscription() -> None:
     d = desired(billable_metric=[TOKENS, IMAGES], plan=[TEAM], subscription=[sub_body(DEAL)])
     hints = hints_for(d)
     assert hints.subscriptions == ("globex-main",) and hints.effective_plans == ("globex-main",)
+
+
+# -- a negotiated value equal to today's catalog price (found by tests/consistency) --------------
+
+RAISED = plan(
+    "team",
+    [charge("tokens", "tokens", "0.7", filters=[FILTER]), charge("images", "images", "0.03")],
+    amount_cents=19900,
+)
+KEEP_HALF = {"charges": [{"code": "tokens", "properties": {"amount": "0.5"}}]}
+
+
+def test_a_negotiated_price_the_catalog_moves_away_from_gets_its_override() -> None:
+    # on the plan itself, negotiating today's 0.5 while the catalog goes to 0.7: apply must
+    # create the override, or the raise reaches the tenant
+    change = compare(KEEP_HALF, base=RAISED, record=on_team())
+    assert change.action == "update" and change.pricing is not None
+    assert change.pricing.charge_targets == {"tokens": {"properties": {"amount": "0.5"}}}
+    # and a negotiated price the catalog now reaches needs none
+    reached = compare({"charges": [{"code": "tokens", "properties": {"amount": "0.7"}}]},
+                      base=RAISED, record=on_team())  # fmt: skip
+    assert reached.action == "no-op"
+
+
+def test_a_cascade_into_an_uncustomised_negotiated_charge_is_set_back() -> None:
+    # its own copy holds the catalog's 0.5 because that is the negotiated price; Lago's cascade
+    # carries the raise into it, so apply sets it back after the plan update
+    copy = child_plan(TEAM, name="Team (Globex)")
+    cascading = {**RAISED, "cascade_updates": True}
+    change = compare(KEEP_HALF, effective=copy, base=cascading, record=on_team())
+    assert change.pricing is not None
+    assert change.pricing.charge_targets == {"tokens": {"properties": {"amount": "0.5"}}}
+    # without cascade_updates the copy keeps 0.5 by itself: nothing to send
+    still = compare(KEEP_HALF, effective=copy, base=RAISED, record=on_team())
+    assert still.pricing is None or not still.pricing.charge_targets

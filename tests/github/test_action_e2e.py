@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 
-from lagoform.audit.record import short_hash
 from lagoform.review import Review
 from tests.github.fake_github import FakeGitHub
 from tests.github.gfm import rendered_blocks
@@ -214,6 +213,11 @@ def test_apply_names_the_merger_then_pr_names_negotiated_tenants(
     assert records and {r["actor"] for r in records} == {"finance-lead"}
     assert "✅" in applied.summary and "subscription:globex-main" in applied.summary
     assert "failed" not in applied.summary
+    # the log's head is pinned in the job summary and an output
+    head = records[-1]["hash"]
+    assert applied.outputs["audit-head"] == head
+    assert f"Audit log head: `{head}`" in applied.summary
+    assert f"lagoform audit verify --expect-head {head}" in applied.summary
 
     _edit(act.workspace / "overrides" / "globex.yaml", '"0.0000015"', '"0.0000012"')
     run = act.pr()
@@ -466,7 +470,8 @@ def test_pr_comment_leads_with_verdict_and_money_then_the_merge_comments_what_wa
     assert row.startswith("| ✅ | `subscription:globex-main` | update | applied | ")
     assert intents and all(f"`{i}`" in row for i in intents)
     head = mine[-1]["hash"]
-    assert f"🧾 Audit records: `audit/staging.jsonl`, head `{short_hash(head)}`" in text
+    assert "🧾 Audit records: `audit/staging.jsonl` (hash-chained), kept in the [run's " in text
+    assert f"Audit log head: `{head}`" in text and f"--expect-head {head}`" in text
     assert "(https://github.test/acme/pricing/actions/runs/" in text and "#artifacts)" in text
     assert merged.summary.strip() == text.split("\n", 1)[1].strip()
     act.assert_no_secret_anywhere()

@@ -111,3 +111,16 @@ def test_read_records_from_an_offset_skips_a_torn_line(tmp_path: Path) -> None:
         out.write(new + "\n" + '{"schema_version": 1, "rec')
     assert [r.record_id for r in read_records(log, offset)] == ["r2"]
     assert read_records(tmp_path / "missing.jsonl", 0) == []
+
+
+def test_an_unknown_outcome_is_shown_as_unknown_and_settlements_are_ignored() -> None:
+    records = [
+        _record(1, "billable_metric", "tokens", "intent"),
+        _record(2, "billable_metric", "tokens", "outcome", "unknown"),  # the answer was lost
+        _record(3, "plan", "pro", "settlement", "superseded"),  # about an earlier run
+        _record(4, "plan", "pro", "intent"),
+        _record(5, "plan", "pro", "outcome", "ok"),
+    ]
+    statuses = {s.change.ref: s.status for s in change_statuses(_plan(), records, apply_ok=False)}
+    assert statuses["billable_metric:tokens"] == "unknown"
+    assert statuses["plan:pro"] == "applied"

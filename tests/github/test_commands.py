@@ -11,10 +11,11 @@ from lagoform.cli.target import ADHOC
 from lagoform.config import SANDBOX
 from lagoform.github import pr
 from lagoform.github.__main__ import main
-from lagoform.github.commands import Scrubber, Target, run_lagoform, validate_project
+from lagoform.github.commands import Scrubber, Target, run_lagoform
 from lagoform.github.runner import RunnerContext
 from lagoform.github.settings import Settings
 from lagoform.lago.secret import Secret
+from lagoform.validation import validate_project
 from tests.github.fake_github import FakeGitHub
 
 PROJECT = Path(__file__).parent / "project"
@@ -74,14 +75,14 @@ def test_validate_project_collects_config_and_catalog_problems(tmp_path: Path) -
     ]
 
 
-def test_validate_project_keeps_an_unlocated_config_error_as_one_problem(tmp_path: Path) -> None:
+def test_validate_project_names_an_unreadable_config_file(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     shutil.copytree(PROJECT, root)
     (root / "lagoform.yaml").unlink()
     (root / "lagoform.yaml").mkdir()  # exists but cannot be read
     problems = validate_project(root)
-    assert len(problems) == 1 and problems[0].file is None
-    assert "lagoform.yaml: cannot read" in problems[0].message
+    assert len(problems) == 1 and problems[0].file == "lagoform.yaml"
+    assert "cannot read file" in problems[0].message
 
 
 def test_entry_point_rejects_an_unknown_mode(

@@ -34,15 +34,17 @@ def plan(
     code: str = "pro",
     amount_cents: int = 0,
     commitment_cents: int | None = None,
-    cascade: bool = False,
     currency: str = "USD",
+    interval: str = "monthly",
+    bill_charges_monthly: bool = False,
 ) -> PricedPlan:
     raw: dict[str, Any] = {
         "code": code,
         "amount_cents": amount_cents,
         "amount_currency": currency,
         "charges": list(charges),
-        "cascade_updates": cascade,
+        "interval": interval,
+        "bill_charges_monthly": bill_charges_monthly,
     }
     if commitment_cents is not None:
         raw["minimum_commitment"] = {"amount_cents": commitment_cents}

@@ -222,3 +222,23 @@ def test_cli_prints_the_same_for_the_working_tree(
     assert text.exit_code == 0, text.output
     assert "initech  190.00 USD → 208.00 USD  (+18.00 USD)" in text.stdout
     assert sandbox_server.api_key not in text.output
+
+
+def test_a_negotiated_copy_without_cascade_is_counted_for_what_apply_reprices(
+    project: Path, sandbox_server: SandboxServer
+) -> None:
+    # The regression: globex negotiates tokens only; its copy has cascade_updates: false, but
+    # lagoform's apply keeps the copy at catalog + negotiated values, so a calls raise reaches
+    # it. The section used to list it as "keeps its own" and leave its increase out.
+    edit(project, PLANS, 'properties: {amount: "0.10"}', 'properties: {amount: "0.15"}')
+    impact = impact_of(project, sandbox_server)
+    globex = impact.subscription("globex-main")
+    assert globex is not None and globex.causes == ("repriced",)
+    assert lines(impact, "globex-main")["calls"] == (40, 60)  # 4 calls, +0.05 each
+    assert not impact.not_following
+    total = impact.total("current", "USD")
+    assert total is not None and total.delta_cents == 50 + 0 + 20  # acme 10, initech 0, globex 4
+
+    with client_for(sandbox_server) as client:
+        apply_project(project, client)
+    assert charge_amounts(sandbox_server, "globex-main") == {"tokens": 4000, "calls": 60}

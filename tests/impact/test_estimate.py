@@ -118,3 +118,40 @@ def test_a_charge_recreated_since_is_matched_by_its_metric() -> None:
 def test_a_currency_change_is_not_estimated() -> None:
     result = estimate(plan(STANDARD), plan(STANDARD, currency="EUR"), report("id-tokens", "1", 1))
     assert result.problems == ("the plan's currency changes (USD → EUR)",)
+
+
+# -- the basis: a subscription fee counts its share of the usage period ---------------------------
+
+
+def test_a_yearly_fee_counts_its_monthly_share_in_a_monthly_usage_period() -> None:
+    # the regression: +300 USD on an annual plan billing charges monthly was counted whole
+    # against one month of usage; it is 25 USD a month
+    yearly = {"interval": "yearly", "bill_charges_monthly": True}
+    old = plan(STANDARD, amount_cents=360_000, **yearly)  # type: ignore[arg-type]
+    new = plan(STANDARD, amount_cents=390_000, **yearly)  # type: ignore[arg-type]
+    result = estimate(old, new, report("id-tokens", "100", 100))
+    assert result.interval == "monthly"
+    assert by_line(result) == {"tokens": (100, 100), FEE: (30_000, 32_500)}
+    assert (result.monthly_old_cents, result.monthly_new_cents) == (30_100, 32_600)
+
+
+def test_a_yearly_plan_billing_yearly_counts_its_whole_fee_in_its_year() -> None:
+    old = plan(STANDARD, amount_cents=360_000, interval="yearly")
+    result = estimate(old, plan(RAISED, amount_cents=360_000, interval="yearly"),
+                      report("id-tokens", "1200", 1200))  # fmt: skip
+    assert result.interval == "yearly"
+    assert by_line(result) == {"tokens": (1200, 2400), FEE: (360_000, 360_000)}
+    # a year of these amounts is a twelfth of it per month
+    assert (result.monthly_old_cents, result.monthly_new_cents) == (30_100, 30_200)
+
+
+def test_a_move_from_yearly_to_monthly_compares_like_with_like() -> None:
+    # the regression: 5,000 USD a year -> 500 USD a month showed -4,491 USD; per year it is
+    # 6,000 USD, so +1,000 USD a year, +83.33 USD a month
+    old = plan(STANDARD, amount_cents=500_000, interval="yearly")
+    new = plan(STANDARD, amount_cents=50_000, interval="monthly")
+    result = estimate(old, new, report("id-tokens", "900", 900))
+    assert result.interval == "yearly"
+    assert by_line(result)[FEE] == (500_000, 600_000)
+    assert result.new_cents - result.old_cents == 100_000
+    assert result.monthly_new_cents - result.monthly_old_cents == 8_333

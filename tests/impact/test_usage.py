@@ -13,6 +13,8 @@ from tests.impact.factories import charge, group, plan, report, usage
 
 A = {"type": ["a"]}
 B = {"type": ["b"]}
+EU_US = {"region": ["eu", "us"]}
+EU_ASIA = {"region": ["asia", "eu"]}
 A_TEXT = {"type": ["a"], "modality": ["text"]}
 
 
@@ -75,7 +77,7 @@ def test_a_charge_without_filters_takes_the_total() -> None:
         ((A, B), (A,), [(B, "5")], ChargeUsage({None: GroupUsage(Decimal(5), 1)})),
         # an added filter that cannot take any reported event (disjoint values)
         ((A,), (A, B), [(A, "5")], ChargeUsage({0: GroupUsage(Decimal(5), 1)})),
-        # an added, less specific filter: the existing, more specific one keeps its events
+        # an added, less specific filter: the existing one refines it and keeps its events
         ((A_TEXT,), (A_TEXT, A), [(A_TEXT, "5")], ChargeUsage({0: GroupUsage(Decimal(5), 1)})),
     ],
 )
@@ -92,7 +94,9 @@ def test_filter_changes_that_move_no_event_route_exactly(
     ("source", "target", "groups", "why"),
     [
         ((A,), (A, B), [(None, "5")], "may take events now billed at the default price"),
-        ((A,), (A, A_TEXT), [(A, "5")], "new filter modality=text;type=a may take events"),
+        ((A,), (A, A_TEXT), [(A, "5")], "new filter modality=text;type=a may count events"),
+        # overlapping without nesting: Lago counts the shared events in both fees
+        ((EU_US,), (EU_US, EU_ASIA), [(EU_US, "5")], "new filter region=asia|eu may count events"),
         ((A_TEXT, A), (A,), [(A_TEXT, "5")], "events of removed filter"),
         ((), (A,), [], "the charge gains filters"),
     ],

@@ -106,13 +106,41 @@ def test_pagination_empty_meta() -> None:
     assert len(lago.requests) == 1
 
 
-@pytest.mark.parametrize(
-    "body", [{"taxes": [{"code": "vat"}]}, {"taxes": [{"code": "vat"}], "meta": {"next_page": 1}}]
-)
-def test_pagination_stops_without_or_on_backward_next_page(body: dict[str, Any]) -> None:
-    client, lago, _ = make([ok(body)])
+def test_pagination_stops_without_next_page() -> None:
+    client, lago, _ = make([ok({"taxes": [{"code": "vat"}]})])
     assert client.list_taxes() == [{"code": "vat"}]
     assert len(lago.requests) == 1
+
+
+@pytest.mark.parametrize("next_page", [1, 3, 0])
+def test_pagination_refuses_a_page_that_does_not_advance(next_page: int) -> None:
+    # repeating page 1 or skipping page 2 would read objects twice or miss some: a wrong plan
+    body = {"taxes": [{"code": "vat"}], "meta": {"next_page": next_page}}
+    client, lago, _ = make([ok(body)])
+    with pytest.raises(LagoError, match=f"page 1 names next_page {next_page}"):
+        client.list_taxes()
+    assert len(lago.requests) == 1
+
+
+def test_pagination_that_never_ends_stops_at_total_pages() -> None:
+    # a proxy that always says next_page = page + 1: total_pages ends the list
+    def endless(page: int) -> httpx.Response:
+        return ok({"taxes": [{"code": f"t{page}"}], "meta": meta(page, page + 1, 2, 2)})
+
+    client, lago, _ = make([endless(1), endless(2), endless(3)])
+    assert client.list_taxes() == [{"code": "t1"}, {"code": "t2"}]
+    assert len(lago.requests) == 2
+
+
+def test_pagination_without_total_pages_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lagoform.lago import transport
+
+    monkeypatch.setattr(transport, "MAX_PAGES", 3)
+    pages = [ok({"taxes": [{"code": f"t{n}"}], "meta": {"next_page": n + 1}}) for n in (1, 2, 3)]
+    client, lago, _ = make(pages)
+    with pytest.raises(LagoError, match="past 3 pages"):
+        client.list_taxes()
+    assert len(lago.requests) == 3
 
 
 def test_pagination_keeps_filters() -> None:

@@ -166,6 +166,16 @@ def test_long_messages_are_truncated() -> None:
         ({"x-ratelimit-reset": "1700000005"}, 5.0),  # a Unix timestamp from a proxy
         ({"x-ratelimit-reset": "soon"}, None),
         ({}, None),
+        # unreadable Retry-After values fall back to backoff (None), never raise
+        ({"retry-after": "soon"}, None),
+        ({"retry-after": "1,2"}, None),
+        ({"retry-after": "-5"}, None),
+        ({"retry-after": "nan"}, None),
+        ({"retry-after": "inf"}, None),
+        ({"retry-after": "1e400"}, None),
+        ({"retry-after": "Thu, 99 Foo 2026 25:61:61 GMT"}, None),
+        ({"retry-after": "Mon, 01 Jan 99999 00:00:00 GMT"}, None),
+        ({"retry-after": "soon", "x-ratelimit-reset": "4"}, 4.0),
     ],
 )
 def test_retry_after_headers(headers: dict[str, str], expected: float | None) -> None:
@@ -186,3 +196,25 @@ def test_batch_rejections_and_duplicates() -> None:
     assert not is_duplicate_only(mixed, batch_size=2)
     assert is_duplicate_only(LagoValidationError("x", status=422, details=dup))
     assert not is_duplicate_only(LagoServerError("x", status=500))
+
+
+def test_an_unreadable_retry_after_is_quoted_in_the_error() -> None:
+    err = error_for_status(
+        429, b"", {"retry-after": "soon"}, method="GET", path="/plans", now=1000.0
+    )
+    assert isinstance(err, LagoRateLimited) and err.retry_after is None
+    assert "Retry-After 'soon' is neither seconds nor an HTTP date" in str(err)
+
+
+def test_a_redirect_says_what_happened_and_never_shows_credentials() -> None:
+    err = error_for_status(
+        301,
+        b"<html>Moved</html>",
+        {"location": "https://user:hunter2@lago.example/api/v1/plans", "content-type": "text/html"},
+        method="GET",
+        path="/plans",
+    )
+    text = str(err)
+    assert "redirect (HTTP 301) to https://lago.example/api/v1/plans" in text
+    assert "does not follow redirects" in text and "hunter2" not in text
+    assert not err.retryable

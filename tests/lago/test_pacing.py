@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 import pytest
@@ -100,8 +101,8 @@ def test_429_pauses_other_requests_of_the_class() -> None:
 def test_async_client_paces_events() -> None:
     fake = FakeTime()
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={"events": []})
+    def handler(request: httpx.Request) -> httpx.Response:  # Lago echoes what it created
+        return httpx.Response(200, json={"events": json.loads(request.content)["events"]})
 
     async def run() -> None:
         client = AsyncLagoClient(

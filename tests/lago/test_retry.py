@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from lagoform.errors import (
+    LagoError,
     LagoNotFound,
     LagoRateLimited,
     LagoServerError,
@@ -191,3 +192,39 @@ def test_non_retryable_errors_are_raised_at_once() -> None:
     with pytest.raises(LagoValidationError):
         client.put("/plans/pro", {"plan": {}})
     assert len(lago.requests) == 1 and fake.sleeps == []
+
+
+@pytest.mark.parametrize("header", ["soon", "1,2", "Thu, 99 Foo 2026 25:61:61 GMT", "-1"])
+def test_429_with_an_unreadable_retry_after_backs_off_instead(header: str) -> None:
+    # these raised ValueError in plan, apply and the worker: now they fall back to backoff
+    limited = lago_error(429, headers={"Retry-After": header})
+    client, lago, fake = make([limited, limited, ok(PLAN)], retry=RetryPolicy(rand=lambda: 0.0))
+    assert client.get("/plans/pro") == PLAN
+    assert len(lago.requests) == 3
+    assert fake.sleeps == [0.25, 0.5]  # the policy's own backoff (equal jitter, rand 0)
+
+
+def test_429_with_an_unreadable_retry_after_is_named_when_giving_up() -> None:
+    limited = lago_error(429, headers={"Retry-After": "soon"})
+    client, _, _ = make([limited, limited], retry=RetryPolicy(max_attempts=2, rand=lambda: 0.0))
+    with pytest.raises(LagoRateLimited, match="Retry-After 'soon' is neither seconds"):
+        client.get("/plans/pro")
+
+
+def test_a_long_retry_after_gives_up_saying_so() -> None:
+    limited = lago_error(429, headers={"Retry-After": "3600"})
+    client, lago, fake = make([limited], retry=RetryPolicy(max_retry_after=60))
+    with pytest.raises(LagoRateLimited) as info:
+        client.get("/plans/pro")
+    text = str(info.value)
+    assert "Lago asked to wait 3,600 s" in text and "longer than the 60 s" in text
+    assert "retry.max_retry_after" in text
+    assert len(lago.requests) == 1 and fake.sleeps == []
+
+
+def test_a_redirect_is_not_followed_nor_retried() -> None:
+    moved = httpx.Response(302, headers={"Location": "https://elsewhere.test/api/v1/plans/pro"})
+    client, lago, _ = make([moved])
+    with pytest.raises(LagoError, match=r"redirect \(HTTP 302\) to https://elsewhere\.test"):
+        client.get("/plans/pro")
+    assert len(lago.requests) == 1

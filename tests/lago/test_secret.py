@@ -82,3 +82,64 @@ def test_canary_never_leaks(
     for text in [*texts, caplog.text, captured.out, captured.err]:
         assert CANARY not in text
     assert "retrying" in caplog.text  # logs were produced, and they are clean
+
+
+def _leaks(text: str) -> bool:
+    """The whole canary, or the first 8 characters a truncation could have left in view."""
+    return CANARY in text or CANARY[:8] in text
+
+
+def test_an_echoed_key_is_redacted_before_anything_is_truncated() -> None:
+    # the key placed where a 120/160-character cut would have kept its start in view
+    lago = ScriptedLago(
+        [
+            httpx.Response(200, text="x" * 110 + f" key={CANARY} " + "y" * 200),  # 2xx, not JSON
+            httpx.Response(502, text="z" * 150 + f" {CANARY} " + "w" * 500),  # error page
+            httpx.Response(422, json={"error_details": {"name": [f"echo {CANARY}"]}}),
+        ]
+    )
+    client = LagoClient(
+        "https://lago.test", CANARY, transport=lago.transport(), retry=RetryPolicy(max_attempts=1)
+    )
+    texts: list[str] = []
+    for _ in range(3):
+        with pytest.raises(LagoError) as info:
+            client.get("/plans/pro")
+        texts += [str(info.value), repr(info.value.details)]
+    for text in texts:
+        assert not _leaks(text), text
+    assert "expected JSON" in texts[0] and "non-JSON response" in texts[2]
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        (f"{CANARY}\r\nX-Injected: 1", "line break"),
+        (f"{CANARY[:10]}\n{CANARY[10:]}", "line break"),
+        (f"{CANARY}é", "non-ASCII"),
+        (f"“{CANARY}”", "non-ASCII"),
+        (f"{CANARY[:10]} {CANARY[10:]}", "space or a control character"),
+        (f"{CANARY}\x00", "space or a control character"),
+    ],
+)
+def test_a_malformed_key_is_refused_at_load_never_shown(key: str, why: str) -> None:
+    from lagoform.config import read_key
+    from lagoform.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        read_key("LAGO_API_KEY", "--api-url", {"LAGO_API_KEY": key})
+    message = str(info.value)
+    assert "LAGO_API_KEY" in message and why in message
+    assert not _leaks(message)
+    with pytest.raises(ValueError, match=why):
+        LagoClient("https://lago.test", key)
+
+
+def test_url_credentials_are_never_shown() -> None:
+    from lagoform.lago.secret import without_userinfo
+
+    url = "http://user:hunter2@lago.test:8080/api/v1"
+    assert without_userinfo(url) == "http://lago.test:8080/api/v1"
+    assert without_userinfo("https://lago.test/a@b") == "https://lago.test/a@b"
+    client = LagoClient(url, "k" * 12, transport=httpx.MockTransport(lambda r: ok({})))
+    assert "hunter2" not in repr(client) and "hunter2" not in repr(client.core)

@@ -88,6 +88,18 @@ def test_api_url_reads_lago_api_key(root: Path) -> None:
         resolve_target(None, "lago.example.com", root, environ={"LAGO_API_KEY": CANARY})
 
 
+def test_url_credentials_reach_the_request_but_no_text(root: Path) -> None:
+    target = resolve_target(
+        None, "http://user:hunter2@lago.example.com", root, environ={"LAGO_API_KEY": CANARY}
+    )
+    assert target.describe() == "target: http://lago.example.com (--api-url, key from LAGO_API_KEY)"
+    assert target.client().api_root == "http://user:hunter2@lago.example.com/api/v1"  # sent
+    target.close()
+    with pytest.raises(ConfigError) as info:
+        resolve_target(None, "ftp://user:hunter2@x", root, environ={"LAGO_API_KEY": CANARY})
+    assert "hunter2" not in str(info.value)
+
+
 def test_both_or_unknown_is_an_error(root: Path) -> None:
     with pytest.raises(ConfigError, match="not both"):
         resolve_target("production", "https://x.test", root, environ={})

@@ -140,14 +140,27 @@ def test_cascade_filters_one_by_one() -> None:
 def test_copy_goal_is_base_plus_overrides_on_the_charges_the_copy_has() -> None:
     base = form(tokens("2"), CALLS, amount_cents=1000)
     copy = form(tokens("1"), charge("legacy", "legacy", "5"), amount_cents=1000)
+    parent = form(tokens("1"), charge("legacy", "legacy", "5"), amount_cents=1000)
     over = {"charges": {"calls": {"properties": {"amount": "0.5"}}}}
-    found = copy_goal(base, over, copy, cascade_updates=False, parent_charges=["tokens", "calls"])
+    found = copy_goal(base, over, copy, cascade_updates=False, parent=parent)
     assert found.cannot_add == ("calls",) and found.cannot_drop == ("legacy",)
     assert _amount(found.goal) == "2"
     # with cascade_updates Lago itself adds a charge new on the plan and drops a removed one
-    found = copy_goal(base, over, copy, cascade_updates=True, parent_charges=["tokens", "legacy"])
+    found = copy_goal(base, over, copy, cascade_updates=True, parent=parent)
     assert (found.added_by_lago, found.dropped_by_lago) == (("calls",), ("legacy",))
-    after = copy_after(copy, base, found)
+    assert (found.cannot_add, found.cannot_drop) == ((), ())
+    after = copy_after(found)
     assert sorted(after["charges"]) == ["calls", "tokens"]
-    assert _amount(after) == "2" and _amount(after, "calls") == "1"  # as the plan has it
+    assert _amount(after) == "2" and _amount(after, "calls") == "0.5"
     assert pricing(after)["charges"]["tokens"] == pricing(base)["charges"]["tokens"]
+
+
+def test_a_negotiated_price_equal_to_the_old_catalog_one_is_kept_through_a_cascade() -> None:
+    # the copy holds the catalog's calls price because the tenant negotiated that very price;
+    # Lago's cascade would carry the raise into it, so apply must set it back
+    old, new = form(tokens(), CALLS), form(tokens(), charge("calls", "calls", "2"))
+    over = {"charges": {"calls": {"properties": {"amount": "1"}}}}
+    found = copy_goal(new, over, form(tokens(), CALLS), cascade_updates=True, parent=old)
+    assert _amount(found.now, "calls") == "2"  # what the plan update leaves
+    assert _amount(found.goal, "calls") == "1"
+    assert _amount(copy_after(found), "calls") == "1"

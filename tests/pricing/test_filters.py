@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from lagoform.model.filters import ALL_FILTER_VALUES
-from lagoform.pricing import FilterRouter, fee_groups, match_filter
+from lagoform.pricing import FilterRouter, fee_groups, match_filter, refines
 
 ALL = ALL_FILTER_VALUES
 MATCHING = "app/services/charge_filters/matching_and_ignored_service.rb"
@@ -230,3 +230,26 @@ def test_non_string_properties_compare_as_lago_stores_them() -> None:
     assert fee_groups(filters, {"tier": 1}) == (0,)
     assert fee_groups(filters, {"premium": True}) == (1,)
     assert fee_groups(filters, {"tier": None}) == (None,)
+
+
+@pytest.mark.parametrize(
+    ("child", "parent", "expected"),
+    [
+        # more keys, overlapping on every key of the parent (matching_and_ignored_service.rb)
+        ({"type": ["a"], "modality": ["text"]}, {"type": ["a"]}, True),
+        ({"type": ["a"]}, {"type": ["a"], "modality": ["text"]}, False),
+        # same keys, a strict subset of the values
+        ({"region": ["eu"]}, {"region": ["eu", "us"]}, True),
+        # identical: neither refines the other (the older one counts the events)
+        ({"region": ["eu"]}, {"region": ["eu"]}, False),
+        # partly overlapping, or other keys: both count the shared events
+        ({"region": ["eu", "asia"]}, {"region": ["eu", "us"]}, False),
+        ({"tier": ["gold"]}, {"region": ["eu"]}, False),
+        # a wildcard parent is refined by any narrower value list on the same key
+        ({"region": ["eu"]}, {"region": ["__ALL_FILTER_VALUES__"]}, True),
+    ],
+)
+def test_refines_is_lagos_nesting(
+    child: dict[str, list[str]], parent: dict[str, list[str]], expected: bool
+) -> None:
+    assert refines(child, parent) is expected

@@ -176,8 +176,10 @@ def test_events_are_journaled_incrementally(tmp_path: Path) -> None:
 
 
 def test_two_sandboxes_on_one_file_never_mix_journals(tmp_path: Path) -> None:
+    # holder=None: the lock is off (its callers coordinate), so the journal guard must hold
     state = tmp_path / "sandbox.json"
-    first, second = Sandbox(state_file=state), Sandbox(state_file=state)
+    first = Sandbox(state_file=state, holder=None)
+    second = Sandbox(state_file=state, holder=None)
     try:
         _events(InProcessApi(first), "from-first")
         first.save()

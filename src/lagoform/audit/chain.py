@@ -1,60 +1,55 @@
-"""The hash chain over audit records, its verification, and reading a log back.
+"""The hash chain over audit records: verification, pinned heads, and the calls still unsettled.
 
-Each record carries ``prev_hash`` (the ``hash`` of the record before it; ``GENESIS`` for the first)
-and ``hash`` (sha256 of its own canonical JSON without ``hash``). Editing a record breaks its own
-hash; removing or reordering records breaks a ``prev_hash``. Verification names the file, the line
-and the record id of every break. A hash chain without a secret cannot stop someone from
-rewriting the whole file, or notice records cut from its end: the copy shipped to Loki (or any
-other sink) is the outside anchor for that (see docs/audit.md).
+Each record carries ``prev_hash`` (the ``hash`` of the record before it; ``GENESIS`` for the
+first) and ``hash``, a seal over its own bytes as written (``seal.py``; HMAC when the chain is
+keyed). Editing a record breaks its seal; removing or reordering records breaks a
+``prev_hash``. Verification names the file, the line and the record id of every problem, and
+reports a corrupt line (not UTF-8, NaN, absurd nesting or digits) instead of crashing.
+
+What a keyless chain cannot show: records cut from its *end*, or a whole file re-hashed. Two
+anchors close that gap: a keyed chain (without the key nobody can re-hash; ``key`` here) and a
+pinned head (``expect_head``: a hash printed by an earlier apply must still be in the log).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from lagoform.audit.record import Record, canonical_json, digest, parse_record
+from lagoform.audit.lines import decode_line, raw_lines
+from lagoform.audit.record import Record, parse_record
+from lagoform.audit.seal import GENESIS, KEYED, KeyMissing, legacy_hash, seal_problem
 from lagoform.errors import AuditError
 
-GENESIS = "sha256:" + "0" * 64
-
-
-def record_hash(record: Mapping[str, Any]) -> str:
-    """The hash a record must carry: over its canonical JSON minus the ``hash`` field itself."""
-    body = {k: v for k, v in record.items() if k != "hash"}
-    value = digest(body)
-    assert value is not None  # a dict is never None
-    return value
-
-
-def seal(body: Mapping[str, Any], prev_hash: str) -> dict[str, Any]:
-    """Chain a record body to its predecessor: returns the body with prev_hash and hash set."""
-    sealed = {k: v for k, v in body.items() if k not in ("prev_hash", "hash")}
-    sealed["prev_hash"] = prev_hash
-    sealed["hash"] = record_hash(sealed)
-    return sealed
-
-
-def line_of(record: Mapping[str, Any]) -> str:
-    """The exact line written for a record (without the newline)."""
-    return canonical_json(record)
+__all__ = [
+    "GENESIS",
+    "ChainProblem",
+    "Unsettled",
+    "VerifyReport",
+    "legacy_hash",
+    "pending_intents",
+    "read_records",
+    "unsettled_intents",
+    "verify_file",
+    "verify_lines",
+]
 
 
 @dataclass(frozen=True)
 class ChainProblem:
     file: str
-    line: int
+    line: int | None
     record_id: str | None
     message: str
 
     def __str__(self) -> str:
         who = f"record {self.record_id}: " if self.record_id else ""
-        return f"{self.file}:{self.line}: {who}{self.message}"
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        return f"{where}: {who}{self.message}"
 
 
 @dataclass(frozen=True)
@@ -64,6 +59,8 @@ class VerifyReport:
     last_hash: str
     last_record_id: str | None
     problems: list[ChainProblem] = field(default_factory=list)
+    keyed: int = 0  # records sealed with the key
+    head_line: int | None = None  # where the pinned head was found (expect_head)
 
     @property
     def ok(self) -> bool:
@@ -92,74 +89,137 @@ def _schema_problem(err: ValidationError) -> str:
     return f"does not match audit schema: {where}: {first['msg']} ({err.error_count()} error(s))"
 
 
-def _decode(lines: Iterable[str], file: str, problems: list[ChainProblem]) -> list[_Line]:
-    out: list[_Line] = []
-    for number, raw in enumerate(lines, start=1):
-        text = raw.rstrip("\n")
-        message: str | None = None
-        data: Any = None
-        if not text.strip():
-            message = "blank line inside the log"
-        else:
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as err:
-                message = f"not a JSON record ({err.msg})"
-            else:
-                if not isinstance(data, dict):
-                    message = "not a JSON object"
-        if message is not None:
-            problems.append(ChainProblem(file, number, None, message))
-            out.append(_Line(number, None))
-        else:
-            out.append(_Line(number, data))
-    return out
+class _Checker:
+    """One pass over a log's lines, collecting every problem."""
 
+    def __init__(self, file: str, key: bytes | None) -> None:
+        self.file = file
+        self.key = key
+        self.problems: list[ChainProblem] = []
+        self.lines: list[_Line] = []
+        self.keyed = 0
+        self.first_keyed: int | None = None
+        self.unchecked: list[int] = []  # keyed lines we hold no key for
 
-def verify_lines(lines: Iterable[str], file: str) -> VerifyReport:
-    """Check every line of a log; reports every problem, not just the first."""
-    problems: list[ChainProblem] = []
-    decoded = _decode(lines, file, problems)
-    by_hash: dict[str, _Line] = {}
-    for entry in decoded:
-        if entry.stored_hash is not None:
-            by_hash.setdefault(entry.stored_hash, entry)
-    by_id: dict[str, int] = {}
-    intents: set[str] = set()
-    previous: _Line | None = None
-    for entry in decoded:
-        if entry.data is None:
-            previous = entry
-            continue
-        data, rid = entry.data, entry.record_id
+    def report(self, line: int | None, record_id: str | None, message: str) -> None:
+        self.problems.append(ChainProblem(self.file, line, record_id, message))
 
-        def report(message: str, *, _n: int = entry.number, _r: str | None = rid) -> None:
-            problems.append(ChainProblem(file, _n, _r, message))
-
+    def read(self, number: int, raw: bytes, ended: bool) -> None:
+        data, why = decode_line(raw)
+        if not ended:
+            self.report(number, None, "the last line ends without a newline: a write was cut short")
+        if data is None:
+            self.report(number, None, why or "unreadable")
+            self.lines.append(_Line(number, None))
+            return
+        entry = _Line(number, data)
+        self.lines.append(entry)
         try:
             parse_record(data)
         except ValidationError as err:
-            report(_schema_problem(err))
-        if entry.stored_hash != record_hash(data):
-            report("content was edited: its hash does not match its content")
-        if rid is not None:
-            if rid in by_id:
-                report(f"record id also used on line {by_id[rid]}")
-            by_id[rid] = entry.number
-        _check_link(entry, previous, by_hash, report)
-        if data.get("phase") == "intent" and rid is not None:
-            intents.add(rid)
-        if data.get("phase") == "outcome" and data.get("intent_id") not in intents:
-            report(f"outcome closes intent {data.get('intent_id')}, not found earlier in the log")
-        previous = entry
-    records = [e for e in decoded if e.data is not None]
+            self.report(number, entry.record_id, _schema_problem(err))
+        self._seal(number, raw, entry)
+
+    def _seal(self, number: int, raw: bytes, entry: _Line) -> None:
+        assert entry.data is not None
+        keyed = (entry.stored_hash or "").startswith(KEYED)
+        if keyed:
+            self.keyed += 1
+            if self.first_keyed is None:
+                self.first_keyed = number
+        elif self.key is not None:
+            self.report(
+                number,
+                entry.record_id,
+                "is not keyed: with the chain's key, every record must be sealed with it (the "
+                "log was re-hashed without the key, or predates it: a keyed chain starts a new "
+                "log file)",
+            )
+        elif self.first_keyed is not None:
+            self.report(
+                number,
+                entry.record_id,
+                f"is not keyed although records before it are (from line {self.first_keyed}): "
+                "the log was re-hashed without the key",
+            )
+        try:
+            problem = seal_problem(raw, entry.data, self.key)
+        except KeyMissing:
+            self.unchecked.append(number)
+            return
+        if problem:
+            self.report(number, entry.record_id, problem)
+
+    def links(self) -> None:
+        by_hash: dict[str, _Line] = {}
+        for entry in self.lines:
+            if entry.stored_hash is not None:
+                by_hash.setdefault(entry.stored_hash, entry)
+        by_id: dict[str, int] = {}
+        intents: set[str] = set()
+        previous: _Line | None = None
+        for entry in self.lines:
+            if entry.data is None:
+                previous = entry
+                continue
+            data, rid = entry.data, entry.record_id
+
+            def report(message: str, *, _n: int = entry.number, _r: str | None = rid) -> None:
+                self.report(_n, _r, message)
+
+            if rid is not None:
+                if rid in by_id:
+                    report(f"record id also used on line {by_id[rid]}")
+                by_id[rid] = entry.number
+            _check_link(entry, previous, by_hash, report)
+            phase = data.get("phase")
+            if phase == "intent" and rid is not None:
+                intents.add(rid)
+            if phase in ("outcome", "settlement") and data.get("intent_id") not in intents:
+                report(f"{phase} of intent {data.get('intent_id')}, not found earlier in the log")
+            previous = entry
+        if self.unchecked:
+            self.report(
+                self.unchecked[0],
+                None,
+                f"{len(self.unchecked)} record(s) from here are keyed (hmac-sha256) and cannot be "
+                "checked without the key: set the variable lagoform.yaml's audit key_env names "
+                "(or pass --key-env)",
+            )
+
+
+def verify_lines(
+    lines: Iterable[tuple[int, bytes, bool]],
+    file: str,
+    *,
+    key: bytes | None = None,
+    expect_head: str | None = None,
+) -> VerifyReport:
+    """Check every line of a log; reports every problem, not just the first."""
+    checker = _Checker(file, key)
+    for number, raw, ended in lines:
+        checker.read(number, raw, ended)
+    checker.links()
+    records = [e for e in checker.lines if e.data is not None]
     last = records[-1] if records else None
+    head_line = None
+    if expect_head is not None:
+        head_line = next((e.number for e in records if e.stored_hash == expect_head), None)
+        if head_line is None:
+            checker.report(
+                None,
+                None,
+                f"the pinned head {expect_head} is not in this log: records were cut from its "
+                "end, or the log was re-hashed",
+            )
     return VerifyReport(
         file=file,
         records=len(records),
         last_hash=(last.stored_hash if last else None) or GENESIS,
         last_record_id=last.record_id if last else None,
-        problems=problems,
+        problems=sorted(checker.problems, key=lambda p: (p.line is None, p.line or 0)),
+        keyed=checker.keyed,
+        head_line=head_line,
     )
 
 
@@ -195,11 +255,14 @@ def _check_link(
         )
 
 
-def verify_file(path: Path) -> VerifyReport:
+def verify_file(
+    path: Path, *, key: bytes | None = None, expect_head: str | None = None
+) -> VerifyReport:
     if not path.exists():
         raise AuditError(f"audit log {path} does not exist (has apply written to it yet?)")
-    with path.open(encoding="utf-8", newline="\n") as handle:
-        return verify_lines(handle, str(path))
+    if not path.is_file():
+        raise AuditError(f"audit log {path} is not a regular file")
+    return verify_lines(raw_lines(path), str(path), key=key, expect_head=expect_head)
 
 
 def read_records(path: Path) -> list[tuple[int, Record]]:
@@ -208,24 +271,53 @@ def read_records(path: Path) -> list[tuple[int, Record]]:
     if not path.exists():
         return []
     out: list[tuple[int, Record]] = []
-    with path.open(encoding="utf-8", newline="\n") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                out.append((number, parse_record(json.loads(raw))))
-            except (json.JSONDecodeError, ValidationError, TypeError) as err:
-                kind = "schema" if isinstance(err, ValidationError) else "JSON"
-                raise AuditError(
-                    f"{path}:{number}: not a valid audit record ({kind}); "
-                    f"run `lagoform audit verify {path}`"
-                ) from None
+    for number, raw, _ in raw_lines(path):
+        data, why = decode_line(raw)
+        try:
+            if data is None:
+                raise ValueError(why)
+            out.append((number, parse_record(data)))
+        except (ValueError, ValidationError) as err:
+            kind = "schema" if isinstance(err, ValidationError) else str(err)
+            raise AuditError(
+                f"{path}:{number}: not a valid audit record ({kind}); "
+                f"run `lagoform audit verify {path}`"
+            ) from None
+    return out
+
+
+@dataclass(frozen=True)
+class Unsettled:
+    """An intent whose result nobody knows: apply stopped between the call and its outcome
+    (``no outcome``), or the answer was lost (``unknown``) — and no settlement followed."""
+
+    record: Record
+    line: int
+    why: Literal["no outcome", "unknown"]
+
+
+def unsettled_intents(path: Path) -> list[Unsettled]:
+    """The log's unsettled intents, oldest first (see ``Unsettled``)."""
+    records = read_records(path)
+    closed: dict[str, str] = {}  # intent id -> its last known status
+    for _, record in records:
+        if record.phase in ("outcome", "settlement") and record.intent_id is not None:
+            status: str = record.outcome.status if record.outcome else "unknown"
+            closed[record.intent_id] = "settled" if record.phase == "settlement" else status
+    out: list[Unsettled] = []
+    for number, record in records:
+        if record.phase != "intent":
+            continue
+        last = closed.get(record.record_id)
+        if last is None:
+            out.append(Unsettled(record, number, "no outcome"))
+        elif last == "unknown":
+            out.append(Unsettled(record, number, "unknown"))
     return out
 
 
 def pending_intents(path: Path) -> list[Record]:
-    """Intents with no outcome in the log: a call that may or may not have reached Lago because
-    apply crashed (or was killed) between the two records. Apply reports these before it starts,
-    and ``lagoform audit show --pending`` lists them; reconciling is safe (plans are computed from
-    live state), but a human should know a mutation's result was never recorded."""
-    records = [r for _, r in read_records(path)]
-    closed = {r.intent_id for r in records if r.phase == "outcome"}
-    return [r for r in records if r.phase == "intent" and r.record_id not in closed]
+    """The intents of ``unsettled_intents``: calls that may or may not have reached Lago. Apply
+    settles them by reading Lago before it sends anything (``lagoform.engine.settle``); plan and
+    ``lagoform audit show --pending`` list them."""
+    return [u.record for u in unsettled_intents(path)]

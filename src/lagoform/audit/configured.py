@@ -2,7 +2,10 @@
 
 The configuration (``lagoform.config``) only describes sinks; this is the one place they become
 objects. Relative log paths are under the repository root; ``{env}`` in a path is the
-environment's name, so every environment keeps its own chain.
+environment's name, so every environment keeps its own chain. ``key_env`` names the variable
+holding a keyed chain's HMAC key, read here and handed to the trail (never stored or shown).
+The trail is checked before it is returned (``AuditTrail.check``): nothing reaches Lago through
+a sink that cannot write or onto a chain that does not verify.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from pathlib import Path
 from lagoform import config as cfg
 from lagoform.audit.context import detect_context
 from lagoform.audit.fields import OverrideFacts
+from lagoform.audit.seal import MIN_KEY_BYTES
 from lagoform.audit.sinks import JsonlFileSink, LokiSink, Sink, StdoutSink
 from lagoform.audit.trail import AuditTrail
+from lagoform.errors import AuditError
 from lagoform.lago import Secret
 
 # Every Loki stream from lagoform carries these unless lagoform.yaml sets them.
@@ -33,6 +38,25 @@ def sinks_from_config(audit: cfg.AuditConfig, *, root: Path, environment: str) -
                 labels = {**DEFAULT_LOKI_LABELS, "environment": environment, **spec.labels}
                 sinks.append(LokiSink(spec.url, labels, timeout=spec.timeout))
     return sinks
+
+
+def chain_key(var: str | None, env: Mapping[str, str]) -> bytes | None:
+    """The HMAC key from the variable ``var`` names (None when no keyed chain is configured)."""
+    if var is None:
+        return None
+    value = env.get(var, "")
+    if not value.strip():
+        raise AuditError(
+            f"the audit chain is keyed (audit.key_env: {var}) but the variable {var} is not "
+            "set; nothing was sent to Lago"
+        )
+    key = value.strip().encode()
+    if len(key) < MIN_KEY_BYTES:
+        raise AuditError(
+            f"the audit chain key in {var} is shorter than {MIN_KEY_BYTES} bytes; use a long "
+            "random secret"
+        )
+    return key
 
 
 def log_path(config: cfg.LagoformConfig, *, root: Path, environment: str) -> Path | None:
@@ -65,8 +89,16 @@ def open_trail(
     adhoc = env.get(cfg.ADHOC_KEY_ENV, "").strip()
     if adhoc:
         secrets.append(adhoc)
-    sinks = sinks_from_config(config.audit_for(environment), root=root, environment=environment)
-    return AuditTrail(context, sinks, overrides=overrides, secrets=_unique(secrets))
+    audit = config.audit_for(environment)
+    key = chain_key(audit.key_env, env)
+    sinks = sinks_from_config(audit, root=root, environment=environment)
+    trail = AuditTrail(context, sinks, overrides=overrides, secrets=_unique(secrets), key=key)
+    try:
+        trail.check()
+    except AuditError:
+        trail.close()
+        raise
+    return trail
 
 
 def _unique(values: Iterable[str]) -> list[str]:

@@ -1,8 +1,14 @@
 """The audit record: its schema (versioned), canonical JSON and object digests.
 
 A record is one JSON object per line. This module defines what a record holds and how it is
-serialized and digested; chaining (``prev_hash``/``hash``) lives in ``chain.py``, writing in
-``sinks.py``, and deciding *when* to write in ``trail.py``. Nothing here does I/O.
+serialized and digested; sealing a line (``prev_hash``/``hash``) lives in ``seal.py``, checking
+the chain in ``chain.py``, writing in ``sinks.py``, and deciding *when* to write in
+``trail.py``. Nothing here does I/O.
+
+Schema version 2 (version 1 lines still verify and parse): a third phase, ``settlement`` — a
+later record that settles an intent whose outcome was ``unknown`` (or never written) by reading
+Lago, or by hand — with ``note`` saying how; outcome statuses ``unknown`` (the call may or may
+not have reached Lago) and, on settlements, ``landed`` / ``not_landed`` / ``superseded``.
 """
 
 from __future__ import annotations
@@ -17,12 +23,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-Phase = Literal["intent", "outcome"]
+Phase = Literal["intent", "outcome", "settlement"]
 # "not_sent": the intent was recorded but the call was never made (a later sink refused the
 # intent, or apply stopped); it closes the intent so it does not read as a crash.
-OutcomeStatus = Literal["ok", "failed", "not_sent"]
+# "unknown": the answer was lost (timeout, broken connection, 5xx): Lago may have acted.
+# Settlements: "landed" (Lago has it), "not_landed" (it does not, and never will), "superseded"
+# (an idempotent call: a later apply re-read Lago and planned from what it holds).
+OutcomeStatus = Literal[
+    "ok", "failed", "not_sent", "unknown", "landed", "not_landed", "superseded"
+]
+UNSETTLED: frozenset[str] = frozenset({"unknown"})
 
 
 class _Frozen(BaseModel):
@@ -98,6 +110,7 @@ class Record(_Frozen):
     override: OverrideAudit | None
     prev_hash: str
     hash: str
+    note: str | None = None  # settlements (and recovered outcomes): how it was settled
 
 
 def jsonable(value: Any) -> Any:
@@ -161,10 +174,3 @@ def time_ns(record: Mapping[str, Any]) -> int:
 def parse_record(data: Mapping[str, Any]) -> Record:
     """Validate a decoded line against the schema (raises pydantic's ValidationError)."""
     return Record.model_validate(dict(data))
-
-
-def short_hash(value: str, digits: int = 12) -> str:
-    """A record hash as people quote it: ``sha256:4f2a9c1e0b7d`` (its algorithm, then the first
-    ``digits`` hex digits)."""
-    algorithm, _, digest = value.rpartition(":")
-    return f"{algorithm}:{digest[:digits]}" if algorithm else digest[:digits]

@@ -1,10 +1,12 @@
 """Where audit records go: an append-only JSON Lines file, stdout, and Grafana Loki over HTTP.
 
 A sink takes one sealed record and its exact line, or raises AuditError: the trail treats any
-failure on an intent as "stop before the call". The JSON Lines file is also the chain's
-authority: it is locked while a record is sealed and written, so two applies sharing a log
-still produce one valid chain. Sinks never see the API key (records are scrubbed before
-sealing), and their error messages name hosts, never URLs with credentials.
+failure on an intent as "stop before the call"; ``check()`` says before any call whether it
+can take records at all (a closed stdout, a log path that is a directory, a FIFO or a device).
+The JSON Lines file is also the chain's authority: it is locked while a record is sealed and
+written, so two applies sharing a log still produce one valid chain. Sinks never see the API
+key (records are scrubbed before sealing), and their error messages name hosts, never URLs with
+credentials.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import fcntl
 import json
 import os
 import re
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -23,8 +26,8 @@ from typing import Any, Protocol, TextIO
 
 import httpx
 
-from lagoform.audit.chain import GENESIS
 from lagoform.audit.record import time_ns
+from lagoform.audit.seal import GENESIS
 from lagoform.errors import AuditError
 
 LOKI_PUSH_PATH = "/loki/api/v1/push"
@@ -36,7 +39,11 @@ class Sink(Protocol):
     name: str
 
     def write(self, record: Mapping[str, Any], line: str) -> None:
-        """Take one record (``line`` is its canonical JSON) or raise AuditError."""
+        """Take one record (``line`` is its sealed JSON) or raise AuditError."""
+        ...
+
+    def check(self) -> None:
+        """Raise AuditError (before any call to Lago) if this sink cannot take records."""
         ...
 
     def close(self) -> None: ...
@@ -50,6 +57,25 @@ class JsonlFileSink:
         self.name = f"file {path}"
         self._lock_timeout = lock_timeout
         self._fd: int | None = None
+
+    def check(self) -> None:
+        """The log must be a regular file we can append to: records written to a directory, a
+        FIFO or a device could not be chained or read back."""
+        try:
+            info = self.path.stat()
+        except FileNotFoundError:
+            info = None
+        except OSError as err:
+            raise AuditError(f"audit log {self.path}: cannot inspect: {err.strerror}") from None
+        if info is not None and not stat.S_ISREG(info.st_mode):
+            raise AuditError(
+                f"audit log {self.path} is {_kind(info.st_mode)}, not a regular file: records "
+                "written there could not be chained or read back; point the jsonl sink at a "
+                "file path in lagoform.yaml"
+            )
+        fd = self._open()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced between the two looks
+            raise AuditError(f"audit log {self.path} is not a regular file")
 
     def _open(self) -> int:
         if self._fd is None:
@@ -137,6 +163,18 @@ class JsonlFileSink:
             self._fd = None
 
 
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
 def _fsync_dir(directory: Path) -> None:
     # A new file's directory entry is durable only once its directory is synced.
     fd = os.open(directory, os.O_RDONLY)
@@ -154,9 +192,26 @@ class StdoutSink:
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
 
+    def check(self) -> None:
+        stream: TextIO | None = self._stream or sys.stdout
+        closed = stream is None or bool(getattr(stream, "closed", False))
+        if stream is not None and not closed and stream is sys.__stdout__:
+            try:  # the descriptor itself: `lagoform apply >&-` leaves nothing behind it
+                os.fstat(int(stream.fileno()) if stream is not None else -1)
+            except (OSError, ValueError):
+                closed = True
+        if closed:
+            raise AuditError(
+                "audit sink stdout: standard output is closed, so records sent there would be "
+                "lost; nothing was sent to Lago (redirect stdout to a file, or drop the stdout "
+                "sink from lagoform.yaml)"
+            )
+
     def write(self, record: Mapping[str, Any], line: str) -> None:
         stream = self._stream or sys.stdout  # looked up late: the CLI may swap stdout
         try:
+            if stream is None:
+                raise OSError("standard output is closed")
             stream.write(line + "\n")
             stream.flush()
         except (OSError, ValueError) as err:
@@ -204,6 +259,9 @@ class LokiSink:
         self._sleep = sleep
         self._own_client = client is None
         self._client = client or httpx.Client(timeout=timeout, headers=dict(headers or {}))
+
+    def check(self) -> None:
+        return None  # reached over the network: the first record tells
 
     def payload(self, record: Mapping[str, Any], line: str) -> dict[str, Any]:
         return {"streams": [{"stream": self.labels, "values": [[str(time_ns(record)), line]]}]}

@@ -5,8 +5,13 @@ Fail closed: if any sink cannot take an intent, ``intent`` raises AuditError and
 not send the request (sinks that did take it get a ``not_sent`` outcome, so the log does not show
 a crash that never happened). An outcome that a sink refuses is still written to every other
 sink, then AuditError stops apply before its next write. A crash between intent and outcome
-leaves an intent with no outcome: ``pending()`` / ``chain.pending_intents(file)`` find it.
+leaves an intent with no outcome, a lost answer an ``unknown`` outcome: ``pending()`` /
+``chain.unsettled_intents(file)`` find them, and ``settle`` records how they were settled.
 Every string that goes into a record is scrubbed of the secrets the trail was given.
+
+``check()`` runs before any call: every sink must be writable (a closed stdout, a directory or a
+FIFO at the log path are errors), the key a keyed chain needs must be there, and the log's
+existing chain must verify — apply never extends a broken chain.
 """
 
 from __future__ import annotations
@@ -18,10 +23,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from lagoform.audit.chain import GENESIS, line_of, pending_intents, seal
+from lagoform.audit.chain import GENESIS, pending_intents, verify_file
 from lagoform.audit.context import RunContext
 from lagoform.audit.fields import ChangeLike, OverrideFacts, intent_fields
-from lagoform.audit.record import Record, digest, jsonable, new_record_id, utc_now_iso
+from lagoform.audit.record import (
+    SCHEMA_VERSION,
+    Record,
+    digest,
+    jsonable,
+    new_record_id,
+    utc_now_iso,
+)
+from lagoform.audit.seal import seal_line
 from lagoform.audit.sinks import JsonlFileSink, Sink
 from lagoform.errors import AuditError, LagoError
 
@@ -65,6 +78,7 @@ class AuditTrail:
         *,
         overrides: Mapping[str, OverrideFacts] | None = None,
         secrets: Iterable[str] = (),
+        key: bytes | None = None,
         clock: Callable[[], datetime] | None = None,
         new_id: Callable[[], str] = new_record_id,
     ) -> None:
@@ -81,17 +95,40 @@ class AuditTrail:
         self._secrets = sorted({s for s in secrets if len(s) >= _MIN_SECRET}, key=len)[::-1]
         self._clock = clock
         self._new_id = new_id
+        self._key = key
         self._last_hash = GENESIS
         self._open: dict[str, dict[str, Any]] = {}
+        self.written = 0  # records this trail wrote
 
     # -- AuditHook ---------------------------------------------------------------------------
 
-    def intent(self, change: ChangeLike, request: dict[str, Any]) -> str:
-        """Write the intent record for one call; returns its id. Raises AuditError (and nothing
-        may be sent) when any sink refuses it."""
+    def check(self) -> None:
+        """Before any call: every sink can take records, and the log's chain verifies."""
+        for sink in self._sinks:
+            sink.check()
+        if self._file is None or not self._file.path.exists():
+            return
+        report = verify_file(self._file.path, key=self._key)
+        if not report.ok:
+            n = len(report.problems)
+            raise AuditError(
+                f"the audit log {self._file.path} fails verification ({n} problem"
+                f"{'s' if n != 1 else ''}; first: {report.problems[0]}); apply will not add "
+                f"records to a broken chain. See every problem with `lagoform audit verify "
+                f"{self._file.path}`, then restore the log from a copy, or move it aside (a new "
+                "log starts a new chain) — docs/audit.md; nothing was sent to Lago"
+            )
+        self._last_hash = report.last_hash
+
+    def intent(
+        self, change: ChangeLike, request: dict[str, Any], record_id: str | None = None
+    ) -> str:
+        """Write the intent record for one call; returns its id (``record_id`` when the caller
+        chose it, e.g. to tag what it sends with it). Raises AuditError (and nothing may be
+        sent) when any sink refuses it."""
         facts = self._overrides.get(change.key) if change.kind == "subscription" else None
         body = intent_fields(self._context, change, request, facts)
-        record_id = self._new_id()
+        record_id = record_id or self._new_id()
         body.update(record_id=record_id, time=self._now())
         try:
             self._emit(body, stop_on_refusal=True)
@@ -107,22 +144,26 @@ class AuditTrail:
     def outcome(
         self,
         record_id: str,
-        ok: bool,
+        ok: bool | None,
         status: int | None,
         error_code: str | None,
         response: dict[str, Any] | None,
+        note: str | None = None,
     ) -> None:
-        """Write the outcome closing intent ``record_id``. Raises AuditError after writing to
-        every sink that would take it, if any refused (apply must then stop)."""
+        """Write the outcome closing intent ``record_id`` (``ok`` None: unknown, the answer was
+        lost). Raises AuditError after writing to every sink that would take it, if any refused
+        (apply must then stop)."""
         intent = self._open.pop(record_id, None)
         if intent is None:
             raise AuditError(f"outcome for unknown intent {record_id!r}")
         outcome = {
-            "status": "ok" if ok else "failed",
+            "status": "unknown" if ok is None else "ok" if ok else "failed",
             "http_status": status,
             "error_code": error_code,
         }
         body = self._outcome_body(intent, outcome, digest(response))
+        if note:
+            body["note"] = note
         failures = self._emit(body, stop_on_refusal=False)
         if failures:
             names = "; ".join(str(f) for f in failures)
@@ -147,9 +188,45 @@ class AuditTrail:
         self.outcome(record_id, True, 200, None, result if isinstance(result, dict) else None)
         return result
 
+    def settle(self, intent: Record, status: str, note: str) -> None:
+        """Record how an unsettled intent (of this log) was settled: ``landed``, ``not_landed``
+        or ``superseded``, and ``note`` saying how that is known. Raises AuditError when a sink
+        refuses it."""
+        body = {
+            k: v
+            for k, v in intent.model_dump(mode="json").items()
+            if k not in ("prev_hash", "hash", "record_id", "time", "note")
+        }
+        body.update(
+            schema_version=SCHEMA_VERSION,
+            record_id=self._new_id(),
+            time=self._now(),
+            phase="settlement",
+            intent_id=intent.record_id,
+            outcome={"status": status, "http_status": None, "error_code": None},
+            response_digest=None,
+            note=note,
+            # who settled it, and in which run (the intent keeps who sent the call)
+            actor=self._context.actor,
+            actor_source=self._context.actor_source,
+            plan_id=self._context.plan_id,
+        )
+        failures = self._emit(body, stop_on_refusal=False)
+        if failures:
+            raise AuditError("; ".join(str(f) for f in failures))
+
     def pending(self) -> list[Record]:
-        """Intents without outcome in the log file (none without a file sink)."""
+        """Unsettled intents in the log file (none without a file sink)."""
         return pending_intents(self._file.path) if self._file is not None else []
+
+    @property
+    def actor(self) -> str:
+        return self._context.actor
+
+    @property
+    def head(self) -> str:
+        """The hash of the last record of the chain (pin it: ``audit verify --expect-head``)."""
+        return self._last_hash
 
     @property
     def log_path(self) -> Path | None:
@@ -218,8 +295,7 @@ class AuditTrail:
         taken: list[Sink] = []
         try:
             with self._chain_lock(sinks) as prev_hash:
-                sealed = seal(clean, prev_hash)
-                line = line_of(sealed)
+                sealed, line = seal_line(clean, prev_hash, self._key)
                 for sink in sinks:
                     try:
                         sink.write(sealed, line)
@@ -230,6 +306,7 @@ class AuditTrail:
                     else:
                         taken.append(sink)
                 self._last_hash = sealed["hash"]
+                self.written += 1
         except AuditError as err:  # the file could not be locked or read: nothing was written
             if stop_on_refusal:
                 raise _SinkRefused(sinks[0], [], err) from None

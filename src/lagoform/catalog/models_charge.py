@@ -14,6 +14,7 @@ from pydantic import Discriminator, Field, field_validator, model_validator
 
 from lagoform.catalog.models_base import CatalogModel, Code, Text
 from lagoform.catalog.money import ExactDecimal
+from lagoform.catalog.numbers import Int64
 from lagoform.catalog.yamlsrc import copy_mapping, copy_sequence
 
 ChargeModel = Literal[
@@ -33,7 +34,7 @@ WILDCARD = "*"
 
 # A range's bounds and flat fee mean the same in both kinds of tiers.
 RangeFrom = Annotated[
-    int,
+    Int64,
     Field(
         alias="from",
         description="First unit of the range; defaults to the previous `to` + 1 (0 first).",
@@ -41,7 +42,7 @@ RangeFrom = Annotated[
     ),
 ]
 RangeTo = Annotated[
-    int | None, Field(description="Last unit of the range; omit on the last (open) range.")
+    Int64 | None, Field(description="Last unit of the range; omit on the last (open) range.")
 ]
 RangeFlat = Annotated[
     ExactDecimal,
@@ -154,8 +155,8 @@ class PackageProperties(_Properties):
     amount: ExactDecimal = Field(
         description="Price per package, in the plan's currency.", examples=["5"]
     )
-    package_size: int = Field(description="Units per package (> 0).", examples=[1000])
-    free_units: int = Field(default=0, description="Units free of charge before packages count.")
+    package_size: Int64 = Field(description="Units per package (> 0).", examples=[1000])
+    free_units: Int64 = Field(default=0, description="Units free of charge before packages count.")
 
 
 class PercentageProperties(_Properties):
@@ -170,7 +171,7 @@ class PercentageProperties(_Properties):
         description="Fixed fee per transaction, in the plan's currency.",
         examples=["0.30"],
     )
-    free_units_per_events: int | None = Field(
+    free_units_per_events: Int64 | None = Field(
         default=None, description="Number of first transactions free of charge."
     )
     free_units_per_total_aggregation: ExactDecimal | None = Field(

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from lagoform.catalog.models_base import CatalogModel, Code, Text
 from lagoform.catalog.money import ExactDecimal
+from lagoform.catalog.numbers import Int32
 from lagoform.catalog.yamlsrc import copy_mapping
 
 Aggregation = Literal["count", "sum", "max", "unique_count", "weighted_sum", "latest", "custom"]
@@ -43,7 +44,7 @@ class Rounding(CatalogModel):
     function: Literal["round", "ceil", "floor"] = Field(
         description="Rounding function: round, ceil or floor."
     )
-    precision: int | None = Field(
+    precision: Int32 | None = Field(
         default=None,
         description="Number of decimal places to round to.",
         examples=[2],

@@ -9,6 +9,7 @@ from pydantic import Field
 from lagoform.catalog.models_base import CatalogModel, Code, DateTime, Text
 from lagoform.catalog.models_charge import Charge
 from lagoform.catalog.money import ExactDecimal, Money
+from lagoform.catalog.numbers import Int32
 
 Interval = Literal["weekly", "monthly", "quarterly", "semiannual", "yearly"]
 INTERVALS: tuple[str, ...] = ("weekly", "monthly", "quarterly", "semiannual", "yearly")
@@ -149,7 +150,7 @@ class Coupon(CatalogModel):
     frequency: Literal["once", "recurring", "forever"] = Field(
         default="once", description="Apply once, for frequency_duration periods, or forever."
     )
-    frequency_duration: int | None = Field(
+    frequency_duration: Int32 | None = Field(
         default=None, description="recurring coupons: number of billing periods.", examples=[3]
     )
     expiration_at: DateTime | None = Field(

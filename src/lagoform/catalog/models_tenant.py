@@ -7,13 +7,17 @@ writes that model in before validation (see ``project``).
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
 from lagoform.catalog.models_base import CatalogModel, Code, DateTime, Text
 from lagoform.catalog.models_charge import ChargeFilter, ChargeProperties
 from lagoform.catalog.money import Currency, ExactDecimal, Money
+from lagoform.catalog.numbers import CreditsBound, Int32
+
+# Wallet credits and rates: Lago keeps them as numeric(30,5).
+Credits = Annotated[ExactDecimal, CreditsBound]
 
 
 class Address(CatalogModel):
@@ -67,7 +71,7 @@ class Customer(CatalogModel):
     timezone: Text | None = Field(
         default=None, description="IANA time zone for billing periods.", examples=["UTC"]
     )
-    net_payment_term: int | None = Field(
+    net_payment_term: Int32 | None = Field(
         default=None, description="Days the customer has to pay an invoice.", examples=[30]
     )
     tax_codes: tuple[Code, ...] = Field(
@@ -177,22 +181,22 @@ class Wallet(CatalogModel):
     currency: Currency = Field(
         description="Currency of the wallet (ISO 4217), the customer's.", examples=["USD"]
     )
-    rate_amount: ExactDecimal = Field(
+    rate_amount: Credits = Field(
         default=Decimal(1),
         description="Price of one credit in the currency (> 0).",
         examples=["1"],
     )
-    paid_credits: ExactDecimal | None = Field(
+    paid_credits: Credits | None = Field(
         default=None,
         description="Total credits ever bought (not the balance); more tops up.",
         examples=["1000"],
     )
-    granted_credits: ExactDecimal | None = Field(
+    granted_credits: Credits | None = Field(
         default=None,
         description="Total credits ever granted free (not the balance); more tops up.",
         examples=["100"],
     )
-    priority: int | None = Field(
+    priority: Int32 | None = Field(
         default=None, description="Order in which wallets are used, 1 (first) to 50."
     )
     expiration_at: DateTime | None = Field(

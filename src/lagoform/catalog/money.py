@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, PlainSerializer, model_validator
 
+from lagoform.catalog.numbers import cents_problem, extent_problem
 from lagoform.model import currency as currencies
 from lagoform.model.currency import from_cents, sub_unit_error, to_cents
 
@@ -49,8 +50,9 @@ def to_decimal(value: Any) -> Decimal:
             raise ValueError(f"expected a number, got '{value}'") from None
     else:
         raise ValueError(f"expected a number, got {type(value).__name__}")
-    if not result.is_finite():
-        raise ValueError(f"expected a finite number, got {value}")
+    problem = extent_problem(result)  # also refuses infinities and NaN
+    if problem:
+        raise ValueError(problem)
     return result
 
 
@@ -110,7 +112,7 @@ class Money(BaseModel):
     def _whole_minor_units(self) -> Money:
         if self.amount < 0:
             raise ValueError(f"expected an amount of 0 or more, got {self}")
-        error = sub_unit_error(self.amount, self.currency)
+        error = sub_unit_error(self.amount, self.currency) or cents_problem(self.cents)
         if error:
             raise ValueError(error)
         return self

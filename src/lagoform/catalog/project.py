@@ -19,6 +19,7 @@ from lagoform.catalog.models_plan import AddOn, BillingPlan, Coupon, Removal
 from lagoform.catalog.models_tenant import Subscription, Tenant
 from lagoform.catalog.models_usage import UsageMapping
 from lagoform.catalog.variants import apply_overrides, resolve_extends
+from lagoform.catalog.yamlguard import read_yaml_file
 from lagoform.catalog.yamlsrc import LocDict, LocList, SourceLocation, copy_mapping, parse_yaml
 from lagoform.errors import CatalogError, Problem
 
@@ -135,10 +136,9 @@ def _yaml_files(directory: Path) -> list[Path]:
 def _read(path: Path, root: Path, problems: list[Problem]) -> tuple[Any, bool]:
     """(data, ok): ok is False when the file could not be read or parsed (already reported)."""
     name = _rel(path, root)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        problems.append(Problem(f"cannot read file: {err}", file=name))
+    text, unreadable = read_yaml_file(path, name)
+    if text is None:
+        problems.extend(unreadable)
         return None, False
     data, found = parse_yaml(text, name)
     problems.extend(found)

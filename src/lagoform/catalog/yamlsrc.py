@@ -3,7 +3,9 @@
 PyYAML composes a node tree (which carries marks); we build the Python data ourselves so that
 every mapping and sequence knows the file/line/column of its items, numbers keep their source
 text (floats become ``Decimal``, never ``float``), only ``true``/``false`` are booleans (no
-YAML 1.1 "Norway problem"), and duplicate keys are errors. Nothing here knows about Lago.
+YAML 1.1 "Norway problem"), and duplicate keys are errors. Hostile input is bounded first
+(``yamlguard``: size, encoding, characters, alias expansion) and so are numbers
+(``numbers``: digits and exponent). Nothing here knows about Lago.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from lagoform.catalog.numbers import extent_problem, integer_text_problem
+from lagoform.catalog.yamlguard import MAX_VALUES, expansion_problem, position, text_problems
 from lagoform.errors import CatalogError, Problem
 
 
@@ -129,13 +133,22 @@ def _mark(file: str, mark: yaml.Mark | None) -> SourceLocation:
     return SourceLocation(file, mark.line + 1, mark.column + 1)
 
 
+class _TooManyValues(Exception):
+    def __init__(self, node: yaml.Node) -> None:
+        self.node = node
+
+
 class _Builder:
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, max_values: int = MAX_VALUES) -> None:
         self.file = file
         self.problems: list[Problem] = []
         self._active: set[int] = set()
+        self._left = max_values  # counted as built: the guard behind yamlguard's estimate
 
     def build(self, node: yaml.Node) -> Any:
+        self._left -= 1
+        if self._left < 0:
+            raise _TooManyValues(node)
         if id(node) in self._active:
             self._problem(node, "an alias refers to the mapping or list that contains it")
             return None
@@ -199,6 +212,10 @@ class _Builder:
             return _BOOL[text]
         if _INT.match(text):
             clean = text.replace("_", "")
+            too_long = integer_text_problem(clean.removeprefix("0o").removeprefix("0x"))
+            if too_long:
+                self._problem(node, too_long)
+                return None
             if clean.startswith("0o"):
                 return int(clean[2:], 8)
             if clean.startswith("0x"):
@@ -206,9 +223,14 @@ class _Builder:
             return int(clean)
         if _FLOAT.match(text):
             try:
-                return Decimal(text.replace("_", ""))
+                number = Decimal(text.replace("_", ""))
             except InvalidOperation:
                 return text
+            out_of_range = extent_problem(number)
+            if out_of_range:
+                self._problem(node, out_of_range)
+                return None
+            return number
         if _SPECIAL_FLOAT.match(text):
             self._problem(node, f"expected a finite number, got {text}")
             return None
@@ -226,14 +248,17 @@ def _timestamp(text: str) -> dt.date | dt.datetime | None:
         return None
 
 
-def _syntax_problem(file: str, err: yaml.YAMLError) -> Problem:
+def _syntax_problem(file: str, err: yaml.YAMLError, text: str) -> Problem:
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    if isinstance(err, yaml.reader.ReaderError):  # carries a character offset, not a mark
+        line, column = position(text, err.position)
+        return Problem(f"invalid YAML: {err.reason}", file=file, line=line, column=column)
     problem = getattr(err, "problem", None) or str(err)
     context = getattr(err, "context", None)
     message = f"invalid YAML: {problem}"
     if context:
         message += f" ({context})"
-    loc = _mark(file, mark)
+    loc = _mark(file, mark) if mark is not None else SourceLocation(file, 1, 1)
     return loc.problem(message, _syntax_hint(problem))
 
 
@@ -249,25 +274,36 @@ def _syntax_hint(problem: str) -> str | None:
 
 def parse_yaml(text: str, file: str) -> tuple[Any, list[Problem]]:
     """Parse one YAML document; returns (data, problems). Never raises for bad input."""
+    refused = text_problems(text, file)
+    if refused:
+        return None, refused
     try:
         node = yaml.compose(text, Loader=_FastLoader)
     except yaml.YAMLError as fast_err:
         try:  # parse again with the pure-Python parser for its clearer message
             yaml.compose(text, Loader=_Loader)
         except yaml.YAMLError as err:
-            return None, [_syntax_problem(file, err)]
+            return None, [_syntax_problem(file, err, text)]
         except (ValueError, RecursionError):
             pass
-        return None, [_syntax_problem(file, fast_err)]
-    except (ValueError, RecursionError) as err:  # e.g. NUL bytes, absurd nesting
-        return None, [Problem(f"invalid YAML: {err}", file=file)]
+        return None, [_syntax_problem(file, fast_err, text)]
+    except RecursionError:
+        return None, [Problem("invalid YAML: nested too deeply", file=file, line=1, column=1)]
+    except ValueError as err:
+        return None, [Problem(f"invalid YAML: {err}", file=file, line=1, column=1)]
     if node is None:
         return None, []
+    too_big = expansion_problem(node, file)
+    if too_big is not None:
+        return None, [too_big]
     builder = _Builder(file)
     try:
         data = builder.build(node)
     except RecursionError:
-        return None, [Problem("invalid YAML: nested too deeply", file=file)]
+        return None, [Problem("invalid YAML: nested too deeply", file=file, line=1, column=1)]
+    except _TooManyValues as err:
+        where = _mark(file, err.node.start_mark)
+        return None, [where.problem(f"this document holds more than {MAX_VALUES:,} values")]
     return data, builder.problems
 
 
@@ -285,7 +321,20 @@ class _Dumper(yaml.SafeDumper):
 
 def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
     style = "|" if "\n" in data else None
+    if style is None and _reads_as_non_text(data):
+        style = "'"  # e.g. "0E0": PyYAML's 1.1 rules write it plain, our 1.2 reading is a number
     return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+def _reads_as_non_text(text: str) -> bool:
+    return bool(
+        text in _NULL
+        or text in _BOOL
+        or _INT.match(text)
+        or _FLOAT.match(text)
+        or _SPECIAL_FLOAT.match(text)
+        or _TIMESTAMP.match(text)
+    )
 
 
 _Dumper.add_representer(str, _str_presenter)

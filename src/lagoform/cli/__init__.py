@@ -18,6 +18,7 @@ Click exits 2 on a usage error; lagoform exits 1, so that 2 keeps Terraform's on
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Any
 
@@ -62,6 +63,23 @@ def report_error(err: LagoformError) -> None:
     click.secho(f"Error: {err}", fg="red", err=True)
 
 
+class _Stderr(logging.Handler):
+    """Warnings (a retry, a lost answer) go to the stderr of the moment, as people read it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            click.echo(f"warning: {record.getMessage()}", err=True)
+        except Exception:  # a closed stderr must not turn a warning into a crash
+            self.handleError(record)
+
+
+def _warnings_to_stderr() -> None:
+    logger = logging.getLogger("lagoform")
+    if not any(isinstance(h, _Stderr) for h in logger.handlers):
+        logger.addHandler(_Stderr(logging.WARNING))
+        logger.setLevel(logging.WARNING)
+
+
 class LagoformGroup(click.Group):
     """Root group: turns every expected error into a message and an exit code, no traceback."""
 
@@ -78,6 +96,7 @@ class LagoformGroup(click.Group):
             raise _usage(err) from None
 
     def invoke(self, ctx: click.Context) -> Any:
+        _warnings_to_stderr()
         try:
             return super().invoke(ctx)
         except click.UsageError as err:  # a subcommand's (or a subgroup's): not exit code 2

@@ -6,13 +6,15 @@
   0.000001 → 0.0000009``), before anything else is printed.
 - ``apply`` alone plans, shows the plan and asks, unless ``--auto-approve``.
 - Each change prints one line when it is done; on a terminal a status line shows which change
-  runs and the elapsed time. The run ends with Terraform's summary: ``Apply complete: 2
-  created, 1 updated, 0 deleted, 0 blocked``, and where the audit records are.
+  runs and the elapsed time. The run ends with the audit log's head (the hash to pin:
+  ``lagoform audit verify --expect-head``) and Terraform's summary: ``Apply complete: 2
+  created, 1 updated, 0 deleted, 0 blocked``.
 
 The audit wiring lives here: apply gives the trail the override facts of every subscription
-with overrides (base plan, override values, the values Lago holds now, reason, approval), and
-first reports intents the audit log holds without an outcome (a previous apply stopped between
-a call and its record).
+with overrides (base plan, override values, the values Lago holds now, reason, approval). It
+opens (and checks) the trail before it asks for confirmation, settles the calls the log holds
+without a known outcome by reading Lago (``cli.unsettled``), records the settlements, and
+blocks changes to an object whose call cannot be settled.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from typing import Any
 
 import click
 
-from lagoform.audit.record import short_hash
 from lagoform.cli.console import Ticker, console
 from lagoform.cli.plan import ROOT, announce, build, target_label
 from lagoform.cli.target import Target, resolve_target, target_options
@@ -62,8 +63,10 @@ def apply_command(
     confirm_delete_plan: tuple[str, ...],
 ) -> None:
     """Make Lago match the catalog (or exactly a saved PLANFILE, without asking)."""
+    from lagoform.cli import unsettled
     from lagoform.engine.apply import check_applicable
     from lagoform.engine.live import fetch_live
+    from lagoform.engine.settle import block_unresolved
     from lagoform.engine.stale import stale_objects
     from lagoform.review import Review, render_text
 
@@ -83,57 +86,75 @@ def apply_command(
                 raise StalePlanError(moved, target=label)
             announce(target)
             facts = _saved_plan_facts(root, plan, live)
-            made = f", made {plan.created_at}" if plan.created_at else ""
-            if not console().quiet:
-                click.echo(f"Applying saved plan {plan.plan_id}{made}: {_counted(plan)}.")
         else:
             announce(target)
             built = build(target, root)
             review, facts = built.review, built.facts
             plan = review.plan
-            click.echo(render_text(review, color=console().color(), revenue=False), nl=False)
-        if not plan.has_changes:
-            click.echo("Nothing to apply.")
-            return
-        check_applicable(plan, confirm_delete_plan)
-        _report_unfinished(target, root)
-        if planfile is None:  # a saved plan was reviewed already: Terraform applies it as is
-            _confirm(target, auto_approve)
-        _apply(target, root, review, actor, facts, confirm_delete_plan)
+        # the trail first: a sink that cannot write or a chain that does not verify stops
+        # apply here, before the plan is confirmed and before anything is sent
+        with _trail(target, root, plan, actor, facts) as trail:
+            settling = unsettled.settle_log(trail.log_path, client, strict=True)
+            plan = block_unresolved(plan, settling.verdicts)
+            review = review.model_copy(update={"plan": plan})
+            if planfile is None:
+                # the revenue section is for reviewers: apply neither prices nor shows it
+                text = render_text(review, color=console().color(), revenue=False)
+                click.echo(text, nl=False)
+            elif not console().quiet:
+                made = f", made {plan.created_at}" if plan.created_at else ""
+                click.echo(f"Applying saved plan {plan.plan_id}{made}: {_counted(plan)}.")
+            unsettled.report(settling, recorded=True)
+            unsettled.record(settling, trail)
+            if not plan.has_changes:
+                click.echo("Nothing to apply.")
+                _head(trail)
+                return
+            check_applicable(plan, confirm_delete_plan)
+            if planfile is None:  # a saved plan was reviewed already: applied as it is
+                _confirm(target, auto_approve)
+            _apply(target, root, review, trail, confirm_delete_plan)
 
 
 def _apply(
     target: Target,
     root: Path,
     review: Any,
-    actor: str | None,
-    facts: dict[str, Any],
+    trail: Any,
     confirm_delete_plan: tuple[str, ...],
 ) -> None:
     from lagoform.engine.apply import apply_plan
     from lagoform.engine.lockfile import apply_lock
 
-    plan = review.plan
     started = time.monotonic()
     with (
         apply_lock(root, target.name),
-        _trail(target, root, plan, actor, facts) as trail,
         console().progress(f"Applying to {target_label(target)}") as ticker,
     ):
-        report = apply_plan(
-            plan,
-            target.client(),
-            audit=trail,
-            confirm_delete_plans=confirm_delete_plan,
-            progress=ApplyProgress(ticker, quiet=console().quiet),
-            seen=review.live_seen or None,
-        )
-        log = trail.log_path
+        try:
+            report = apply_plan(
+                review.plan,
+                target.client(),
+                audit=trail,
+                confirm_delete_plans=confirm_delete_plan,
+                progress=ApplyProgress(ticker, quiet=console().quiet),
+                seen=review.live_seen or None,
+            )
+        finally:
+            ticker.clear()  # the status line goes before the head is printed
+            _head(trail)
     click.secho(summary(report.counts(), time.monotonic() - started), fg="green")
-    if log is not None:
-        head = _audit_head(log)
-        chain = f", chain head {short_hash(head)}" if head else ""
-        click.echo(f"Audit records: {_relative(log, root)}{chain}.")
+
+
+def _head(trail: Any) -> None:
+    """The log's last hash after this run: keep it somewhere else to pin the log."""
+    if trail.log_path is None or trail.written == 0:
+        return
+    click.echo(
+        f"Audit log {trail.log_path}: head {trail.head} "
+        f"(pin it: lagoform audit verify --expect-head {trail.head})",
+        err=True,
+    )
 
 
 def summary(counts: dict[str, int], elapsed: float, blocked: int = 0) -> str:
@@ -176,36 +197,6 @@ class ApplyProgress:
             self.ticker.echo(f"{symbol} {what}: {done} ({took:.1f} s) [{index}/{total}]")
 
 
-def _audit_head(log: Path) -> str | None:
-    """The hash of the last record in a JSON Lines audit log: its chain's head. (Read from the
-    file's last line; a trail that tells its head would make this unnecessary.)"""
-    import orjson
-
-    try:
-        with log.open("rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
-            handle.seek(max(0, size - 65_536))
-            lines = handle.read().splitlines()
-    except OSError:
-        return None
-    for line in reversed(lines):
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError:
-            continue
-        head = record.get("hash") if isinstance(record, dict) else None
-        return head if isinstance(head, str) else None
-    return None
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
-
-
 def _saved_plan_facts(root: Path, plan: Any, live: Any) -> dict[str, Any]:
     """Override facts for a saved plan's audit records (with the values Lago holds now), when
     the catalog is still the one the plan was made from; otherwise none (and say so)."""
@@ -226,39 +217,6 @@ def _saved_plan_facts(root: Path, plan: Any, live: Any) -> dict[str, Any]:
         )
         return {}
     return override_facts(project, desired, live)
-
-
-def _report_unfinished(target: Target, root: Path) -> None:
-    """Intents without an outcome in this environment's audit log: a previous apply stopped
-    between a call and its record, so Lago may or may not have taken those calls."""
-    from lagoform.audit.chain import pending_intents
-    from lagoform.audit.configured import log_path
-    from lagoform.config import load_config
-
-    path = log_path(load_config(root), root=root, environment=target.name)
-    if path is None or not path.exists():
-        return
-    unfinished = pending_intents(path)
-    if not unfinished:
-        return
-    click.secho(
-        f"warning: the audit log {path} holds {len(unfinished)} call(s) with no recorded "
-        "outcome: a previous apply stopped between the call and its record, so Lago may or may "
-        "not have taken them:",
-        fg="yellow",
-        err=True,
-    )
-    for record in unfinished:
-        click.echo(
-            f"  - {record.action} {record.object_kind} {record.object_key}: {record.method} "
-            f"{record.path} at {record.time} by {record.actor} (record {record.record_id})",
-            err=True,
-        )
-    click.echo(
-        "  This plan was made from what Lago holds now, so applying it is safe; check these "
-        "objects in Lago if the call matters (e.g. a wallet top-up).",
-        err=True,
-    )
 
 
 def _confirm(target: Target, auto_approve: bool) -> None:

@@ -1,21 +1,27 @@
-"""`lagoform audit verify` (check a log's hash chain) and `lagoform audit show` (read a log).
+"""`lagoform audit verify` (check a log's chain), `audit show` (read it) and `audit settle`.
 
-Both read the JSON Lines log named on the command line, or the one ``lagoform.yaml`` configures
+Each reads the JSON Lines log named on the command line, or the one ``lagoform.yaml`` configures
 for the environment (``-e``, default sandbox). Problems go to stdout one per line as
 ``file:line: record <id>: what``; a broken chain exits 1 through the root group's error mapping.
+``verify --expect-head HASH`` also demands that a hash pinned earlier is still in the log (so
+cutting its tail or re-hashing it is caught); a keyed chain is checked with the key from the
+variable ``audit.key_env`` (or ``--key-env``) names. ``settle`` records what a person found in
+Lago about a call whose outcome is unknown.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import click
 
-from lagoform.audit.chain import pending_intents, read_records, verify_file
-from lagoform.audit.configured import log_path
+from lagoform.audit.chain import read_records, unsettled_intents, verify_file
+from lagoform.audit.configured import chain_key, log_path
 from lagoform.audit.record import Record
+from lagoform.cli.target import ADHOC
 from lagoform.config import SANDBOX, load_config
 from lagoform.errors import AuditError
 
@@ -43,7 +49,8 @@ def _resolve(file: Path | None, root: Path, environment: str) -> Path:
     if file is not None:
         return file
     config = load_config(root)
-    config.environment(environment)  # unknown environment -> ConfigError naming the known ones
+    if environment != ADHOC:  # the log of `--api-url` runs is named after "ad-hoc"
+        config.environment(environment)  # unknown environment -> ConfigError naming the known
     path = log_path(config, root=root, environment=environment)
     if path is None:
         raise AuditError(
@@ -58,14 +65,39 @@ def audit() -> None:
     """Read and check the audit log of Lago mutations."""
 
 
+def _key_var(key_env: str | None, root: Path, environment: str) -> str | None:
+    """The variable holding the chain's HMAC key: ``--key-env``, else lagoform.yaml's."""
+    if key_env is not None:
+        return key_env
+    return load_config(root).audit_for(environment).key_env
+
+
 @audit.command()
 @_file_argument
+@click.option(
+    "--expect-head",
+    "expect_head",
+    metavar="HASH",
+    default=None,
+    help="A head printed by an earlier apply: it must still be in the log.",
+)
+@click.option(
+    "--key-env",
+    "key_env",
+    metavar="VAR",
+    default=None,
+    help="Variable holding the keyed chain's HMAC key (default: lagoform.yaml's audit key_env).",
+)
 @_env_option
 @_root_option
-def verify(file: Path | None, environment: str, root: Path) -> None:
-    """Check the hash chain: exit 1 naming every edited, removed or reordered record."""
+def verify(
+    file: Path | None, expect_head: str | None, key_env: str | None, environment: str, root: Path
+) -> None:
+    """Check the chain: exit 1 naming every edited, removed, reordered or corrupt record."""
     path = _resolve(file, root, environment)
-    report = verify_file(path)
+    var = _key_var(key_env, root, environment)
+    key = chain_key(var, os.environ) if var is not None else None
+    report = verify_file(path, key=key, expect_head=expect_head)
     if not report.ok:
         for problem in report.problems:
             click.echo(str(problem))
@@ -74,15 +106,18 @@ def verify(file: Path | None, environment: str, root: Path) -> None:
             f"audit log {path} failed verification: {n} problem{'s' if n != 1 else ''} "
             f"in {report.records} records"
         )
+    keyed = f", {report.keyed} keyed" if report.keyed else ""
     click.echo(
-        f"{path}: {report.records} records, chain intact "
+        f"{path}: {report.records} records{keyed}, chain intact "
         f"(last record {report.last_record_id or '-'}, hash {report.last_hash})"
     )
-    pending = pending_intents(path)
+    if expect_head is not None:
+        click.echo(f"pinned head {expect_head} found at line {report.head_line}")
+    pending = unsettled_intents(path)
     if pending:
         click.echo(
-            f"warning: {len(pending)} intent(s) without outcome (apply stopped between a call "
-            f"and its record): lagoform audit show --pending {path}",
+            f"warning: {len(pending)} call(s) with no known outcome (apply stopped during a call,"
+            f" or Lago's answer was lost): lagoform audit show --pending {path}",
             err=True,
         )
 
@@ -107,7 +142,7 @@ def show(file: Path | None, pending: bool, fmt: str, environment: str, root: Pat
         raise AuditError(f"audit log {path} does not exist (has apply written to it yet?)")
     numbered = read_records(path)
     if pending:
-        open_ids = {r.record_id for r in pending_intents(path)}
+        open_ids = {u.record.record_id for u in unsettled_intents(path)}
         numbered = [(n, r) for n, r in numbered if r.record_id in open_ids]
     if fmt == "json":
         for _, record in numbered:
@@ -131,7 +166,11 @@ def _line(path: Path, number: int, record: Record) -> str:
             parts.append(f"HTTP {record.outcome.http_status}")
         if record.outcome.error_code:
             parts.append(record.outcome.error_code)
-        result = "outcome " + " ".join(parts)
+        if record.intent_id and record.phase == "settlement":
+            parts.append(f"of intent {record.intent_id}")
+        result = f"{record.phase} " + " ".join(parts)
+        if record.note:
+            result += f" ({record.note})"
     where = f" {record.method} {record.path}" if record.method else ""
     return (
         f"{path}:{number} {record.time} {record.record_id} {result}: {record.action} "
@@ -162,3 +201,42 @@ def _override_lines(record: Record) -> list[str]:
             f"{_value(entry.override_value)} ({entry.change})"
         )
     return out
+
+
+@audit.command()
+@click.argument("record_id")
+@click.option("--landed/--not-landed", required=True, help="What you found in Lago.")
+@click.option("--note", default=None, help="How you know (e.g. the transaction id you saw).")
+@click.option("--actor", default=None, help="Who settles it (default: detected).")
+@_env_option
+@_root_option
+def settle(
+    record_id: str, landed: bool, note: str | None, actor: str | None, environment: str, root: Path
+) -> None:
+    """Record what you found in Lago about a call whose outcome is unknown.
+
+    Apply refuses to send a top-up (or a wallet create) again while its earlier attempt is
+    unsettled; once you have looked in Lago, say whether it landed, and apply can go on.
+    """
+    from lagoform.audit.configured import open_trail
+    from lagoform.cli.unsettled import settle_by_hand
+
+    config = load_config(root)
+    api_url = ADHOC if environment == ADHOC else config.environment(environment).api_url
+    path = _resolve(None, root, environment)
+    trail = open_trail(
+        config,
+        root=root,
+        environment=environment,
+        api_url=api_url or "sandbox",
+        plan_id=None,
+        actor=actor,
+        env=os.environ,
+    )
+    with trail:
+        found = settle_by_hand(trail, path, record_id, landed, note)
+    record = found.record
+    click.echo(
+        f"settled {record.action} {record.object_kind} {record.object_key} (record {record_id}) "
+        f"as {'landed' if landed else 'not landed'} in {path}"
+    )

@@ -184,6 +184,11 @@ class Ticker:
             self._erase()
             click.secho(message, err=err, **style)
 
+    def clear(self) -> None:
+        """Erase the status line now (it is redrawn on the next tick, if any)."""
+        with self._lock:
+            self._erase()
+
     def line(self) -> str:
         parts = [self.label, self.detail, f"{self.elapsed:.0f} s"]
         return " — ".join(p for p in parts if p)

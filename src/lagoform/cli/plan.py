@@ -11,8 +11,11 @@ section, ``lagoform.impact``) when it changes pricing a live subscription bills 
 asked with ``--impact``; a failed estimate says so and never fails the plan. ``apply`` neither
 computes nor shows it.
 
-``plan`` shows the override records apply would write (the finance trail, before merge).
-``show PLANFILE`` renders a saved plan again, as ``plan`` printed it, without reading Lago.
+``plan`` shows the override records apply would write (the finance trail, before merge). It
+also settles the calls the audit log holds without a known outcome by reading Lago
+(``cli.unsettled``), reports them every time, and blocks changes to an object whose call cannot
+be settled. ``show PLANFILE`` renders a saved plan again, as ``plan`` printed it, without
+reading Lago.
 """
 
 from __future__ import annotations
@@ -143,12 +146,19 @@ def plan_command(
     past_periods: int,
 ) -> None:
     """Show what apply would change in Lago to match catalog/ and overrides/."""
+    from lagoform.cli import unsettled
+    from lagoform.engine.settle import block_unresolved
     from lagoform.review import render_json
 
     with resolve_target(env, api_url, root) as target:
         # text goes to a person: the target leads stdout; other formats keep stdout parseable
         announce(target, stdout=fmt == "text")
         review = build(target, root, impact=impact, past_periods=past_periods).review
+        settling = unsettled.settle_log(log_path(target, root), target.client(), strict=False)
+        review = review.model_copy(
+            update={"plan": block_unresolved(review.plan, settling.verdicts)}
+        )
+        unsettled.report(settling, recorded=False)
     plan = review.plan
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -158,6 +168,14 @@ def plan_command(
         console().info(f"Saved plan {plan.plan_id} to {out}.")
     if detailed_exitcode and plan.has_changes:
         raise ChangesPending(len(plan.pending()))
+
+
+def log_path(target: Target, root: Path) -> Path | None:
+    """This environment's JSON Lines audit log (None: lagoform.yaml configures none)."""
+    from lagoform.audit.configured import log_path as configured_log
+    from lagoform.config import load_config
+
+    return configured_log(load_config(root), root=root, environment=target.name)
 
 
 def _rendered(review: Any, fmt: str) -> str:

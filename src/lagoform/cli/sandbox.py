@@ -57,6 +57,20 @@ def sandbox() -> None:
     default=None,
     help="Only accept this bearer key (default: any non-empty key). Env: LAGOFORM_SANDBOX_API_KEY.",
 )
+@click.option(
+    "--max-body-mb",
+    type=click.FloatRange(min=0.001, max=1024),
+    default=16.0,
+    show_default=True,
+    help="Refuse request bodies larger than this (413).",
+)
+@click.option(
+    "--read-timeout",
+    type=click.FloatRange(min=0.1, max=3600),
+    default=30.0,
+    show_default=True,
+    help="Seconds a client may pause while sending a body (then 408).",
+)
 def serve(
     host: str,
     port: int,
@@ -67,6 +81,8 @@ def serve(
     fault_rate: float,
     fault_seed: int,
     api_key: str | None,
+    max_body_mb: float,
+    read_timeout: float,
 ) -> None:
     """Serve Lago's REST API (/api/v1) from the emulator until interrupted."""
     require_extra("server", "lagoform sandbox serve")
@@ -96,7 +112,14 @@ def serve(
         click.echo(f"Listening on {url}", nl=True)
 
     try:
-        serve_http(emulator, host, port, on_ready=announce)
+        serve_http(
+            emulator,
+            host,
+            port,
+            on_ready=announce,
+            max_body=int(max_body_mb * 1024 * 1024),
+            read_timeout=read_timeout,
+        )
     except OSError as exc:  # e.g. the port is taken
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
 

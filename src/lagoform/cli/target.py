@@ -38,6 +38,7 @@ from lagoform.lago import (
     Secret,
     api_root,
 )
+from lagoform.lago.secret import without_userinfo
 
 if TYPE_CHECKING:
     from lagoform.sandbox import Sandbox
@@ -81,16 +82,24 @@ class Target:
             state = self.state_path
             shown = _relative(state, self.root) if state is not None else "memory"
             return f"target: {self.name} (embedded emulator, state {shown})"
+        shown = without_userinfo(self.api_url or "")  # credentials go into requests only
         if self.name == ADHOC:
-            return f"target: {self.api_url} (--api-url, key from {self.key_source})"
-        return f"target: {self.name} ({self.api_url})"
+            return f"target: {shown} (--api-url, key from {self.key_source})"
+        return f"target: {self.name} ({shown})"
 
     def sandbox(self) -> Sandbox:
         """The embedded emulator, loaded from its state file on first use."""
         if self._sandbox is None:
             from lagoform.sandbox import Sandbox  # the CLI alone may import the sandbox
 
-            self._sandbox = Sandbox(premium=self.environment.premium, state_file=self.state_path)
+            # one writer per state file: wait a little for another embedded lagoform to
+            # finish; a running `sandbox serve` is named, with the --api-url to use instead
+            self._sandbox = Sandbox(
+                premium=self.environment.premium,
+                state_file=self.state_path,
+                holder="lagoform (embedded sandbox)",
+                lock_wait=10.0,
+            )
         return self._sandbox
 
     def client(self) -> LagoClient:

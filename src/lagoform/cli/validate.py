@@ -1,4 +1,5 @@
-"""`lagoform validate` (offline checks of catalog/ and overrides/) and `lagoform schema`."""
+"""`lagoform validate` (offline checks of lagoform.yaml, catalog/ and overrides/) and
+`lagoform schema`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import click
 
 from lagoform.catalog import load_project
 from lagoform.catalog.schema import SCHEMA_KINDS, SchemaKind, schema_text
-from lagoform.errors import ConfigError
+from lagoform.errors import CatalogError, ConfigError
+from lagoform.validation import validate_project
 
 
 def _count(n: int, noun: str, plural: str | None = None) -> str:
@@ -21,11 +23,14 @@ def _count(n: int, noun: str, plural: str | None = None) -> str:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("."),
     show_default=True,
-    help="Project directory holding catalog/ and overrides/.",
+    help="Project directory holding lagoform.yaml, catalog/ and overrides/.",
 )
 def validate(root: Path) -> None:
-    """Check catalog/ and overrides/ offline; exit 1 listing every problem."""
-    project = load_project(root)  # CatalogError -> every problem, exit 1 (root group)
+    """Check lagoform.yaml, catalog/ and overrides/ offline; exit 1 listing every problem."""
+    problems = validate_project(root)
+    if problems:
+        raise CatalogError(problems)  # every problem, file:line:col first, exit 1 (root group)
+    project = load_project(root)
     catalog = project.catalog
     subscriptions = sum(len(t.subscriptions) for t in project.tenants)
     summary = ", ".join(

@@ -6,8 +6,11 @@ as delivered — that is exactly-once working after a retry or replay; events wi
 are *rejected* (dead-lettered with Lago's words); the rest is sent again. A 422 that names no
 index is bisected until the bad events stand alone. 429/5xx/timeouts back off with jitter and,
 after ``max_attempts``, the batch's events are *exhausted* (dead-lettered, replayable).
-401/403/404 and other answers mean the worker is misconfigured: they stop it (nothing is
-acknowledged, so nothing is lost).
+A 2xx whose reply does not list every transaction id sent (``{}``, ``{"events": []}``, 202 or
+204 without events: ``LagoUnconfirmed``) proves nothing and is retried the same way; only a
+reply that accounts for every event acknowledges it. 401/403/404 and other answers mean the
+worker is misconfigured: they stop it (nothing is acknowledged, so nothing is lost). Retries
+are logged (``lagoform.dispatch``, at most one line per kind of failure every few seconds).
 
 Jitter is derived from a hash of the batch's first transaction id and the attempt, not from a
 random generator: batches still spread out, and the module stays free of randomness (dispatch
@@ -18,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -27,6 +32,9 @@ from lagoform.lago.errors import batch_rejections, explain_error_details
 
 MAX_BATCH = 100
 DUPLICATE = {"transaction_id": ["value_already_exist"]}
+WARN_EVERY = 5.0  # seconds between two retry warnings of the same kind
+
+log = logging.getLogger("lagoform.dispatch")
 
 
 class BatchResultLike(Protocol):
@@ -109,6 +117,7 @@ class Deliverer:
         self.stats = DeliveryStats()
         self._slots = asyncio.Semaphore(self.policy.max_in_flight)
         self._stopping = asyncio.Event()
+        self._warned: dict[str, tuple[float, int]] = {}  # kind -> (last warning, silenced)
 
     def stop(self) -> None:
         """Finish requests already on the wire, but start no more retries."""
@@ -166,6 +175,7 @@ class Deliverer:
                 self.stats.retries += 1
                 seed = str(batch[0].get("transaction_id", ""))
                 delay = backoff_delay(self.policy, attempts, seed, err)
+                self._warn_retry(err, len(batch), delay, attempts)
                 try:
                     await asyncio.wait_for(self._stopping.wait(), timeout=delay)
                     return  # stop requested while waiting
@@ -201,6 +211,25 @@ class Deliverer:
                 message = f"Lago rejected the event (HTTP 422): {words}"
                 self._finish(job, [index], EventOutcome(REJECTED, message, attempts))
         return rest
+
+    def _warn_retry(self, err: LagoError, events: int, delay: float, attempts: int) -> None:
+        kind = type(err).__name__
+        now = time.monotonic()
+        last, silenced = self._warned.get(kind, (float("-inf"), 0))
+        if now - last < WARN_EVERY:
+            self._warned[kind] = (last, silenced + 1)
+            return
+        also = f" ({silenced} more like it not shown)" if silenced else ""
+        log.warning(
+            "%s; %d event(s) not acknowledged, retrying in %.1fs (attempt %d of %d)%s",
+            err,
+            events,
+            delay,
+            attempts + 1,
+            self.policy.max_attempts,
+            also,
+        )
+        self._warned[kind] = (now, 0)
 
     def _finish(self, job: _Job, indexes: Sequence[int], outcome: EventOutcome) -> None:
         for i in indexes:

@@ -8,6 +8,11 @@ transport, built on asyncio streams (one write per request, a small response par
 types, so retry decisions are unchanged. Scope: plain HTTP/1.1 and HTTPS, Content-Length or
 chunked bodies, no proxies, no compression (it asks for ``identity``). ``event_transport``
 falls back to httpx's own transport when a proxy is configured in the environment.
+
+A reply it cannot read (a bad status line, Content-Length or chunk size, a header line past
+the reader's limit, a body past ``MAX_BODY``) is ``httpx.RemoteProtocolError`` naming what was
+wrong, and the connection is dropped: to the worker it is a transport error like any other,
+retried with backoff (events are deduplicated by transaction id), never a crash.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass
 import httpx
 
 _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")
+MAX_BODY = 64 * 1024 * 1024  # an answer to 100 events is a few hundred KiB
 _SKIP_HEADERS = frozenset({b"accept-encoding", b"connection", b"transfer-encoding"})
 
 
@@ -36,6 +42,10 @@ class _Connection:
 
 class _Broken(Exception):
     """The connection failed before any byte of the response arrived (safe to retry once)."""
+
+
+class _Malformed(Exception):
+    """The response cannot be read as HTTP/1.1 (says what was wrong)."""
 
 
 class EventTransport(httpx.AsyncBaseTransport):
@@ -141,6 +151,16 @@ class EventTransport(httpx.AsyncBaseTransport):
         except TimeoutError:
             conn.close()
             raise httpx.ReadTimeout("waiting for the response timed out", request=req) from None
+        except _Malformed as err:
+            conn.close()
+            raise httpx.RemoteProtocolError(
+                f"malformed HTTP response from {origin[1]}:{origin[2]}: {err}", request=req
+            ) from None
+        except (ValueError, asyncio.LimitOverrunError) as err:  # e.g. a header line too long
+            conn.close()
+            raise httpx.RemoteProtocolError(
+                f"malformed HTTP response from {origin[1]}:{origin[2]}: {err}", request=req
+            ) from None
         except (ConnectionError, asyncio.IncompleteReadError) as err:
             conn.close()
             if not received:
@@ -187,7 +207,7 @@ async def _read_response(
     """The response, and whether the connection may be reused."""
     parts = status_line.split(None, 2)
     if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
-        raise httpx.RemoteProtocolError(f"not an HTTP response: {status_line[:80]!r}", request=req)
+        raise _Malformed(f"not an HTTP status line: {status_line[:80]!r}")
     headers: list[tuple[bytes, bytes]] = []
     length: int | None = None
     chunked = False
@@ -202,7 +222,7 @@ async def _read_response(
         value = value.strip()
         lower = name.strip().lower()
         if lower == b"content-length":
-            length = int(value)
+            length = _size(value, 10, "Content-Length")
         elif lower == b"transfer-encoding":
             chunked = b"chunked" in value.lower()
             continue  # the body is handed over de-chunked
@@ -215,6 +235,8 @@ async def _read_response(
     elif chunked:
         body = b"".join([chunk async for chunk in _chunks(reader)])
     elif length is not None:
+        if length > MAX_BODY:
+            raise _Malformed(f"Content-Length {length} is larger than {MAX_BODY} bytes")
         body = await reader.readexactly(length)
     else:
         body = await reader.read()  # until the server closes (HTTP/1.0 style)
@@ -226,16 +248,32 @@ async def _read_response(
     return httpx.Response(status, headers=headers, content=body), keep_alive
 
 
+def _size(text: bytes, base: int, what: str) -> int:
+    digits = text.strip()
+    allowed = b"0123456789abcdefABCDEF" if base == 16 else b"0123456789"
+    if not digits or len(digits) > 16 or digits.strip(allowed):
+        kind = "hexadecimal size" if base == 16 else "size"
+        raise _Malformed(f"{what} {text[:40]!r} is not a {kind}")
+    return int(digits, base)
+
+
 async def _chunks(reader: asyncio.StreamReader) -> AsyncIterator[bytes]:
+    received = 0
     while True:
         size_line = await reader.readline()
-        size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
+        if not size_line:
+            raise asyncio.IncompleteReadError(b"", None)
+        size = _size(size_line.split(b";", 1)[0], 16, "chunk size")
         if size == 0:
             while (await reader.readline()) not in (b"\r\n", b"\n", b""):
                 pass  # trailers
             return
+        received += size
+        if received > MAX_BODY:
+            raise _Malformed(f"chunked body larger than {MAX_BODY} bytes")
         yield await reader.readexactly(size)
-        await reader.readexactly(2)
+        if await reader.readexactly(2) != b"\r\n":
+            raise _Malformed("a chunk is not followed by CRLF")
 
 
 def proxies_configured(environ: Iterable[str] | None = None) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from lagoform.dispatch.exact import has_long_numbers, split_array
 from lagoform.dispatch.spool import Spool
 
 MAX_BODY = 64 * 1024 * 1024
@@ -67,10 +68,13 @@ class IngestApp:
         client = scope.get("client") or ("?", 0)
         source = f"http:{client[0]}"
         if body.lstrip().startswith(b"["):
-            try:
-                items = orjson.loads(body)
-            except orjson.JSONDecodeError as err:
+            try:  # numbers orjson would round: keep each item's exact bytes instead
+                items = split_array(body) if has_long_numbers(body) else orjson.loads(body)
+            except (ValueError, RecursionError) as err:  # JSONDecodeError is a ValueError
                 await _reply(send, 400, {"error": f"the JSON array is not valid JSON: {err}"})
+                return
+            if not isinstance(items, list):
+                await _reply(send, 400, {"error": "expected a JSON array of records"})
                 return
             result = self.spool.ingest_items(items, source)
         else:

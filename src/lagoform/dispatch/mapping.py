@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import orjson
 
 from lagoform.catalog.models_usage import is_record_path, literal_value
+from lagoform.dispatch.exact import exact_text, has_long_numbers, loads_exact, needs_text
 from lagoform.dispatch.values import (
     MAX_TRANSACTION_ID,
     MAX_UNIX_SECONDS,
@@ -198,10 +199,12 @@ class Mapper:
         return frozenset(self._mappings)
 
     def map_bytes(self, raw: bytes | str) -> tuple[str, list[Event]]:
-        """Parse one JSON record and map it; returns (record id, events)."""
+        """Parse one JSON record and map it; returns (record id, events). Numbers orjson would
+        round are read exactly (``exact``)."""
+        data = raw.encode() if isinstance(raw, str) else raw
         try:
-            record = orjson.loads(raw)
-        except orjson.JSONDecodeError as err:
+            record = loads_exact(data) if has_long_numbers(data) else orjson.loads(data)
+        except (ValueError, RecursionError) as err:  # JSONDecodeError is a ValueError
             raise RecordRejected("malformed_json", f"not valid JSON: {err}") from None
         return self.map(record)
 
@@ -238,7 +241,7 @@ class Mapper:
                 raw = rule.quantity(record)
                 if raw is MISSING or raw is None:
                     continue  # absent: this record bills nothing for this rule
-                if type(raw) is int and rule.numeric:
+                if type(raw) is int and rule.numeric and raw.bit_length() < 63:
                     if raw == 0:
                         continue
                     q = raw
@@ -259,6 +262,8 @@ class Mapper:
                         value = self._filter_value(dyn, value, rule.code, rid)
                 elif value is MISSING:
                     continue
+                elif needs_text(value):  # a number read exactly: it travels as text
+                    value = exact_text(value)
                 properties[dyn.name] = value
             if q is not None and rule.field_name is not None:
                 properties[rule.field_name] = q

@@ -27,6 +27,7 @@ import orjson
 
 from lagoform.dispatch.db import connect, transaction
 from lagoform.dispatch.deadletters import INSERT_SQL, NewDeadLetter
+from lagoform.dispatch.exact import dumps_exact
 from lagoform.errors import DispatchError
 
 DEFAULT_SPOOL = Path(".lagoform") / "dispatch" / "spool.db"
@@ -93,7 +94,7 @@ class Spool:
         count = 0
         chunk: list[tuple[bytes, float]] = []
         for record in records:
-            chunk.append((orjson.dumps(record if type(record) is dict else dict(record)), now))
+            chunk.append((dumps_exact(record if type(record) is dict else dict(record)), now))
             if len(chunk) >= INGEST_CHUNK:
                 count += self._insert(chunk, [])
                 chunk = []
@@ -107,7 +108,8 @@ class Spool:
         return self._ingest(((n, line) for n, line in enumerate(lines, 1)), source, "line")
 
     def ingest_items(self, items: Iterable[Any], source: str) -> IngestResult:
-        """Append already-parsed items (a JSON array body); non-objects are dead-lettered."""
+        """Append the items of a JSON array body — parsed, or each item's exact bytes (see
+        ``exact.split_array``); non-objects are dead-lettered."""
         return self._ingest(((n, item) for n, item in enumerate(items)), source, "item")
 
     def _ingest(self, numbered: Iterable[tuple[int, Any]], source: str, unit: str) -> IngestResult:
@@ -128,7 +130,7 @@ class Spool:
                     continue
             else:
                 record = item
-                raw = orjson.dumps(item)
+                raw = dumps_exact(item)
             if not isinstance(record, dict):
                 message = "a usage record must be a JSON object"
                 dead.append(self._bad(raw, source, unit, number, "not_an_object", message))

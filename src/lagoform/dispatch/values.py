@@ -18,6 +18,8 @@ from typing import Any
 
 from lagoform.catalog.models_usage import is_record_path, parse_record_path
 from lagoform.catalog.money import decimal_text
+from lagoform.catalog.numbers import extent_problem
+from lagoform.dispatch.exact import exact_text, needs_text
 from lagoform.errors import DispatchError
 
 # Lago stores transaction ids as plain strings; beyond this length the readable form is
@@ -136,7 +138,7 @@ def unix_seconds(value: Any) -> int | float:
             if moment.tzinfo is None:  # documented: a time without offset is UTC
                 moment = moment.replace(tzinfo=dt.UTC)
             seconds = moment.timestamp()
-    elif isinstance(value, int | float):
+    elif isinstance(value, int | float | Decimal):
         seconds = float(value)
     else:
         raise ValueError("expected unix seconds or an ISO-8601 time")
@@ -149,12 +151,24 @@ def unix_seconds(value: Any) -> int | float:
 
 
 def quantity(value: Any) -> int | float | str | None:
-    """A numeric quantity as Lago takes it, or None for 'no usage' (missing or zero)."""
+    """A numeric quantity as Lago takes it, or None for 'no usage' (missing or zero).
+
+    Exact end to end: an integer past 64 bits and a decimal read exactly (``exact``) become
+    decimal text, and so does numeric text (kept as written); every number must stay within
+    lagoform's extent (``catalog.numbers``: 40 digits, exponents ±40)."""
     kind = type(value)
     if kind is int:
-        return value or None
+        if not needs_text(value):
+            return value or None
+        value = Decimal(value)  # past 64 bits: checked and sent as text, like a Decimal
+        kind = Decimal
     if value is MISSING or value is None:
         return None
+    if kind is Decimal:
+        problem = extent_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return None if value.is_zero() else exact_text(value)
     if kind is float:
         if not math.isfinite(value):
             raise ValueError(f"expected a finite number, got {value!r}")
@@ -164,8 +178,9 @@ def quantity(value: Any) -> int | float | str | None:
             number = Decimal(value.strip())
         except InvalidOperation:
             raise ValueError(f"expected a number, got {value!r}") from None
-        if not number.is_finite():
-            raise ValueError(f"expected a finite number, got {value!r}")
+        problem = extent_problem(number)
+        if problem:
+            raise ValueError(problem)
         return None if number == 0 else value.strip()  # keep the text: no float rounding
     if isinstance(value, bool):
         raise ValueError(f"expected a number, got {value!r}")

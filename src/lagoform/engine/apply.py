@@ -8,7 +8,11 @@
 3. for each pending change, in plan order, send its requests (``payloads.py``) through
    ``_mutate`` — the only function here that writes, and it records intent before and outcome
    after every call with the audit hook — then read the object back and fail if Lago did not
-   take the change (Lago answers 200 to changes it ignores);
+   take the change (Lago answers 200 to changes it ignores). When Lago's answer is lost
+   (timeout, broken connection, 5xx) the call may have landed: apply reads Lago right away (a
+   top-up by the intent id it carries, ``settle.py``; a customer by reading it back) and
+   records ``ok`` if it did, else an ``unknown`` outcome, and stops — nothing that could credit
+   or create twice is ever sent blindly again;
 4. stop at the first failure: the ``ApplyFailed`` error carries what was applied, what failed
    (Lago's error in plain words) and what was not attempted. Re-running converges, since a
    fresh plan only holds what is still different.
@@ -16,22 +20,20 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lagoform.engine.desired import normal_of
-from lagoform.engine.diff import diff
 from lagoform.engine.hooks import AuditHook
 from lagoform.engine.live import (
-    ALL_STATUSES,
-    credited,
     fetch_live,
     plan_ids,
-    subscription_object,
 )
 from lagoform.engine.payloads import ApplyContext, Step, record_status, resolve, steps_for
 from lagoform.engine.plan import ObjectChange, Plan
+from lagoform.engine.readback import verify
+from lagoform.engine.settle import find_tagged, new_tag, tagged
 from lagoform.engine.stale import stale_objects
 from lagoform.errors import (
     ApplyError,
@@ -42,9 +44,7 @@ from lagoform.errors import (
     StalePlanError,
 )
 from lagoform.lago.client import LagoClient
-from lagoform.lago.transport import seg
-from lagoform.model import effective, forms
-from lagoform.model.forms import PROJECTED_KINDS, project
+from lagoform.lago.transport import ClientCore, seg
 from lagoform.model.state import LiveState
 
 Progress = Callable[[int, int, ObjectChange, str], None]
@@ -137,9 +137,9 @@ def apply_plan(
         try:
             for planned in steps_for(change, ctx):
                 step = resolve(planned, ctx)
-                response = _mutate(client, audit, change, step)
+                response = _mutate(client, audit, change, step, ctx)
                 _learn(ctx, change, step, response)
-            _verify(client, change, ctx)
+            verify(client, change, ctx)
         except LagoformError as err:
             report.failed = (f"{change.action} {change.ref}", _plain(err))
             report.not_attempted = [f"{c.action} {c.ref}" for c in pending[index:]]
@@ -177,19 +177,69 @@ def _context(live: LiveState) -> ApplyContext:
 
 
 def _mutate(
-    client: LagoClient, audit: AuditHook, change: ObjectChange, step: Step
+    client: LagoClient, audit: AuditHook, change: ObjectChange, step: Step, ctx: ApplyContext
 ) -> dict[str, Any] | None:
     """The one place apply writes to Lago: audit intent, the call, audit outcome."""
-    record_id = audit.intent(change, step.request())  # raises: nothing is sent
+    tag = new_tag() if step.op == "top_up" else None
+    if tag is not None:  # the top-up carries its intent id: a later read can find it
+        step = tagged(step, tag)
+    record_id = audit.intent(change, step.request(), record_id=tag)  # raises: nothing is sent
     try:
         response = _call(client, step)
     except LagoError as err:
-        audit.outcome(record_id, False, err.status, err.code, None)
-        if step.overrides and err.status == 403 and err.code == "feature_unavailable":
-            raise ApplyError(_premium_message(change)) from err
+        if not ClientCore.lost_response(err):
+            audit.outcome(record_id, False, err.status, err.code, None)
+            if step.overrides and err.status == 403 and err.code == "feature_unavailable":
+                raise ApplyError(_premium_message(change)) from err
+            raise
+        found = _recover(client, change, step, ctx, record_id)
+        if found is not None:
+            note = "the answer was lost; read back from Lago, which took the call"
+            audit.outcome(record_id, True, None, None, found, note)
+            return found
+        audit.outcome(record_id, None, err.status, err.code, None, _lost(err))
+        raise ApplyError(_unknown_message(change, step, record_id, err)) from err
+    except BaseException:
+        # killed or interrupted mid-call: Lago may or may not have the call
+        with contextlib.suppress(Exception):
+            audit.outcome(record_id, None, None, None, None, "apply stopped during the call")
         raise
     audit.outcome(record_id, True, 200, None, response)
     return response
+
+
+def _lost(err: LagoError) -> str:
+    return f"the answer was lost ({_plain(err)}); Lago may have acted"
+
+
+def _recover(
+    client: LagoClient, change: ObjectChange, step: Step, ctx: ApplyContext, record_id: str
+) -> dict[str, Any] | None:
+    """After a lost answer: what Lago holds if it took the call, else None (not known)."""
+    try:
+        if step.op == "top_up":
+            found = find_tagged(client, str((step.body or {}).get("wallet_id")), record_id)
+            return {"wallet_transactions": found} if found else None
+        if step.op == "upsert":
+            verify(client, change, ctx)  # raises unless Lago holds what was sent
+            return client.get_customer(change.key)
+    except LagoformError:
+        return None
+    return None
+
+
+def _unknown_message(change: ObjectChange, step: Step, record_id: str, err: LagoError) -> str:
+    what = f"{step.what} ({step.method} {step.path})"
+    if step.op == "top_up":
+        return (
+            f"the answer to {what} was lost ({_plain(err)}) and Lago shows no transaction "
+            f"tagged with it yet: it may still be processing. lagoform will not send it again; "
+            f"the next plan or apply reads Lago to settle it (audit record {record_id})"
+        )
+    return (
+        f"the answer to {what} was lost ({_plain(err)}): Lago may or may not have taken it "
+        f"(audit record {record_id}); the next plan reads Lago and shows what is left"
+    )
 
 
 def _premium_message(change: ObjectChange) -> str:
@@ -222,7 +272,11 @@ def _call(client: LagoClient, step: Step) -> dict[str, Any] | None:
         case "subscribe":
             return client.create_subscription(body)
         case "upsert":
-            return client.upsert_customer(body)
+            # never repeated blindly: a retry re-sends metadata items that may now exist (422);
+            # after a lost answer _recover reads the customer back instead
+            data = client.post("/customers", {"customer": body}, idempotent=False)
+            obj = data.get("customer")
+            return obj if isinstance(obj, dict) else {}
         case "update" | "override_charge":
             data = client.request("PUT", step.path, params=step.params, json={step.root: body})
             obj = data.get(step.root)
@@ -255,100 +309,3 @@ def _learn(
         }
     elif change.kind == "wallet" and response.get("lago_id"):
         ctx.wallet_ids[change.key] = str(response["lago_id"])
-
-
-# -- read-back -------------------------------------------------------------------------------
-
-
-def _verify(client: LagoClient, change: ObjectChange, ctx: ApplyContext) -> None:
-    """Read the object back; raise ``ApplyError`` if Lago does not hold what was asked."""
-    obj = _read_back(client, change, ctx)
-    if change.action == "delete":
-        if obj is not None and not (change.kind == "plan" and obj.get("pending_deletion")):
-            raise ApplyError(f"Lago still has {change.ref} after the delete")
-        return
-    if obj is None:
-        raise ApplyError(f"Lago has no {change.ref} after the write")
-    body = {k: v for k, v in (change.body or {}).items() if k != "plan_overrides"}
-    want = normal_of(change.kind, body, {})
-    if change.kind == "subscription":
-        # the same view as the plan's: the original start (across upgrades), the next plan
-        history = client.list_subscriptions(
-            external_customer_id=str(obj.get("external_customer_id")), status=ALL_STATUSES
-        )
-        have = subscription_object(obj, history, None).normal
-    elif change.kind == "wallet":
-        wallet_id = str(obj.get("lago_id"))
-        have = forms.wallet({**obj, **credited(client.list_wallet_transactions(wallet_id))})
-    else:
-        have = forms.NORMALIZERS[change.kind](obj)
-    if change.kind in PROJECTED_KINDS:
-        have = project(have, want)
-    missed = [(c.dotted() or change.key, c.new, c.old) for c in diff(have, want)]
-    if change.kind == "subscription" and change.pricing is not None:
-        missed += _missed_prices(client, change, ctx)
-    if missed:
-        details = "; ".join(
-            f"{where}: asked {_short(asked)}, Lago has {_short(held)}"
-            for where, asked, held in missed[:5]
-        )
-        more = f" (and {len(missed) - 5} more)" if len(missed) > 5 else ""
-        raise ApplyError(
-            f"Lago answered OK but did not take the change to {change.ref}: {details}{more}"
-        )
-
-
-def _missed_prices(
-    client: LagoClient, change: ObjectChange, ctx: ApplyContext
-) -> list[tuple[str, Any, Any]]:
-    """The override values apply set (``pricing.target``) that the subscription's effective
-    plan does not hold."""
-    pricing = change.pricing
-    if pricing is None or not pricing.target:
-        return []
-    status = ctx.record_status.get(change.key, pricing.status)
-    sub = client.get_subscription(change.key, status="pending" if status == "pending" else None)
-    plan = sub.get("plan") if sub is not None else None
-    if not isinstance(plan, dict):
-        return [("plan", "its effective plan", None)]
-    have = effective.pricing(forms.billing_plan(plan))
-    missed: list[tuple[str, Any, Any]] = []
-    for name, value in pricing.plan_target.items():
-        if have.get(name) != value:
-            missed.append((f"overrides.{name}", value, have.get(name)))
-    for code, fields in pricing.charge_targets.items():
-        held = have["charges"].get(code) or {}
-        for name, value in fields.items():
-            if held.get(name) != value:
-                missed.append((f"overrides.charges.{code}.{name}", value, held.get(name)))
-    return missed
-
-
-def _short(value: Any) -> str:
-    text = "nothing" if value is None else repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _read_back(
-    client: LagoClient, change: ObjectChange, ctx: ApplyContext
-) -> dict[str, Any] | None:
-    key = change.key
-    match change.kind:
-        case "tax":
-            return client.get_tax(key)
-        case "billable_metric":
-            return client.get_billable_metric(key)
-        case "add_on":
-            return client.get_add_on(key)
-        case "plan":
-            return client.get_plan(key)
-        case "coupon":
-            return client.get_coupon(key)
-        case "customer":
-            return client.get_customer(key)
-        case "subscription":
-            return client.get_subscription(key) or client.get_subscription(key, status="pending")
-        case "wallet":
-            wallet_id = ctx.wallet_ids.get(key)
-            return client.get_wallet(wallet_id) if wallet_id else None
-    return None

@@ -14,8 +14,11 @@ from lagoform.engine.plan import ObjectChange
 
 
 class AuditHook(Protocol):
-    def intent(self, change: ObjectChange, request: dict[str, Any]) -> str:
-        """Record what is about to be sent; return an id that ``outcome`` will refer to.
+    def intent(
+        self, change: ObjectChange, request: dict[str, Any], record_id: str | None = None
+    ) -> str:
+        """Record what is about to be sent; return an id that ``outcome`` will refer to
+        (``record_id`` when the caller chose it: a top-up carries it as its tag).
 
         ``request`` is ``{"method", "path", "body"}``; it never holds the API key.
         """
@@ -24,12 +27,14 @@ class AuditHook(Protocol):
     def outcome(
         self,
         record_id: str,
-        ok: bool,
+        ok: bool | None,
         status: int | None,
         error_code: str | None,
         response: dict[str, Any] | None,
+        note: str | None = None,
     ) -> None:
-        """Record how the call ended (``status`` None when Lago could not be reached)."""
+        """Record how the call ended: ``ok`` None when it is unknown (the answer was lost and
+        Lago may have acted); ``status`` None when Lago gave no answer; ``note`` says more."""
         ...
 
 
@@ -39,16 +44,19 @@ class NullAudit:
     def __init__(self) -> None:
         self._ids = itertools.count(1)
 
-    def intent(self, change: ObjectChange, request: dict[str, Any]) -> str:
-        return f"null-{next(self._ids)}"
+    def intent(
+        self, change: ObjectChange, request: dict[str, Any], record_id: str | None = None
+    ) -> str:
+        return record_id or f"null-{next(self._ids)}"
 
     def outcome(
         self,
         record_id: str,
-        ok: bool,
+        ok: bool | None,
         status: int | None,
         error_code: str | None,
         response: dict[str, Any] | None,
+        note: str | None = None,
     ) -> None:
         return None
 
@@ -59,8 +67,10 @@ class MemoryAudit:
     def __init__(self) -> None:
         self.records: list[dict[str, Any]] = []
 
-    def intent(self, change: ObjectChange, request: dict[str, Any]) -> str:
-        record_id = f"mem-{len(self.records) + 1}"
+    def intent(
+        self, change: ObjectChange, request: dict[str, Any], record_id: str | None = None
+    ) -> str:
+        record_id = record_id or f"mem-{len(self.records) + 1}"
         self.records.append(
             {
                 "id": record_id,
@@ -76,10 +86,11 @@ class MemoryAudit:
     def outcome(
         self,
         record_id: str,
-        ok: bool,
+        ok: bool | None,
         status: int | None,
         error_code: str | None,
         response: dict[str, Any] | None,
+        note: str | None = None,
     ) -> None:
         self.records.append(
             {
@@ -88,5 +99,6 @@ class MemoryAudit:
                 "ok": ok,
                 "status": status,
                 "error_code": error_code,
+                "note": note,
             }
         )

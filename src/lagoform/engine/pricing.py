@@ -149,8 +149,11 @@ def _projected(
     yaml: Normal,
     status: Status,
 ) -> None:
-    """Still on its base plan: only what the YAML overrides can differ from it."""
-    changed = _prefixed(diff(_project(now_form, yaml), yaml))
+    """Still on its base plan: only what the YAML overrides can differ from it. What apply must
+    set is what the YAML sets to a value other than the plan's *after* this apply (``base``): a
+    negotiated value equal to today's catalog price needs an override as soon as the catalog
+    moves away from it, and one the catalog now reaches needs none."""
+    changed = _prefixed(diff(_project(base, yaml), yaml))
     out.changes += changed
     target = _target(changed, overlay(base, yaml))
     out.pricing = _pricing(
@@ -176,7 +179,7 @@ def _full(
     found = copy_goal(
         base, yaml, record,
         cascade_updates=plan_obj.cascade_updates if plan_obj is not None else False,
-        parent_charges=live_plan.normal.get("charges", {}) if live_plan is not None else (),
+        parent=pricing(live_plan.normal) if live_plan is not None else None,
     )  # fmt: skip
     goal, now = found.goal, found.now
     for code in found.added_by_lago:

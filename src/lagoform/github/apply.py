@@ -5,7 +5,10 @@ Validate, plan once (plan.json, an artifact), then ``lagoform apply plan.json --
 Which changes were made is read from the audit records this run appended (one intent and one
 outcome per Lago call); the summary lists every pending change as applied, failed, not applied
 or blocked, and a failed apply fails the job with the same list. The audit log's path is a step
-output, for upload as an artifact.
+output, for upload as an artifact; its head (the hash of the last record this run wrote) is in
+the job summary and the ``audit-head`` output, to be pinned elsewhere and checked later with
+``lagoform audit verify --expect-head``. An ``unknown`` outcome (Lago's answer was lost) shows
+as unknown, never as applied or not applied.
 
 Like Atlantis, the merged pull request then gets a comment saying what was applied where: the
 verdict with Terraform's counts ("2 created, 1 updated, 0 deleted, 0 blocked"), each change
@@ -23,7 +26,7 @@ from typing import Literal
 import github_action_toolkit as gat
 from pydantic import ValidationError
 
-from lagoform.audit.record import Record, short_hash
+from lagoform.audit.record import Record
 from lagoform.engine.plan import ObjectChange, Plan
 from lagoform.errors import EXIT_ERROR, EXIT_OK
 from lagoform.github import report, steps
@@ -108,6 +111,8 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
         set_output("audit-log", str(audit_log))
     records = read_records(audit_log, start) if audit_log else []
     statuses = change_statuses(plan, records, apply_ok=completed.exit_code == EXIT_OK)
+    if records:
+        set_output("audit-head", records[-1].hash)
     ok = completed.exit_code == EXIT_OK
     if not ok:
         applied = sum(1 for s in statuses if s.status == "applied")
@@ -181,10 +186,19 @@ def _audit_note(audit_log: str | None, head: str | None, run_url: str | None) ->
     if audit_log is None:
         return "<sub>No audit log file is configured for this environment (lagoform.yaml).</sub>"
     where = f"the [run's artifacts]({run_url}#artifacts)" if run_url else "the run's artifacts"
-    chain = f", head `{short_hash(head)}`" if head else ""
+    pinned = f" {audit_head(head)}" if head else ""
     return (
-        f"🧾 Audit records: `{report.escape_text(audit_log)}`{chain} (hash-chained; check it "
-        f"with `lagoform audit verify {report.escape_text(audit_log)}`), kept in {where}."
+        f"🧾 Audit records: `{report.escape_text(audit_log)}` (hash-chained), kept in "
+        f"{where}.{pinned}"
+    )
+
+
+def audit_head(head: str) -> str:
+    """The audit log's head after this run, as people pin it."""
+    value = report.escape_text(head)
+    return (
+        f"Audit log head: `{value}` — keep it outside the repository and check the log later "
+        f"with `lagoform audit verify --expect-head {value}`."
     )
 
 
@@ -242,6 +256,8 @@ def change_statuses(plan: Plan, records: Iterable[Record], *, apply_ok: bool) ->
     """Each pending change of ``plan`` and whether Lago now has it, from the audit records."""
     by_object: dict[tuple[str, str], list[Record]] = {}
     for record in records:
+        if record.phase == "settlement":  # about an earlier run's call, not this plan's
+            continue
         if record.plan_id in (None, plan.plan_id):
             by_object.setdefault((record.object_kind, record.object_key), []).append(record)
     out: list[ChangeStatus] = []
@@ -263,6 +279,8 @@ def _status(records: list[Record] | None, apply_ok: bool) -> Status:
     intents = sum(1 for r in records if r.phase == "intent")
     if "failed" in outcomes:
         return "failed"
+    if "unknown" in outcomes:
+        return "unknown"  # Lago's answer was lost: the call may or may not have landed
     if outcomes and all(o == "ok" for o in outcomes) and len(outcomes) == intents:
         return "applied"
     if not any(o == "ok" for o in outcomes) and len(outcomes) == intents:

@@ -19,8 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lagoform.errors import CatalogError, ConfigError, LagoformError, Problem
-from lagoform.lago.secret import Secret, named_secrets
+from lagoform.errors import LagoformError
+from lagoform.lago.secret import Secret, named_secrets, without_userinfo
 
 COMMAND_TIMEOUT_S = 30 * 60  # an apply against a large catalog is slow but never hours
 
@@ -98,31 +98,9 @@ def run_lagoform(args: Sequence[str], *, cwd: Path, scrub: Scrubber) -> Complete
         )
     except subprocess.TimeoutExpired:
         raise LagoformError(
-            f"`lagoform {' '.join(args)}` did not finish in {COMMAND_TIMEOUT_S // 60} minutes"
+            f"`lagoform {' '.join(without_userinfo(a) for a in args)}` did not finish in "
+            f"{COMMAND_TIMEOUT_S // 60} minutes"
         ) from None
     except OSError as err:
         raise LagoformError(f"cannot run lagoform: {err.strerror}") from None
     return Completed(tuple(args), proc.returncode, scrub(proc.stdout), scrub(proc.stderr))
-
-
-def validate_project(root: Path) -> list[Problem]:
-    """Every problem in lagoform.yaml and the YAML under catalog/ and overrides/ (empty when
-    valid). Offline: nothing is sent to Lago."""
-    from lagoform.catalog.project import load_project
-    from lagoform.config import load_config
-
-    problems: list[Problem] = []
-    try:
-        load_config(root)
-    except ConfigError as err:
-        problems.extend(_config_problems(err))
-    try:
-        load_project(root)
-    except CatalogError as err:
-        problems.extend(err.problems)
-    return problems
-
-
-def _config_problems(err: ConfigError) -> list[Problem]:
-    """A ConfigError's located problems (so they can be annotated), else its message."""
-    return list(err.problems) or [Problem(str(err))]

@@ -18,10 +18,11 @@ import github_action_toolkit as gat
 from lagoform.engine.plan import Plan
 from lagoform.errors import EXIT_CHANGES, EXIT_OK, LagoformError, Problem
 from lagoform.github import report
-from lagoform.github.commands import Completed, run_lagoform, validate_project
+from lagoform.github.commands import Completed, run_lagoform
 from lagoform.github.runner import RunnerContext, annotate_error, annotate_problem, log_group
 from lagoform.github.settings import Settings
 from lagoform.review import Review, render_markdown
+from lagoform.validation import validate_project
 
 
 def validate(ctx: RunnerContext, settings: Settings) -> list[Problem]:

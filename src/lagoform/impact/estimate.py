@@ -27,6 +27,7 @@ from lagoform.impact.usage import ChargeReport, PeriodUsage, route
 from lagoform.model.currency import money
 from lagoform.model.intervals import monthly_cents, rebase
 from lagoform.pricing import (
+    COUNTED_AGGREGATIONS,
     ChargeFees,
     ChargeUsage,
     PricingError,
@@ -88,13 +89,16 @@ class _Options:
     currency: str
 
 
-def _price(charge: PricedCharge, usage: ChargeUsage, opts: _Options) -> ChargeFees:
+def _price(
+    charge: PricedCharge, usage: ChargeUsage, opts: _Options, aggregation: str
+) -> ChargeFees:
     return price_charge_usage(
         charge.lago(),
         usage,
         premium=opts.premium,
         zero_usage_first_tier_flat=opts.zero_usage_first_tier_flat,
         currency=opts.currency or None,
+        count_aggregation=aggregation in COUNTED_AGGREGATIONS,
     )
 
 
@@ -104,7 +108,7 @@ def _check(charge: PricedCharge, report: ChargeReport, opts: _Options) -> str | 
     if isinstance(usage, str):
         return f"charge {charge.code} cannot be priced from Lago's totals: {usage}"
     try:
-        fees = _price(charge, usage, opts)
+        fees = _price(charge, usage, opts, report.aggregation)
     except PricingError as err:
         return f"charge {charge.code} cannot be priced from Lago's totals: {err}"
     if fees.amount_cents != report.amount_cents:
@@ -178,7 +182,7 @@ def _new_amount(
     if isinstance(usage, str):
         return f"charge {target.code}: {usage}"
     try:
-        return _price(target, usage, opts).total_cents
+        return _price(target, usage, opts, report.aggregation if report else "").total_cents
     except PricingError as err:
         return f"charge {target.code} cannot be priced from Lago's totals: {err}"
 

@@ -13,7 +13,6 @@ reason instead of a guess.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -22,7 +21,7 @@ from typing import Any
 from lagoform.impact.forms import PricedCharge, PricedFilter
 from lagoform.model.filters import ALL_FILTER_VALUES, filter_key, filter_values
 from lagoform.model.properties import GROUPING_KEYS
-from lagoform.pricing import ChargeUsage, GroupUsage, PricingError, to_decimal
+from lagoform.pricing import ChargeUsage, GroupUsage, PricingError, refines, to_decimal
 
 __all__ = ["ChargeReport", "GroupReport", "PeriodUsage", "parse_usage", "route"]
 
@@ -139,12 +138,6 @@ def _compatible(a: Mapping[str, list[str]], b: Mapping[str, list[str]]) -> bool:
     return True
 
 
-def _rank(values: Mapping[str, list[str]]) -> tuple[int, float]:
-    # Lago's precedence (pricing.filters): more keys, then fewer allowed values, win.
-    allowed = sum(math.inf if v == [ALL_FILTER_VALUES] else len(v) for v in values.values())
-    return (-len(values), allowed)
-
-
 def _destination(
     group: GroupReport, target: PricedCharge, added: Sequence[PricedFilter]
 ) -> str | Exception | None:
@@ -154,13 +147,16 @@ def _destination(
             return PricingError("a new filter may take events now billed at the default price")
         return None
     if target.filter(group.key) is not None:
-        thieves = [
+        # Lago counts an event in every filter it matches but the ones it refines
+        # (pricing.FilterRouter): a new filter an event of this one could match takes or shares
+        # it — which totals cannot tell — unless this filter refines the new one.
+        takers = [
             f.key
             for f in added
-            if _compatible(f.values, group.values) and _rank(f.values) < _rank(group.values)
+            if _compatible(f.values, group.values) and not refines(group.values, f.values)
         ]
-        if thieves:
-            return PricingError(f"new filter {thieves[0]} may take events of filter {group.key}")
+        if takers:
+            return PricingError(f"new filter {takers[0]} may count events of filter {group.key}")
         return group.key
     others = [f.key for f in target.filters if _compatible(f.values, group.values)]
     if others:

@@ -19,9 +19,8 @@ import httpx
 from lagoform.errors import LagoError
 from lagoform.lago.pacing import PacingConfig
 from lagoform.lago.retry import RetryPolicy
-from lagoform.lago.secret import Secret
+from lagoform.lago.secret import Secret, without_userinfo
 from lagoform.lago.transport import (
-    MAX_PAGES,
     ClientCore,
     CreateStep,
     EventPostResult,
@@ -71,7 +70,7 @@ class AsyncLagoClient:
         )
 
     def __repr__(self) -> str:
-        return f"AsyncLagoClient({self.core.api_root!r})"
+        return f"AsyncLagoClient({without_userinfo(self.core.api_root)!r})"
 
     @property
     def api_root(self) -> str:
@@ -191,7 +190,7 @@ class AsyncLagoClient:
         self, path: str, root_key: str, params: Params = None
     ) -> AsyncIterator[dict[str, Any]]:
         page = 1
-        for _ in range(MAX_PAGES):
+        while True:  # page_items ends it: an empty or last page, or a refusal
             data = await self.get(path, self.core.page_params(params, page))
             items, nxt = self.core.page_items(data, root_key, page, path)
             for item in items:
@@ -212,7 +211,7 @@ class AsyncLagoClient:
             if (dup := self.core.event_duplicate(err, None)) is not None:
                 return dup
             raise
-        return self.core.event_result(data, many=False)
+        return self.core.event_result(data, [event], many=False)
 
     async def post_events_batch(self, events: Sequence[Mapping[str, Any]]) -> EventPostResult:
         """POST up to 100 events; see ``LagoClient.post_events_batch``."""
@@ -222,7 +221,7 @@ class AsyncLagoClient:
             if (dup := self.core.event_duplicate(err, len(events))) is not None:
                 return dup
             raise
-        return self.core.event_result(data, many=True)
+        return self.core.event_result(data, events, many=True)
 
     async def get_event(self, transaction_id: str) -> dict[str, Any] | None:
         try:

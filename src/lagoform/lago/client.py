@@ -20,9 +20,8 @@ from lagoform.errors import LagoError
 from lagoform.lago.pacing import PacingConfig
 from lagoform.lago.resources import LagoResources
 from lagoform.lago.retry import RetryPolicy
-from lagoform.lago.secret import Secret
+from lagoform.lago.secret import Secret, without_userinfo
 from lagoform.lago.transport import (
-    MAX_PAGES,
     ClientCore,
     CreateStep,
     EventPostResult,
@@ -67,7 +66,7 @@ class LagoClient(LagoResources):
         )
 
     def __repr__(self) -> str:
-        return f"LagoClient({self.core.api_root!r})"
+        return f"LagoClient({without_userinfo(self.core.api_root)!r})"
 
     @property
     def api_root(self) -> str:
@@ -207,7 +206,7 @@ class LagoClient(LagoResources):
     def iter_all(self, path: str, root_key: str, params: Params = None) -> Iterator[dict[str, Any]]:
         """Every item of a list endpoint, following ``meta.next_page`` with per_page=100."""
         page = 1
-        for _ in range(MAX_PAGES):
+        while True:  # page_items ends it: an empty or last page, or a refusal
             data = self.get(path, self.core.page_params(params, page))
             items, nxt = self.core.page_items(data, root_key, page, path)
             yield from items
@@ -226,7 +225,7 @@ class LagoClient(LagoResources):
             if (dup := self.core.event_duplicate(err, None)) is not None:
                 return dup
             raise
-        return self.core.event_result(data, many=False)
+        return self.core.event_result(data, [event], many=False)
 
     def post_events_batch(self, events: Sequence[Mapping[str, Any]]) -> EventPostResult:
         """POST up to 100 events at once; a 422 raises (errors keyed by index, see
@@ -237,4 +236,4 @@ class LagoClient(LagoResources):
             if (dup := self.core.event_duplicate(err, len(events))) is not None:
                 return dup
             raise
-        return self.core.event_result(data, many=True)
+        return self.core.event_result(data, events, many=True)

@@ -4,7 +4,8 @@ Lago's error bodies (API_NOTES §2.3) carry ``status``, ``error``, ``code`` and,
 ``error_details`` mapping a field to a list of error *codes*. Codes are kept in
 ``LagoError.details`` for programs and turned into plain words for people. A body that is not
 Lago's JSON (an HTML 502 page from a proxy) keeps its real HTTP status. Every message is
-truncated and scrubbed of the API key before it goes into an exception.
+scrubbed of the API key and only then truncated (a cut made first could leave the start of an
+echoed key in view) before it goes into an exception; ``details`` are scrubbed too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import email.utils
 import re
 import time
 from collections.abc import Mapping
+from datetime import UTC
 from typing import Any
 
 import orjson
@@ -29,7 +31,7 @@ from lagoform.errors import (
     LagoUnauthorized,
     LagoValidationError,
 )
-from lagoform.lago.secret import Secret
+from lagoform.lago.secret import Secret, without_userinfo
 
 MAX_MESSAGE = 400
 
@@ -145,31 +147,56 @@ def truncate(text: str, limit: int = MAX_MESSAGE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Seconds to wait from ``Retry-After`` (seconds or HTTP date) or ``X-RateLimit-Reset``.
+_SECONDS = re.compile(r"^\s*[0-9]{1,12}(\.[0-9]{1,9})?\s*$")
 
-    Lago Cloud documents ``X-RateLimit-Reset`` as *seconds until the window resets*; a value
-    that looks like a Unix timestamp is read as one, since some proxies send that instead.
+
+def _http_date(raw: str, now: float) -> float | None:
+    try:
+        moment = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment.tzinfo is None:  # HTTP dates are GMT
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return max(0.0, moment.timestamp() - now)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def read_retry_after(
+    headers: Mapping[str, str], now: float | None = None
+) -> tuple[float | None, str | None]:
+    """(seconds to wait, the unreadable header value or None).
+
+    ``Retry-After`` is a number of seconds or an HTTP date; Lago Cloud's
+    ``X-RateLimit-Reset`` is seconds until the window resets (a value that looks like a Unix
+    timestamp is read as one, since some proxies send that). Anything else — ``soon``,
+    ``1,2``, a broken date, a negative or non-finite number — is unreadable: the wait is None
+    (the caller backs off on its own) and the raw value comes back so a message can quote it.
+    Never raises.
     """
     now = time.time() if now is None else now
+    unreadable: str | None = None
     raw = headers.get("retry-after")
-    if raw:
-        try:
-            return max(0.0, float(raw))
-        except ValueError:
-            parsed = email.utils.parsedate_to_datetime(raw) if raw.strip() else None
-            if parsed is not None:
-                return max(0.0, parsed.timestamp() - now)
+    if raw is not None and raw.strip():
+        if _SECONDS.match(raw):
+            return float(raw), None
+        seconds = _http_date(raw, now)
+        if seconds is not None:
+            return seconds, None
+        unreadable = raw.strip()[:40]
     raw = headers.get("x-ratelimit-reset")
-    if raw:
-        try:
+    if raw is not None and raw.strip():
+        if _SECONDS.match(raw):
             value = float(raw)
-        except ValueError:
-            return None
-        if value > 1_000_000_000:
-            return max(0.0, value - now)
-        return max(0.0, value)
-    return None
+            return (max(0.0, value - now) if value > 1_000_000_000 else value), unreadable
+        unreadable = unreadable or raw.strip()[:40]
+    return None, unreadable
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait from a 429's headers, or None (absent or unreadable)."""
+    return read_retry_after(headers, now)[0]
 
 
 def _parse_body(content: bytes) -> dict[str, Any] | None:
@@ -180,8 +207,10 @@ def _parse_body(content: bytes) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def _non_json_excerpt(content: bytes, content_type: str) -> str:
+def _non_json_excerpt(content: bytes, content_type: str, secret: Secret | None) -> str:
     text = content.decode("utf-8", errors="replace")
+    if secret is not None:
+        text = secret.redact(text)
     title = re.search(r"<title[^>]*>(.*?)</title>", text, flags=re.IGNORECASE | re.DOTALL)
     text = title.group(1) if title else re.sub(r"<[^>]+>", " ", text)
     kind = content_type.split(";")[0].strip() or "no content type"
@@ -218,8 +247,10 @@ def error_for_status(
 ) -> LagoError:
     """The ``LagoError`` for a non-2xx response. Never raises."""
     body = _parse_body(content)
+    if body is not None and secret is not None:
+        body = _scrub(body, secret)
     if body is None:
-        message = _non_json_excerpt(content, headers.get("content-type", ""))
+        message = _non_json_excerpt(content, headers.get("content-type", ""), secret)
         code: str | None = None
         details: dict[str, Any] = {}
     else:
@@ -239,7 +270,15 @@ def error_for_status(
         "path": path,
     }
     if status == 429:
-        return LagoRateLimited(message, retry_after=retry_after_seconds(headers, now), **kw)
+        wait, unreadable = read_retry_after(headers, now)
+        if unreadable is not None:
+            message += (
+                f" (its Retry-After {unreadable!r} is neither seconds nor an HTTP date: "
+                "lagoform backs off on its own schedule)"
+            )
+        return LagoRateLimited(message, retry_after=wait, **kw)
+    if 300 <= status < 400:
+        return LagoError(redirect_message(status, headers, secret), **kw)
     if status >= 500:
         return LagoServerError(message, **kw)
     cls: type[LagoError] = {
@@ -251,6 +290,30 @@ def error_for_status(
         422: LagoValidationError,
     }.get(status, LagoError)
     return cls(message, **kw)
+
+
+def redirect_message(status: int, headers: Mapping[str, str], secret: Secret | None) -> str:
+    """A 3xx in words: lagoform never follows one (a redirect can turn a write into a read, or
+    carry the API key to another host), so the API URL must name where Lago really is."""
+    location = without_userinfo(headers.get("location", "").strip())
+    if secret is not None:
+        location = secret.redact(location)
+    where = f" to {truncate(location, 200)}" if location else ""
+    return (
+        f"Lago's address answered with a redirect (HTTP {status}){where}. lagoform does not "
+        "follow redirects (one can turn a write into a read, or carry the API key to another "
+        "host): set the API URL to the address Lago really answers at"
+    )
+
+
+def _scrub(value: Any, secret: Secret) -> Any:
+    if isinstance(value, str):
+        return secret.redact(value)
+    if isinstance(value, Mapping):
+        return {_scrub(k, secret): _scrub(v, secret) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v, secret) for v in value]
+    return value
 
 
 def transport_failure(

@@ -4,11 +4,16 @@ The value is only reachable through ``reveal()``, which the transport core calls
 ``Authorization`` header is built. ``repr``/``str``/formatting show a mask, pickling is refused
 (so a key cannot end up in a saved plan or spool), and ``redact()`` scrubs the value out of any
 text that came back from a server before it is put into an exception or a log line.
+``api_key_problem`` says why a value cannot be an API key at all (a line break or a non-ASCII
+character would corrupt the ``Authorization`` header, and the HTTP library would quote it,
+unmasked, in its error): keys are checked where they are read, never sent.
+``without_userinfo`` strips ``user:password@`` from a URL before it is shown anywhere.
 """
 
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Mapping
 from typing import NoReturn
 
@@ -65,6 +70,31 @@ class Secret:
 
     def __reduce__(self) -> NoReturn:
         raise TypeError("a Secret cannot be pickled or serialized")
+
+
+def api_key_problem(value: str) -> str | None:
+    """Why ``value`` (stripped) cannot be sent as a bearer key; None when it can. Never quotes
+    the value."""
+    key = value.strip()
+    if any(ch in "\r\n" for ch in key):
+        return "contains a line break (CR or LF): copy the key again, without it"
+    if any(ord(ch) > 126 for ch in key):
+        return (
+            "contains a non-ASCII character (a curly quote or a look-alike letter?): "
+            "API keys are plain ASCII"
+        )
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in key):
+        return "contains a space or a control character: API keys are one word"
+    return None
+
+
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
+
+
+def without_userinfo(url: str) -> str:
+    """``http://user:pw@host/x`` → ``http://host/x``: what may be shown of a URL. Credentials in
+    an API URL only ever go into the request itself, never into a message, plan or comment."""
+    return _USERINFO.sub(r"\1", url.strip())
 
 
 def as_secret(value: Secret | str) -> Secret:

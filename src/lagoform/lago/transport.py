@@ -11,8 +11,9 @@ from __future__ import annotations
 import enum
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -25,18 +26,19 @@ from lagoform.errors import (
     LagoNotFound,
     LagoRateLimited,
     LagoTransportError,
+    LagoUnconfirmed,
     LagoValidationError,
 )
 from lagoform.lago.errors import error_for_status, is_duplicate_only, transport_failure, truncate
 from lagoform.lago.pacing import Pacer, PacingConfig
 from lagoform.lago.retry import RetryPolicy, is_retryable, is_safe_to_repeat, never_sent
-from lagoform.lago.secret import Secret, as_secret
+from lagoform.lago.secret import Secret, api_key_problem, as_secret, without_userinfo
 
 log = logging.getLogger("lagoform.lago")
 
 API_PREFIX = "/api/v1"
 PER_PAGE = 100
-MAX_PAGES = 100_000  # a server whose next_page never ends must not hang us
+MAX_PAGES = 10_000  # a million objects per list; a server whose next_page never ends must stop
 
 Params = Mapping[str, Any] | None
 Json = Mapping[str, Any] | None
@@ -51,7 +53,8 @@ def api_root(base_url: str) -> str:
     """``https://api.getlago.com`` (or ``…/api/v1``) → ``https://api.getlago.com/api/v1``."""
     url = base_url.strip().rstrip("/")
     if not url.startswith(("http://", "https://")):
-        raise ValueError(f"api_url must start with http:// or https:// (got {url!r})")
+        shown = without_userinfo(url)
+        raise ValueError(f"api_url must start with http:// or https:// (got {shown!r})")
     return url if url.endswith(API_PREFIX) else url + API_PREFIX
 
 
@@ -101,13 +104,16 @@ class ClientCore:
     ) -> None:
         self.api_root = api_root(base_url)
         self.secret = as_secret(api_key)
+        problem = api_key_problem(self.secret.reveal())
+        if problem is not None:
+            raise ValueError(f"the API key {problem}")
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
         self.pacer = Pacer(pacing, clock)
         self.clock = clock
 
     def __repr__(self) -> str:
-        return f"ClientCore({self.api_root!r})"
+        return f"ClientCore({without_userinfo(self.api_root)!r})"
 
     # -- building ---------------------------------------------------------------------------
     def client_kwargs(self) -> dict[str, Any]:
@@ -134,7 +140,7 @@ class ClientCore:
     def encode(body: Json) -> tuple[bytes | None, dict[str, str]]:
         if body is None:
             return None, {}
-        return orjson.dumps(body), {"Content-Type": "application/json"}
+        return orjson.dumps(body, default=_exact), {"Content-Type": "application/json"}
 
     # -- reading ----------------------------------------------------------------------------
     def payload(self, response: httpx.Response, method: str, path: str) -> dict[str, Any]:
@@ -154,9 +160,10 @@ class ClientCore:
         try:
             data = orjson.loads(response.content)
         except orjson.JSONDecodeError:
-            excerpt = truncate(response.content.decode("utf-8", errors="replace"), 120)
+            # redact before truncating: a cut could leave the start of an echoed key in view
+            text = self.secret.redact(response.content.decode("utf-8", errors="replace"))
             raise LagoError(
-                f"expected JSON from Lago but got {excerpt!r} (is the API URL right?)",
+                f"expected JSON from Lago but got {truncate(text, 120)!r} (is the API URL right?)",
                 status=status,
                 method=method,
                 path=path,
@@ -186,16 +193,41 @@ class ClientCore:
     def page_items(
         data: Mapping[str, Any], root_key: str, page: int, path: str
     ) -> tuple[list[dict[str, Any]], int | None]:
-        """Items of one list page and the next page number (None at the end)."""
+        """Items of one list page and the next page number (None at the end).
+
+        The end is an empty page, no ``next_page``, or ``meta.total_pages`` reached — whatever
+        ``next_page`` says. A ``next_page`` other than ``page + 1`` (a page that does not
+        advance, or skips) and a list past ``MAX_PAGES`` pages are refused: a live read that
+        silently repeated or dropped objects would make a wrong plan.
+        """
         items = data.get(root_key)
         if not isinstance(items, list):
             raise LagoError(
                 f"list response has no {root_key!r} array", status=200, method="GET", path=path
             )
         meta = data.get("meta")
-        nxt = meta.get("next_page") if isinstance(meta, Mapping) else None
-        if not isinstance(nxt, int) or nxt <= page or not items:
+        meta = meta if isinstance(meta, Mapping) else {}
+        nxt, total = meta.get("next_page"), meta.get("total_pages")
+        if not isinstance(nxt, int) or isinstance(nxt, bool) or not items:
             return items, None
+        if isinstance(total, int) and page >= total:
+            return items, None
+        if nxt != page + 1:
+            raise LagoError(
+                f"Lago's list does not advance: page {page} names next_page {nxt} "
+                f"(total_pages {total}); lagoform stops rather than read a list twice or skip "
+                "part of it",
+                status=200,
+                method="GET",
+                path=path,
+            )
+        if nxt > MAX_PAGES:
+            raise LagoError(
+                f"Lago's list goes on past {MAX_PAGES:,} pages of {PER_PAGE}; lagoform stops",
+                status=200,
+                method="GET",
+                path=path,
+            )
         return items, nxt
 
     @staticmethod
@@ -210,6 +242,14 @@ class ClientCore:
         if not (safe or isinstance(err, LagoRateLimited) or self.unsent(err)):
             return None
         delay = self.retry.delay(attempt, err)
+        if delay is None and self.waits_too_long(err):
+            assert isinstance(err, LagoRateLimited) and err.retry_after is not None
+            err.args = (
+                f"Lago asked to wait {err.retry_after:,.0f} s before the next request "
+                f"(Retry-After), longer than the {self.retry.max_retry_after:,.0f} s lagoform "
+                "waits (retry.max_retry_after in lagoform.yaml); nothing more was sent — try "
+                "again later",
+            )
         if delay is not None:
             if isinstance(err, LagoRateLimited) and err.retry_after is not None:
                 self.pacer.pause(method, path, err.retry_after)
@@ -223,6 +263,13 @@ class ClientCore:
                 self.retry.max_attempts,
             )
         return delay
+
+    def waits_too_long(self, err: LagoError) -> bool:
+        return (
+            isinstance(err, LagoRateLimited)
+            and err.retry_after is not None
+            and err.retry_after > self.retry.max_retry_after
+        )
 
     @staticmethod
     def unsent(err: LagoError) -> bool:
@@ -258,12 +305,36 @@ class ClientCore:
         )
 
     @staticmethod
-    def event_result(data: Mapping[str, Any], many: bool) -> EventPostResult:
+    def event_result(
+        data: Mapping[str, Any], sent: Sequence[Mapping[str, Any]], many: bool
+    ) -> EventPostResult:
+        """The events Lago says it created — every transaction id sent must be among them.
+
+        A 2xx that does not account for every event (``{}``, ``{"events": []}``, a 202 or 204
+        with no body, a list missing some) proves nothing was stored: ``LagoUnconfirmed``
+        (retryable; events are deduplicated by transaction id, so sending again is safe).
+        """
+        path = "/events/batch" if many else "/events"
         if many:
-            events = data.get("events")
-            return EventPostResult(events=list(events) if isinstance(events, list) else [])
-        event = data.get("event")
-        return EventPostResult(events=[event] if isinstance(event, dict) else [])
+            raw = data.get("events")
+            events = list(raw) if isinstance(raw, list) else []
+        else:
+            one = data.get("event")
+            events = [one] if isinstance(one, dict) else []
+        answered = {e.get("transaction_id") for e in events if isinstance(e, Mapping)}
+        wanted = [e.get("transaction_id") for e in sent if e.get("transaction_id") is not None]
+        missing = [tid for tid in wanted if tid not in answered]
+        if missing:
+            shown = ", ".join(repr(str(tid)) for tid in missing[:3])
+            more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+            raise LagoUnconfirmed(
+                f"Lago answered OK (2xx) but its reply accounts for {len(wanted) - len(missing)} "
+                f"of the {len(wanted)} events sent (missing {shown}{more}); nothing is counted "
+                "as delivered",
+                method="POST",
+                path=path,
+            )
+        return EventPostResult(events=events)
 
     @staticmethod
     def event_duplicate(err: LagoError, batch_size: int | None) -> EventPostResult | None:
@@ -278,6 +349,14 @@ class ClientCore:
         if log.isEnabledFor(logging.DEBUG):
             ms = (time.monotonic() - started) * 1000
             log.debug("%s %s -> %s (%.0f ms)", method, path, status, ms)
+
+
+def _exact(value: Any) -> Any:
+    """A Decimal goes to Lago as the decimal string it is: Lago reads amounts from strings,
+    and its BigDecimal takes both ``0.00000025`` and ``2.5E-7`` exactly."""
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot send a {type(value).__name__} to Lago")
 
 
 def _cause(err: BaseException) -> BaseException:

@@ -20,7 +20,6 @@ data and never edits its arguments.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,12 +197,15 @@ def _display(item: Normal) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class CopyGoal:
-    """What apply sets a subscription's own copy to (``goal``) against what it is (``now``),
-    both ``pricing`` forms over the charges the comparison covers; the charges Lago itself
-    adds or removes through ``cascade_updates``; and those no override can add or drop."""
+    """What apply sets a subscription's own copy to (``goal``) against what the copy holds once
+    Lago ran this apply's plan update (``now``: the copy after Lago's cascade when the plan has
+    ``cascade_updates``), both ``pricing`` forms over the charges the comparison covers; the
+    charges Lago's cascade adds to or removes from the copy; and those no override can add or
+    drop."""
 
     goal: Normal
     now: Normal
+    cascaded: Normal  # the copy after the plan update (``billing_plan`` form)
     added_by_lago: tuple[str, ...] = ()
     dropped_by_lago: tuple[str, ...] = ()
     cannot_add: tuple[str, ...] = ()
@@ -216,33 +218,32 @@ def copy_goal(
     current: Normal,
     *,
     cascade_updates: bool,
-    parent_charges: Iterable[str],
+    parent: Normal | None,
 ) -> CopyGoal:
     """The copy ``current`` (a subscription's effective plan) against base + ``overrides``.
 
-    ``base`` is the catalog plan after this apply, ``parent_charges`` the charge codes the
-    parent has in Lago before it. A charge the catalog adds reaches the copy through Lago's
-    cascade when the plan has ``cascade_updates``; a charge the catalog removes leaves it the
-    same way. Lago takes a first-override-only field (currency, trial) only when the YAML
+    ``base`` is the catalog plan after this apply, ``parent`` the plan as Lago has it before
+    (None when Lago lacks it). With ``cascade_updates`` Lago first carries the plan's change to
+    the copy (``cascade``: a new charge arrives, a removed one leaves, an uncustomised price
+    follows — a negotiated price equal to the old catalog one included), so apply compares the
+    goal with that. Lago takes a first-override-only field (currency, trial) only when the YAML
     states it (and then only on the first override: the caller blocks it).
     """
+    cascaded = current
+    if cascade_updates and parent is not None:
+        cascaded = cascade(current, parent, base).plan
     goal = _restrict(pricing(overlay(base, overrides)), overrides)
-    now = _restrict(pricing(current), overrides)
-    live = set(parent_charges)
-    added, dropped, cannot_add, cannot_drop = [], [], [], []
-    for code in sorted(set(goal["charges"]) - set(now["charges"])):
-        if cascade_updates and code not in live:
-            del goal["charges"][code]
-            added.append(code)
-        else:
-            cannot_add.append(code)
-    for code in sorted(set(now["charges"]) - set(goal["charges"])):
-        if cascade_updates and code in live and code not in (base.get("charges") or {}):
-            del now["charges"][code]
-            dropped.append(code)
-        else:
-            cannot_drop.append(code)
-    return CopyGoal(goal, now, tuple(added), tuple(dropped), tuple(cannot_add), tuple(cannot_drop))
+    now = _restrict(pricing(cascaded), overrides)
+    before, after = set(current.get("charges") or {}), set(cascaded.get("charges") or {})
+    return CopyGoal(
+        goal,
+        now,
+        cascaded,
+        added_by_lago=tuple(sorted(after - before)),
+        dropped_by_lago=tuple(sorted(before - after)),
+        cannot_add=tuple(sorted(set(goal["charges"]) - set(now["charges"]))),
+        cannot_drop=tuple(sorted(set(now["charges"]) - set(goal["charges"]))),
+    )
 
 
 def _restrict(form: Normal, overrides: Normal) -> Normal:
@@ -254,20 +255,18 @@ def _restrict(form: Normal, overrides: Normal) -> Normal:
     return out
 
 
-def copy_after(current: Normal, base: Normal, found: CopyGoal) -> Normal:
+def copy_after(found: CopyGoal) -> Normal:
     """The copy (a ``billing_plan`` form) once apply set it to ``found.goal``: what no
-    override can change keeps its value (a first-override-only field, a charge no override can
-    drop, a charge's model), a charge Lago cascades in arrives as the catalog has it, one Lago
-    cascades out is gone, one no override can add stays missing."""
-    out = copy.deepcopy(current)
+    override can change keeps the value the plan update left (a first-override-only field, a
+    charge no override can drop, a charge's model), a charge no override can add stays
+    missing."""
+    out = copy.deepcopy(found.cascaded)
     for name in PLAN_FIELDS:
         if name in found.goal:
             out[name] = copy.deepcopy(found.goal[name])
         else:
             out.pop(name, None)
     charges = out.get("charges") or {}
-    for code in found.dropped_by_lago:
-        charges.pop(code, None)
     for code, fields in found.goal["charges"].items():
         if code not in charges or fields.get("charge_model") != charges[code].get("charge_model"):
             continue  # the caller blocks a model change; nothing is set
@@ -276,7 +275,5 @@ def copy_after(current: Normal, base: Normal, found: CopyGoal) -> Normal:
                 charges[code][name] = copy.deepcopy(fields[name])
             else:
                 charges[code].pop(name, None)
-    for code in found.added_by_lago:
-        charges[code] = copy.deepcopy((base.get("charges") or {})[code])
     out["charges"] = dict(sorted(charges.items()))
     return out

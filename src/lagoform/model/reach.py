@@ -20,9 +20,8 @@ negotiated value, a customised part, a field Lago never cascades). Pure.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from lagoform.model.effective import cascade, copy_after, copy_goal, overlay
 from lagoform.model.state import DesiredState, LiveState, SubscriptionFact
@@ -30,6 +29,7 @@ from lagoform.model.values import Normal
 
 __all__ = [
     "How",
+    "Part",
     "PlanChange",
     "Reach",
     "Subscriber",
@@ -90,8 +90,8 @@ class Reach:
         if self.how == "unreached":
             return False
         kept = {k.split(" (")[0] for k in self.kept}
-        parts = list(changed_parts(plan.old, plan.new))
-        return not parts or any(p not in kept for p in parts)
+        parts = changed_parts(plan.old, plan.new)
+        return not parts or any(p.label not in kept for p in parts)
 
 
 def reach(
@@ -110,26 +110,27 @@ def reach(
         # and lagoform lays the negotiated values over it (Lago makes it a copy then).
         after = overlay(new, negotiated) if new is not None and negotiated else new
         if negotiated and _prices(negotiated):
-            kept = _negotiated(plan, negotiated)
+            kept = _kept(plan, after, negotiated, "")
             return Reach("repriced", _REPRICED_NEW, after, kept, moves)
         return Reach("follows", _FOLLOWS, after, (), moves)
     if wanted is not None and wanted.stated:
         if new is None or sub.effective is None:
-            return Reach("repriced", _REPRICED, None, _negotiated(plan, negotiated))
-        parents = (plan.old or {}).get("charges") or {}
+            return Reach("repriced", _REPRICED, None, _kept(plan, None, negotiated, ""))
         found = copy_goal(
             new, negotiated, sub.effective,
-            cascade_updates=plan.cascade_updates, parent_charges=parents,
+            cascade_updates=plan.cascade_updates, parent=plan.old,
         )  # fmt: skip
-        after = copy_after(sub.effective, new, found)
-        return Reach("repriced", _REPRICED, after, _negotiated(plan, negotiated))
+        after = copy_after(found)
+        return Reach("repriced", _REPRICED, after, _kept(plan, after, negotiated, "its own"))
     if plan.cascade_updates:
         if sub.effective is None or plan.old is None or new is None:
             return Reach("cascade", _CASCADE, None)
         done = cascade(sub.effective, plan.old, new)
         return Reach("cascade", _CASCADE, done.plan, done.kept)
-    kept = tuple(changed_parts(plan.old, new))
-    return Reach("unreached", _UNREACHED, sub.effective, kept)
+    if sub.effective is None:  # whatever its copy holds, none of the change reaches it
+        kept = tuple(p.label for p in changed_parts(plan.old, new))
+        return Reach("unreached", _UNREACHED, None, kept)
+    return Reach("unreached", _UNREACHED, sub.effective, _kept(plan, sub.effective, {}, ""))
 
 
 _FOLLOWS = "bills the plan itself"
@@ -155,55 +156,76 @@ def _prices(overrides: Normal) -> bool:
     return any(k != "charges" for k in overrides) or bool(overrides.get("charges"))
 
 
-def _negotiated(plan: PlanChange, overrides: Normal) -> tuple[str, ...]:
-    """The parts of the plan's change a negotiated value overrides (and so does not reach)."""
+@dataclass(frozen=True)
+class Part:
+    """One part of a plan that a change can move: the subscription fee (``charge`` None), or a
+    charge's ``properties`` (its price), ``filters`` or ``min_amount_cents``, or the charge
+    itself being ``added`` or ``removed``."""
+
+    charge: str | None
+    field: str
+
+    @property
+    def label(self) -> str:
+        if self.charge is None:
+            return "subscription fee"
+        return f"charge {self.charge} {_WORDS.get(self.field, self.field)}"
+
+    def value(self, plan: Normal) -> Any:
+        if self.charge is None:
+            return plan.get("amount_cents")
+        charge = (plan.get("charges") or {}).get(self.charge)
+        if self.field in ("added", "removed"):
+            return charge is not None
+        return None if charge is None else charge.get(self.field)
+
+    def negotiated(self, overrides: Normal) -> bool:
+        if self.charge is None:
+            return "amount_cents" in overrides
+        return self.field in ((overrides.get("charges") or {}).get(self.charge) or {})
+
+
+_WORDS = {"properties": "price", "min_amount_cents": "minimum"}
+
+
+def changed_parts(old: Normal | None, new: Normal | None) -> list[Part]:
+    """The parts of a plan that differ (``Part.label``: ``subscription fee``, ``charge tokens
+    price``, ``charge tokens filters``, ``charge tokens added`` ...)."""
+    if old is None or new is None:
+        return []
+    out: list[Part] = []
+    if old.get("amount_cents") != new.get("amount_cents"):
+        out.append(Part(None, "amount_cents"))
+    before, after = old.get("charges") or {}, new.get("charges") or {}
+    for code in sorted(set(before) | set(after)):
+        a, b = before.get(code), after.get(code)
+        if a is None or b is None:
+            out.append(Part(code, "added" if a is None else "removed"))
+            continue
+        out.extend(
+            Part(code, name)
+            for name in ("properties", "filters", "min_amount_cents")
+            if a.get(name) != b.get(name)
+        )
+    return out
+
+
+def _kept(plan: PlanChange, after: Normal | None, overrides: Normal, why: str) -> tuple[str, ...]:
+    """The parts of the plan's change the subscription does not get: where its plan after
+    apply holds another value than the catalog's new one (``after`` None: unknown, so the parts
+    its YAML negotiates), each with why (``negotiated`` when its YAML sets it, else ``why``)."""
     if plan.old is None or plan.new is None:
         return ()
     out: list[str] = []
     for part in changed_parts(plan.old, plan.new):
-        where = part.split(" ")
-        if where[0] == "charge" and len(where) > 2:
-            fields = (overrides.get("charges") or {}).get(where[1]) or {}
-            field = _PART_FIELD.get(where[2], where[2])
-            if field in fields:
-                out.append(f"{part} (negotiated)")
-        elif _PART_FIELD.get(part) in overrides:
-            out.append(f"{part} (negotiated)")
-    return tuple(out)
-
-
-_PART_FIELD = {
-    "subscription fee": "amount_cents",
-    "price": "properties",
-    "filters": "filters",
-    "minimum": "min_amount_cents",
-    "display": "invoice_display_name",
-    "taxes": "tax_codes",
-}
-
-
-def changed_parts(old: Normal | None, new: Normal | None) -> Iterable[str]:
-    """The parts of a plan that differ, in words: ``subscription fee``, ``charge tokens price``,
-    ``charge tokens filters``, ``charge tokens added`` ..."""
-    if old is None or new is None:
-        return
-    if old.get("amount_cents") != new.get("amount_cents"):
-        yield "subscription fee"
-    before, after = old.get("charges") or {}, new.get("charges") or {}
-    for code in sorted(set(before) | set(after)):
-        a, b = before.get(code), after.get(code)
-        if a is None:
-            yield f"charge {code} added"
-        elif b is None:
-            yield f"charge {code} removed"
+        if after is None:
+            differs = part.negotiated(overrides)
         else:
-            for field, word in (
-                ("properties", "price"),
-                ("filters", "filters"),
-                ("min_amount_cents", "minimum"),
-            ):
-                if a.get(field) != b.get(field):
-                    yield f"charge {code} {word}"
+            differs = part.value(after) != part.value(plan.new)
+        if differs:
+            reason = "negotiated" if part.negotiated(overrides) else why
+            out.append(f"{part.label} ({reason})" if reason else part.label)
+    return tuple(out)
 
 
 # -- inputs, from the desired and live states ---------------------------------------------------

@@ -63,7 +63,7 @@ from lagoform.pricing.charges import (
     true_up_cents,
     usage_from_events,
 )
-from lagoform.pricing.filters import FilterRouter, GroupKey, fee_groups, match_filter
+from lagoform.pricing.filters import FilterRouter, GroupKey, fee_groups, match_filter, refines
 from lagoform.pricing.invoice import (
     InvoiceTotal,
     TaxedLine,
@@ -74,10 +74,12 @@ from lagoform.pricing.invoice import (
     taxes_cents,
 )
 from lagoform.pricing.models import CHARGE_MODELS, price_units
+from lagoform.pricing.percentage import COUNTED_AGGREGATIONS
 from lagoform.pricing.rounding import PricingError, lago_prorated, to_cents, to_decimal
 
 __all__ = [
     "CHARGE_MODELS",
+    "COUNTED_AGGREGATIONS",
     "ChargeFees",
     "ChargeUsage",
     "FilterRouter",
@@ -97,6 +99,7 @@ __all__ = [
     "price_pay_in_advance",
     "price_units",
     "proration",
+    "refines",
     "taxes_cents",
     "to_cents",
     "to_decimal",

@@ -30,7 +30,14 @@ from typing import Any
 
 from lagoform.model.filters import ALL_FILTER_VALUES
 
-__all__ = ["FilterRouter", "GroupKey", "event_value_text", "fee_groups", "match_filter"]
+__all__ = [
+    "FilterRouter",
+    "GroupKey",
+    "event_value_text",
+    "fee_groups",
+    "match_filter",
+    "refines",
+]
 
 GroupKey = int | None
 """A fee of a charge: the index of a filter in ``charge["filters"]``, or None for the default."""
@@ -145,6 +152,19 @@ def _hits(clause: Expanded, event_properties: Mapping[str, Any]) -> bool:
     if not keys:
         return False
     return all((_text(event_properties, k) or "") in clause[k] for k in keys)
+
+
+def refines(child: Mapping[str, Sequence[str]], parent: Mapping[str, Sequence[str]]) -> bool:
+    """Whether Lago treats the filter with values map ``child`` as a refinement of ``parent``:
+    the parent's fee does not count the events the child's counts (more keys, overlapping on
+    every key of the parent; or the same keys, each a subset, not all equal)."""
+    mine, theirs = _expand({"values": child}, None), _expand({"values": parent}, None)
+    if not theirs or not all(k in mine and v.overlaps(mine[k]) for k, v in theirs.items()):
+        return False
+    if set(mine) != set(theirs):
+        return True
+    nested = all(mine[k].within(theirs[k]) for k in mine)
+    return nested and any(mine[k].only != theirs[k].only for k in mine)
 
 
 class FilterRouter:

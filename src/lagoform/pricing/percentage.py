@@ -28,7 +28,11 @@ from typing import Any
 
 from lagoform.pricing.rounding import HUNDRED, ZERO, PricingError, to_decimal
 
-__all__ = ["PercentageRules", "percentage_amount"]
+__all__ = ["COUNTED_AGGREGATIONS", "PercentageRules", "percentage_amount"]
+
+# Metrics whose running total Lago reads as 1, 2, … units (percentage free units;
+# billing_metrics/aggregations/count_service.rb and unique_count_service.rb).
+COUNTED_AGGREGATIONS = frozenset({"count_agg", "unique_count_agg"})
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,6 @@ from lagoform import pricing
 from lagoform.sandbox.state import E_PRECISE, E_PROPS, E_SEQ, E_TS, Record, StoredEvent
 
 ZERO = Decimal(0)
-# Metrics whose running total Lago reads as 1, 2, … units (percentage free units).
-COUNTED = ("count_agg", "unique_count_agg")
 
 
 def number(value: Any) -> Decimal | None:
@@ -140,7 +138,7 @@ def _price_group(
         usage,
         premium=premium,
         currency=plan["amount_currency"],
-        count_aggregation=metric["aggregation_type"] in COUNTED,
+        count_aggregation=metric["aggregation_type"] in pricing.COUNTED_AGGREGATIONS,
     )
     return usage, fees
 

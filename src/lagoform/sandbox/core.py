@@ -8,6 +8,7 @@ handler and renders Lago's JSON. Transports (httpx in-process, ASGI) are thin ad
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -48,6 +49,8 @@ class Sandbox:
         save_interval: float = 2.0,
         clock: Callable[[], float] = time.time,
         features: Iterable[str] = FEATURES,
+        holder: str | None = "lagoform",
+        lock_wait: float = 0.0,
     ) -> None:
         self._lock = threading.RLock()
         self.features = frozenset(features)
@@ -62,8 +65,15 @@ class Sandbox:
         self.state_file = Path(state_file) if state_file is not None else None
         self._file = StateFile(self.state_file) if self.state_file is not None else None
         self.state = State()
+        if self._file is not None and holder is not None:
+            # one writer per state file (persistence.py); holder None: the caller coordinates
+            self._file.acquire(f"{holder} (pid {os.getpid()})", wait=lock_wait)
         if self._file is not None and self._file.exists():
-            self.state = self._file.load()
+            try:
+                self.state = self._file.load()
+            except BaseException:
+                self._file.release()
+                raise
         self._stop = threading.Event()
         self._saver: threading.Thread | None = None
         if self.state_file is not None:
@@ -146,7 +156,15 @@ class Sandbox:
             self._saver.join(timeout=5)
         if self.state.dirty:
             self.save()
+        if self._file is not None:
+            self._file.release()
         atexit.unregister(self.close)
+
+    def announce_server(self, url: str) -> None:
+        """Write in the state file's lock where this server listens, so a second user of the
+        state is told to talk to it."""
+        if self._file is not None:
+            self._file.announce(f"lagoform sandbox serve (pid {os.getpid()})", url)
 
     def __enter__(self) -> Sandbox:
         return self

@@ -133,7 +133,7 @@ def _estimate(
             value,
             precise_total_amount_cents=lenient_decimal(body.get("precise_total_amount_cents") or 0),
             premium=req.org.premium,
-            count_aggregation=metric["aggregation_type"] in aggregation.COUNTED,
+            count_aggregation=metric["aggregation_type"] in pricing.COUNTED_AGGREGATIONS,
             currency=plan["amount_currency"],
         )
     except pricing.PricingError as err:

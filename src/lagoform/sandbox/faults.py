@@ -54,11 +54,23 @@ class FaultInjector:
         self._windows: dict[str, tuple[int, int]] = {}  # class -> (window second, count)
 
     def configure(self, changes: dict[str, Any], now: float) -> None:
-        """Apply a partial update; ``outage_seconds`` and ``rate_limit=True`` are shorthands."""
+        """Apply a partial update; ``outage_seconds`` and ``rate_limit=True`` are shorthands.
+
+        All or nothing: the update is built on a copy and checked whole, so a refused one (the
+        control endpoint's 422) leaves the settings exactly as they were."""
         unknown = set(changes) - FAULT_KEYS
         if unknown:
             raise ValueError(f"unknown fault settings: {', '.join(sorted(unknown))}")
-        faults = self.faults
+        try:
+            faults = self._updated(changes, now)
+        except (TypeError, ValueError, AttributeError) as err:
+            raise ValueError(f"invalid fault settings: {err}") from None
+        self.faults = faults
+        if "fault_seed" in changes:
+            self._rng = random.Random(faults.fault_seed)
+
+    def _updated(self, changes: dict[str, Any], now: float) -> Faults:
+        faults = Faults(**{**asdict(self.faults), "rate_limits": dict(self.faults.rate_limits)})
         for key, value in changes.items():
             if key == "outage_seconds":
                 faults.outage = False
@@ -81,8 +93,13 @@ class FaultInjector:
             raise ValueError("fault_phase must be 'before' or 'after'")
         if not 0 <= faults.fault_rate <= 1:
             raise ValueError("fault_rate must be between 0 and 1")
-        if "fault_seed" in changes:
-            self._rng = random.Random(faults.fault_seed)
+        if not 0 <= faults.latency_ms <= 600_000:
+            raise ValueError("latency_ms must be between 0 and 600000")
+        if not 400 <= faults.fault_status <= 599:
+            raise ValueError("fault_status must be an HTTP error status (400-599)")
+        if any(not math.isfinite(v) or v <= 0 for v in faults.rate_limits.values()):
+            raise ValueError("rate_limits must be above 0 requests per second")
+        return faults
 
     def in_outage(self, now: float) -> bool:
         until = self.faults.outage_until

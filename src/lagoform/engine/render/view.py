@@ -264,7 +264,7 @@ def _tenant_line(tenant: TenantImpact, action: str, metric: bool, names: Mapping
     if action == "delete":
         how = "terminated"
     elif metric and tenant.overridden:
-        how = "gets the change (a metric's change reaches every plan using it, own copies too)"
+        how = "gets the change (a metric's change reaches every charge on it, own copies too)"
     else:
         how = _HOW[tenant.how] if tenant.reached else _KEEPS[tenant.how]
         if tenant.kept and tenant.how != "unreached":
