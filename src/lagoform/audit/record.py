@@ -31,9 +31,7 @@ Phase = Literal["intent", "outcome", "settlement"]
 # "unknown": the answer was lost (timeout, broken connection, 5xx): Lago may have acted.
 # Settlements: "landed" (Lago has it), "not_landed" (it does not, and never will), "superseded"
 # (an idempotent call: a later apply re-read Lago and planned from what it holds).
-OutcomeStatus = Literal[
-    "ok", "failed", "not_sent", "unknown", "landed", "not_landed", "superseded"
-]
+OutcomeStatus = Literal["ok", "failed", "not_sent", "unknown", "landed", "not_landed", "superseded"]
 UNSETTLED: frozenset[str] = frozenset({"unknown"})
 
 
