@@ -106,24 +106,24 @@ def apply(root: Path, url: str, kill_after: float | None = None) -> Outcome:
     )
     killed = False
     try:
-        _, err = process.communicate(timeout=kill_after if kill_after is not None else 1800)
+        out, err = process.communicate(timeout=kill_after if kill_after is not None else 1800)
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGKILL)  # by PID: only the apply this benchmark started
-        _, err = process.communicate(timeout=30)
+        out, err = process.communicate(timeout=30)
         killed = True
     seconds = time.perf_counter() - began
-    text = err.decode(errors="replace")
-    starts = re.findall(r"^\[(\d+)/(\d+)\] .*$", text, re.M)
-    progress = [line for line in text.splitlines() if re.match(r"^\[\d+/\d+\] ", line)]
-    applied = max((int(i) - 1 for i, _ in starts), default=0)
-    if not killed and process.returncode == 0 and starts:
-        applied = int(starts[-1][1])
+    # one line per change done: "~ plan plan_0001: updated (0.0 s) [1/1000, ~40s left]"
+    done = [
+        line for line in out.decode(errors="replace").splitlines()
+        if re.search(r"\[\d+/\d+(, ~\S+ left)?\]$", line)
+    ]  # fmt: skip
+    with_eta = [line for line in done if "left]" in line]
     return Outcome(
         seconds,
         process.returncode,
-        applied,
-        text.count("HTTP 429"),
-        [p for p in progress if "left)" in p][:: max(1, len(progress) // 4)][:4],
+        len(done),
+        err.decode(errors="replace").count("HTTP 429"),
+        with_eta[:: max(1, len(with_eta) // 4)][:4],
         killed,
     )
 

@@ -12,7 +12,6 @@ from lagoform.catalog import (
     Tenant,
     add_on_body,
     add_on_from_lago,
-    apply_overrides,
     billable_metric_body,
     billable_metric_from_lago,
     coupon_body,
@@ -150,7 +149,19 @@ def test_effective_plan_and_overrides_round_trip() -> None:
     _, enterprise, globex = _example()
     overrides = globex.subscriptions[0].overrides
     assert overrides is not None
-    child = apply_overrides(enterprise, overrides)
+    # the tenant's copy of the plan, as Lago holds it after apply: its fee and token prices
+    deal = overrides.charges["tokens"]
+    child = enterprise.model_copy(
+        update={
+            "amount": overrides.amount,
+            "charges": tuple(
+                c.model_copy(update={"properties": deal.properties, "filters": deal.filters})
+                if c.code == "tokens"
+                else c
+                for c in enterprise.charges
+            ),
+        }
+    )
     assert child.amount.cents == 450000
     tokens = child.charge("tokens")
     assert tokens is not None and tokens.properties.amount == Decimal("0.0000015")  # type: ignore[union-attr]

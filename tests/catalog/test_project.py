@@ -66,16 +66,6 @@ def test_locate_points_at_yaml_lines() -> None:
     assert project.locate("plan", "no_such_plan").line is None
 
 
-def test_effective_plan_applies_overrides() -> None:
-    project = load_project(ROOT)
-    plan = project.effective_plan("globex", "globex-main")
-    assert plan is not None and str(plan.amount) == "4500.00 USD"
-    assert project.effective_plan("acme-labs", "acme-labs-pro") == project.catalog.plan(
-        "pro_monthly"
-    )
-    assert project.effective_plan("globex", "nope") is None
-
-
 def test_every_problem_is_reported_in_one_run_sorted(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "catalog", tmp_path / "catalog")
     shutil.copytree(ROOT / "overrides", tmp_path / "overrides")

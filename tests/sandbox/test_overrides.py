@@ -224,3 +224,37 @@ def test_cascade_updates_reach_uncustomised_children(api: Api) -> None:
     assert effective("custom") == (2000, {"amount": "0.2"})
     api.ok("PUT", "/plans/pro", {"plan": {"amount_cents": 3000}})  # no cascade
     assert effective("plain")[0] == 2000
+
+
+def test_cascade_follows_the_models_filter_rule(api: Api) -> None:
+    # The sandbox asks lagoform.model which parts of a copy follow a cascade (one rule):
+    # an uncustomised filter takes the new price and display name (ChargeFilters::
+    # CascadeService), a customised one keeps its price, and "0.50" equals "0.5".
+    metric = create_metric(api, "tokens", filters=[{"key": "type", "values": ["a", "b"]}])
+    filters = [
+        {"values": {"type": ["a"]}, "properties": {"amount": "0.50"}},
+        {"values": {"type": ["b"]}, "properties": {"amount": "1"}},
+    ]
+    pro = create_plan(api, "pro", charges=[charge_item(metric["lago_id"], filters=filters)])
+    charge_id = pro["charges"][0]["lago_id"]
+    subscribe(api, "plain", plan_overrides={"name": "plain"})
+    own_b = [filters[0], {"values": {"type": ["b"]}, "properties": {"amount": "0.7"}}]
+    subscribe(api, "custom", customer="c2",
+              plan_overrides={"charges": [{"id": charge_id, "filters": own_b}]})  # fmt: skip
+    raised = [
+        {"values": {"type": ["a"]}, "properties": {"amount": "0.6"}, "invoice_display_name": "A"},
+        {"values": {"type": ["b"]}, "properties": {"amount": "2"}},
+    ]
+    api.ok("PUT", "/plans/pro", {"plan": {"cascade_updates": True, "charges": [
+        {"id": charge_id, "charge_model": "standard", "properties": {"amount": "1"},
+         "filters": raised}]}})  # fmt: skip
+
+    def filters_of(ext: str) -> dict[str, tuple[str, Any]]:
+        plan = api.ok("GET", f"/subscriptions/{ext}")["subscription"]["plan"]
+        return {
+            f["values"]["type"][0]: (f["properties"]["amount"], f["invoice_display_name"])
+            for f in plan["charges"][0]["filters"]
+        }
+
+    assert filters_of("plain") == {"a": ("0.6", "A"), "b": ("2", None)}
+    assert filters_of("custom") == {"a": ("0.6", "A"), "b": ("0.7", None)}

@@ -78,7 +78,6 @@ from lagoform.catalog.models_usage import (
 from lagoform.catalog.money import Money, decimal_text, from_cents, to_cents
 from lagoform.catalog.project import Catalog, Item, Project, load_project
 from lagoform.catalog.schema import catalog_schema, overrides_schema
-from lagoform.catalog.variants import apply_overrides
 from lagoform.catalog.yaml_out import tenant_to_yaml, to_yaml
 from lagoform.catalog.yamlsrc import SourceLocation, dump_yaml, load_yaml
 
@@ -122,7 +121,6 @@ __all__ = [
     "Wallet",
     "add_on_body",
     "add_on_from_lago",
-    "apply_overrides",
     "billable_metric_body",
     "billable_metric_from_lago",
     "catalog_schema",

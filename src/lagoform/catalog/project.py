@@ -18,7 +18,7 @@ from lagoform.catalog.models_metric import BillableMetric, Tax
 from lagoform.catalog.models_plan import AddOn, BillingPlan, Coupon, Removal
 from lagoform.catalog.models_tenant import Subscription, Tenant
 from lagoform.catalog.models_usage import UsageMapping
-from lagoform.catalog.variants import apply_overrides, resolve_extends
+from lagoform.catalog.variants import resolve_extends
 from lagoform.catalog.yamlguard import read_yaml_file
 from lagoform.catalog.yamlsrc import LocDict, LocList, SourceLocation, copy_mapping, parse_yaml
 from lagoform.errors import CatalogError, Problem
@@ -86,15 +86,6 @@ class Project:
 
     def tenant(self, external_id: str) -> Tenant | None:
         return next((t for t in self.tenants if t.external_id == external_id), None)
-
-    def effective_plan(self, tenant_id: str, subscription_id: str) -> BillingPlan | None:
-        """The plan a tenant's subscription is billed on (base plan + overrides)."""
-        tenant = self.tenant(tenant_id)
-        subscription = tenant.subscription(subscription_id) if tenant else None
-        plan = self.catalog.plan(subscription.plan) if subscription else None
-        if plan is None or subscription is None:
-            return None
-        return apply_overrides(plan, subscription.overrides)
 
     def subscriptions(self) -> Iterator[tuple[Tenant, Subscription]]:
         for tenant in self.tenants:
@@ -268,7 +259,7 @@ def _type_overrides(raw: LocDict, models: dict[str, dict[str, str]]) -> LocDict:
 def _typed_filters(filters: list[Any], model: str) -> list[Any]:
     out = LocList(loc=filters.loc) if isinstance(filters, LocList) else []
     for item in filters:
-        if isinstance(item, dict):
+        if isinstance(item, dict) and "properties" in item:  # a discount entry has none
             item = copy_mapping(item)
             item["properties"] = with_model(item.get("properties"), model)
         out.append(item)

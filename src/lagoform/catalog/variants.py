@@ -1,8 +1,9 @@
-"""Plan variants (``extends``) and per-tenant overrides applied to a plan.
+"""Plan variants (``extends``).
 
 ``resolve_extends`` works on located raw YAML before validation: a variant starts as a copy of
 its parent (inherited values keep the parent's file:line) and its own top-level keys replace
-the parent's. ``apply_overrides`` gives the effective plan a tenant's subscription is billed on.
+the parent's. What a subscription is billed on (base plan + overrides) is
+``lagoform.model.effective``'s, in the comparison form.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from lagoform.catalog.diagnose import suggest
-from lagoform.catalog.models_plan import BillingPlan
-from lagoform.catalog.models_tenant import PlanOverrides
 from lagoform.catalog.yamlsrc import LocDict
 from lagoform.errors import Problem
 
@@ -86,28 +85,3 @@ def _inherits_broken(raw: LocDict, by_code: dict[str, LocDict], reported: set[in
         parent = current.get("extends")
         current = by_code.get(parent) if isinstance(parent, str) else None
     return False
-
-
-def apply_overrides(plan: BillingPlan, overrides: PlanOverrides | None) -> BillingPlan:
-    """The plan a subscription is billed on: the base plan with the tenant's overrides."""
-    if overrides is None:
-        return plan
-    changes: dict[str, Any] = {}
-    for key in ("amount", "name", "invoice_display_name", "description", "trial_days", "tax_codes"):
-        value = getattr(overrides, key)
-        if value is not None:
-            changes[key] = value
-    charges = []
-    for charge in plan.charges:
-        override = overrides.charges.get(charge.code)
-        if override is None:
-            charges.append(charge)
-            continue
-        update = {
-            key: getattr(override, key)
-            for key in ("properties", "filters", "min_amount", "invoice_display_name", "tax_codes")
-            if getattr(override, key) is not None
-        }
-        charges.append(charge.model_copy(update=update))
-    changes["charges"] = tuple(charges)
-    return plan.model_copy(update=changes)

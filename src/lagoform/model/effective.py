@@ -5,8 +5,11 @@ data and never edits its arguments.
 
 - ``pricing``: the part of a plan a subscription's overrides can change (plus each charge's
   model), the form in which a catalog plan and a subscription's own copy compare.
-- ``overlay``: base plan + overrides, Lago's override semantics (API_NOTES §5.4, §5.5): a field
-  an override sets replaces the base's, ``properties`` and ``filters`` whole.
+- ``overlay``: base plan + overrides: a field an override sets replaces the base's
+  (``properties`` whole), and an override's ``filters`` name only the filters it negotiates
+  (by their values map): those replace the base's, every other filter of the charge stays the
+  catalog's. (Lago replaces a charge's whole filter list on its override endpoint, API_NOTES
+  §5.5: apply sends it the merged list, ``overlay``'s.)
 - ``cascade``: a subscription's own copy after an edit of its parent plan with
   ``cascade_updates: true`` (§4.6; lago-api ``Plans::UpdateService``, ``Charges::UpdateService``
   in cascade mode, ``ChargeFilters::CascadeDispatcher`` / ``CascadeService``): what reaches the
@@ -35,7 +38,10 @@ __all__ = [
     "cascade",
     "copy_after",
     "copy_goal",
+    "fee_follows",
+    "filter_follows",
     "overlay",
+    "price_follows",
     "pricing",
 ]
 
@@ -62,19 +68,48 @@ def pricing(plan: Normal) -> Normal:
 
 def overlay(base: Normal, overrides: Normal) -> Normal:
     """Base plan + overrides: a field the override sets replaces the base's (``properties``
-    and ``filters`` whole); an override of a charge the base lacks changes nothing."""
+    whole); its ``filters`` replace the base's filters with the same values map and leave the
+    others (a filter the base charge lacks is not added: validate refuses it); an override of
+    a charge the base lacks changes nothing."""
     out = copy.deepcopy(base)
     for name in (*PLAN_FIELDS, *FIRST_ONLY):
         if name in overrides:
             out[name] = copy.deepcopy(overrides[name])
     charges = out.setdefault("charges", {})
     for code, item in (overrides.get("charges") or {}).items():
-        if code in charges:
-            charges[code].update(copy.deepcopy(item))
+        if code not in charges:
+            continue
+        mine = charges[code]
+        for name, value in item.items():
+            if name == "filters":
+                filters = mine.setdefault("filters", {})
+                filters.update({k: copy.deepcopy(v) for k, v in value.items() if k in filters})
+            else:
+                mine[name] = copy.deepcopy(value)
     return out
 
 
 # -- cascade_updates -----------------------------------------------------------------------------
+# Lago's three tests of "was this part customised?" (the sandbox calls them on its own records).
+
+
+def fee_follows(child: Any, old: Any, new: Any) -> bool:
+    """A copy's subscription fee takes the parent's new one only when it still equals the old
+    (``Plans::UpdateService#cascade_subscription_fee_update``)."""
+    return bool(old != new and child == old)
+
+
+def price_follows(mine: Normal, old: Normal) -> bool:
+    """A copy's charge takes the parent's new properties only when its model and properties
+    equal the old parent charge's (``Charge#equal_properties?``; grouping keys included)."""
+    same_model = mine.get("charge_model") == old.get("charge_model")
+    return same_model and (mine.get("properties") or {}) == (old.get("properties") or {})
+
+
+def filter_follows(own: Normal, old: Normal) -> bool:
+    """A copy's filter takes the parent's new properties and display name only when its
+    properties equal the old parent filter's (``ChargeFilters::CascadeService``)."""
+    return (own.get("properties") or {}) == (old.get("properties") or {})
 
 
 @dataclass(frozen=True)
@@ -100,11 +135,11 @@ def cascade(child: Normal, old_parent: Normal, new_parent: Normal) -> Cascaded:
     """
     out = copy.deepcopy(child)
     kept: list[str] = []
-    if old_parent.get("amount_cents") != new_parent.get("amount_cents"):
-        if child.get("amount_cents") == old_parent.get("amount_cents"):
-            out["amount_cents"] = new_parent.get("amount_cents")
-        else:
-            kept.append("subscription fee (its own)")
+    old_fee, new_fee = old_parent.get("amount_cents"), new_parent.get("amount_cents")
+    if fee_follows(child.get("amount_cents"), old_fee, new_fee):
+        out["amount_cents"] = new_fee
+    elif old_fee != new_fee:
+        kept.append("subscription fee (its own)")
     if old_parent.get("minimum_commitment") != new_parent.get("minimum_commitment"):
         kept.append("minimum commitment (Lago does not cascade it)")
     old_charges = old_parent.get("charges") or {}
@@ -131,8 +166,7 @@ def _cascade_charge(code: str, old: Normal, new: Normal, mine: Normal) -> tuple[
     kept: list[str] = []
     old_props, new_props = old.get("properties") or {}, new.get("properties") or {}
     if old_props != new_props:
-        same_model = mine.get("charge_model") == old.get("charge_model")
-        if same_model and (mine.get("properties") or {}) == old_props:
+        if price_follows(mine, old):
             out["properties"] = copy.deepcopy(new_props)
         else:
             kept.append(f"charge {code} price (its own)")
@@ -176,7 +210,7 @@ def _cascade_filters(code: str, old: Normal, new: Normal, mine: Normal) -> tuple
             continue
         if own is None or before == parent:
             continue
-        if (own.get("properties") or {}) == (before.get("properties") or {}):
+        if filter_follows(own, before):
             updated = {**own, "properties": copy.deepcopy(parent.get("properties") or {})}
             updated.pop("invoice_display_name", None)
             filters[key] = clean({**updated, **_display(parent)})

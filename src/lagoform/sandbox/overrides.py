@@ -7,6 +7,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from lagoform.model.effective import fee_follows, filter_follows, price_follows
+from lagoform.model.properties import properties as canonical_properties
 from lagoform.sandbox import charges, plans, taxes
 from lagoform.sandbox import properties as props_mod
 from lagoform.sandbox.api_errors import invalid
@@ -107,10 +109,7 @@ def cascade_to_children(org: Org, old: Record, new: Record) -> None:
     for child in state.live_plans():
         if child["parent_id"] != new["lago_id"] or child["lago_id"] not in live_plan_ids:
             continue
-        if (
-            old["amount_cents"] != new["amount_cents"]
-            and child["amount_cents"] == old["amount_cents"]
-        ):
+        if fee_follows(child["amount_cents"], old["amount_cents"], new["amount_cents"]):
             child["amount_cents"] = new["amount_cents"]
         child["charges"] = [
             c
@@ -125,16 +124,20 @@ def cascade_to_children(org: Org, old: Record, new: Record) -> None:
                     child["charges"].append(charges.copy_for_child(state, parent_charge, org.now))
             elif mine is not None and mine["charge_model"] == parent_charge["charge_model"]:
                 _cascade_charge(org, old_charges[parent_id], parent_charge, mine)
+            # a copy whose model differs from its parent's takes nothing (Lago skips it)
         child["charges"].sort(key=lambda c: int(c["_seq"]))
 
 
-def _strip_grouping(properties: Record) -> Record:
-    return {k: v for k, v in properties.items() if k not in GROUPING_KEYS}
+def _form(charge: Record, properties: Record | None = None) -> Record:
+    """A charge's (or filter's) properties in the model's comparison form, where Lago's
+    "customised?" tests compare them."""
+    model = charge["charge_model"]
+    raw = charge["properties"] if properties is None else properties
+    return {"charge_model": model, "properties": canonical_properties(model, raw)}
 
 
 def _cascade_charge(org: Org, old: Record, new: Record, mine: Record) -> None:
-    customised = _strip_grouping(mine["properties"]) != _strip_grouping(old["properties"])
-    if not customised:
+    if price_follows(_form(mine), _form(old)):
         mine["properties"] = copy.deepcopy(new["properties"])
     for key in GROUPING_KEYS:
         if key in new["properties"]:
@@ -146,13 +149,29 @@ def _cascade_charge(org: Org, old: Record, new: Record, mine: Record) -> None:
     my_filters = {charges.values_key(f["values"]): f for f in mine["filters"]}
     for values, parent_filter in new_filters.items():
         own = my_filters.get(values)
+        before = old_filters.get(values)
         if own is None:
-            if values not in old_filters:
+            if before is None:
                 fresh = charges.new_filter(org.state, copy.deepcopy(parent_filter["values"]))
                 fresh["properties"] = copy.deepcopy(parent_filter["properties"])
                 fresh["invoice_display_name"] = parent_filter["invoice_display_name"]
                 mine["filters"].append(fresh)
-        elif values in old_filters and own["properties"] == old_filters[values]["properties"]:
-            own["properties"] = copy.deepcopy(parent_filter["properties"])
+        elif before is not None and _filter_changed(before, parent_filter):
+            if filter_follows(_form(mine, own["properties"]), _form(mine, before["properties"])):
+                own["properties"] = copy.deepcopy(parent_filter["properties"])
+                own["invoice_display_name"] = parent_filter["invoice_display_name"]
+            else:  # customised: only its grouping keys follow
+                for key in GROUPING_KEYS:
+                    if key in parent_filter["properties"]:
+                        own["properties"][key] = copy.deepcopy(parent_filter["properties"][key])
+                    else:
+                        own["properties"].pop(key, None)
     removed = set(old_filters) - set(new_filters)
     mine["filters"] = [f for f in mine["filters"] if charges.values_key(f["values"]) not in removed]
+
+
+def _filter_changed(before: Record, after: Record) -> bool:
+    return (before["properties"], before["invoice_display_name"]) != (
+        after["properties"],
+        after["invoice_display_name"],
+    )
