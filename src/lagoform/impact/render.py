@@ -25,6 +25,7 @@ MAX_ITEMS = 20  # entries per list in text and markdown (a PR comment has a size
 _CAUSES = {
     "plan": "plan change",
     "repriced": "re-priced by lagoform: catalog prices with its negotiated values",
+    "frozen": "frozen: its own copy at these prices",
     "cascade": "plan change via cascade_updates",
     "plan_switch": "moves to another plan",
 }

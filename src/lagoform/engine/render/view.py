@@ -73,6 +73,7 @@ class PlanView:
     audit: tuple[AuditPreview, ...] = ()
     what: str = ""  # "1 plan updated, 2 subscriptions created"
     unchanged_filters: tuple[str, ...] = ()  # "plan pro, charge tokens: 143 other filters …"
+    findings: tuple[tuple[str, str, str, bool], ...] = ()  # (id, message, way out, acknowledged)
 
 
 def plan_view(
@@ -102,6 +103,7 @@ def plan_view(
         audit=tuple(audit),
         what=_what(plan.pending()),
         unchanged_filters=tuple(_unchanged_filters(changes)),
+        findings=tuple((f.id, f.message, f.way_out, f.acknowledged) for f in plan.findings),
     )
 
 
@@ -296,12 +298,14 @@ def _tenant_line(tenant: TenantImpact, action: str, metric: bool, names: Mapping
 _HOW = {
     "follows": "pays the new prices",
     "repriced": "pays the new catalog prices; its negotiated prices stay",
+    "frozen": "gets its own copy at these prices now, frozen from then on",
     "cascade": "gets the new prices (Lago updates its own copy of the plan)",
     "unreached": "keeps its current prices (Lago does not update its own copy of the plan)",
 }
 _KEEPS = {
     "follows": "unchanged",
     "repriced": "keeps its negotiated prices",
+    "frozen": "keeps its prices (frozen in its YAML)",
     "cascade": "keeps its customised prices (Lago updates only what was not customised)",
     "unreached": "keeps its current prices (Lago does not update its own copy of the plan)",
 }
