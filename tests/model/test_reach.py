@@ -103,8 +103,9 @@ def test_a_frozen_copy_keeps_its_prices_but_not_a_filter_value_its_metric_retire
             ])])
         )  # fmt: skip
 
-    copy, catalog = filtered("m1", "m2"), forms.billing_plan(
-        plan("pro", [charge("tokens", "tokens", "9")])
+    copy, catalog = (
+        filtered("m1", "m2"),
+        forms.billing_plan(plan("pro", [charge("tokens", "tokens", "9")])),
     )
     change = PlanChange(copy, catalog, metric_values={"tokens": {"model": ["m1"]}})
     found = reach(sub(True, copy), Wanted("pro", {}, stated=True, frozen=True), change)
