@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lagoform.catalog.checks_charge import (
-    Report,
-    check_cents,
-    check_filter_values,
-    check_filters,
-    check_properties,
-)
-from lagoform.catalog.diagnose import piece, suggest
+from lagoform.catalog.checks_charge import Report, check_filter_values
+from lagoform.catalog.checks_overrides import check_overrides
+from lagoform.catalog.diagnose import piece
 from lagoform.catalog.models_metric import BillableMetric
 from lagoform.catalog.models_plan import BillingPlan
-from lagoform.catalog.models_tenant import Customer, PlanOverrides, Subscription, Tenant, Wallet
+from lagoform.catalog.models_tenant import Customer, Subscription, Tenant, Wallet
 from lagoform.catalog.models_usage import is_record_path
 from lagoform.catalog.money import decimal_text
 from lagoform.errors import Problem
@@ -89,6 +84,7 @@ def check_tenants(
                 )
             _check_customer(report, customer, refs)
         targets = 0
+        currency = _Currency(customer)
         for index, sub in subscriptions:
             path = ("subscriptions", index)
             owner = owners.get(sub.external_id)
@@ -109,8 +105,10 @@ def check_tenants(
             plan = project.catalog.plan(sub.plan)
             if plan is None:
                 refs.check(report, (*path, "plan"), "plan", sub.plan)
+            else:
+                currency.check(report, (*path, "plan"), sub, plan)
             if sub.overrides is not None:
-                _check_overrides(report, (*path, "overrides"), sub.overrides, plan, metrics, refs)
+                check_overrides(report, (*path, "overrides"), sub.overrides, plan, metrics, refs)
         codes: set[str] = set()
         for index, wallet in wallets:
             path = ("wallets", index)
@@ -185,52 +183,33 @@ def _check_customer(report: Report, customer: Customer, refs: Refs) -> None:
         refs.check(report, ("customer", "tax_codes", index), "tax", code)
 
 
-def _check_overrides(
-    report: Report,
-    path: tuple[object, ...],
-    overrides: PlanOverrides,
-    plan: BillingPlan | None,
-    metrics: dict[str, BillableMetric],
-    refs: Refs,
-) -> None:
-    for name in ("reason", "approval"):
-        if not getattr(overrides, name).strip():
-            report.at(
-                (*path, name),
-                f"overrides need a non-empty {name}",
-                "every override needs a reason and an approval reference (MSA or ticket id)",
-            )
-    for index, code in enumerate(overrides.tax_codes or ()):
-        refs.check(report, (*path, "tax_codes", index), "tax", code)
-    if plan is None:
-        return
-    if overrides.amount is not None and overrides.amount.currency != plan.currency:
+class _Currency:
+    """A customer is billed in one currency: its own, or else the first plan's it subscribes
+    to (Lago sets it then, API_NOTES §5.2, and refuses a subscription in another currency with
+    ``currencies_does_not_match``; multi-currency Lago accepts it but invoices it apart)."""
+
+    def __init__(self, customer: Customer | None) -> None:
+        self.currency = customer.currency if customer is not None else None
+        self.written = self.currency is not None
+        self.first: Subscription | None = None
+
+    def check(
+        self, report: Report, path: tuple[object, ...], sub: Subscription, plan: BillingPlan
+    ) -> None:
+        if self.currency is None:
+            self.currency, self.first = plan.currency, sub
+            return
+        if plan.currency == self.currency:
+            return
+        if self.written:
+            why = f"the customer's currency is {self.currency}"
+            way = f"subscribe it to a plan priced in {self.currency}, or change customer.currency"
+        else:
+            first = self.first.external_id if self.first else "?"
+            why = f"the customer is billed in {self.currency} (subscription '{first}' sets it)"
+            way = "set customer.currency and put every subscription on a plan in that currency"
         report.at(
-            (*path, "amount"),
-            f"expected an amount in the plan's currency {plan.currency}, "
-            f"got {overrides.amount.currency}",
+            path,
+            f"plan '{plan.code}' bills in {plan.currency}, but {why}",
+            way,
         )
-    codes = [c.code for c in plan.charges]
-    for code, override in overrides.charges.items():
-        here = (*path, "charges", code)
-        charge = plan.charge(code)
-        if charge is None:
-            report.at(
-                here,
-                f"plan '{plan.code}' has no charge '{code}'"
-                + (f" (charges: {', '.join(codes)})" if codes else ""),
-                suggest(code, codes),
-                key=True,
-            )
-            continue
-        metric = metrics.get(charge.metric)
-        if override.properties is not None:
-            check_properties(report, (*here, "properties"), override.properties)
-        if override.filters is not None:
-            check_filters(report, (*here, "filters"), override.filters, metric)
-        if override.min_amount is not None:
-            check_cents(report, (*here, "min_amount"), override.min_amount, plan.currency)
-            if charge.pay_in_advance and override.min_amount != 0:
-                report.at((*here, "min_amount"), "a pay_in_advance charge cannot have a min_amount")
-        for index, tax_code in enumerate(override.tax_codes or ()):
-            refs.check(report, (*here, "tax_codes", index), "tax", tax_code)
