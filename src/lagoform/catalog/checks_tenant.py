@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 from lagoform.catalog.checks_charge import Report, check_filter_values
 from lagoform.catalog.checks_overrides import check_overrides
-from lagoform.catalog.diagnose import piece
+from lagoform.catalog.diagnose import piece, suggest
+from lagoform.catalog.models_charge import WILDCARD
 from lagoform.catalog.models_metric import BillableMetric
 from lagoform.catalog.models_plan import BillingPlan
 from lagoform.catalog.models_tenant import Customer, Subscription, Tenant, Wallet
-from lagoform.catalog.models_usage import is_record_path
+from lagoform.catalog.models_usage import UsageEventMapping, UsageMapping, is_record_path
 from lagoform.catalog.money import decimal_text
 from lagoform.errors import Problem
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from lagoform.catalog.project import Project
 
 MAX_CUSTOMER_METADATA = 5
+_DEFAULT_FILLS = "a default fills a property read from the record with a $path, when it is missing"
 
 
 def check_usage_mappings(
@@ -59,8 +61,68 @@ def check_usage_mappings(
                 )
             for key, value in event.properties.items():
                 if key in metric.filters and not is_record_path(value):
-                    text = value if isinstance(value, str) else str(value)
-                    check_filter_values(report, (*path, "properties", key), key, (text,), metric)
+                    _check_event_value(report, (*path, "properties", key), key, value, metric)
+            _check_defaults(report, path, event, mapping.defaults, metric)
+        _check_unused_defaults(report, mapping)
+
+
+def _check_event_value(
+    report: Report, path: tuple[object, ...], key: str, value: object, metric: BillableMetric
+) -> None:
+    """A constant an event carries for a filter key: one of the filter's values."""
+    text = value if isinstance(value, str) else str(value)
+    if text == WILDCARD:
+        report.at(
+            path,
+            f"an event carries one value of '{key}'; '*' (any value) only belongs in a "
+            "charge filter",
+        )
+        return
+    check_filter_values(report, path, key, (text,), metric)
+
+
+def _check_defaults(
+    report: Report,
+    path: tuple[object, ...],
+    event: UsageEventMapping,
+    shared: dict[str, object],
+    metric: BillableMetric,
+) -> None:
+    """Each default fills a property the event reads from the record, with a value the
+    metric's filter allows (the event's own default wins over the mapping's)."""
+    read = [name for name, value in event.properties.items() if is_record_path(value)]
+    for key, value in event.defaults.items():
+        here = (*path, "defaults", key)
+        if key not in read:
+            report.at(
+                here,
+                f"this event reads no property '{key}' from the record"
+                + (f" (it reads: {', '.join(read)})" if read else ""),
+                suggest(key, read) or _DEFAULT_FILLS,
+                key=True,
+            )
+        elif key in metric.filters:
+            _check_event_value(report, here, key, value, metric)
+    for key, constant in shared.items():
+        if key in read and key not in event.defaults and key in metric.filters:
+            _check_event_value(report, ("defaults", key), key, constant, metric)
+
+
+def _check_unused_defaults(report: Report, mapping: UsageMapping) -> None:
+    read = {
+        name
+        for event in mapping.events
+        for name, value in event.properties.items()
+        if is_record_path(value)
+    }
+    for key in mapping.defaults:
+        if key not in read:
+            report.at(
+                ("defaults", key),
+                f"no event of this mapping reads property '{key}' from the record",
+                suggest(key, read) or _DEFAULT_FILLS,
+                key=True,
+            )
 
 
 def check_tenants(
