@@ -161,8 +161,11 @@ def test_import_then_plan_is_empty(tmp_path: Path, server: SandboxServer) -> Non
     assert "MSA" not in (fresh / "overrides" / "globex.yaml").read_text()  # reason is Lago-less
     plan = http(server, fresh, "plan", "--detailed-exitcode")
     assert plan.exit_code == 0, plan.output
-    again = http(server, fresh, "import")
-    assert again.exit_code == 1 and "--force" in again.output
+    before = {p: p.read_bytes() for p in fresh.rglob("*.yaml")}
+    again = http(server, fresh, "import")  # into the project it wrote: nothing to change
+    assert again.exit_code == 0, again.output
+    assert "into 0 file(s)" in again.output and f"kept {len(before)} file(s)" in again.output
+    assert {p: p.read_bytes() for p in fresh.rglob("*.yaml")} == before
 
 
 def test_embedded_sandbox_is_the_default_target(tmp_path: Path) -> None:

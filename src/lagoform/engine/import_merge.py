@@ -1,0 +1,222 @@
+"""``lagoform import`` into an existing project: Lago's values, the project's everything else.
+
+Each object Lago has is matched to where the project writes it (its file, its list, by code;
+tenants by file). An object equal to Lago's is left alone; a changed one has only the values
+Lago holds differently rewritten in place (``catalog.yaml_edit``), so comments, layout and
+what Lago cannot hold stay: usage mappings, ``usage_target``, ``cascade_updates``, variants
+(``extends``: a variant keeps only the keys that differ from its parent), the overrides'
+``reason`` and ``approval``. An object Lago does not have is taken out of its file (a tenant
+whose customer Lago does not know loses its file); a new one is added where its kind is
+written (a new plan that equals another plus a few fields as its variant). A file nothing
+changed in is not rewritten.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lagoform.engine.importer import CATALOG_FILES, Imported, ImportResult
+
+if TYPE_CHECKING:
+    from lagoform.catalog import BillingPlan, Project
+
+_KINDS = {key: kind for key, kind in (
+    ("taxes", "tax"),
+    ("billable_metrics", "billable_metric"),
+    ("add_ons", "add_on"),
+    ("plans", "plan"),
+    ("coupons", "coupon"),
+)}  # fmt: skip
+
+
+class _Files:
+    """The project's YAML files, read for round-trip editing on first use."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.texts: dict[str, str] = {}
+        self.data: dict[str, Any] = {}
+
+    def __getitem__(self, relative: str) -> Any:
+        from lagoform.catalog.yaml_edit import load_roundtrip
+
+        if relative not in self.data:
+            path = self.root / relative
+            text = path.read_text(encoding="utf-8") if path.exists() else ""
+            self.texts[relative] = text
+            self.data[relative] = load_roundtrip(text) if text.strip() else None
+        return self.data[relative]
+
+    def set(self, relative: str, data: Any) -> None:
+        self[relative]
+        self.data[relative] = data
+
+    def save(self, result: ImportResult) -> None:
+        from lagoform.catalog.yaml_edit import dump_roundtrip
+
+        for relative, data in sorted(self.data.items()):
+            path = self.root / relative
+            if data is None:
+                if path.exists():
+                    path.unlink()
+                    result.removed.append(path)
+                continue
+            text = dump_roundtrip(data, self.texts[relative])
+            if text == self.texts[relative]:
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            result.files.append(path)
+
+
+def merge_project(project: Project, lago: Imported, root: Path) -> ImportResult:
+    """Write Lago's state into the project at ``root`` (see module doc)."""
+    result = ImportResult()
+    files = _Files(root)
+    for key, kind in _KINDS.items():
+        _merge_kind(project, lago, files, key, kind, result)
+    _merge_removals(project, lago, files, result)
+    _merge_tenants(project, lago, files, result)
+    files.save(result)
+    for key, _ in CATALOG_FILES:
+        result.counts[key] = len(lago.catalog[key])
+    result.counts["tenants"] = len(lago.tenants)
+    return result
+
+
+def _file_of(item: Any) -> str:
+    return str(item.raw.loc.file)
+
+
+def _merge_kind(
+    project: Project, lago: Imported, files: _Files, key: str, kind: str, result: ImportResult
+) -> None:
+    from lagoform.catalog.yaml_edit import item_of, plain, update
+
+    new = dict(lago.catalog[key])
+    written = [i for i in project.items if i.kind == kind and i.model is not None]
+    for item in written:
+        relative, code = _file_of(item), str(item.code)
+        items = files[relative][key]
+        index = item_of(items, "code", code)
+        if index is None:
+            continue
+        if code not in new:
+            del items[index]
+            result.notes.append(f"{kind.replace('_', ' ')} {code}: removed (not in Lago)")
+            continue
+        mine = _carried(kind, item.model, new.pop(code))
+        if mine == item.model:
+            continue
+        result.notes.append(f"{kind.replace('_', ' ')} {code}: updated from Lago")
+        if kind == "plan" and item.model.extends is not None:
+            _merge_variant(items, index, item.model, mine, lago)
+        else:
+            update(items[index], item.model, mine)
+    if not new:
+        return
+    relative = _file_of(written[-1]) if written else f"catalog/{dict(CATALOG_FILES)[key]}"
+    data = files[relative]
+    if data is None:
+        from ruamel.yaml.comments import CommentedMap
+
+        data = CommentedMap()
+        files.set(relative, data)
+    if data.get(key) is None:
+        from ruamel.yaml.comments import CommentedSeq
+
+        data[key] = CommentedSeq()
+    added = list(new.values())
+    if kind == "plan":
+        from lagoform.catalog import plans_to_yaml
+        from lagoform.catalog.yaml_edit import to_node
+
+        roots = [i.model for i in written if i.model.extends is None]
+        fresh = [to_node(d) for d in plans_to_yaml(added, roots, exact=True)]
+    else:
+        fresh = [plain(model) for model in added]
+    for model, node in zip(added, fresh, strict=True):
+        data[key].append(node)
+        result.notes.append(f"{kind.replace('_', ' ')} {model.code}: added")
+
+
+def _carried(kind: str, written: Any, lago: Any) -> Any:
+    """Lago's model with what only the project knows carried over from the written one."""
+    if kind != "plan":
+        return lago
+    return lago.model_copy(
+        update={"cascade_updates": written.cascade_updates, "extends": written.extends}
+    )
+
+
+def _merge_variant(
+    items: Any, index: int, old: BillingPlan, new: BillingPlan, lago: Imported
+) -> None:
+    """A variant keeps only its own keys: a changed one is rewritten (or dropped when it now
+    equals its parent's), a value that now differs from the parent's is written."""
+    from lagoform.catalog.yaml_edit import plain, to_node, update_value
+    from lagoform.catalog.yaml_out import field_yaml
+
+    assert old.extends is not None
+    parent = lago.catalog["plans"].get(old.extends)
+    node = items[index]
+    if parent is None:  # its parent is gone from Lago: the variant becomes a whole plan
+        items[index] = plain(new.model_copy(update={"extends": None}))
+        return
+    for name, field in type(new).model_fields.items():
+        key = field.alias or name
+        if name in ("code", "extends"):
+            continue
+        before, after, inherited = getattr(old, name), getattr(new, name), getattr(parent, name)
+        stated = to_node(field_yaml(new, name, exact=True))
+        if key not in node:
+            if after != inherited:
+                node[key] = stated
+        elif before == after:
+            continue
+        elif after == inherited:
+            del node[key]
+        else:
+            update_value(node, key, before, after, stated)
+
+
+def _merge_removals(project: Project, lago: Imported, files: _Files, result: ImportResult) -> None:
+    """A code Lago has again is taken off the ``remove`` lists (else it is defined and
+    removed at once)."""
+    from lagoform.catalog.project import YAML_SUFFIXES
+
+    base = project.root / "catalog"
+    for path in sorted(p for p in base.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file()):
+        data = files[path.relative_to(project.root).as_posix()]
+        removal = data.get("remove") if isinstance(data, dict) else None
+        if not isinstance(removal, dict):
+            continue
+        for key in _KINDS:
+            codes = removal.get(key)
+            if not isinstance(codes, list):
+                continue
+            for index in range(len(codes) - 1, -1, -1):
+                if str(codes[index]) in lago.catalog[key]:
+                    result.notes.append(f"remove: {key} {codes[index]} taken off (in Lago)")
+                    del codes[index]
+
+
+def _merge_tenants(project: Project, lago: Imported, files: _Files, result: ImportResult) -> None:
+    from lagoform.catalog import tenant_to_yaml
+    from lagoform.catalog.yaml_edit import to_node, update
+
+    written = {i.code: i for i in project.items if i.kind == "tenant" and i.model is not None}
+    for tenant_id, item in written.items():
+        relative = _file_of(item)
+        new = lago.tenants.get(str(tenant_id))
+        if new is None:
+            files.set(relative, None)
+            result.notes.append(f"tenant {tenant_id}: file removed (no such customer in Lago)")
+        elif new != item.model:
+            update(files[relative], item.model, new)
+            result.notes.append(f"tenant {tenant_id}: updated from Lago")
+    for tenant_id, tenant in lago.tenants.items():
+        if tenant_id not in written:
+            files.set(f"overrides/{tenant_id}.yaml", to_node(tenant_to_yaml(tenant)))
+            result.notes.append(f"tenant {tenant_id}: added")
