@@ -54,10 +54,37 @@ def test_overlay_replaces_only_what_the_override_sets() -> None:
     assert after["charges"]["tokens"]["filters"] == base["charges"]["tokens"]["filters"]
     assert after["charges"]["calls"] == base["charges"]["calls"]
     assert base["amount_cents"] == 1000  # the base is not edited
-    # filters are replaced whole; an override of a charge the base lacks changes nothing
-    cleared = overlay(base, {"charges": {"tokens": {"filters": {}}}})
-    assert cleared["charges"]["tokens"]["filters"] == {}
+    # an override of a charge the base lacks changes nothing
     assert overlay(base, {"charges": {"nope": {"properties": {}}}}) == base
+
+
+def test_an_override_names_only_the_filters_it_negotiates() -> None:
+    # the trap of issue 12: negotiating one filter must leave every other at the catalog's price
+    three = charge("tokens", "tokens", "1", filters=[
+        {"values": {"type": [t]}, "properties": {"amount": a}}
+        for t, a in (("a", "2"), ("b", "3"), ("c", "4"))
+    ])  # fmt: skip
+    base = form(three)
+    one = forms.plan_overrides(
+        {"charges": [{"code": "tokens", "filters": [
+            {"values": {"type": ["b"]}, "properties": {"amount": "2.5"}}]}]},
+        {"tokens": "standard"},
+    )  # fmt: skip
+    after = overlay(base, one)["charges"]["tokens"]["filters"]
+    assert {k: f["properties"]["amount"] for k, f in after.items()} == {
+        "type=a": "2", "type=b": "2.5", "type=c": "4"
+    }  # fmt: skip
+    # restating every filter (the old workaround) gives the same result as before
+    full = forms.plan_overrides(
+        {"charges": [{"code": "tokens", "filters": [
+            {"values": {"type": [t]}, "properties": {"amount": a}}
+            for t, a in (("a", "2"), ("b", "2.5"), ("c", "4"))]}]},
+        {"tokens": "standard"},
+    )  # fmt: skip
+    assert overlay(base, full) == overlay(base, one)
+    # a filter the base charge lacks is not added (validate refuses it)
+    extra = {"charges": {"tokens": {"filters": {"type=z": {"values": {"type": ["z"]}}}}}}
+    assert overlay(base, extra) == base
 
 
 @pytest.mark.parametrize(

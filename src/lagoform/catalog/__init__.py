@@ -34,7 +34,7 @@ from lagoform.catalog.lago_form import (
     wallet_body,
     wallet_from_lago,
 )
-from lagoform.catalog.lago_parse import override_gaps
+from lagoform.catalog.lago_overrides import override_gaps, with_units
 from lagoform.catalog.models_charge import (
     WILDCARD,
     Charge,
@@ -160,4 +160,5 @@ __all__ = [
     "to_yaml",
     "wallet_body",
     "wallet_from_lago",
+    "with_units",
 ]

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from lagoform.catalog.checks_units import check_filter_units, check_unit_prices
 from lagoform.catalog.diagnose import suggest, walk
 from lagoform.catalog.models_charge import (
     WILDCARD,
@@ -276,6 +277,8 @@ def check_charge(
     """One plan charge against its metric (API_NOTES §4.3)."""
     check_properties(report, (*path, "properties"), charge.properties)
     check_filters(report, (*path, "filters"), charge.filters, metric)
+    check_unit_prices(report, (*path, "properties"), charge.properties, charge.per)
+    check_filter_units(report, (*path, "filters"), charge.filters, charge.per)
     if currency is not None:
         check_cents(report, (*path, "min_amount"), charge.min_amount, currency)
     for index, code in enumerate(charge.tax_codes):

@@ -1,27 +1,31 @@
 """Cross-checks of a subscription's negotiated prices (``overrides:`` in overrides/<tenant>.yaml).
 
-An override lists only what it changes: a plan-level field, or per charge its properties,
-minimum, display name, taxes, and the filters it negotiates (matched to the base charge's
-filters by their values map; every other filter follows the catalog). So an override must name
-filters the base charge has (Lago cannot add one through an override), must set something, and
-should differ from the catalog somewhere: an override that restates the catalog negotiates
-nothing and only pins this tenant to today's list price.
+An override lists only what it changes: a plan-level field, or per charge its prices (exact, or
+a discount off list), minimum, display name, taxes, and the filters it negotiates (matched to
+the base charge's filters by their values map; every other filter follows the catalog). So an
+override must name filters the base charge has (Lago cannot add one to a subscription's copy),
+a discount must cover at least one, discounted prices and prices written ``per:`` a unit must
+convert to Lago's per-unit amount exactly (``checks_units``), an override must set something,
+and it should differ from the catalog somewhere: one that restates the catalog negotiates
+nothing and only pins the tenant to today's list prices (a warning).
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from lagoform.catalog.checks_charge import (
     Report,
     check_cents,
-    check_filters,
+    check_filter_values,
     check_properties,
     fallback_bills,
-    filter_label,
 )
+from lagoform.catalog.checks_units import check_unit_prices
 from lagoform.catalog.diagnose import suggest
-from lagoform.catalog.models_charge import WILDCARD, Charge, ChargeFilter
+from lagoform.catalog.lago_overrides import same_price
+from lagoform.catalog.models_charge import Charge, ChargeFilter, discounted
 from lagoform.catalog.models_metric import BillableMetric
 from lagoform.catalog.models_plan import BillingPlan
 from lagoform.catalog.models_tenant import ChargeOverride, PlanOverrides
@@ -31,7 +35,14 @@ if TYPE_CHECKING:
 
 Path = tuple[object, ...]
 PLAN_FIELDS = ("amount", "name", "invoice_display_name", "description", "trial_days", "tax_codes")
-CHARGE_FIELDS = ("properties", "filters", "min_amount", "invoice_display_name", "tax_codes")
+CHARGE_FIELDS = (
+    "properties",
+    "discount",
+    "filters",
+    "min_amount",
+    "invoice_display_name",
+    "tax_codes",
+)
 _REMOVE_OR_SET = "remove it, or set the negotiated value"
 
 
@@ -88,19 +99,15 @@ def _check_charge_override(
     plan: BillingPlan,
     metric: BillableMetric | None,
 ) -> None:
-    if override.properties is not None:
-        check_properties(report, (*here, "properties"), override.properties)
-    if override.filters is not None:
-        check_filters(report, (*here, "filters"), override.filters, metric)
-        if not override.filters:
-            report.at(
-                (*here, "filters"),
-                "an empty filters list changes nothing: an override lists the filters it "
-                "negotiates, every other filter follows the catalog",
-                "remove it, or list the filters whose prices differ for this tenant",
-                key=True,
-            )
-        _check_filters_exist(report, (*here, "filters"), override.filters, charge, plan, metric)
+    check_charge_override(report, here, override, charge, metric)
+    if override.filters == ():
+        report.at(
+            (*here, "filters"),
+            "an empty filters list changes nothing: an override lists the filters it "
+            "negotiates, every other filter follows the catalog",
+            "remove it, or list the filters whose prices differ for this tenant",
+            key=True,
+        )
     if override.min_amount is not None:
         check_cents(report, (*here, "min_amount"), override.min_amount, plan.currency)
         if charge.pay_in_advance and override.min_amount != 0:
@@ -109,63 +116,36 @@ def _check_charge_override(
         report.at(
             here,
             f"the override of charge '{charge.code}' sets nothing",
-            "set its properties, filters, min_amount, invoice_display_name or tax_codes, "
-            "or remove it",
+            "set its properties, discount, filters, min_amount, invoice_display_name or "
+            "tax_codes, or remove it",
             key=True,
         )
 
 
-def _check_filters_exist(
-    report: Report,
-    path: Path,
-    filters: tuple[ChargeFilter, ...],
-    charge: Charge,
-    plan: BillingPlan,
-    metric: BillableMetric | None,
-) -> None:
-    """Each negotiated filter must be one of the base charge's (by its values map)."""
-    if metric is None:
-        return
-    base = {filter_label(f.values): f for f in charge.filters}
-    for index, charge_filter in enumerate(filters):
-        if not _known_values(charge_filter, metric):
-            continue  # its unknown key or value is reported already
-        label = filter_label(charge_filter.values)
-        if label in base:
-            continue
-        way = (
-            "add the filter to the plan's charge in the catalog at its list price, then "
-            "negotiate its price here"
-        )
-        hint = suggest(label, base)
-        report.at(
-            (*path, index, "values"),
-            f"charge '{charge.code}' of plan '{plan.code}' has no filter {label}: an override "
-            "can only change the price of a filter the plan's charge has",
-            f"{hint} Or {way}" if hint else way,
-        )
-
-
-def _known_values(charge_filter: ChargeFilter, metric: BillableMetric) -> bool:
-    return all(
-        key in metric.filters and all(v == WILDCARD or v in metric.filters[key] for v in values)
-        for key, values in charge_filter.values.items()
-    )
-
-
 def _charge_restates(override: ChargeOverride, charge: Charge) -> bool:
-    """Every value the charge override sets equals the base charge's (it sets something)."""
+    """Every value the charge override sets equals the base charge's (it sets something).
+    Prices compare as Lago holds them (per single unit), whatever unit each is written in."""
     stated = [name for name in CHARGE_FIELDS if getattr(override, name) is not None]
-    if not stated or override.filters == ():
+    if not stated or override.filters == () or override.discount is not None:
         return False
     for name in stated:
         mine, base = getattr(override, name), getattr(charge, name)
         if name == "filters":
-            by_values = {filter_label(f.values): f for f in base}
-            if any(by_values.get(filter_label(f.values)) != f for f in mine):
-                return False
+            listed = {_key(f.values): f for f in base}
+            for entry in mine:
+                same = listed.get(_key(entry.values))
+                if same is None or entry.discount is not None or entry.properties is None:
+                    return False
+                theirs = same.per or charge.per
+                alike = same_price(entry.properties, entry.per or theirs, same.properties, theirs)
+                named = entry.invoice_display_name in (None, same.invoice_display_name)
+                if not alike or not named:
+                    return False
         elif name == "tax_codes":
             if set(mine) != set(base):
+                return False
+        elif name == "properties":
+            if not same_price(mine, charge.per, base, charge.per):
                 return False
         elif mine != base:
             return False
@@ -246,3 +226,91 @@ def _check_double_fallback(
                     key=True,
                 )
                 break
+
+
+def check_charge_override(
+    report: Report,
+    path: Path,
+    override: ChargeOverride,
+    charge: Charge,
+    metric: BillableMetric | None,
+) -> None:
+    if override.properties is not None:
+        check_properties(report, (*path, "properties"), override.properties)
+        check_unit_prices(report, (*path, "properties"), override.properties, charge.per)
+    elif override.discount is not None:
+        _check_discount(report, (*path, "discount"), charge, override.discount, None)
+    base = {_key(f.values): f for f in charge.filters}
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(override.filters or ()):
+        here = (*path, "filters", index)
+        known_problems = len(report.problems)
+        for key, values in entry.values.items():
+            check_filter_values(report, (*here, "values", key), key, values, metric)
+        if len(report.problems) > known_problems:
+            continue  # its values are wrong already: nothing more to say about them
+        key = _key(entry.values)
+        if key in seen:
+            report.at(
+                (*here, "values"),
+                f"this filter repeats filter #{seen[key] + 1} of the override (same values)",
+            )
+        seen.setdefault(key, index)
+        if entry.discount is not None:
+            covered = [f for f in charge.filters if entry.covers(f.values)]
+            if not covered:
+                report.at(
+                    (*here, "values"),
+                    f"this discount covers none of charge '{charge.code}''s filters",
+                    "name values that some filter of the base charge has (a key alone, such "
+                    "as {model: gpt-5}, covers every filter of that model)",
+                )
+            for each in covered:
+                _check_discount(report, (*here, "discount"), charge, entry.discount, each)
+            continue
+        listed = base.get(key)
+        if listed is None:
+            report.at(
+                (*here, "values"),
+                f"charge '{charge.code}' of the plan has no filter {_label(entry.values)}: an "
+                "override prices the base charge's filters, it cannot add one",
+                _closest(_label(entry.values), [_label(f.values) for f in charge.filters]),
+            )
+            continue
+        if entry.properties is not None:
+            check_properties(report, (*here, "properties"), entry.properties)
+            unit = entry.per or listed.per or charge.per
+            check_unit_prices(report, (*here, "properties"), entry.properties, unit)
+
+
+def _check_discount(
+    report: Report, path: Path, charge: Charge, percent: Decimal, listed: ChargeFilter | None
+) -> None:
+    """The discounted prices of the charge (or of one of its filters) convert exactly."""
+    if listed is not None:
+        props, unit = listed.properties, listed.per or charge.per
+    else:
+        props, unit = charge.properties, charge.per
+    try:
+        price = discounted(props, percent)
+    except ValueError as err:
+        report.at(path, str(err))
+        return
+    check_unit_prices(report, path, price, unit or "1 unit")
+
+
+def _closest(label: str, known: list[str]) -> str:
+    hint = suggest(label, known) if known else None
+    way = (
+        "add the filter to the plan's charge in the catalog at its list price, then "
+        "negotiate its price here"
+    )
+    return f"{hint} Or {way}" if hint else way
+
+
+def _key(values: dict[str, tuple[str, ...]]) -> str:
+    return ";".join(f"{k}={'|'.join(v)}" for k, v in sorted(values.items()))
+
+
+def _label(values: dict[str, tuple[str, ...]]) -> str:
+    return "{" + ", ".join(f"{k}: {'/'.join(v)}" for k, v in sorted(values.items())) + "}"

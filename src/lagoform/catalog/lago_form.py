@@ -38,18 +38,22 @@ from lagoform.catalog.models_charge import (
     PercentageProperties,
     StandardProperties,
     VolumeProperties,
+    discounted,
+    unit_of,
 )
 from lagoform.catalog.models_metric import BillableMetric, Tax
 from lagoform.catalog.models_plan import AddOn, BillingPlan, Coupon
 from lagoform.catalog.models_tenant import (
     ChargeOverride,
+    OverrideFilter,
     PlanOverrides,
     Subscription,
     Tenant,
     Wallet,
 )
 from lagoform.catalog.money import decimal_text, to_cents
-from lagoform.model.filters import ALL_FILTER_VALUES
+from lagoform.model.filters import ALL_FILTER_VALUES, filter_key
+from lagoform.model.units import Unit
 
 __all__ = [
     "add_on_body",
@@ -59,16 +63,19 @@ __all__ = [
     "charge_body",
     "charge_from_lago",
     "charge_override_body",
+    "charge_units",
     "coupon_body",
     "coupon_from_lago",
     "customer_body",
     "customer_from_lago",
     "filter_body",
     "lago_datetime",
+    "negotiated_filters",
     "overrides_from_plans",
     "plan_body",
     "plan_from_lago",
     "plan_overrides_body",
+    "price_rules",
     "properties_body",
     "properties_from_lago",
     "subscription_body",
@@ -136,28 +143,35 @@ def billable_metric_body(metric: BillableMetric) -> dict[str, Any]:
     }
 
 
-def _ranges(tiers: Any, amount_key: str) -> list[dict[str, Any]]:
+def _ranges(tiers: Any, amount_key: str, per: Unit | None = None) -> list[dict[str, Any]]:
     return [
         {
             "from_value": tier.from_,
             "to_value": tier.to,
-            amount_key: _d(getattr(tier, "rate" if amount_key == "rate" else "per_unit")),
+            amount_key: _d(tier.rate) if amount_key == "rate" else _unit(tier.per_unit, per),
             "flat_amount": _d(tier.flat),
         }
         for tier in tiers
     ]
 
 
-def properties_body(properties: ChargeProperties) -> dict[str, Any]:
-    """A charge's (or filter's) ``properties`` in Lago's shape, keys sliced to its model."""
+def _unit(price: Decimal, per: Unit | None) -> str:
+    """A unit price as Lago holds it: per single unit (``per:`` divided out, exactly; the
+    catalog checks refuse a price that does not divide exactly, ``Unit.problem``)."""
+    return _d(per.per_unit(price) if per is not None else price)
+
+
+def properties_body(properties: ChargeProperties, per: Unit | None = None) -> dict[str, Any]:
+    """A charge's (or filter's) ``properties`` in Lago's shape, keys sliced to its model;
+    ``per`` is what its unit prices are written per (``per: 1M tokens``)."""
     out: dict[str, Any]
     match properties:
         case StandardProperties():
-            out = {"amount": _d(properties.amount)}
+            out = {"amount": _unit(properties.amount, per)}
         case GraduatedProperties():
-            out = {"graduated_ranges": _ranges(properties.tiers, "per_unit_amount")}
+            out = {"graduated_ranges": _ranges(properties.tiers, "per_unit_amount", per)}
         case VolumeProperties():
-            out = {"volume_ranges": _ranges(properties.tiers, "per_unit_amount")}
+            out = {"volume_ranges": _ranges(properties.tiers, "per_unit_amount", per)}
         case GraduatedPercentageProperties():
             out = {"graduated_percentage_ranges": _ranges(properties.tiers, "rate")}
         case PackageProperties():
@@ -192,12 +206,27 @@ def filter_values_body(values: dict[str, tuple[str, ...]]) -> dict[str, list[str
     }
 
 
-def filter_body(charge_filter: ChargeFilter) -> dict[str, Any]:
+def filter_body(charge_filter: ChargeFilter, per: Unit | None = None) -> dict[str, Any]:
+    """A charge filter; ``per``: the unit its prices are written per when it names none."""
+    own = unit_of(charge_filter.per) or per
     return {
         "invoice_display_name": charge_filter.invoice_display_name,
-        "properties": properties_body(charge_filter.properties),
+        "properties": properties_body(charge_filter.properties, own),
         "values": filter_values_body(charge_filter.values),
     }
+
+
+def charge_units(charge: Charge) -> dict[str, str]:
+    """What each price of a charge is written per, for renders: ``""`` the charge's own,
+    else a filter's key (``model.filters.filter_key``); only units other than one unit."""
+    out: dict[str, str] = {}
+    if charge.per is not None:
+        out[""] = charge.per
+    for charge_filter in charge.filters:
+        per = charge_filter.per or charge.per
+        if per is not None:
+            out[filter_key(filter_values_body(charge_filter.values))] = per
+    return out
 
 
 def charge_body(charge: Charge, currency: str) -> dict[str, Any]:
@@ -210,8 +239,8 @@ def charge_body(charge: Charge, currency: str) -> dict[str, Any]:
         "prorated": charge.prorated,
         "invoiceable": charge.invoiceable,
         "min_amount_cents": to_cents(charge.min_amount, currency),
-        "properties": properties_body(charge.properties),
-        "filters": [filter_body(f) for f in charge.filters],
+        "properties": properties_body(charge.properties, unit_of(charge.per)),
+        "filters": [filter_body(f, unit_of(charge.per)) for f in charge.filters],
         "tax_codes": sorted(charge.tax_codes),
     }
 
@@ -332,20 +361,89 @@ def subscription_body(tenant_id: str, subscription: Subscription) -> dict[str, A
     }
 
 
-def charge_override_body(override: ChargeOverride, currency: str) -> dict[str, Any]:
-    """``PUT /subscriptions/{id}/charges/{code}`` body: only the keys the override sets."""
+def charge_override_body(
+    override: ChargeOverride, currency: str, base: Charge | None = None
+) -> dict[str, Any]:
+    """``PUT /subscriptions/{id}/charges/{code}`` body: only the keys the override sets. Its
+    prices are written in the units of the base plan's ``base`` charge and filters; a discount
+    is taken off the base's prices here (so it follows the catalog), and ``filters`` lists only
+    the filters the override prices (``negotiated_filters``; the engine merges the others)."""
     body: dict[str, Any] = {}
+    per = unit_of(base.per) if base is not None else None
     if override.invoice_display_name is not None:
         body["invoice_display_name"] = override.invoice_display_name
     if override.min_amount is not None:
         body["min_amount_cents"] = to_cents(override.min_amount, currency)
     if override.properties is not None:
-        body["properties"] = properties_body(override.properties)
-    if override.filters is not None:
-        body["filters"] = [filter_body(f) for f in override.filters]
+        body["properties"] = properties_body(override.properties, per)
+    elif override.discount is not None and base is not None:
+        body["properties"] = properties_body(discounted(base.properties, override.discount), per)
+    if override.filters is not None or (override.discount is not None and base is not None):
+        body["filters"] = [
+            filter_body(f, unit_of(f.per) or per) for f in negotiated_filters(override, base)
+        ]
     if override.tax_codes is not None:
         body["tax_codes"] = sorted(override.tax_codes)
     return body
+
+
+def negotiated_filters(override: ChargeOverride, base: Charge | None) -> list[ChargeFilter]:
+    """The base charge's filters this override prices, each at its negotiated price: an exact
+    price for its values, else the most specific discount covering it, else the charge-wide
+    discount; a filter none of them reaches is not listed (it keeps the catalog's price)."""
+    entries = override.filters or ()
+    if base is None:
+        return [
+            ChargeFilter(values=e.values, invoice_display_name=e.invoice_display_name,
+                         per=e.per, properties=e.properties)
+            for e in entries if e.properties is not None
+        ]  # fmt: skip
+    out: list[ChargeFilter] = []
+    for listed in base.filters:
+        exact = next((e for e in entries if e.values == listed.values), None)
+        covering = [e for e in entries if e.discount is not None and e.covers(listed.values)]
+        best = max(covering, key=_specificity) if covering else None
+        properties = listed.properties
+        if exact is not None and exact.properties is not None:
+            properties = exact.properties
+        elif best is not None and best.discount is not None:
+            properties = discounted(listed.properties, best.discount)
+        elif override.discount is not None:
+            properties = discounted(listed.properties, override.discount)
+        elif exact is None:
+            continue  # not negotiated: it follows the catalog
+        name = exact.invoice_display_name if exact is not None else None
+        out.append(
+            listed.model_copy(
+                update={
+                    "properties": properties,
+                    "per": (exact.per if exact is not None else None) or listed.per,
+                    "invoice_display_name": name or listed.invoice_display_name,
+                }
+            )
+        )
+    return out
+
+
+def price_rules(overrides: PlanOverrides) -> list[str]:
+    """The derived prices of an override, in words, for reviewers: ``tokens: 15% off list``,
+    ``tokens [model=gpt-5]: 20% off list``."""
+    out: list[str] = []
+    for code, override in overrides.charges.items():
+        if override.discount is not None:
+            out.append(f"{code}: {decimal_text(override.discount)}% off list")
+        for entry in override.filters or ():
+            if entry.discount is not None:
+                where = ", ".join(f"{k}={'/'.join(v)}" for k, v in sorted(entry.values.items()))
+                out.append(f"{code} [{where}]: {decimal_text(entry.discount)}% off list")
+    return out
+
+
+def _specificity(entry: OverrideFilter) -> tuple[int, float]:
+    width = sum(
+        float("inf") if WILDCARD in values else len(values) for values in entry.values.values()
+    )
+    return (len(entry.values), -width)
 
 
 def plan_overrides_body(overrides: PlanOverrides, base_plan: BillingPlan) -> dict[str, Any]:
@@ -364,7 +462,8 @@ def plan_overrides_body(overrides: PlanOverrides, base_plan: BillingPlan) -> dic
         body["tax_codes"] = sorted(overrides.tax_codes)
     charges = []
     for code, override in overrides.charges.items():
-        charges.append({"code": code, **charge_override_body(override, base_plan.currency)})
+        body_ = charge_override_body(override, base_plan.currency, base_plan.charge(code))
+        charges.append({"code": code, **body_})
     if charges:
         body["charges"] = charges
     return body

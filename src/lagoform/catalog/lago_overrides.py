@@ -1,23 +1,76 @@
-"""A subscription's own copy of its plan, read back as the overrides that say it.
+"""Lago's plans read back in the project's own terms: the units prices are written in, and a
+subscription's copy of its plan as the overrides that say it.
 
 An override lists only what it changes (docs/overrides.md): a plan-level field, or per charge
-its properties, minimum, display name, taxes, and the filters whose prices differ from the
-plan's filter with the same values map. ``lagoform import`` calls this with the tenant file's
-overrides, when there is one, so what the file wrote is kept while it still holds.
+its prices, minimum, display name, taxes, and the filters whose prices differ from the plan's
+filter with the same values map. ``lagoform import`` passes the tenant file's overrides, when
+there is one: a charge's override that still says what the copy holds is kept as written
+(a discount, a price ``per:`` a unit), otherwise it is written from Lago's values, in the
+units of the plan's charge. Lago holds prices per single unit; ``in_units`` writes them back
+per the unit the YAML used (multiplying, so exactly).
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from lagoform.catalog.checks_charge import filter_label
-from lagoform.catalog.models_charge import Charge, ChargeFilter
+from lagoform.catalog.models_charge import (
+    Charge,
+    GraduatedProperties,
+    StandardProperties,
+    VolumeProperties,
+    unit_of,
+)
 from lagoform.catalog.models_plan import BillingPlan
-from lagoform.catalog.models_tenant import ChargeOverride, PlanOverrides
+from lagoform.catalog.models_tenant import ChargeOverride, OverrideFilter, PlanOverrides
+from lagoform.model.filters import filter_key
+
+__all__ = ["in_units", "override_gaps", "overrides_from_plans", "same_price", "with_units"]
 
 
-def _filter_key(charge_filter: ChargeFilter) -> str:
-    return filter_label(charge_filter.values)
+def in_units(properties: Any, per: str | None) -> Any:
+    """Per-unit prices (as Lago holds them) written per ``per`` (``1M tokens``)."""
+    unit = unit_of(per)
+    if unit is None:
+        return properties
+    match properties:
+        case StandardProperties():
+            return properties.model_copy(update={"amount": unit.per_scale(properties.amount)})
+        case GraduatedProperties() | VolumeProperties():
+            tiers = tuple(
+                t.model_copy(update={"per_unit": unit.per_scale(t.per_unit)})
+                for t in properties.tiers
+            )
+            return properties.model_copy(update={"tiers": tiers})
+    return properties
+
+
+def with_units(lago: Charge, written: Charge | None) -> Charge:
+    """A charge read from Lago, its prices per the units ``written`` (the YAML's charge) uses:
+    the charge's ``per:``, each filter's own or else the charge's."""
+    if written is None:
+        return lago
+    units = {filter_label(f.values): f.per for f in written.filters}
+    filters = tuple(
+        f.model_copy(
+            update={
+                "per": units.get(filter_label(f.values)),
+                "properties": in_units(
+                    f.properties, units.get(filter_label(f.values)) or written.per
+                ),
+            }
+        )
+        for f in lago.filters
+    )
+    return lago.model_copy(
+        update={
+            "per": written.per,
+            "properties": in_units(lago.properties, written.per),
+            "filters": filters,
+        }
+    )
 
 
 def _same(name: str, one: Any, other: Any) -> bool:
@@ -27,31 +80,96 @@ def _same(name: str, one: Any, other: Any) -> bool:
 
 
 def _kept(name: str, written: Any, mine: Any, base: Any) -> Any:
-    """The override value of one field: what the YAML wrote while it still says what the copy
-    holds (kept as written), else the copy's value where it differs from the plan, else unset
-    (the field follows the catalog)."""
+    """A plan-level override value: as written while it still says what the copy holds, else
+    the copy's value where it differs from the plan, else unset (it follows the catalog)."""
     if written is not None and _same(name, written, mine):
         return written
     return None if _same(name, mine, base) else mine
 
 
-def _negotiated_filters(
-    written: tuple[ChargeFilter, ...] | None, mine: Charge, base: Charge
-) -> tuple[ChargeFilter, ...] | None:
-    """The filters an override lists: only those whose prices differ from the plan's filter
-    with the same values (the others follow the catalog); a written one still equal to the
-    copy's stays as written."""
-    copy = {_filter_key(f): f for f in mine.filters}
-    plan = {_filter_key(f): f for f in base.filters}
-    out: list[ChargeFilter] = []
-    listed = set()
-    for charge_filter in written or ():
-        key = _filter_key(charge_filter)
-        listed.add(key)
-        if key in copy and _kept("filters", charge_filter, copy[key], plan.get(key)) is not None:
-            out.append(charge_filter if charge_filter == copy[key] else copy[key])
-    out.extend(f for key, f in copy.items() if key not in listed and key in plan and f != plan[key])
-    return tuple(out) or None
+def _numbers(value: Any) -> Any:
+    """Lago bodies compared by value: ``"0.10"`` and ``"0.1"`` are one price."""
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    if isinstance(value, str):
+        try:
+            return Decimal(value)
+        except ArithmeticError:
+            return value
+    return value
+
+
+def same_price(one: Any, one_per: str | None, other: Any, other_per: str | None) -> bool:
+    """Two properties price alike as Lago holds them (per single unit, by value), whatever
+    unit each is written in."""
+    from lagoform.catalog.lago_form import properties_body  # it imports us
+
+    mine = properties_body(one, unit_of(one_per))
+    theirs = properties_body(other, unit_of(other_per))
+    return bool(_numbers(mine) == _numbers(theirs))
+
+
+def _priced(body: dict[str, Any]) -> dict[str, Any]:
+    """What an override can change of a charge body, filters by their values."""
+    priced: dict[str, Any] = _numbers(
+        {
+            "properties": body.get("properties"),
+            "min_amount_cents": body.get("min_amount_cents"),
+            "invoice_display_name": body.get("invoice_display_name"),
+            "tax_codes": sorted(body.get("tax_codes") or []),
+            "filters": {
+                filter_key(f["values"]): (f["properties"], f.get("invoice_display_name"))
+                for f in body.get("filters") or []
+            },
+        }
+    )
+    return priced
+
+
+def _holds(written: ChargeOverride, base: Charge, copy: Charge, currency: str) -> bool:
+    """``written`` laid over ``base`` gives what ``copy`` holds (as Lago holds it)."""
+    from lagoform.catalog.lago_form import charge_body, charge_override_body  # it imports us
+
+    expected = charge_body(base, currency)
+    override = charge_override_body(written, currency, base)
+    for key in ("properties", "min_amount_cents", "invoice_display_name", "tax_codes"):
+        if key in override:
+            expected[key] = override[key]
+    merged = {filter_key(f["values"]): f for f in expected["filters"]}
+    for entry in override.get("filters") or []:
+        if filter_key(entry["values"]) in merged:
+            merged[filter_key(entry["values"])] = entry
+    expected["filters"] = list(merged.values())
+    return _priced(expected) == _priced(charge_body(copy, currency))
+
+
+def _charge_override(base: Charge, copy: Charge) -> ChargeOverride | None:
+    """What ``copy`` changes on ``base``, in ``base``'s units: only the filters whose prices
+    differ from the plan's filter with the same values."""
+    mine = with_units(copy, base)
+    changed: dict[str, Any] = {}
+    for key in ("properties", "min_amount", "invoice_display_name", "tax_codes"):
+        if not _same(key, getattr(mine, key), getattr(base, key)):
+            changed[key] = getattr(mine, key)
+    plan = {filter_label(f.values): f for f in base.filters}
+    filters = []
+    for charge_filter in mine.filters:
+        listed = plan.get(filter_label(charge_filter.values))
+        if listed is None or charge_filter == listed:
+            continue
+        name = charge_filter.invoice_display_name
+        filters.append(
+            OverrideFilter(
+                values=charge_filter.values,
+                properties=charge_filter.properties,
+                invoice_display_name=name if name != listed.invoice_display_name else None,
+            )
+        )
+    if filters:
+        changed["filters"] = tuple(filters)
+    return ChargeOverride(**changed) if changed else None
 
 
 def overrides_from_plans(
@@ -86,17 +204,13 @@ def overrides_from_plans(
         base = parent.charge(charge.code)
         if base is None:
             continue
-        mine = old.charges.get(charge.code) or ChargeOverride()
-        changed: dict[str, Any] = {}
-        for key in ("properties", "min_amount", "invoice_display_name", "tax_codes"):
-            value = _kept(key, getattr(mine, key), getattr(charge, key), getattr(base, key))
-            if value is not None:
-                changed[key] = value
-        filters = _negotiated_filters(mine.filters, charge, base)
-        if filters is not None:
-            changed["filters"] = filters
-        if changed:
-            charges[charge.code] = ChargeOverride(**changed)
+        mine = old.charges.get(charge.code)
+        if mine is not None and _holds(mine, base, charge, parent.currency):
+            charges[charge.code] = mine
+            continue
+        fresh = _charge_override(base, charge)
+        if fresh is not None:
+            charges[charge.code] = fresh
     if charges:
         data["charges"] = charges
     if len(data) == 2 and written is None:
@@ -115,10 +229,14 @@ def override_gaps(parent: BillingPlan, child: BillingPlan) -> list[str]:
             continue
         plan = {filter_label(f.values) for f in base.filters}
         copy = {filter_label(f.values) for f in charge.filters}
-        for key in sorted(copy - plan):
-            gaps.append(f"charge {charge.code}: filter {key} is on the copy, not on the plan")
-        for key in sorted(plan - copy):
-            gaps.append(f"charge {charge.code}: filter {key} is on the plan, not on the copy")
+        gaps.extend(
+            f"charge {charge.code}: filter {key} is on the copy, not on the plan"
+            for key in sorted(copy - plan)
+        )
+        gaps.extend(
+            f"charge {charge.code}: filter {key} is on the plan, not on the copy"
+            for key in sorted(plan - copy)
+        )
     gaps.extend(
         f"charge {c.code} is on the plan, not on the copy"
         for c in parent.charges

@@ -9,6 +9,7 @@ same normalizers as live state (``normal.py``), so equal means "Lago would hold 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from lagoform.engine.live import wallet_key
@@ -123,6 +124,7 @@ def from_project(project: Project) -> DesiredState:
             meta[f"subscription:{sub.external_id}"] = {
                 "reason": sub.overrides.reason,
                 "approval": sub.overrides.approval,
+                **({"rules": rules} if (rules := lago_form.price_rules(sub.overrides)) else {}),
             }
         subscriptions.append(body)
     bodies: dict[Kind, list[Body]] = {
@@ -139,7 +141,12 @@ def from_project(project: Project) -> DesiredState:
         ],
     }
     remove = catalog.remove
-    return desired_state(
+    units = {
+        p.code: found
+        for p in catalog.plans
+        if (found := {c.code: u for c in p.charges if (u := lago_form.charge_units(c))})
+    }
+    state = desired_state(
         bodies,
         {
             "plans": remove.plans,
@@ -150,3 +157,4 @@ def from_project(project: Project) -> DesiredState:
         },
         meta,
     )
+    return replace(state, units=units)

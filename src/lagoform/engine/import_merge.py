@@ -106,7 +106,7 @@ def _merge_kind(
             del items[index]
             result.notes.append(f"{kind.replace('_', ' ')} {code}: removed (not in Lago)")
             continue
-        mine = _carried(kind, item.model, new.pop(code))
+        mine = new.pop(code)
         if mine == item.model:
             continue
         result.notes.append(f"{kind.replace('_', ' ')} {code}: updated from Lago")
@@ -139,15 +139,6 @@ def _merge_kind(
     for model, node in zip(added, fresh, strict=True):
         data[key].append(node)
         result.notes.append(f"{kind.replace('_', ' ')} {model.code}: added")
-
-
-def _carried(kind: str, written: Any, lago: Any) -> Any:
-    """Lago's model with what only the project knows carried over from the written one."""
-    if kind != "plan":
-        return lago
-    return lago.model_copy(
-        update={"cascade_updates": written.cascade_updates, "extends": written.extends}
-    )
 
 
 def _merge_variant(

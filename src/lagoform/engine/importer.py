@@ -147,8 +147,30 @@ def imported_models(read: LiveRead, project: Project | None = None) -> Imported:
         }
         for key, (items, convert) in converters.items()
     }
+    if project is not None:
+        catalog["plans"] = {
+            code: _carried(plan, project.catalog.plan(code))
+            for code, plan in catalog["plans"].items()
+        }
     tenants = _tenants(read, catalog["plans"], project)
     return Imported(catalog, tenants, {str(c.get("external_id")) for c in read.customers})
+
+
+def _carried(lago: BillingPlan, written: BillingPlan | None) -> BillingPlan:
+    """Lago's plan with what only the project knows carried over: ``cascade_updates``,
+    ``extends``, and the units (``per:``) its prices are written in."""
+    from lagoform.catalog import with_units
+
+    if written is None:
+        return lago
+    charges = tuple(with_units(c, written.charge(c.code)) for c in lago.charges)
+    return lago.model_copy(
+        update={
+            "cascade_updates": written.cascade_updates,
+            "extends": written.extends,
+            "charges": charges,
+        }
+    )
 
 
 def _tenants(

@@ -105,6 +105,9 @@ class Plan(_Frozen):
     changes: tuple[ObjectChange, ...]
     unmanaged: tuple[ObjectRef, ...] = ()
     reads: ReadHints = ReadHints()
+    # What each plan's prices are written per in YAML (``per: 1M tokens``): plan code -> charge
+    # code -> "" (the charge's prices) or a filter key -> unit. For renders only.
+    units: dict[str, dict[str, dict[str, str]]] = {}
 
     def pending(self) -> list[ObjectChange]:
         """The changes apply would make or refuse (everything but no-ops), in apply order."""
@@ -191,6 +194,7 @@ def build_plan(
         changes=(*forward, *deletes),
         unmanaged=tuple(unmanaged),
         reads=hints_for(desired),
+        units=desired.units,
     )
 
 

@@ -256,16 +256,23 @@ def _without_first_only(form: Normal) -> Normal:
 
 
 def _project(form: Normal, yaml: Normal) -> Normal:
-    """``form`` narrowed to the fields ``yaml`` (an override form) sets."""
+    """``form`` narrowed to the fields ``yaml`` (an override form) sets: a charge's filters
+    to the ones it negotiates (the others stay the catalog's)."""
     out = {k: form[k] for k in yaml if k != "charges" and k in form}
     if "charges" in yaml:
         charges = form.get("charges") or {}
         out["charges"] = {
-            code: {f: charges[code][f] for f in fields if f in charges[code]}
+            code: {f: _narrow(f, charges[code][f], fields[f]) for f in fields if f in charges[code]}
             for code, fields in yaml["charges"].items()
             if code in charges
         }
     return out
+
+
+def _narrow(name: str, value: Any, negotiated: Any) -> Any:
+    if name == "filters" and isinstance(value, dict) and isinstance(negotiated, dict):
+        return {k: v for k, v in value.items() if k in negotiated}
+    return value
 
 
 def _prefixed(changes: list[FieldChange]) -> list[FieldChange]:
@@ -317,6 +324,7 @@ def _pricing(
         currency=str(base.get("amount_currency") or ""),
         reason=want.meta.get("reason"),
         approval=want.meta.get("approval"),
+        rules=tuple(want.meta.get("rules") or ()),
         exists=exists,
         overridden=overridden,
         status=status,

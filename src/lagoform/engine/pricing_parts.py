@@ -66,26 +66,26 @@ def _charge_lines(
                     current=c.get(name), new=n.get(name), negotiated=name in stated,
                 )
             )  # fmt: skip
-    if "filters" in stated or whole or any(p[:1] == ("filters",) for p in here):
+    negotiated = stated.get("filters") or {}
+    if negotiated or whole or any(p[:1] == ("filters",) for p in here):
         bf, cf, nf = (x.get("filters") or {} for x in (b, c, n))
         for key in sorted(set(bf) | set(cf) | set(nf)):
             values = [x.get(key) for x in (bf, cf, nf)]
             props = [v.get("properties") if v else None for v in values]
             names = [v.get("invoice_display_name") if v else None for v in values]
-            if len(set(map(repr, props))) > 1 or "filters" in stated:
+            mine = key in negotiated  # an override names only the filters it negotiates
+            if len(set(map(repr, props))) > 1 or mine:
                 out.append(
                     PriceLine(
                         charge=code, filter=key, field="properties", model=model,
-                        base=props[0], current=props[1], new=props[2],
-                        negotiated="filters" in stated,
+                        base=props[0], current=props[1], new=props[2], negotiated=mine,
                     )
                 )  # fmt: skip
             if len(set(names)) > 1:
                 out.append(
                     PriceLine(
                         charge=code, filter=key, field="invoice_display_name", model=model,
-                        base=names[0], current=names[1], new=names[2],
-                        negotiated="filters" in stated,
+                        base=names[0], current=names[1], new=names[2], negotiated=mine,
                     )
                 )  # fmt: skip
     return out

@@ -5,8 +5,11 @@ data and never edits its arguments.
 
 - ``pricing``: the part of a plan a subscription's overrides can change (plus each charge's
   model), the form in which a catalog plan and a subscription's own copy compare.
-- ``overlay``: base plan + overrides, Lago's override semantics (API_NOTES §5.4, §5.5): a field
-  an override sets replaces the base's, ``properties`` and ``filters`` whole.
+- ``overlay``: base plan + overrides: a field an override sets replaces the base's
+  (``properties`` whole), and an override's ``filters`` name only the filters it negotiates
+  (by their values map): those replace the base's, every other filter of the charge stays the
+  catalog's. (Lago replaces a charge's whole filter list on its override endpoint, API_NOTES
+  §5.5: apply sends it the merged list, ``overlay``'s.)
 - ``cascade``: a subscription's own copy after an edit of its parent plan with
   ``cascade_updates: true`` (§4.6; lago-api ``Plans::UpdateService``, ``Charges::UpdateService``
   in cascade mode, ``ChargeFilters::CascadeDispatcher`` / ``CascadeService``): what reaches the
@@ -65,15 +68,24 @@ def pricing(plan: Normal) -> Normal:
 
 def overlay(base: Normal, overrides: Normal) -> Normal:
     """Base plan + overrides: a field the override sets replaces the base's (``properties``
-    and ``filters`` whole); an override of a charge the base lacks changes nothing."""
+    whole); its ``filters`` replace the base's filters with the same values map and leave the
+    others (a filter the base charge lacks is not added: validate refuses it); an override of
+    a charge the base lacks changes nothing."""
     out = copy.deepcopy(base)
     for name in (*PLAN_FIELDS, *FIRST_ONLY):
         if name in overrides:
             out[name] = copy.deepcopy(overrides[name])
     charges = out.setdefault("charges", {})
     for code, item in (overrides.get("charges") or {}).items():
-        if code in charges:
-            charges[code].update(copy.deepcopy(item))
+        if code not in charges:
+            continue
+        mine = charges[code]
+        for name, value in item.items():
+            if name == "filters":
+                filters = mine.setdefault("filters", {})
+                filters.update({k: copy.deepcopy(v) for k, v in value.items() if k in filters})
+            else:
+                mine[name] = copy.deepcopy(value)
     return out
 
 

@@ -158,17 +158,20 @@ def _prices(overrides: Normal) -> bool:
 
 @dataclass(frozen=True)
 class Part:
-    """One part of a plan that a change can move: the subscription fee (``charge`` None), or a
-    charge's ``properties`` (its price), ``filters`` or ``min_amount_cents``, or the charge
-    itself being ``added`` or ``removed``."""
+    """One part of a plan that a change can move: the subscription fee (``charge`` None), a
+    charge's ``properties`` (its price) or ``min_amount_cents``, one of its filters (``filters``
+    with the filter's key), or the charge itself being ``added`` or ``removed``."""
 
     charge: str | None
     field: str
+    filter: str | None = None
 
     @property
     def label(self) -> str:
         if self.charge is None:
             return "subscription fee"
+        if self.filter is not None:
+            return f"charge {self.charge} filter {self.filter}"
         return f"charge {self.charge} {_WORDS.get(self.field, self.field)}"
 
     def value(self, plan: Normal) -> Any:
@@ -177,12 +180,19 @@ class Part:
         charge = (plan.get("charges") or {}).get(self.charge)
         if self.field in ("added", "removed"):
             return charge is not None
-        return None if charge is None else charge.get(self.field)
+        if charge is None:
+            return None
+        if self.filter is not None:
+            return (charge.get("filters") or {}).get(self.filter)
+        return charge.get(self.field)
 
     def negotiated(self, overrides: Normal) -> bool:
         if self.charge is None:
             return "amount_cents" in overrides
-        return self.field in ((overrides.get("charges") or {}).get(self.charge) or {})
+        mine = (overrides.get("charges") or {}).get(self.charge) or {}
+        if self.filter is not None:
+            return self.filter in (mine.get("filters") or {})
+        return self.field in mine
 
 
 _WORDS = {"properties": "price", "min_amount_cents": "minimum"}
@@ -190,7 +200,7 @@ _WORDS = {"properties": "price", "min_amount_cents": "minimum"}
 
 def changed_parts(old: Normal | None, new: Normal | None) -> list[Part]:
     """The parts of a plan that differ (``Part.label``: ``subscription fee``, ``charge tokens
-    price``, ``charge tokens filters``, ``charge tokens added`` ...)."""
+    price``, ``charge tokens filter type=input``, ``charge tokens added`` ...)."""
     if old is None or new is None:
         return []
     out: list[Part] = []
@@ -204,8 +214,14 @@ def changed_parts(old: Normal | None, new: Normal | None) -> list[Part]:
             continue
         out.extend(
             Part(code, name)
-            for name in ("properties", "filters", "min_amount_cents")
+            for name in ("properties", "min_amount_cents")
             if a.get(name) != b.get(name)
+        )
+        old_filters, new_filters = a.get("filters") or {}, b.get("filters") or {}
+        out.extend(
+            Part(code, "filters", key)
+            for key in sorted(set(old_filters) | set(new_filters))
+            if old_filters.get(key) != new_filters.get(key)
         )
     return out
 

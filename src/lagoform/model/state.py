@@ -49,11 +49,17 @@ class DesiredObject:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+# What a plan's prices are written per in YAML (``per: 1M tokens``), for renders: plan code ->
+# charge code -> ``""`` (the charge's own prices) or a filter's key -> the unit as written.
+Units = dict[str, dict[str, dict[str, str]]]
+
+
 @dataclass(frozen=True)
 class DesiredState:
     objects: dict[Kind, dict[str, DesiredObject]]
     remove: dict[Kind, frozenset[str]] = field(default_factory=dict)
     fingerprint: str = ""
+    units: Units = field(default_factory=dict)
 
     def get(self, kind: Kind, key: str) -> DesiredObject | None:
         return self.objects.get(kind, {}).get(key)

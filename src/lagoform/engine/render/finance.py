@@ -5,7 +5,7 @@ wallet top-up. Pure; reads ``ObjectChange.pricing`` / ``.move`` and the field ch
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -57,9 +57,15 @@ class PricingView:
     new_label: str = "after apply"  # "YAML asks" when the change is blocked
 
 
-def pricing_view(pricing: SubscriptionPricing, *, blocked: bool = False) -> PricingView:
+def pricing_view(
+    pricing: SubscriptionPricing,
+    *,
+    blocked: bool = False,
+    units: Mapping[str, Mapping[str, str]] | None = None,
+) -> PricingView:
+    """``units``: what the base plan's YAML writes each charge's (filter's) prices per."""
     cur = pricing.currency or None
-    rows = tuple(_row(line, pricing, cur) for line in pricing.lines)
+    rows = tuple(_row(line, pricing, cur, units or {}) for line in pricing.lines)
     copy = " (its own copy in Lago)" if pricing.overridden else ""
     record = " — pending subscription" if pricing.status == "pending" else ""
     heading = f"prices on plan {pricing.plan_code}{copy}, {pricing.currency or 'no currency'}"
@@ -68,6 +74,8 @@ def pricing_view(pricing: SubscriptionPricing, *, blocked: bool = False) -> Pric
         if pricing.reason or pricing.approval
         else "no `overrides:` in YAML: catalog prices"
     )
+    if pricing.rules:
+        why += "; " + "; ".join(pricing.rules)
     widths = (
         min(40, max((len(r.label) for r in rows), default=0)),
         min(24, max((len(r.base) for r in rows), default=0)),
@@ -78,12 +86,18 @@ def pricing_view(pricing: SubscriptionPricing, *, blocked: bool = False) -> Pric
     return PricingView(heading + record, why, rows, pricing.exists, widths, label)
 
 
-def _row(line: PriceLine, pricing: SubscriptionPricing, cur: str | None) -> PriceRow:
+def _row(
+    line: PriceLine,
+    pricing: SubscriptionPricing,
+    cur: str | None,
+    units: Mapping[str, Mapping[str, str]],
+) -> PriceRow:
+    per = (units.get(line.charge or "") or {}).get(line.filter or "")
     name = _FIELD_NAMES.get(line.field, line.field)
     where = f"[{filter_label(line.filter)}] {name}" if line.filter is not None else name
     if line.filter is not None and line.field == "properties":
         where = f"[{filter_label(line.filter)}]"
-    current = _show(line, line.current, cur) if pricing.exists else UNSET
+    current = _show(line, line.current, cur, per) if pricing.exists else UNSET
     before = line.current if pricing.exists else line.base
     delta = _delta(line, before, line.new)
     if delta and not pricing.exists:
@@ -91,16 +105,16 @@ def _row(line: PriceLine, pricing: SubscriptionPricing, cur: str | None) -> Pric
     return PriceRow(
         charge=line.charge or "",
         where=where,
-        base=_show(line, line.base, cur),
+        base=_show(line, line.base, cur, per),
         current=current,
-        new=_show(line, line.new, cur),
+        new=_show(line, line.new, cur, per),
         delta=delta,
         negotiated=line.negotiated,
         changes=(line.current != line.new) if pricing.exists else (line.base != line.new),
     )
 
 
-def _show(line: PriceLine, item: Any, cur: str | None) -> str:
+def _show(line: PriceLine, item: Any, cur: str | None, per: str | None = None) -> str:
     if item is None:
         if line.filter is not None and line.field == "properties":
             return "no filter (charge price)"
@@ -108,7 +122,7 @@ def _show(line: PriceLine, item: Any, cur: str | None) -> str:
     if line.field in ("amount_cents", "min_amount_cents"):
         return fmt.money(item, cur)
     if line.field == "properties":
-        return fmt.properties(line.model, item, cur)
+        return fmt.properties(line.model, item, cur, per)
     if line.field == "trial_period":
         return f"{fmt.number(item)} days"
     if isinstance(item, list):

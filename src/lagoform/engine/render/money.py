@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from lagoform.model import currency as currencies
+from lagoform.model.units import parse_unit
 
 NONE = "(none)"
 _RANGE_KEYS = ("graduated_ranges", "volume_ranges", "graduated_percentage_ranges")
@@ -69,8 +70,61 @@ def _bounds(item: Mapping[str, Any]) -> str:
     return f"{low}–{number(high) if high is not None else '∞'}"
 
 
-def tiers(ranges: Sequence[Mapping[str, Any]], currency: str | None, *, rate: bool = False) -> str:
-    """``0–100: 0 per unit | 101–∞: 0.04 per unit, flat 5 (USD)``; percentages with ``rate``."""
+def _count(value: Any) -> str:
+    """A tier bound as people read it: ``1,000,000`` as ``1M``, ``2,500`` as ``2.5K``."""
+    parsed = decimal(value)
+    if parsed is None:
+        return number(value)
+    for size, suffix in ((10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if abs(parsed) >= size:
+            scaled = parsed / size
+            if scaled == scaled.quantize(Decimal("0.001")):
+                return f"{number(scaled)}{suffix}"
+    return number(parsed)
+
+
+def unit_price(value: Any, currency: str | None, per: str) -> str:
+    """A per-unit price in the unit the YAML wrote it in: ``0.0000025`` per ``1M tokens`` →
+    ``2.5 USD per 1M tokens`` (exact; a zero price is ``free``)."""
+    parsed = decimal(value)
+    if parsed is None:
+        return NONE if value is None else str(value)
+    if parsed == 0:
+        return "free"
+    shown = number(parse_unit(per).per_scale(parsed))
+    return f"{shown} {currency} per {per}" if currency else f"{shown} per {per}"
+
+
+def _tiers_per(ranges: Sequence[Mapping[str, Any]], currency: str | None, per: str) -> str:
+    """``free up to 1M; 8 USD per 1M tokens above 1M``: tiers in the unit the YAML used."""
+    parts = []
+    for index, item in enumerate(ranges):
+        low, high = item.get("from_value") or 0, item.get("to_value")
+        price = unit_price(item.get("per_unit_amount"), currency, per)
+        flat = decimal(item.get("flat_amount"))
+        if flat:
+            price += f" + flat {amount(flat, currency)}"
+        if index == 0 and high is not None:
+            parts.append(f"{price} up to {_count(high)}")
+        elif high is None:
+            above = max(int(decimal(low) or 0) - 1, 0)
+            parts.append(f"{price} above {_count(above)}" if index else price)
+        else:
+            parts.append(f"{price} {_count(low)}–{_count(high)}")
+    return "; ".join(parts) if parts else NONE
+
+
+def tiers(
+    ranges: Sequence[Mapping[str, Any]],
+    currency: str | None,
+    *,
+    rate: bool = False,
+    per: str | None = None,
+) -> str:
+    """``0–100: 0 per unit | 101–∞: 0.04 per unit, flat 5 (USD)``; percentages with ``rate``;
+    with ``per`` (the YAML's unit) ``free up to 1M; 8 USD per 1M tokens above 1M``."""
+    if per is not None and not rate:
+        return _tiers_per(ranges, currency, per)
     parts = []
     for item in ranges:
         price = (
@@ -94,23 +148,26 @@ def tier_label(ranges: Any, index: int, field: str) -> str:
     return f"tier {index + 1} {what}"
 
 
-def properties(model: str | None, props: Any, currency: str | None) -> str:
-    """A charge's (or filter's) price in words for its model."""
+def properties(model: str | None, props: Any, currency: str | None, per: str | None = None) -> str:
+    """A charge's (or filter's) price in words for its model; ``per``: the unit its prices are
+    written per in YAML (``1M tokens``), shown that way."""
     if props is None:
         return NONE
     if not isinstance(props, Mapping):
         return str(props)
-    text = _properties(model, props, currency)
+    text = _properties(model, props, currency, per)
     groups = props.get("pricing_group_keys")
     if groups:
         text += f", priced per {', '.join(str(g) for g in groups)}"
     return text
 
 
-def _properties(model: str | None, props: Mapping[str, Any], cur: str | None) -> str:
+def _properties(
+    model: str | None, props: Mapping[str, Any], cur: str | None, per: str | None = None
+) -> str:
     for key in _RANGE_KEYS:
         if isinstance(props.get(key), list):
-            return tiers(props[key], cur, rate=key == "graduated_percentage_ranges")
+            return tiers(props[key], cur, rate=key == "graduated_percentage_ranges", per=per)
     if model == "package":
         size = number(props.get("package_size"))
         text = f"{amount(props.get('amount'), cur)} per {size} units"
@@ -134,6 +191,8 @@ def _properties(model: str | None, props: Mapping[str, Any], cur: str | None) ->
     if model == "dynamic":
         return "dynamic (each event carries its price)"
     if "amount" in props:
+        if per is not None:
+            return unit_price(props.get("amount"), cur, per)
         return amount(props.get("amount"), cur, "/unit")
     return ", ".join(f"{k}: {v}" for k, v in props.items()) or NONE
 

@@ -201,8 +201,14 @@ def _set(root: Any, path: Sequence[str], item: Any) -> None:
         node[last] = item
 
 
-def plan_groups(change: ObjectChange, currency: str | None) -> tuple[list[Row], list[Group]]:
-    """A plan change as plan-level rows and one group per touched charge."""
+Units = Mapping[str, Mapping[str, str]]  # charge code -> "" or filter key -> unit as written
+
+
+def plan_groups(
+    change: ObjectChange, currency: str | None, units: Units | None = None
+) -> tuple[list[Row], list[Group]]:
+    """A plan change as plan-level rows and one group per touched charge; ``units``: what the
+    YAML writes each charge's (and filter's) prices per, to show them that way."""
     old, new = plan_sides(change)
     fields = [c for c in change.changes if c.path[0] != "charges"]
     if change.action in ("create", "delete"):
@@ -218,27 +224,37 @@ def plan_groups(change: ObjectChange, currency: str | None) -> tuple[list[Row], 
         before = ((old or {}).get("charges") or {}).get(code)
         after = ((new or {}).get("charges") or {}).get(code)
         sub = [c for c in change.changes if c.path[:2] == ("charges", code)]
-        groups.append(_charge_group(code, before, after, sub, currency))
+        per = (units or {}).get(code) or {}
+        groups.append(_charge_group(code, before, after, sub, currency, per))
     return rows, groups
 
 
 def _charge_group(
-    code: str, old: Any, new: Any, changes: list[FieldChange], currency: str | None
+    code: str,
+    old: Any,
+    new: Any,
+    changes: list[FieldChange],
+    currency: str | None,
+    per: Mapping[str, str],
 ) -> Group:
     if old is None or new is None:
         whole = new if old is None else old
         mark = "+" if old is None else "-"
-        return Group(_title(code, whole, full=True), mark, tuple(_whole(whole, currency, mark)))
+        shown = tuple(_whole(whole, currency, mark, per))
+        return Group(_title(code, whole, full=True), mark, shown)
     model = new.get("charge_model")
     rows: list[Row] = []
     props = [c for c in changes if c.path[2:3] == ("properties",)]
     if props:
-        rows.append(_price_row("price", model, old, new, props, currency, 3))
+        rows.append(_price_row("price", model, old, new, props, currency, 3, per.get("")))
     filters = sorted(
         {c.path[3] for c in changes if c.path[2:3] == ("filters",) and len(c.path) > 3}
     )
     for key in filters:
-        rows.extend(_filter_rows(key, model, old, new, changes, currency))
+        rows.extend(_filter_rows(key, model, old, new, changes, currency, per.get(key)))
+    untouched = len(new.get("filters") or {}) - len(filters)
+    if filters and untouched > 0:
+        rows.append(Row(f"{untouched} other filter(s)", "unchanged", "unchanged", "="))
     rest = [c for c in changes if c.path[2:3] not in (("properties",), ("filters",))]
     rows.extend(
         leaf_rows([c.model_copy(update={"path": c.path[2:]}) for c in rest], "plan", currency)
@@ -256,17 +272,19 @@ def _title(code: str, charge: Mapping[str, Any], *, full: bool) -> str:
     return " · ".join(parts)
 
 
-def _whole(charge: Mapping[str, Any], currency: str | None, mark: str) -> Iterator[Row]:
+def _whole(
+    charge: Mapping[str, Any], currency: str | None, mark: str, per: Mapping[str, str]
+) -> Iterator[Row]:
     model = charge.get("charge_model")
     new = mark == "+"
 
     def row(name: str, text: str) -> Row:
         return Row(name, "" if new else text, text if new else "", mark)
 
-    yield row("price", fmt.properties(model, charge.get("properties"), currency))
+    yield row("price", fmt.properties(model, charge.get("properties"), currency, per.get("")))
     for key, item in (charge.get("filters") or {}).items():
         name = f" “{item['invoice_display_name']}”" if item.get("invoice_display_name") else ""
-        text = fmt.properties(model, item.get("properties"), currency)
+        text = fmt.properties(model, item.get("properties"), currency, per.get(key))
         yield row(f"[{filter_label(key)}]{name}", text)
     terms = _terms(charge, currency)
     if terms:
@@ -297,13 +315,14 @@ def _filter_rows(
     new: Mapping[str, Any],
     changes: list[FieldChange],
     currency: str | None,
+    per: str | None = None,
 ) -> Iterator[Row]:
     before = (old.get("filters") or {}).get(key)
     after = (new.get("filters") or {}).get(key)
     name = f"[{filter_label(key)}]"
     if before is None or after is None:
         whole: Mapping[str, Any] = (after if before is None else before) or {}
-        text = fmt.properties(model, whole.get("properties"), currency)
+        text = fmt.properties(model, whole.get("properties"), currency, per)
         if whole.get("invoice_display_name"):
             text += f" “{whole['invoice_display_name']}”"
         mark = "+" if before is None else "-"
@@ -312,7 +331,7 @@ def _filter_rows(
     mine = [c for c in changes if c.path[2:4] == ("filters", key)]
     props = [c for c in mine if c.path[4:5] == ("properties",)]
     if props:
-        yield _price_row(f"{name} price", model, before, after, props, currency, 5)
+        yield _price_row(f"{name} price", model, before, after, props, currency, 5, per)
     if before.get("invoice_display_name") != after.get("invoice_display_name"):
         yield Row(
             f"{name} invoice_display_name",
@@ -329,6 +348,7 @@ def _price_row(
     leaves: list[FieldChange],
     currency: str | None,
     depth: int,
+    per: str | None = None,
 ) -> Row:
     """old → new price of a charge or filter, with each moved figure's direction and size."""
     moves = []
@@ -347,8 +367,8 @@ def _price_row(
         moves.append(f"{moved} ({where})" if where else moved)
     return Row(
         name,
-        fmt.properties(model, old.get("properties"), currency),
-        fmt.properties(model, new.get("properties"), currency),
+        fmt.properties(model, old.get("properties"), currency, per),
+        fmt.properties(model, new.get("properties"), currency, per),
         "~",
         True,
         "; ".join(moves),

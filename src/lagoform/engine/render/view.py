@@ -7,7 +7,7 @@ the figures), and, from the review layer, the audit records apply would write fo
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from lagoform.engine.blast import BlastRadius, TenantImpact
@@ -76,7 +76,7 @@ class PlanView:
 def plan_view(plan: Plan, audit: Sequence[AuditPreview] = ()) -> PlanView:
     """``audit``: the records apply would write for overrides, as a reviewer reads them (the
     review layer formats them; the plan itself carries none)."""
-    changes = tuple(change_view(c) for c in plan.pending())
+    changes = tuple(change_view(c, plan.units) for c in plan.pending())
     return PlanView(
         plan_id=plan.plan_id,
         target=plan.target,
@@ -93,8 +93,12 @@ def plan_view(plan: Plan, audit: Sequence[AuditPreview] = ()) -> PlanView:
     )
 
 
-def change_view(change: ObjectChange) -> ChangeView:
+def change_view(
+    change: ObjectChange, units: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None
+) -> ChangeView:
+    """``units``: the plan's ``units`` (what each plan's YAML writes its prices per)."""
     currency = rows.currency_of(change)
+    units = units or {}
     groups: list[Group] = []
     if change.action == "delete":
         # A deletion lists what goes, briefly: top-level fields only.
@@ -107,7 +111,7 @@ def change_view(change: ObjectChange) -> ChangeView:
         ]
         fields = list(rows.leaf_rows(shown, change.kind, currency))
     elif change.kind == "plan":
-        fields, groups = rows.plan_groups(change, currency)
+        fields, groups = rows.plan_groups(change, currency, units.get(change.key))
     else:
         skip = ("overrides",) if change.pricing is not None else ()
         fields = list(rows.leaf_rows(change.changes, change.kind, currency, skip=skip))
@@ -118,7 +122,11 @@ def change_view(change: ObjectChange) -> ChangeView:
         key=change.key,
         rows=tuple(fields),
         groups=tuple(groups),
-        pricing=finance.pricing_view(change.pricing, blocked=change.action == "blocked")
+        pricing=finance.pricing_view(
+            change.pricing,
+            blocked=change.action == "blocked",
+            units=units.get(change.pricing.plan_code),
+        )
         if change.pricing is not None
         else None,
         move=finance.move_lines(change.move) if change.move is not None else None,
