@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 
 from lagoform.cli import _register, root
@@ -159,6 +160,9 @@ def test_import_then_plan_is_empty(tmp_path: Path, server: SandboxServer) -> Non
     assert (fresh / "catalog" / "plans.yaml").exists()
     assert (fresh / "overrides" / "globex.yaml").exists()
     assert "MSA" not in (fresh / "overrides" / "globex.yaml").read_text()  # reason is Lago-less
+    plans = yaml.safe_load((fresh / "catalog" / "plans.yaml").read_text())["plans"]
+    annual = next(p for p in plans if p["code"] == "pro_annual")  # a variant again
+    assert annual["extends"] == "pro_monthly" and "charges" not in annual
     plan = http(server, fresh, "plan", "--detailed-exitcode")
     assert plan.exit_code == 0, plan.output
     before = {p: p.read_bytes() for p in fresh.rglob("*.yaml")}

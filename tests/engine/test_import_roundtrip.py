@@ -160,6 +160,10 @@ def test_apply_import_plan_is_empty(catalog: dict[str, Any]) -> None:
         assert _plan_changes(source, client) == []
         import_project(client, imported)
         assert _plan_changes(imported, client) == []
+        written = {p: p.read_bytes() for p in imported.rglob("*.yaml")}
+        again = import_project(client, imported)  # into the project it wrote: nothing changes
+        assert again.files == [] and again.removed == []
+        assert {p: p.read_bytes() for p in imported.rglob("*.yaml")} == written
         # the imported catalog describes the same Lago as the original one
         again = from_project(load_project(imported))
         assert {k: set(v) for k, v in again.objects.items()} == {

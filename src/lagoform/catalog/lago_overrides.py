@@ -27,7 +27,14 @@ from lagoform.catalog.models_plan import BillingPlan
 from lagoform.catalog.models_tenant import ChargeOverride, OverrideFilter, PlanOverrides
 from lagoform.model.filters import filter_key
 
-__all__ = ["in_units", "override_gaps", "overrides_from_plans", "same_price", "with_units"]
+__all__ = [
+    "in_units",
+    "override_gaps",
+    "overrides_from_plans",
+    "same_charges",
+    "same_price",
+    "with_units",
+]
 
 
 def in_units(properties: Any, per: str | None) -> Any:
@@ -35,13 +42,16 @@ def in_units(properties: Any, per: str | None) -> Any:
     unit = unit_of(per)
     if unit is None:
         return properties
+
+    def scaled(price: Decimal) -> Decimal:
+        return unit.per_scale(price).normalize()  # 0.0000009 per unit: 0.9 per 1M, not 0.9000000
+
     match properties:
         case StandardProperties():
-            return properties.model_copy(update={"amount": unit.per_scale(properties.amount)})
+            return properties.model_copy(update={"amount": scaled(properties.amount)})
         case GraduatedProperties() | VolumeProperties():
             tiers = tuple(
-                t.model_copy(update={"per_unit": unit.per_scale(t.per_unit)})
-                for t in properties.tiers
+                t.model_copy(update={"per_unit": scaled(t.per_unit)}) for t in properties.tiers
             )
             return properties.model_copy(update={"tiers": tiers})
     return properties
@@ -109,6 +119,22 @@ def same_price(one: Any, one_per: str | None, other: Any, other_per: str | None)
     mine = properties_body(one, unit_of(one_per))
     theirs = properties_body(other, unit_of(other_per))
     return bool(_numbers(mine) == _numbers(theirs))
+
+
+def same_charges(one: BillingPlan, other: BillingPlan) -> bool:
+    """Two plans' charges bill alike as Lago holds them: whatever order they and their
+    filters are listed in, whatever units their prices are written in."""
+    from lagoform.catalog.lago_form import charge_body  # it imports us
+
+    def bodies(plan: BillingPlan) -> dict[str, Any]:
+        out = {}
+        for charge in plan.charges:
+            body = charge_body(charge, plan.currency)
+            body["filters"] = {filter_key(f["values"]): f for f in body["filters"]}
+            out[charge.code] = _numbers(body)
+        return out
+
+    return one.currency == other.currency and bodies(one) == bodies(other)
 
 
 def _priced(body: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from lagoform.catalog.checks_charge import filter_label
 from lagoform.catalog.models_charge import Charge, ChargeFilter
-from lagoform.catalog.models_tenant import Subscription, Wallet
+from lagoform.catalog.models_tenant import OverrideFilter, Subscription, Wallet
 from lagoform.catalog.yaml_out import to_yaml
 
 __all__ = [
@@ -39,6 +39,7 @@ Identity = Callable[[Any], str]
 _IDENTITY: dict[type[BaseModel], Identity] = {
     Charge: lambda c: str(c.code),
     ChargeFilter: lambda f: filter_label(f.values),
+    OverrideFilter: lambda f: filter_label(f.values),
     Subscription: lambda s: str(s.external_id),
     Wallet: lambda w: str(w.code),
 }

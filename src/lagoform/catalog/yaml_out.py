@@ -84,21 +84,28 @@ def field_yaml(model: BaseModel, name: str, *, exact: bool = False) -> Any:
 
 
 def variant_fields(plan: BillingPlan, parent: BillingPlan) -> list[str]:
-    """The top-level fields (by name) in which ``plan`` differs from ``parent``."""
+    """The top-level fields (by name) in which ``plan`` differs from ``parent`` (charges by
+    what they bill: order and units do not make them differ)."""
+    from lagoform.catalog.lago_overrides import same_charges
+
     return [
         name
         for name in type(plan).model_fields
-        if name not in _NOT_COMPARED and getattr(plan, name) != getattr(parent, name)
+        if name not in _NOT_COMPARED
+        and getattr(plan, name) != getattr(parent, name)
+        and not (name == "charges" and same_charges(plan, parent))
     ]
 
 
 def find_parent(plan: BillingPlan, roots: list[BillingPlan]) -> BillingPlan | None:
     """The plan ``plan`` is a variant of: same charges (at least one), at most a few other
     top-level fields different; the closest one first, then the first root."""
+    from lagoform.catalog.lago_overrides import same_charges
+
     best: tuple[int, int] | None = None
     found = None
     for rank, root in enumerate(roots):
-        if root.code == plan.code or not plan.charges or root.charges != plan.charges:
+        if root.code == plan.code or not plan.charges or not same_charges(plan, root):
             continue
         differ = len(variant_fields(plan, root))
         if differ <= MAX_VARIANT_FIELDS and (best is None or (differ, rank) < best):

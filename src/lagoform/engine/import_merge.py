@@ -132,7 +132,11 @@ def _merge_kind(
         from lagoform.catalog import plans_to_yaml
         from lagoform.catalog.yaml_edit import to_node
 
-        roots = [i.model for i in written if i.model.extends is None]
+        roots = [
+            lago.catalog[key][str(i.code)]
+            for i in written
+            if i.model.extends is None and str(i.code) in lago.catalog[key]
+        ]
         fresh = [to_node(d) for d in plans_to_yaml(added, roots, exact=True)]
     else:
         fresh = [plain(model) for model in added]

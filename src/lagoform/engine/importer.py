@@ -223,15 +223,31 @@ def _tenants(
                 model = model.model_copy(update={"usage_target": True})
             subscriptions.append(model)
         lago_customer = customer_from_lago(customer)
-        if old is not None and old.customer.external_id is None:
-            lago_customer = lago_customer.model_copy(update={"external_id": None})
+        lago_wallets = [wallet_from_lago(w) for w in wallets.get(tenant_id, [])]
+        if old is not None:  # what the file leaves unset, Lago's values do not fill in
+            lago_customer = _unset_like(lago_customer, old.customer)
+            by_code = {w.code: w for w in old.wallets}
+            lago_wallets = [_unset_like(w, by_code.get(w.code)) for w in lago_wallets]
         out[tenant_id] = Tenant(
             external_id=tenant_id,
             customer=lago_customer,
             subscriptions=tuple(subscriptions),
-            wallets=tuple(wallet_from_lago(w) for w in wallets.get(tenant_id, [])),
+            wallets=tuple(lago_wallets),
         )
     return out
+
+
+def _unset_like(lago: Any, written: Any) -> Any:
+    """``lago`` with the optional fields ``written`` leaves unset left unset too: lagoform
+    sends only what a tenant file writes (customer, wallets), the rest is managed elsewhere."""
+    if written is None:
+        return lago
+    unset = {
+        name: None
+        for name, field in type(lago).model_fields.items()
+        if not field.is_required() and getattr(written, name) is None
+    }
+    return lago.model_copy(update=unset)
 
 
 def override_notes(read: LiveRead, imported: Imported) -> list[str]:
