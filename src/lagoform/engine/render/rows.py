@@ -50,6 +50,7 @@ class Group:
     title: str
     mark: str
     rows: tuple[Row, ...]
+    unchanged_filters: int = 0  # an edited charge's filters that stay as they are
 
 
 def currency_of(change: ObjectChange) -> str | None:
@@ -252,14 +253,12 @@ def _charge_group(
     )
     for key in filters:
         rows.extend(_filter_rows(key, model, old, new, changes, currency, per.get(key)))
-    untouched = len(new.get("filters") or {}) - len(filters)
-    if filters and untouched > 0:
-        rows.append(Row(f"{untouched} other filter(s)", "unchanged", "unchanged", "="))
     rest = [c for c in changes if c.path[2:3] not in (("properties",), ("filters",))]
     rows.extend(
         leaf_rows([c.model_copy(update={"path": c.path[2:]}) for c in rest], "plan", currency)
     )
-    return Group(_title(code, new, full=False), "~", tuple(rows))
+    same = len(set(new.get("filters") or {}) - set(filters))
+    return Group(_title(code, new, full=False), "~", tuple(rows), same)
 
 
 def _title(code: str, charge: Mapping[str, Any], *, full: bool) -> str:
