@@ -14,8 +14,11 @@ import difflib
 import shutil
 from pathlib import Path
 
+import pytest
+
 from lagoform.catalog import load_project
 from lagoform.engine.importer import import_project
+from lagoform.errors import PlanError
 from lagoform.lago import LagoClient
 from lagoform.sandbox import Sandbox
 from tests.conftest import SandboxServer
@@ -208,3 +211,17 @@ def test_what_lago_no_longer_has_leaves_the_project_and_variants_keep_only_their
         "plan old_one: added",
         "tenant initech: file removed (no such customer in Lago)",
     } <= set(result.notes)
+
+
+def test_a_project_that_does_not_validate_is_not_imported_into(tmp_path: Path) -> None:
+    client = _in_process()
+    ours = _project(tmp_path / "ours")
+    edit(ours, "overrides/globex.yaml", "plan: enterprise", "plan: enterprize")
+    before = {p: p.read_bytes() for p in ours.rglob("*.yaml")}
+    with pytest.raises(PlanError) as refused:
+        import_project(client, ours)
+    assert "--force" in str(refused.value)
+    assert "overrides/globex.yaml:23:11: unknown plan 'enterprize'" in str(refused.value)
+    assert {p: p.read_bytes() for p in ours.rglob("*.yaml")} == before
+    forced = import_project(client, ours, force=True)  # Lago is empty: nothing is written
+    assert forced.files == [] and not list(ours.rglob("*.yaml"))

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from lagoform.engine.live import CURRENT_STATUSES, LiveRead, read_live
 from lagoform.engine.plan import ReadHints
+from lagoform.errors import CatalogError, PlanError
 from lagoform.lago.client import LagoClient
 
 if TYPE_CHECKING:
@@ -66,7 +67,16 @@ def import_project(client: LagoClient, root: Path, *, force: bool = False) -> Im
     root = Path(root)
     existing = _existing_yaml(root)
     # what the files say (and what Lago cannot), before anything is read or written
-    project = load_project(root) if existing and not force else None
+    project = None
+    if existing and not force:
+        try:
+            project = load_project(root)
+        except CatalogError as err:
+            raise PlanError(
+                f"{root} holds a project that does not validate; import keeps what it says, so "
+                "fix it first, or use --force to discard it and import afresh.\n"
+                f"{err}"
+            ) from None
     read = _read(client, project)
     if project is not None:
         lago = imported_models(read, project)
