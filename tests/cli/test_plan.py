@@ -310,3 +310,19 @@ def test_premium_off_gives_an_actionable_error(tmp_path: Path, server: SandboxSe
     plan = lago(server, "GET", "/subscriptions/globex-main")["subscription"]["plan"]
     tokens = next(c for c in plan["charges"] if c["code"] == "tokens")
     assert tokens["properties"] == {"amount": "0.0000015"}
+
+
+def test_plan_says_the_projects_warnings(tmp_path: Path) -> None:
+    project = example_project(tmp_path)
+    edit(
+        project,
+        "overrides/globex.yaml",
+        "      charges:\n",
+        "      charges:\n        images:\n          properties: {amount: 0.03}\n",
+    )
+    result = run("plan", "--root", str(project))
+    assert result.exit_code == 0, result.output
+    assert (
+        "overrides/globex.yaml:33:9: warning: the override of charge 'images' negotiates "
+        "nothing: every value it sets equals plan 'enterprise'"
+    ) in result.output

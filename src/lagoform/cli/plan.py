@@ -84,6 +84,8 @@ def build(
     from lagoform.review import build_review, revenue_section
 
     project = load_project(root)
+    for warning in project.warnings:  # valid, but likely a mistake (as `validate` says them)
+        click.echo(str(warning), err=True)
     desired = from_project(project)
     label = target_label(target)
     with console().progress(f"Reading Lago ({label})"):
