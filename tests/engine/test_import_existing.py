@@ -186,6 +186,9 @@ def test_what_lago_no_longer_has_leaves_the_project_and_variants_keep_only_their
             "remove:\n  plans: [old_one, gone_long_ago]\n"
         )
     (ours / "overrides" / "initech.yaml").write_text("customer: {name: Initech}\n")
+    # a file in a layout the round trip would change, that nothing in Lago touches
+    odd = "remove:\n    coupons:\n        -   never_created   # odd, and left alone\n"
+    (ours / "catalog" / "odd.yaml").write_text(odd)
     result = import_project(client, ours)
 
     assert make_plan(ours, client).pending() == []
@@ -196,6 +199,7 @@ def test_what_lago_no_longer_has_leaves_the_project_and_variants_keep_only_their
     assert list(project.catalog.remove.plans) == ["gone_long_ago"]
     assert project.catalog.plan("old_one") is not None  # Lago has it: defined again
     assert "# plans only this project knows" in (ours / "catalog" / "extra.yaml").read_text()
+    assert (ours / "catalog" / "odd.yaml").read_text() == odd
     annual = project.catalog.plan("pro_annual")
     assert annual is not None and annual.extends == "pro_monthly"
     assert annual.amount.cents == 95000 and annual.trial_days == 7

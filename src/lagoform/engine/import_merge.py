@@ -37,6 +37,7 @@ class _Files:
         self.root = root
         self.texts: dict[str, str] = {}
         self.data: dict[str, Any] = {}
+        self.edited: set[str] = set()  # only these are written back (a file read is not)
 
     def __getitem__(self, relative: str) -> Any:
         from lagoform.catalog.yaml_edit import load_roundtrip
@@ -48,15 +49,20 @@ class _Files:
             self.data[relative] = load_roundtrip(text) if text.strip() else None
         return self.data[relative]
 
+    def edit(self, relative: str) -> Any:
+        """The file's data, to change (it will be written back if its text changes)."""
+        self.edited.add(relative)
+        return self[relative]
+
     def set(self, relative: str, data: Any) -> None:
-        self[relative]
+        self.edit(relative)
         self.data[relative] = data
 
     def save(self, result: ImportResult) -> None:
         from lagoform.catalog.yaml_edit import dump_roundtrip
 
-        for relative, data in sorted(self.data.items()):
-            path = self.root / relative
+        for relative in sorted(self.edited):
+            data, path = self.data[relative], self.root / relative
             if data is None:
                 if path.exists():
                     path.unlink()
@@ -102,6 +108,8 @@ def _merge_kind(
         index = item_of(items, "code", code)
         if index is None:
             continue
+        if code not in new or new[code] != item.model:
+            files.edit(relative)
         if code not in new:
             del items[index]
             result.notes.append(f"{kind.replace('_', ' ')} {code}: removed (not in Lago)")
@@ -117,7 +125,7 @@ def _merge_kind(
     if not new:
         return
     relative = _file_of(written[-1]) if written else f"catalog/{dict(CATALOG_FILES)[key]}"
-    data = files[relative]
+    data = files.edit(relative)
     if data is None:
         from ruamel.yaml.comments import CommentedMap
 
@@ -194,6 +202,7 @@ def _merge_removals(project: Project, lago: Imported, files: _Files, result: Imp
             for index in range(len(codes) - 1, -1, -1):
                 if str(codes[index]) in lago.catalog[key]:
                     result.notes.append(f"remove: {key} {codes[index]} taken off (in Lago)")
+                    files.edit(path.relative_to(project.root).as_posix())
                     del codes[index]
 
 
@@ -209,7 +218,7 @@ def _merge_tenants(project: Project, lago: Imported, files: _Files, result: Impo
             files.set(relative, None)
             result.notes.append(f"tenant {tenant_id}: file removed (no such customer in Lago)")
         elif new != item.model:
-            update(files[relative], item.model, new)
+            update(files.edit(relative), item.model, new)
             result.notes.append(f"tenant {tenant_id}: updated from Lago")
     for tenant_id, tenant in lago.tenants.items():
         if tenant_id not in written:
