@@ -106,3 +106,13 @@ def test_a_mapping_updates_key_by_key_and_a_default_value_disappears() -> None:
     assert "recurring" not in out  # back at its default
     assert "model: [a, b, c]" in out  # written on one line, as before
     assert "type: [input]" in out and "# id" in out
+
+
+def test_an_edited_file_keeps_its_indentation() -> None:
+    text = (
+        "customer:\n    name: Acme   # who\n    address:\n        city: Paris\n"
+        "subscriptions:\n    - external_id: acme-1\n      plan: pro\n"
+    )
+    data = load_roundtrip(text)
+    data["customer"]["address"]["city"] = "Lyon"
+    assert dump_roundtrip(data, text) == text.replace("Paris", "Lyon")

@@ -14,6 +14,7 @@ import io
 import re
 from collections.abc import Callable
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from pydantic import BaseModel
@@ -52,7 +53,7 @@ def _yaml(text: str) -> YAML:
     yaml.width = 4096  # never re-wrap a long line someone wrote
     yaml.preserve_quotes = True
     offset = _sequence_offset(text)
-    yaml.indent(mapping=2, sequence=offset + 2, offset=offset)
+    yaml.indent(mapping=_mapping_indent(text), sequence=offset + 2, offset=offset)
     yaml.representer.add_representer(Decimal, _represent_decimal)
     yaml.representer.add_representer(type(None), _represent_null)
     return yaml
@@ -66,6 +67,18 @@ def _sequence_offset(text: str) -> int:
         key = _KEY.match(lines[index - 1])
         if dash and key:
             return max(0, len(dash.group(1)) - len(key.group(1)))
+    return 2
+
+
+def _mapping_indent(text: str) -> int:
+    """How far this file indents a mapping's keys under their parent key (2 usually)."""
+    lines = [
+        line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
+    for before, line in pairwise(lines):
+        parent, child = _KEY.match(before), re.match(r"^( *)[^\s#-]", line)
+        if parent and child and len(child.group(1)) > len(parent.group(1)):
+            return len(child.group(1)) - len(parent.group(1))
     return 2
 
 
