@@ -108,15 +108,14 @@ def _merge_kind(
         index = item_of(items, "code", code)
         if index is None:
             continue
-        if code not in new or new[code] != item.model:
-            files.edit(relative)
         if code not in new:
-            del items[index]
+            del files.edit(relative)[key][index]
             result.notes.append(f"{kind.replace('_', ' ')} {code}: removed (not in Lago)")
             continue
         mine = new.pop(code)
-        if mine == item.model:
+        if _alike(mine, item.model):
             continue
+        files.edit(relative)
         result.notes.append(f"{kind.replace('_', ' ')} {code}: updated from Lago")
         if kind == "plan" and item.model.extends is not None:
             _merge_variant(items, index, item.model, mine, lago)
@@ -171,17 +170,32 @@ def _merge_variant(
         key = field.alias or name
         if name in ("code", "extends"):
             continue
-        before, after, inherited = getattr(old, name), getattr(new, name), getattr(parent, name)
+        before, after = getattr(old, name), getattr(new, name)
         stated = to_node(field_yaml(new, name, exact=True))
         if key not in node:
-            if after != inherited:
+            if not _same(name, new, parent):
                 node[key] = stated
-        elif before == after:
+        elif _same(name, old, new):
             continue
-        elif after == inherited:
+        elif _same(name, new, parent):
             del node[key]
         else:
             update_value(node, key, before, after, stated)
+
+
+def _same(name: str, one: Any, other: Any) -> bool:
+    """One field of two models alike; a plan's charges by what they bill (their order in
+    Lago's answer and the units the YAML writes them in do not matter)."""
+    from lagoform.catalog import BillingPlan
+    from lagoform.catalog.lago_overrides import same_charges
+
+    if name == "charges" and isinstance(one, BillingPlan) and isinstance(other, BillingPlan):
+        return same_charges(one, other)
+    return bool(getattr(one, name) == getattr(other, name))
+
+
+def _alike(one: Any, other: Any) -> bool:
+    return all(_same(name, one, other) for name in type(one).model_fields)
 
 
 def _merge_removals(project: Project, lago: Imported, files: _Files, result: ImportResult) -> None:
