@@ -21,6 +21,7 @@ from click.testing import CliRunner, Result
 from lagoform.cli import _register, root
 from lagoform.engine.apply import apply_plan
 from lagoform.engine.hooks import MemoryAudit
+from lagoform.engine.importer import import_project
 from lagoform.engine.render import GITHUB_COMMENT_LIMIT
 from lagoform.errors import PlanError
 from lagoform.lago import LagoClient
@@ -283,3 +284,18 @@ def test_the_cli_refuses_an_open_finding_and_takes_acknowledge_flags(
     assert done.exit_code == 0, done.output
     with client_for(sandbox_server) as client:
         assert make_plan(project, client).pending() == []
+
+
+def test_import_after_apply_keeps_units_discounts_and_frozen_and_changes_nothing(
+    project: Path, sandbox_server: SandboxServer
+) -> None:
+    write(project, 41, Decimal("1.2"))  # a list raise the frozen tenant does not follow
+    with client_for(sandbox_server) as client:
+        plan = make_plan(project, client)
+        apply_all(project, client, acknowledged={f.id for f in plan.open_findings()})
+        before = {p.relative_to(project).as_posix(): p.read_text() for p in project.rglob("*.yaml")}
+        result = import_project(client, project)
+        after = {p.relative_to(project).as_posix(): p.read_text() for p in project.rglob("*.yaml")}
+        assert make_plan(project, client).pending() == []
+    # Lago holds what the YAML says: per-1M prices, a discount and a frozen copy need no rewrite
+    assert result.files == [] and after == before

@@ -34,6 +34,7 @@ from lagoform.catalog.lago_form import (
     wallet_body,
     wallet_from_lago,
 )
+from lagoform.catalog.lago_overrides import override_gaps, with_units
 from lagoform.catalog.models_charge import (
     WILDCARD,
     Charge,
@@ -78,7 +79,7 @@ from lagoform.catalog.models_usage import (
 from lagoform.catalog.money import Money, decimal_text, from_cents, to_cents
 from lagoform.catalog.project import Catalog, Item, Project, load_project
 from lagoform.catalog.schema import catalog_schema, overrides_schema
-from lagoform.catalog.yaml_out import tenant_to_yaml, to_yaml
+from lagoform.catalog.yaml_out import plans_to_yaml, tenant_to_yaml, to_yaml
 from lagoform.catalog.yamlsrc import SourceLocation, dump_yaml, load_yaml
 
 __all__ = [
@@ -140,12 +141,14 @@ __all__ = [
     "literal_value",
     "load_project",
     "load_yaml",
+    "override_gaps",
     "overrides_from_plans",
     "overrides_schema",
     "parse_record_path",
     "plan_body",
     "plan_from_lago",
     "plan_overrides_body",
+    "plans_to_yaml",
     "properties_body",
     "properties_from_lago",
     "subscription_body",
@@ -157,4 +160,5 @@ __all__ = [
     "to_yaml",
     "wallet_body",
     "wallet_from_lago",
+    "with_units",
 ]

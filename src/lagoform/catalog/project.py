@@ -8,7 +8,7 @@ cross-checks. Any problem anywhere raises one ``CatalogError`` carrying all of t
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from lagoform.catalog.models_usage import UsageMapping
 from lagoform.catalog.variants import resolve_extends
 from lagoform.catalog.yamlguard import read_yaml_file
 from lagoform.catalog.yamlsrc import LocDict, LocList, SourceLocation, copy_mapping, parse_yaml
-from lagoform.errors import CatalogError, Problem
+from lagoform.errors import CatalogError, Problem, sort_problems
 
 # YAML list key -> (kind used by ``Project.locate``, model)
 KINDS: dict[str, tuple[str, type[Any]]] = {
@@ -83,6 +83,7 @@ class Project:
     catalog: Catalog
     tenants: tuple[Tenant, ...]
     items: tuple[Item, ...] = ()
+    warnings: tuple[Problem, ...] = ()  # valid, but likely mistakes (``Problem.warning``)
 
     def tenant(self, external_id: str) -> Tenant | None:
         return next((t for t in self.tenants if t.external_id == external_id), None)
@@ -352,9 +353,9 @@ def load_project(root: Path) -> Project:
         items=(*items, *tenant_items),
     )
     problems.extend(check_project(project, removals))
-    if problems:
-        raise CatalogError(_dedupe(problems))
-    return project
+    if any(not p.warning for p in problems):
+        raise CatalogError(_dedupe(problems))  # warnings too: every finding in one run
+    return replace(project, warnings=tuple(sort_problems(_dedupe(problems))))
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:

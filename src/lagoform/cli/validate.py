@@ -31,6 +31,8 @@ def validate(root: Path) -> None:
     if problems:
         raise CatalogError(problems)  # every problem, file:line:col first, exit 1 (root group)
     project = load_project(root)
+    for warning in project.warnings:  # valid, but likely a mistake: said, never blocking
+        click.echo(str(warning), err=True)
     catalog = project.catalog
     subscriptions = sum(len(t.subscriptions) for t in project.tenants)
     summary = ", ".join(
