@@ -108,6 +108,10 @@ class Plan(_Frozen):
     # What each plan's prices are written per in YAML (``per: 1M tokens``): plan code -> charge
     # code -> "" (the charge's prices) or a filter key -> unit. For renders only.
     units: dict[str, dict[str, dict[str, str]]] = {}
+    # Which prices of each plan come from a shared price table (``price_tables:``): plan code ->
+    # charge code -> "filters" | "tiers" -> "" (the charge's tiers) or a filter key -> table
+    # code. For renders only: a table is a way of writing the same Lago request bodies.
+    price_tables: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
 
     def pending(self) -> list[ObjectChange]:
         """The changes apply would make or refuse (everything but no-ops), in apply order."""
@@ -195,6 +199,7 @@ def build_plan(
         unmanaged=tuple(unmanaged),
         reads=hints_for(desired),
         units=desired.units,
+        price_tables=desired.price_tables,
     )
 
 

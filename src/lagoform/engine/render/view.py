@@ -76,7 +76,7 @@ class PlanView:
 def plan_view(plan: Plan, audit: Sequence[AuditPreview] = ()) -> PlanView:
     """``audit``: the records apply would write for overrides, as a reviewer reads them (the
     review layer formats them; the plan itself carries none)."""
-    changes = tuple(change_view(c, plan.units) for c in plan.pending())
+    changes = tuple(change_view(c, plan.units, plan.price_tables) for c in plan.pending())
     return PlanView(
         plan_id=plan.plan_id,
         target=plan.target,
@@ -94,9 +94,12 @@ def plan_view(plan: Plan, audit: Sequence[AuditPreview] = ()) -> PlanView:
 
 
 def change_view(
-    change: ObjectChange, units: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None
+    change: ObjectChange,
+    units: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
+    price_tables: Mapping[str, rows.Tables] | None = None,
 ) -> ChangeView:
-    """``units``: the plan's ``units`` (what each plan's YAML writes its prices per)."""
+    """``units``: the plan's ``units`` (what each plan's YAML writes its prices per);
+    ``price_tables``: the plan's ``price_tables`` (which prices a shared table gives)."""
     currency = rows.currency_of(change)
     units = units or {}
     groups: list[Group] = []
@@ -111,7 +114,8 @@ def change_view(
         ]
         fields = list(rows.leaf_rows(shown, change.kind, currency))
     elif change.kind == "plan":
-        fields, groups = rows.plan_groups(change, currency, units.get(change.key))
+        tables = (price_tables or {}).get(change.key)
+        fields, groups = rows.plan_groups(change, currency, units.get(change.key), tables)
     else:
         skip = ("overrides",) if change.pricing is not None else ()
         fields = list(rows.leaf_rows(change.changes, change.kind, currency, skip=skip))
