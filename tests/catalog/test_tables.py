@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from lagoform.errors import CatalogError
 from tests.catalog.llm_price_list import MODELS, TYPES, price, write_project
 
 
-def _bodies(root: Path) -> dict[str, object]:
+def _bodies(root: Path) -> dict[str, Any]:
     return {p.code: plan_body(p, update=True) for p in load_project(root).catalog.plans}
 
 
@@ -53,6 +54,66 @@ plans:
     charges:
 """
 
+# (tables.yaml, the charges of plan pro): tables using tables, with units; tier tables.
+NESTED = (
+    """
+price_tables:
+  - code: list
+    per: 1M tokens
+    filters:
+      - values: {model: gpt-5, type: input}
+        properties: {amount: 1.25}
+      - values: {model: gpt-5, type: output}
+        per: 1K tokens
+        properties: {amount: 0.01}
+  - code: eu
+    filters:
+      - table: list
+      - values: {model: gpt-5, type: input}
+        properties: {amount: 1.5}
+  - code: plain
+    filters:
+      - values: {model: claude-4, type: input}
+        properties: {amount: 3}
+""",
+    """
+      - metric: tokens
+        per: 1K tokens
+        filters:
+          - table: eu
+          - table: plain
+""",
+)
+TIERED = (
+    """
+price_tables:
+  - code: volume_2026
+    per: 1M tokens
+    tiers:
+      - {to: 1000000, per_unit: 0}
+      - {per_unit: 8}
+  - code: by_model
+    model: graduated
+    filters:
+      - values: {model: gpt-5}
+        properties: {tiers: {table: volume_2026}}
+""",
+    """
+      - metric: storage
+        model: volume
+        per: 1M tokens
+        properties: {tiers: {table: volume_2026}}
+      - metric: tokens
+        model: graduated
+        per: 1M tokens
+        properties: {tiers: [{per_unit: 1}]}
+        filters:
+          - table: by_model
+          - values: {model: claude-4}
+            properties: {tiers: {table: volume_2026}}
+""",
+)
+
 
 def test_a_table_gives_the_bodies_of_the_prices_written_out(tmp_path: Path) -> None:
     with_tables = write_project(tmp_path / "tables")
@@ -60,20 +121,20 @@ def test_a_table_gives_the_bodies_of_the_prices_written_out(tmp_path: Path) -> N
     bodies = _bodies(with_tables)
     assert bodies == _bodies(written_out)
     # 160 filters per charge; per 1M tokens written, per token sent
-    starter = bodies["starter"]["charges"][0]  # type: ignore[index]
+    starter = bodies["starter"]["charges"][0]
     assert len(starter["filters"]) == len(MODELS) * len(TYPES) == 160
     first = starter["filters"][0]
     assert first["values"] == {"model": ["atlas-00"], "type": ["input"]}
     assert Decimal(first["properties"]["amount"]) * 1_000_000 == price("atlas-00", "input")
     # the variant (extends) inherits the charge that names the table
-    assert bodies["starter_annual"]["charges"] == bodies["starter"]["charges"]  # type: ignore[index]
+    assert bodies["starter_annual"]["charges"] == bodies["starter"]["charges"]
 
 
 def test_the_plans_own_entry_wins_and_the_rest_follow_the_table(tmp_path: Path) -> None:
     enterprise = _bodies(write_project(tmp_path))["enterprise"]
     filters = {
         (f["values"]["model"][0], f["values"]["type"][0]): Decimal(f["properties"]["amount"])
-        for f in enterprise["charges"][0]["filters"]  # type: ignore[index]
+        for f in enterprise["charges"][0]["filters"]
     }
     assert len(filters) == 160
     assert filters["atlas-00", "input"] * 1_000_000 == Decimal("0.9")  # its own
@@ -103,37 +164,11 @@ def test_a_table_entry_is_located_where_the_table_writes_it(tmp_path: Path) -> N
 
 
 def test_tables_use_tables_and_units_follow_the_rules(tmp_path: Path) -> None:
-    tables = """
-price_tables:
-  - code: list
-    per: 1M tokens
-    filters:
-      - values: {model: gpt-5, type: input}
-        properties: {amount: 1.25}
-      - values: {model: gpt-5, type: output}
-        per: 1K tokens
-        properties: {amount: 0.01}
-  - code: eu
-    filters:
-      - table: list
-      - values: {model: gpt-5, type: input}
-        properties: {amount: 1.5}
-  - code: plain
-    filters:
-      - values: {model: claude-4, type: input}
-        properties: {amount: 3}
-"""
-    charges = """
-      - metric: tokens
-        per: 1K tokens
-        filters:
-          - table: eu
-          - table: plain
-"""
+    tables, charges = NESTED
     root = _write(
         tmp_path, {"metrics.yaml": METRIC, "tables.yaml": tables, "plans.yaml": PLAN + charges}
     )
-    body = _bodies(root)["pro"]["charges"][0]  # type: ignore[index]
+    body = _bodies(root)["pro"]["charges"][0]
     amounts = {
         (f["values"]["model"][0], f["values"]["type"][0]): f["properties"]["amount"]
         for f in body["filters"]
@@ -154,37 +189,11 @@ price_tables:
 
 
 def test_tier_tables_price_tiers_of_charges_and_filters(tmp_path: Path) -> None:
-    tables = """
-price_tables:
-  - code: volume_2026
-    per: 1M tokens
-    tiers:
-      - {to: 1000000, per_unit: 0}
-      - {per_unit: 8}
-  - code: by_model
-    model: graduated
-    filters:
-      - values: {model: gpt-5}
-        properties: {tiers: {table: volume_2026}}
-"""
-    charges = """
-      - metric: storage
-        model: volume
-        per: 1M tokens
-        properties: {tiers: {table: volume_2026}}
-      - metric: tokens
-        model: graduated
-        per: 1M tokens
-        properties: {tiers: [{per_unit: 1}]}
-        filters:
-          - table: by_model
-          - values: {model: claude-4}
-            properties: {tiers: {table: volume_2026}}
-"""
+    tables, charges = TIERED
     root = _write(
         tmp_path, {"metrics.yaml": METRIC, "tables.yaml": tables, "plans.yaml": PLAN + charges}
     )
-    storage, tokens = _bodies(root)["pro"]["charges"]  # type: ignore[index]
+    storage, tokens = _bodies(root)["pro"]["charges"]
     expected = [
         {"from_value": 0, "to_value": 1000000, "per_unit_amount": "0", "flat_amount": "0"},
         {
@@ -226,3 +235,29 @@ def test_no_tables_no_sources(tmp_path: Path) -> None:
     )
     project = load_project(root)
     assert project.table_sources == {} and project.catalog.price_tables == ()
+
+
+def test_the_documented_example_loads(tmp_path: Path) -> None:
+    """docs/yaml-format.md's price-table example, file by file, is a valid catalog."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "yaml-format.md").read_text()
+    block = next(b for b in doc.split("```yaml\n")[1:] if "price_tables:" in b).split("```")[0]
+    files: dict[str, str] = {}
+    for part in block.split("# catalog/")[1:]:
+        name, _, text = part.partition("\n")
+        files[name.split()[0]] = text
+    assert set(files) == {"price_tables.yaml", "plans.yaml", "enterprise/plans.yaml"}
+    metrics = """
+billable_metrics:
+  - {code: llm_tokens, name: LLM tokens, aggregation: sum, field_name: tokens,
+     filters: {model: [atlas-2, atlas-2-mini], type: [input, cached_input, output, reasoning]}}
+  - {code: storage, name: Storage, aggregation: sum, field_name: bytes}
+"""
+    project = load_project(_write(tmp_path, {**files, "metrics.yaml": metrics}))
+    bodies = {p.code: plan_body(p) for p in project.catalog.plans}
+    own = bodies["enterprise"]["charges"][0]["filters"][-1]
+    assert own["values"] == {"model": ["atlas-2"], "type": ["input"]}
+    assert own["properties"] == {"amount": "0.0000009"}
+    assert bodies["starter_annual"]["charges"] == bodies["starter"]["charges"]
+    assert [t.code for t in project.catalog.price_tables] == [
+        "llm_list", "llm_list_eu", "storage_2026",
+    ]  # fmt: skip
