@@ -3,7 +3,8 @@
 A generated LLM price list (40 models × 4 token types, 160 filter prices) is one table used by
 three plans in two files. Through the CLI: validate → plan → apply → empty plan → the same prices
 written out in every plan plan nothing → import → empty plan. Then one table entry changed
-reaches every plan that uses it, in one plan and one apply, and Lago bills the new price.
+reaches every plan that uses it, and the copy of a tenant who negotiated another price, in one
+plan and one apply; Lago holds the new price everywhere and the negotiated one stays.
 """
 
 from __future__ import annotations
@@ -34,9 +35,31 @@ def http(server: SandboxServer, project: Path, *args: str) -> Result:
     )
 
 
+ACME = """
+customer: {name: Acme, currency: USD}
+subscriptions:
+  - external_id: acme-main
+    plan: starter
+    start_date: 2026-01-01
+    overrides:
+      reason: negotiated atlas-07 input
+      approval: MSA-9
+      charges:
+        llm_tokens:
+          filters:
+            - values: {model: atlas-07, type: input}
+              properties: {amount: 1.5}
+"""
+
+
 def _lago_price(server: SandboxServer, plan: str, model: str, token_type: str) -> Decimal:
-    """The per-1M-token price Lago holds on ``plan`` for one model and token type."""
-    body = lago(server, "GET", f"/plans/{plan}")["plan"]
+    """The per-1M-token price Lago holds on ``plan`` (or a subscription's copy of its plan,
+    ``subscription:<id>``) for one model and token type."""
+    if plan.startswith("subscription:"):
+        sub = plan.removeprefix("subscription:")
+        body = lago(server, "GET", f"/subscriptions/{sub}")["subscription"]["plan"]
+    else:
+        body = lago(server, "GET", f"/plans/{plan}")["plan"]
     (charge,) = [c for c in body["charges"] if c["billable_metric_code"] == "llm_tokens"]
     (found,) = [
         f for f in charge["filters"] if f["values"] == {"model": [model], "type": [token_type]}
@@ -87,9 +110,14 @@ def test_one_table_entry_reaches_every_plan_using_it(
     tmp_path: Path, sandbox_server: SandboxServer
 ) -> None:
     project = write_project(tmp_path)
+    (project / "overrides").mkdir()
+    (project / "overrides" / "acme.yaml").write_text(ACME)  # negotiates one starter price
     client, recorder = recording_client(sandbox_server)
     with client:
         apply_plan(make_plan(project, client), client, audit=MemoryAudit())
+        assert _lago_price(sandbox_server, "subscription:acme-main", "atlas-07", "input") == (
+            Decimal("1.5")
+        )
         # atlas-07 output in the table: +20 %, in every plan that uses the table
         raised = price("atlas-07", "output") * Decimal("1.2")
         write_project(project, prices={("atlas-07", "output"): raised})
@@ -97,22 +125,38 @@ def test_one_table_entry_reaches_every_plan_using_it(
         changed = {c.ref: [f.path for f in c.changes] for c in plan.pending()}
         key = "model=atlas-07;type=output"
         path = ("charges", "llm_tokens", "filters", key, "properties", "amount")
+        # the plans, and acme's own copy of starter (its other prices follow the catalog)
+        acme = changed.pop("subscription:acme-main")
+        assert acme and all(p[:2] == ("overrides", "charges") for p in acme)
         assert changed == {ref: [path] for ref in USING_LLM_LIST}
         assert plan.price_tables["enterprise"]["llm_tokens"]["filters"][key] == "llm_list"
         recorder.clear()
         report = apply_plan(plan, client, audit=MemoryAudit())
-        assert report.ok and len(report.applied) == 3
+        assert report.ok and len(report.applied) == 4
         puts = sorted(p for m, p, _ in recorder.writes() if m == "PUT")
-        assert puts == ["/plans/enterprise", "/plans/starter", "/plans/starter_annual"]
-        for code in ("starter", "starter_annual", "enterprise"):
-            assert _lago_price(sandbox_server, code, "atlas-07", "output") == raised
+        assert puts == [
+            "/plans/enterprise",
+            "/plans/starter",
+            "/plans/starter_annual",
+            "/subscriptions/acme-main/charges/llm_tokens",  # the whole list, negotiated merged
+        ]
+        for code in ("starter", "starter_annual", "enterprise", "subscription:acme-main"):
+            assert _lago_price(sandbox_server, code, "atlas-07", "output") == raised, code
+        # acme keeps its negotiated price
+        assert _lago_price(sandbox_server, "subscription:acme-main", "atlas-07", "input") == (
+            Decimal("1.5")
+        )
         assert not make_plan(project, client).has_changes
 
         # the enterprise plan's own price wins over the table's: a table edit there moves the
-        # starter plans only
+        # starter plans (and acme's copy) only
         write_project(
             project,
             prices={("atlas-07", "output"): raised, ("atlas-00", "input"): Decimal("0.3")},
         )
         plan = make_plan(project, client)
-        assert sorted(c.ref for c in plan.pending()) == ["plan:starter", "plan:starter_annual"]
+        assert sorted(c.ref for c in plan.pending()) == [
+            "plan:starter",
+            "plan:starter_annual",
+            "subscription:acme-main",
+        ]
