@@ -58,21 +58,28 @@ class TableUses:
 
     def through(self, value: Any, table: str, site: SourceLocation) -> Any:
         """A copy of ``value`` (raw YAML from a table) located as seen through one use."""
+        seen: dict[tuple[str, int | None, int | None], SourceLocation] = {}
 
         def at(loc: SourceLocation) -> SourceLocation:
-            return _Through(loc.file, loc.line, loc.column, table, site, self.notes)
+            # One location object per place: a mapping and its first key share one.
+            key = (loc.file, loc.line, loc.column)
+            if key not in seen:
+                seen[key] = _Through(loc.file, loc.line, loc.column, table, site, self.notes)
+            return seen[key]
 
-        if isinstance(value, LocDict):
-            out = LocDict({k: self.through(v, table, site) for k, v in value.items()})
-            out.loc = at(value.loc)
-            out.key_locs = {k: at(v) for k, v in value.key_locs.items()}
-            out.value_locs = {k: at(v) for k, v in value.value_locs.items()}
-            return out
-        if isinstance(value, LocList):
-            items = LocList([self.through(v, table, site) for v in value], loc=at(value.loc))
-            items.item_locs = [at(v) for v in value.item_locs]
-            return items
-        return value
+        def copy(item: Any) -> Any:
+            if isinstance(item, LocDict):
+                out = LocDict({k: copy(v) for k, v in item.items()}, loc=at(item.loc))
+                out.key_locs = {k: at(v) for k, v in item.key_locs.items()}
+                out.value_locs = {k: at(v) for k, v in item.value_locs.items()}
+                return out
+            if isinstance(item, LocList):
+                items = LocList([copy(v) for v in item], loc=at(item.loc))
+                items.item_locs = [at(v) for v in item.item_locs]
+                return items
+            return item
+
+        return copy(value)
 
     def annotate(self, problems: list[Problem], own: list[Problem]) -> list[Problem]:
         """Each problem found through a table's use, with where the table is used (every use
