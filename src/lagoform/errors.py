@@ -179,12 +179,13 @@ class PlanError(LagoformError):
 
 
 class StalePlanError(PlanError):
-    def __init__(self, moved: list[str]) -> None:
+    def __init__(self, moved: list[str], target: str = "") -> None:
         self.moved = moved
         listing = "\n".join(f"  - {m}" for m in moved)
+        where = f" of {target}" if target else ""
         super().__init__(
-            "live state changed since this plan was made; run `lagoform plan` again.\n"
-            f"Objects that moved:\n{listing}"
+            f"live state{where} changed since this plan was made; run `lagoform plan` again.\n"
+            f"What moved:\n{listing}"
         )
 
 

@@ -39,7 +39,8 @@ def test_plan_apply_plan_over_http(tmp_path: Path, server: SandboxServer) -> Non
     assert "18 to create" in first.output
     applied = http(server, project, "apply", "--auto-approve", "--actor", "ci-test")
     assert applied.exit_code == 0, applied.output
-    assert "Apply complete: 18 change(s)." in applied.output
+    assert "Apply complete: 18 created, 0 updated, 0 deleted, 0 blocked (" in applied.output
+    assert "--expect-head sha256:" in applied.stderr  # the log's head, to pin
     assert server.api_key not in applied.output
     audit_log = project / "audit" / "ad-hoc.jsonl"
     log = audit_log.read_text()
@@ -75,9 +76,15 @@ def test_stale_saved_plan_refused_naming_what_moved(tmp_path: Path, server: Sand
     lago(server, "PUT", "/plans/pro_annual", {"plan": {"name": "Renamed", "interval": "yearly"}})
     refused = http(server, project, "apply", str(out), "--auto-approve")
     assert refused.exit_code == 1
-    assert "live state changed since this plan was made" in refused.output
-    assert "plan:pro_annual changed in Lago" in refused.output
-    assert "billable_metric:storage_gb changed in Lago" in refused.output
+    # before anything else (not even the target line), what moved, down to the field
+    assert refused.stdout == ""
+    assert refused.stderr.startswith(
+        f"Error: live state of {server.url} (--api-url, key from LAGO_API_KEY) changed since "
+        "this plan was made; run `lagoform plan` again.\nWhat moved:\n"
+    )
+    assert "  - plan pro_annual: name Pro (annual) → Renamed\n" in refused.stderr
+    assert "  - billable metric storage_gb: name " in refused.stderr
+    assert "→ GB!\n" in refused.stderr
     assert "Traceback" not in refused.output
 
 
@@ -85,8 +92,11 @@ def test_markdown_format(tmp_path: Path, server: SandboxServer) -> None:
     project = example_project(tmp_path)
     result = http(server, project, "plan", "--format", "markdown")
     assert result.exit_code == 0
-    assert result.stdout.startswith("### lagoform plan")
-    assert "| ➕ create | 18 |" in result.stdout
+    assert result.stdout.startswith(
+        f"📝 **Changes pending** for `{server.url} (--api-url, key from LAGO_API_KEY)` — 18 "
+        "objects change (18 created); `lagoform apply` makes them.\n\n"
+    )
+    assert "**What changes:** 1 tax created, 6 billable metrics created" in result.stdout
 
 
 def test_invalid_catalog_is_reported_without_calling_lago(tmp_path: Path) -> None:
@@ -146,7 +156,8 @@ def test_deleting_a_subscribed_plan_needs_named_confirmation(
     assert not lago(server, "GET", "/plans/legacy")["plan"]["pending_deletion"]
     ok = http(server, project, "apply", "--auto-approve", "--confirm-delete-plan", "legacy")
     assert ok.exit_code == 0, ok.output
-    assert "delete plan:legacy" in ok.output
+    assert "- plan legacy: deleted (" in ok.output
+    assert "Apply complete: 0 created, 0 updated, 1 deleted, 0 blocked" in ok.output
 
 
 def test_import_then_plan_is_empty(tmp_path: Path, server: SandboxServer) -> None:
@@ -207,7 +218,7 @@ def test_plan_lists_the_override_audit_records_in_every_format(
     table = r"tokens price +0\.0000018 USD/unit +0\.0000015 USD/unit +0\.0000014 USD/unit +▼ -6\.7%"
     assert re.search(table, text.stdout)
     markdown = http(server, project, "plan", "--format", "markdown")
-    assert "🧾 Audit records apply will write for overrides (1)" in markdown.stdout
+    assert "🧾 Audit records apply will write for negotiated prices (1)" in markdown.stdout
     assert "| subscription globex-main | `tokens · price` |" in markdown.stdout
     data = json.loads(http(server, project, "plan", "--format", "json").stdout)
     [record] = data["audit_preview"]

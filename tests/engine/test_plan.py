@@ -388,6 +388,6 @@ def test_a_metric_change_says_it_reaches_own_copies_without_naming_cascade_updat
     )  # fmt: skip
     assert change.blast is not None
     lines = list(blast_lines(change.blast, "billable_metric"))
-    overridden = next(line for line in lines if line.strip().startswith("i (overridden)"))
+    overridden = next(line for line in lines if line.strip().startswith("i (negotiated prices)"))
     assert "cascade_updates" not in overridden
     assert "a metric's change reaches every charge on it" in overridden

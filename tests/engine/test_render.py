@@ -250,3 +250,50 @@ def test_markdown_trimmed_to_limit_with_pointer(limit: int) -> None:
     assert "more change(s) not shown" in out
     assert out.startswith("### lagoform plan")
     assert out.count("<details>") == out.count("</details>")
+
+
+def test_a_long_price_table_keeps_what_changes_and_what_is_negotiated() -> None:
+    """A subscription on a plan with many filters: its table in the comment lists the prices
+    that change, those negotiated away from the catalog and the plan's own lines; the rest is
+    one count."""
+    models = [f"m{i:02d}" for i in range(20)]
+    llm = metric("llm", filters=[{"key": "model", "values": models}])
+
+    def big(model_price: str) -> dict[str, object]:
+        filters = [{"values": {"model": [m]}, "properties": {"amount": model_price if m == "m00"
+                    else "0.5"}} for m in models]  # fmt: skip
+        return plan("big", [charge("llm", "llm", "1", filters=filters)], amount_cents=1000)
+
+    # an override lists a charge's filters whole (Lago replaces them): m01 is negotiated
+    filters = big("0.9")["charges"][0]["filters"]  # type: ignore[index]
+    deal = {"charges": [{"code": "llm", "filters": [
+        {**f, "properties": {"amount": "0.4"}} if f["values"]["model"] == ["m01"] else f
+        for f in filters]}]}  # fmt: skip
+    d = desired(
+        billable_metric=[llm],
+        plan=[big("0.9")],
+        subscription=[
+            {
+                "external_id": "s1",
+                "external_customer_id": "acme",
+                "plan_code": "big",
+                "plan_overrides": deal,
+            }
+        ],
+        meta={"subscription:s1": {"reason": "pilot", "approval": "CRM-1"}},
+    )
+    now = child_plan(big("1"))  # its own copy in Lago, at the old catalog prices
+    lv = live(billable_metric=[llm], plan=[big("1")], subscriptions=[subscription("s1", "big")],
+              overridden=["s1"], effective={"s1": now})  # fmt: skip
+    markdown = render_markdown(Review(plan=build_plan(d, lv)))
+    table = markdown[markdown.index("**prices on plan big") :]
+    table = table[: table.index("<sub>✱")]
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    shown = [r for r in rows[1:] if "other price(s) unchanged" not in r]
+    assert any("[model=m00]" in r for r in shown)  # the catalog's change reaches it
+    assert any("[model=m01]" in r and r.startswith("| ✱") for r in shown)  # negotiated
+    assert len(shown) == 2
+    [rest] = [r for r in rows if "other price(s) unchanged" in r]
+    total = len(shown) + int(rest.split("_")[1].split(" ")[0])
+    assert total == 20  # the override names the charge's 20 filters
+    assert rest.count("|") == rows[0].count("|")  # a whole row of the table

@@ -1,4 +1,5 @@
-"""A stand-in for GitHub's REST API (issues and issue comments) that records every call.
+"""A stand-in for GitHub's REST API (issues and issue comments, a pull request's files, the pull
+requests of a commit) that records every call.
 
 Runs a real HTTP server on 127.0.0.1 in a thread, so the Action's httpx client is exercised over
 a socket exactly as on a runner. Pagination follows GitHub's ``Link: <…>; rel="next"`` header.
@@ -29,6 +30,8 @@ class FakeGitHubState:
     repository: str
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # by issue number
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)
+    pull_files: dict[int, list[str]] = field(default_factory=dict)  # by pull request number
+    commit_pulls: dict[str, list[int]] = field(default_factory=dict)  # merged PRs by commit sha
     calls: list[Call] = field(default_factory=list)
     next_id: int = 1000
     next_number: int = 1
@@ -173,6 +176,18 @@ def _handler(state: FakeGitHubState) -> type[BaseHTTPRequestHandler]:
                                 self._reply(200, comment)
                                 return
                     self._reply(404, {"message": "Not Found"})
+                case "GET", ["pulls", number, "files"]:
+                    files = [
+                        {"filename": name, "status": "modified"}
+                        for name in state.pull_files.get(int(number), [])
+                    ]
+                    self._page(files, query, path)
+                case "GET", ["commits", sha, "pulls"]:
+                    pulls = [
+                        {"number": n, "state": "closed", "merged_at": "2026-01-01T00:00:00Z"}
+                        for n in state.commit_pulls.get(sha, [])
+                    ]
+                    self._page(pulls, query, path)
                 case "GET", ["issues"]:
                     want = query.get("labels")
                     wanted_state = query.get("state", "open")

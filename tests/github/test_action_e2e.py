@@ -20,6 +20,7 @@ import pytest
 
 from lagoform.review import Review
 from tests.github.fake_github import FakeGitHub
+from tests.github.gfm import rendered_blocks
 from tests.github.harness import (
     GITHUB_TOKEN,
     REPO,
@@ -146,8 +147,11 @@ def test_invalid_override_fails_with_annotation_and_comment(
     assert run.outputs["outcome"] == "invalid"
     assert "plan-json" not in run.outputs
     [comment] = _bot_comments(github)
-    assert comment["body"].startswith("<!-- lagoform-plan:staging -->\n")
-    assert "Invalid configuration" in comment["body"]
+    # the verdict first, even without a plan, then that no bill was estimated
+    assert comment["body"].startswith(
+        "<!-- lagoform-plan:staging -->\n❌ **Invalid configuration** for `staging` — 1 problem "
+        "in `overrides/globex.yaml`; nothing was planned.\n\n**Bills: not estimated**"
+    )
     link = f"https://github.test/{REPO}/blob/{SHA1}/overrides/globex.yaml#L{line}"
     where = f"overrides/globex.yaml:{line}:{col}"
     assert f"[`{where}`]({link}): overrides need 'approval'" in comment["body"]
@@ -170,9 +174,14 @@ def test_pr_comment_is_created_once_then_edited(
     assert refs["plan:pro_monthly"] == "create"
     assert refs["subscription:globex-main"] == "create"
     markdown = Path(first.outputs["plan-markdown"]).read_text()
-    assert "### lagoform plan" in markdown
-    assert markdown.strip() in first.summary  # the whole plan, unescaped, in the summary
-    assert "Changes pending" in first.summary
+    assert markdown.startswith("📝 **Changes pending** for `staging` — 4 objects change")
+    # the whole plan, unescaped, in the summary, which leads with the verdict too
+    assert first.summary.startswith(
+        "📝 **Changes pending** for `staging` — 4 objects change (4 created); applied when "
+        "this pull request is merged."
+    )
+    details = markdown[markdown.index("<details><summary>Every change") :]
+    assert details.split("<sub>plan")[0] in first.summary
     assert any("changes pending for staging" in n for n in first.annotations("notice"))
 
     _edit(act.workspace / "catalog" / "pricing.yaml", "amount: 99.00 USD", "amount: 109.00 USD")
@@ -215,8 +224,10 @@ def test_apply_names_the_merger_then_pr_names_negotiated_tenants(
 
     assert run.exit_code == 0, run.stdout + run.stderr
     [comment] = _bot_comments(github)
-    assert "**Negotiated prices change for 1 tenant:** `globex`" in comment["body"]
-    assert "overrides on `globex-main` changed" in comment["body"]
+    assert (
+        "**Negotiated prices change for 1 customer:** **Globex AI** <sub>`globex`</sub> "
+        "(overrides on `globex-main` changed)" in comment["body"]
+    )
     act.assert_no_secret_anywhere()
 
 
@@ -236,15 +247,20 @@ def test_failed_apply_says_what_was_and_was_not_applied(act: Runner, sandbox_ser
     assert run.outputs["outcome"] == "failed"
     # lagoform names an --api-url target "ad-hoc", and so does its audit log.
     assert run.outputs["audit-log"] == str(act.workspace / "audit" / "ad-hoc.jsonl")
-    assert "Apply failed** — 3 of 5 changes were applied" in run.summary
+    assert run.summary.startswith(
+        "❌ **Apply to `staging` failed** — 3 of 5 changes were applied: 3 created, 0 updated, "
+        "0 deleted, 0 blocked."
+    )
     rows = [line for line in run.summary.splitlines() if line.startswith("| ")]
-    assert rows[1:] == [
+    # every change with the audit records of its calls (intent ids)
+    assert [row.rsplit(" | ", 1)[0] + " |" for row in rows[1:]] == [
         "| ✅ | `billable_metric:token_usage` | create | applied |",
         "| ✅ | `plan:pro_monthly` | create | applied |",
         "| ✅ | `customer:globex` | create | applied |",
         "| ❌ | `subscription:globex-main` | create | failed |",
         "| ⏭️ | `wallet:globex/prepaid` | create | not applied |",
     ]
+    assert rows[-1].endswith("| — |") and rows[1].endswith("` |")
     [error] = [e for e in run.annotations("error") if "lagoform apply failed" in e]
     text = error.replace("%0A", "\n")
     assert "applied: create plan:pro_monthly" in text
@@ -312,7 +328,7 @@ def test_blocked_change_fails_the_check_and_is_not_applied(act: Runner, github: 
     assert "field_name" in comment["body"]
     assert apply.exit_code == 1
     assert apply.outputs["outcome"] == "failed"
-    assert "| ⛔ | `billable_metric:token_usage` | blocked | blocked |" in apply.summary
+    assert "| ⛔ | `billable_metric:token_usage` | blocked | blocked | — |" in apply.summary
     act.assert_no_secret_anywhere()
 
 
@@ -334,10 +350,36 @@ def test_drift_check_that_cannot_plan_leaves_the_issue_alone(
     assert any("lagoform plan failed" in e for e in run.annotations("error"))
 
 
-def test_pr_comment_leads_with_the_revenue_section_and_is_edited_after(
+APPLY_WORKFLOW = """\
+name: lagoform apply
+on:
+  push:
+    branches: [main]
+jobs:
+  production:
+    needs: staging
+    runs-on: ubuntu-latest
+    steps:
+      - uses: lagoform/lagoform@0123456789abcdef0123456789abcdef01234567
+        with:
+          mode: apply
+          environment: production
+  staging:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: lagoform/lagoform@0123456789abcdef0123456789abcdef01234567
+        with:
+          mode: apply
+          environment: staging
+"""
+CODEOWNERS = "# pricing needs finance\n*.yaml @acme/platform\n/overrides/ @acme/finance\n"
+
+
+def test_pr_comment_leads_with_verdict_and_money_then_the_merge_comments_what_was_applied(
     act: Runner, github: FakeGitHub, sandbox_server: Any
 ) -> None:
     assert act("apply", "push", push_event("finance-lead", SHA1)).exit_code == 0
+    assert _bot_comments(github) == []  # no pull request behind that push: the summary only
     with httpx.Client(
         base_url=f"{sandbox_server.url}/api/v1",
         headers={"Authorization": f"Bearer {sandbox_server.api_key}"},
@@ -349,6 +391,11 @@ def test_pr_comment_leads_with_the_revenue_section_and_is_edited_after(
             "properties": {"tokens": 1_000_000, "type": "input"},
         }
         lago.post("/events/batch", json={"events": [event]}).raise_for_status()
+    workflows = act.workspace / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "lagoform-apply.yml").write_text(APPLY_WORKFLOW)
+    (act.workspace / ".github" / "CODEOWNERS").write_text(CODEOWNERS)
+    github.state.pull_files[7] = ["overrides/globex.yaml"]
     overrides = act.workspace / "overrides" / "globex.yaml"
     _edit(overrides, '"0.0000015"', '"0.0000012"')
     first = act.pr(SHA1)
@@ -364,31 +411,67 @@ def test_pr_comment_leads_with_the_revenue_section_and_is_edited_after(
         ("POST", f"/repos/{REPO}/issues/7/comments"),
         ("PATCH", f"/repos/{REPO}/issues/comments/{comment['id']}"),
     ]
-    # After the verdict, who pays how much more or less leads: 1,000,000 input tokens at the
-    # negotiated 0.0000015 → 0.000001 USD, on top of the 99.00 USD subscription fee.
+    # The verdict, then the money line: 1,000,000 input tokens at the negotiated 0.0000015 →
+    # 0.000001 USD, on top of the 99.00 USD subscription fee; then the mover by name.
     body = comment["body"]
-    verdict = "**lagoform** · `staging` · 📝 **Changes pending**"
-    revenue = (
-        "### Revenue impact\n\n**Current period, per month: -0.50 USD (100.50 USD → 100.00 USD), "
-        "0 customer(s) pay more, 1 less, 0 the same**\n"
+    verdict = (
+        "📝 **Changes pending** for `staging` — 1 object change (1 updated); applied when this "
+        "pull request is merged."
     )
-    assert body.startswith(f"<!-- lagoform-plan:staging -->\n{verdict}")
-    assert body.index(verdict) < body.index(revenue)
-    assert "| `globex` | 100.50 USD | 100.00 USD | -0.50 USD |" in body
-    assert body.index(revenue) < body.index("**Negotiated prices change for 1 tenant:**")
-    assert body.index("**Negotiated prices change") < body.index("### lagoform plan")
+    money = "**-0.50 USD/month (-0.5 %) across 1 customer; 0 pay more, 1 less**"
+    assert body.startswith(f"<!-- lagoform-plan:staging -->\n{verdict}\n\n{money}\n\n")
+    mover = "| **Globex AI** <sub>`globex`</sub> | 100.50 USD | 100.00 USD | -0.50 USD (-0.5 %) |"
+    assert mover in body
+    assert body.index(mover) < body.index("**What changes:**") < body.index("What happens next")
+    # where it applies on merge, who approves, how to re-plan
+    assert (
+        "- **On merge:** applied to `staging`, then `production` "
+        "(`.github/workflows/lagoform-apply.yml`)." in body
+    )
+    assert (
+        "- **Approval:** @acme/finance (`.github/CODEOWNERS` owners of the 1 file this pull "
+        "request touches)." in body
+    )
+    assert "run `lagoform plan -e staging` locally." in body
+    assert body.index("What happens next") < body.index("<details>")
     assert "-0.30 USD" not in body and SHA2[:12] in body  # the second push's figures
-    # the job summary and plan.md read the same, whole
-    assert second.summary.index(revenue) < second.summary.index("### lagoform plan")
+    # GitHub renders it with the verdict and the money line as its first two blocks
+    blocks = rendered_blocks(body)
+    assert blocks[0] == ("p", verdict.replace("**", "").replace("`", ""))
+    assert blocks[1] == ("p", money.replace("**", ""))
+    # the job summary and plan.md lead the same way
+    assert second.summary.startswith(f"{verdict}\n\n{money}\n\n")
     markdown = Path(second.outputs["plan-markdown"]).read_text()
-    assert markdown.startswith(revenue)
+    assert markdown.split("\n\n")[1] == money
     saved = Review.loads(Path(second.outputs["plan-json"]).read_bytes())
     assert saved.revenue is not None and saved.revenue.movers[0].delta_cents == -50
+    assert saved.customer_names["globex"] == "Globex AI"
 
-    # apply plans without the section: it would read usage for nothing
+    # merged: apply plans without the section (it would read usage for nothing), applies, and
+    # tells the pull request what it applied, with the audit records
+    github.state.commit_pulls[SHA2] = [7]
     merged = act("apply", "push", push_event("finance-lead", SHA2), sha=SHA2)
     assert merged.exit_code == 0, merged.stdout + merged.stderr
     assert "subscription globex-main" in merged.stdout and "Revenue impact" not in merged.stdout
     applied = Review.loads(Path(merged.outputs["plan-json"]).read_bytes())
     assert applied.revenue is None and applied.plan.has_changes
+    result = next(c for c in _bot_comments(github) if c["id"] != comment["id"])
+    assert merged.outputs["comment-url"] == result["html_url"]
+    text = result["body"]
+    assert text.startswith(
+        "<!-- lagoform-apply:staging -->\n✅ **Applied to `staging`** — 1 change as "
+        "`finance-lead`: 0 created, 1 updated, 0 deleted, 0 blocked."
+    )
+    log = Path(merged.outputs["audit-log"]).read_text()
+    records = [json.loads(line) for line in log.splitlines()]
+    mine = [r for r in records if r["plan_id"] == applied.plan.plan_id]
+    intents = [r["record_id"][:12] for r in mine if r["phase"] == "intent"]
+    row = next(line for line in text.splitlines() if "subscription:globex-main" in line)
+    assert row.startswith("| ✅ | `subscription:globex-main` | update | applied | ")
+    assert intents and all(f"`{i}`" in row for i in intents)
+    head = mine[-1]["hash"]
+    assert "🧾 Audit records: `audit/staging.jsonl` (hash-chained), kept in the [run's " in text
+    assert f"Audit log head: `{head}`" in text and f"--expect-head {head}`" in text
+    assert "(https://github.test/acme/pricing/actions/runs/" in text and "#artifacts)" in text
+    assert merged.summary.strip() == text.split("\n", 1)[1].strip()
     act.assert_no_secret_anywhere()

@@ -1,4 +1,5 @@
-"""The markdown framing: problems, negotiated-price tenants, trimming."""
+"""The markdown framing: problems, states without a plan (verdict first), negotiated-price
+tenants, trimming."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from lagoform.engine.diff import FieldChange
 from lagoform.engine.plan import BlastRadius, ObjectChange, Plan, TenantImpact
 from lagoform.errors import Problem
 from lagoform.github import report
+from lagoform.review.digest import negotiated_price_changes, verdict
 
 
 def _plan(*changes: ObjectChange) -> Plan:
@@ -87,20 +89,42 @@ def test_tenants_from_override_edits_and_cascading_plan_changes() -> None:
             ),
         ),
     )
-    found = report.negotiated_price_changes(_plan(own, renamed, cascade))
+    found = negotiated_price_changes(_plan(own, renamed, cascade))
 
     assert [c.tenant for c in found] == ["acme", "globex"]
     globex = found[1]
     assert globex.subscriptions == ("globex-main",)
     assert "overrides on `globex-main` changed" in globex.why
-    assert "follows the plan `enterprise` change" in globex.why
-
-    section = report.tenants_section(found)
-    assert section.startswith("**Negotiated prices change for 2 tenants:** `acme`, `globex`")
+    assert "gets the plan `enterprise` change" in globex.why
 
 
-def test_no_tenant_section_without_negotiated_changes() -> None:
-    assert report.tenants_section(report.negotiated_price_changes(_plan())) == ""
+def test_no_tenant_without_negotiated_changes() -> None:
+    assert negotiated_price_changes(_plan()) == []
+
+
+def test_invalid_yaml_leads_with_the_verdict_then_says_no_bill_was_estimated() -> None:
+    problems = [
+        Problem("needs an approval reference", file="overrides/globex.yaml", line=9, column=7),
+        Problem("unknown metric", file="catalog/plans.yaml", line=3),
+        Problem("unknown plan", file="catalog/plans.yaml", line=30),
+    ]
+    text = report.invalid(problems, target="production", link=lambda _: None, tail="<sub>x</sub>")
+    blocks = text.split("\n\n")
+    assert blocks[0] == (
+        "❌ **Invalid configuration** for `production` — 3 problems in "
+        "`overrides/globex.yaml`, `catalog/plans.yaml`; nothing was planned."
+    )
+    assert blocks[1] == "**Bills: not estimated** — the configuration must be valid first."
+    assert blocks[2] == "#### 3 problems found"
+    assert text.rstrip().endswith("<sub>x</sub>")
+
+
+def test_a_failed_plan_leads_with_the_verdict_and_shows_what_lagoform_said() -> None:
+    text = report.failed_plan("Error: <boom>", target="staging")
+    blocks = text.split("\n\n")
+    assert blocks[0].startswith("❌ **Plan failed** for `staging`")
+    assert blocks[1] == "**Bills: not estimated** — there is no plan."
+    assert "Error: &lt;boom&gt;" in blocks[2]
 
 
 def test_fit_cuts_at_a_line_and_closes_code_fences() -> None:
@@ -113,7 +137,7 @@ def test_fit_cuts_at_a_line_and_closes_code_fences() -> None:
     assert report.fit("short", budget=1000) == "short"
 
 
-def test_headlines_differ_per_outcome() -> None:
+def test_verdicts_differ_per_outcome() -> None:
     outcomes: list[report.Outcome] = [
         "invalid",
         "error",
@@ -121,5 +145,7 @@ def test_headlines_differ_per_outcome() -> None:
         "changes-pending",
         "no-changes",
     ]
-    assert len({report.headline(o) for o in outcomes}) == len(outcomes)
-    assert "Changes pending" in report.headline("changes-pending")
+    said = {verdict(o, target="staging", plan=_plan()) for o in outcomes}
+    assert len(said) == len(outcomes)
+    assert all(v.split(" ")[1].startswith("**") for v in said)  # icon, then the bold verdict
+    assert "Changes pending" in verdict("changes-pending", target="staging", plan=_plan())

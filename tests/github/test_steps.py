@@ -1,5 +1,5 @@
-"""The plan's markdown as the Action frames it: the revenue section apart (it leads the
-report), and both parts inside the comment budget together."""
+"""The review's markdown as the Action renders it: led by the verdict and the money line, the
+target named by its label, and the whole inside the comment budget."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from lagoform.engine.plan import build_plan
 from lagoform.github.commands import Target
 from lagoform.github.runner import RunnerContext
 from lagoform.github.settings import Settings
-from lagoform.github.steps import comment_markdown, plan_markdown
-from lagoform.review import Review, render_markdown
+from lagoform.github.steps import review_markdown
+from lagoform.review import Review
 from tests.engine.factories import charge, desired, live, metric, plan
 from tests.review.test_render import REVENUE
 
@@ -48,33 +48,35 @@ def _big_plan_with_revenue() -> Review:
     return Review(plan=built, revenue=REVENUE)
 
 
-def test_the_revenue_section_counts_inside_the_budget(
-    ctx: RunnerContext, settings: Settings
-) -> None:
+def test_the_whole_review_counts_inside_the_budget(ctx: RunnerContext, settings: Settings) -> None:
     priced = _big_plan_with_revenue()
-    parts = plan_markdown(priced, ctx, settings, limit=9_000)
-    assert parts.revenue.startswith("### Revenue impact\n")
-    assert "### Revenue impact" not in parts.plan
-    assert parts.plan.startswith("### lagoform plan")
-    assert len(parts.revenue) + len(parts.plan) <= 9_000
+    text = review_markdown(priced, ctx, settings, when="on merge", next_steps="NEXT", limit=9_000)
+    assert len(text) <= 9_000
+    blocks = text.split("\n\n")
+    assert blocks[0].startswith(
+        "📝 **Changes pending** for `staging` — 300 objects change (300 created)"
+    )
+    assert blocks[0].endswith("; on merge.")
+    assert blocks[1].startswith("**+92.00 USD/month (+24.0 %) across 2 customers")
+    assert text.index("NEXT") < text.index("Every change, field by field")
     assert (
         "the plan.md artifact of [this run](https://github.test/acme/pricing/actions/runs/7)"
-        in (parts.plan)
+        in (text)
     )
 
-    whole = plan_markdown(priced, ctx, settings)
-    assert whole.revenue == parts.revenue
-    assert whole.plan == render_markdown(priced, limit=10**9, revenue=False)
-    assert "more change(s) not shown" not in whole.plan
-
-    budget = comment_markdown(priced, ctx, settings)
-    assert len(budget.revenue) + len(budget.plan) <= 60_000
+    whole = review_markdown(priced, ctx, settings, when="on merge")
+    assert "more change(s) not shown" not in whole
+    assert whole.count("<details><summary>+ plan") == 300
 
 
-def test_no_section_when_the_plan_carries_none(ctx: RunnerContext, settings: Settings) -> None:
+def test_without_a_revenue_section_the_money_line_says_why(
+    ctx: RunnerContext, settings: Settings
+) -> None:
     plain = Review(
         plan=build_plan(desired(billable_metric=[TOKENS]), live(billable_metric=[TOKENS]))
     )
-    parts = plan_markdown(plain, ctx, settings, limit=60_000)
-    assert parts.revenue == ""
-    assert parts.plan == render_markdown(plain)
+    text = review_markdown(plain, ctx, settings, when="on merge", limit=60_000)
+    assert text.split("\n\n")[:2] == [
+        "✅ **No changes** for `staging` — Lago already matches this configuration.",
+        "**No bill changes.**",
+    ]

@@ -33,8 +33,9 @@ environments:
     api_key_env: {KEY_VAR}
     retry: {{{{max_attempts: 2, base_delay: 0.01, max_delay: 0.02}}}}
 """
-INITECH = "| `initech` | 190.00 USD | 208.00 USD | +18.00 USD |"
-ACME = "| `acme` | 91.00 USD | 99.00 USD | +8.00 USD |"
+# movers by the tenant files' names, the external id in small print
+INITECH = "| **Initech** <sub>`initech`</sub> | 190.00 USD | 208.00 USD | +18.00 USD (+9.5 %) |"
+ACME = "| **Acme** <sub>`acme`</sub> | 91.00 USD | 99.00 USD | +8.00 USD (+8.8 %) |"
 
 
 @pytest.fixture
@@ -75,23 +76,23 @@ def test_markdown_leads_with_the_exact_increase_per_tenant_and_the_saved_plan_ca
 
     assert result.exit_code == 2, result.output
     markdown = result.stdout
-    # First: who pays how much more (acme 4,000 tokens in tier 2, initech 9,000; +0.002 each)
-    assert markdown.startswith(
-        "### Revenue impact\n\n**Current period, per month: +26.00 USD (281.00 USD → 307.00 USD), "
-        "2 customer(s) pay more, 0 less, 0 the same**\n"
-    )
-    assert markdown.index(INITECH) < markdown.index(ACME) < markdown.index("### lagoform plan")
+    # First the verdict, then who pays how much more (acme 4,000 tokens in tier 2, initech
+    # 9,000; +0.002 each)
+    verdict, money = markdown.split("\n\n")[:2]
+    assert verdict.startswith("📝 **Changes pending** for `") and "1 object change" in verdict
+    assert money == "**+26.00 USD/month (+9.3 %) across 2 customers; 2 pay more, 0 less**"
+    assert markdown.index(INITECH) < markdown.index(ACME) < markdown.index("**What changes:**")
     # globex negotiates the very charge that changes: zero change, and why
     assert (
         "- `globex-main` (globex, plan `growth`): on its own copy of the plan, which apply keeps "
         "at the catalog's prices with its YAML's negotiated values laid over them. Keeps: "
         "charge tokens price (negotiated)." in markdown
     )
-    table = markdown[markdown.index("#### Largest movers") : markdown.index("#### By charge")]
+    table = markdown[markdown.index("**Largest changes") : markdown.index("**What changes:**")]
     assert "globex" not in table
-    # then the plan itself, as before
+    # then the plan itself, and the rest of the section collapsed
+    assert "**What changes:** 1 plan updated; " in markdown
     assert "| `growth` | tokens | +26.00 USD | 2 |" in markdown
-    assert "| ✏️ update | 1 |" in markdown
 
     saved = Review.loads(out.read_bytes())
     assert saved.revenue is not None
@@ -133,7 +134,7 @@ def test_text_plan_adds_the_revenue_section_after_its_summary(
     )
     assert summary < section
     assert "initech  190.00 USD → 208.00 USD  (+18.00 USD)" in text
-    assert "Not following: globex-main (globex): on its own copy of the plan" in text
+    assert "Keeps its own prices: globex-main (globex): on its own copy of the plan" in text
     no_secret(sandbox_server, result.output)
 
 
@@ -152,9 +153,7 @@ def test_only_an_unsubscribed_plan_changes_no_revenue_moves(
     assert proxy.usage_reads == []  # nobody's pricing changes: no usage read
 
     markdown = plan(sandbox_server, project, "--format", "markdown", proxied=True).stdout
-    assert markdown.startswith(
-        "### Revenue impact\n\n**No subscription's pricing changes: no revenue impact.**\n"
-    )
+    assert markdown.split("\n\n")[1] == "**No customer's bill changes.**"
 
 
 def test_usage_is_read_only_when_the_plan_can_move_a_bill(
@@ -194,13 +193,13 @@ def test_a_usage_outage_leaves_the_plan_and_says_the_estimate_is_unavailable(
     result = plan(sandbox_server, project, *args, proxied=True)
 
     assert result.exit_code == 2, result.output  # changes pending, not an error
-    assert result.stdout.startswith(
-        "### Revenue impact\n\n> [!WARNING]\n> revenue impact unavailable: no usage could be "
-        "read for the 2 subscription(s) whose pricing changes (for example GET "
-        "/customers/acme/current_usage: HTTP 503: Service Unavailable)\n"
+    assert result.stdout.split("\n\n")[1] == (
+        "**Bills: not estimated** — no usage could be read for the 2 subscription(s) whose "
+        "pricing changes (for example GET /customers/acme/current_usage: HTTP 503: Service "
+        "Unavailable)"
     )
     assert "`globex-main`" in result.stdout  # who does not follow needs no usage
-    assert "| ✏️ update | 1 |" in result.stdout  # the plan is all there
+    assert "**What changes:** 1 plan updated; " in result.stdout  # the plan is all there
     saved = Review.loads(out.read_bytes())
     assert saved.revenue is not None and saved.revenue.unavailable is not None
     assert len(proxy.usage_reads) == 4  # two subscriptions, two attempts each

@@ -1,5 +1,6 @@
-"""A review carrying a revenue section: it leads the markdown (inside the size limit), follows
-the text's summary line, travels in the JSON beside the plan, and stays out of the plan.
+"""A review carrying a revenue section: the markdown leads with the verdict and the money line
+(inside the size limit), the text shows it after its summary line, the JSON carries it beside the
+plan, and it stays out of the plan.
 
 Golden files: ``plan-revenue.md`` / ``plan-revenue.txt`` (regenerate with
 ``LAGOFORM_REGEN_GOLDEN=1``).
@@ -26,9 +27,9 @@ from lagoform.impact import (
 from lagoform.impact.aggregate import LIMITS
 from lagoform.review import (
     Review,
+    leading_markdown,
     render_json,
     render_markdown,
-    render_revenue_markdown,
     render_text,
 )
 from tests.engine.factories import charge, desired, live, plan
@@ -108,16 +109,39 @@ def with_revenue(review: Review | Plan, revenue: RevenueImpact = REVENUE) -> Rev
     return review.model_copy(update={"revenue": revenue})
 
 
-def test_markdown_golden_leads_with_the_revenue_section() -> None:
-    plain, priced = scenario(), with_revenue(scenario())
+def test_markdown_golden_leads_with_the_verdict_then_the_money_line() -> None:
+    priced = with_revenue(scenario()).model_copy(update={"customer_names": {"acme": "Acme Inc."}})
     text = render_markdown(priced)
     _check("plan-revenue.md", text)
-    assert text.startswith("### Revenue impact\n")
-    assert text.index("### Revenue impact") < text.index("### lagoform plan")
-    assert "#### Largest movers" in text  # its parts sit one level below
-    # the plan's own markdown follows, unchanged
-    assert text == render_revenue_markdown(priced) + "\n" + render_markdown(plain)
-    assert render_markdown(priced, revenue=False) == render_markdown(plain)
+    blocks = text.split("\n\n")
+    assert blocks[0].startswith("⛔ **Blocked changes** for `sandbox")
+    assert blocks[1] == (
+        "**+92.00 USD/month (+24.0 %) across 2 customers; 1 pays more, 1 less** · 1 subscription "
+        "not estimated"
+    )
+    # movers by name (id in small print) with their percentages, before what changes
+    assert (
+        "| **Acme Inc.** <sub>`acme`</sub> | 249.00 USD | 349.00 USD | +100.00 USD (+40.2 %) |"
+        in (text)
+    )
+    assert "| `globex` | 135.00 USD | 127.00 USD | -8.00 USD (-5.9 %) |" in text
+    assert text.index("Acme Inc.") < text.index("**What changes:**")
+    # the rest of the revenue section is collapsed, after what changes
+    assert text.index("**What changes:**") < text.index("<summary>About the estimate")
+    assert "#### By charge (per month)" in text
+    # without the section, the same plan reads the same from "What changes" on
+    plain = render_markdown(priced.model_copy(update={"revenue": None}))
+    assert (
+        text[text.index("**What changes:**") :].replace(
+            text[
+                text.index("<details><summary>About the estimate") : text.index(
+                    "<details><summary>🧾"
+                )
+            ],
+            "",
+        )
+        == plain[plain.index("**What changes:**") :]
+    )
 
 
 def test_text_golden_shows_it_after_the_summary_line() -> None:
@@ -147,11 +171,8 @@ def test_json_carries_it_and_it_is_not_part_of_the_plan_identity() -> None:
 def test_unavailable_is_said_in_one_line_and_the_plan_follows() -> None:
     failed = with_revenue(scenario(), RevenueImpact(unavailable="503 Service Unavailable"))
     markdown = render_markdown(failed)
-    assert markdown.startswith(
-        "### Revenue impact\n\n> [!WARNING]\n"
-        "> revenue impact unavailable: 503 Service Unavailable\n"
-    )
-    assert "### lagoform plan" in markdown
+    assert markdown.split("\n\n")[1] == "**Bills: not estimated** — 503 Service Unavailable"
+    assert "**What changes:**" in markdown
     assert "Revenue impact\n  revenue impact unavailable: 503 Service Unavailable\n" in (
         render_text(failed)
     )
@@ -166,8 +187,8 @@ def test_the_revenue_section_counts_inside_the_comment_limit(limit: int) -> None
     p = build_plan(desired(billable_metric=[TOKENS], plan=many), live(billable_metric=[TOKENS]))
     out = render_markdown(with_revenue(p), full_plan="the plan.md artifact", limit=limit)
     assert len(out) <= limit
-    assert out.startswith(render_revenue_markdown(with_revenue(p)))
+    assert out.startswith(leading_markdown(with_revenue(p)))
     assert "more change(s) not shown" in out and "the plan.md artifact" in out
     without = render_markdown(Review(plan=p), full_plan="the plan.md artifact", limit=limit)
-    # the section's room comes out of the plan's details (it holds one <details> itself)
-    assert out.count("<details>") - 1 < without.count("<details>")
+    # the section's room comes out of the plan's details (its own part is collapsed too)
+    assert out.count("<details><summary>+ plan") < without.count("<details><summary>+ plan")

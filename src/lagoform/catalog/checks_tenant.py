@@ -8,10 +8,8 @@ from lagoform.catalog.checks_charge import (
     Report,
     check_cents,
     check_filter_values,
-    check_filters,
-    check_properties,
 )
-from lagoform.catalog.checks_units import check_filter_units, check_unit_prices
+from lagoform.catalog.checks_overrides import check_charge_override
 from lagoform.catalog.diagnose import piece, suggest
 from lagoform.catalog.models_metric import BillableMetric
 from lagoform.catalog.models_plan import BillingPlan
@@ -225,12 +223,7 @@ def _check_overrides(
             )
             continue
         metric = metrics.get(charge.metric)
-        if override.properties is not None:
-            check_properties(report, (*here, "properties"), override.properties)
-            check_unit_prices(report, (*here, "properties"), override.properties, charge.per)
-        if override.filters is not None:
-            check_filters(report, (*here, "filters"), override.filters, metric)
-            check_filter_units(report, (*here, "filters"), override.filters, charge.per)
+        check_charge_override(report, here, override, charge, metric)
         if override.min_amount is not None:
             check_cents(report, (*here, "min_amount"), override.min_amount, plan.currency)
             if charge.pay_in_advance and override.min_amount != 0:

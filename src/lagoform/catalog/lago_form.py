@@ -38,12 +38,14 @@ from lagoform.catalog.models_charge import (
     PercentageProperties,
     StandardProperties,
     VolumeProperties,
+    discounted,
     unit_of,
 )
 from lagoform.catalog.models_metric import BillableMetric, Tax
 from lagoform.catalog.models_plan import AddOn, BillingPlan, Coupon
 from lagoform.catalog.models_tenant import (
     ChargeOverride,
+    OverrideFilter,
     PlanOverrides,
     Subscription,
     Tenant,
@@ -68,10 +70,12 @@ __all__ = [
     "customer_from_lago",
     "filter_body",
     "lago_datetime",
+    "negotiated_filters",
     "overrides_from_plans",
     "plan_body",
     "plan_from_lago",
     "plan_overrides_body",
+    "price_rules",
     "properties_body",
     "properties_from_lago",
     "subscription_body",
@@ -361,7 +365,9 @@ def charge_override_body(
     override: ChargeOverride, currency: str, base: Charge | None = None
 ) -> dict[str, Any]:
     """``PUT /subscriptions/{id}/charges/{code}`` body: only the keys the override sets. Its
-    prices are written in the units of the base plan's ``base`` charge and filters."""
+    prices are written in the units of the base plan's ``base`` charge and filters; a discount
+    is taken off the base's prices here (so it follows the catalog), and ``filters`` lists only
+    the filters the override prices (``negotiated_filters``; the engine merges the others)."""
     body: dict[str, Any] = {}
     per = unit_of(base.per) if base is not None else None
     if override.invoice_display_name is not None:
@@ -370,19 +376,74 @@ def charge_override_body(
         body["min_amount_cents"] = to_cents(override.min_amount, currency)
     if override.properties is not None:
         body["properties"] = properties_body(override.properties, per)
-    if override.filters is not None:
-        body["filters"] = [filter_body(f, _base_unit(base, f) or per) for f in override.filters]
+    elif override.discount is not None and base is not None:
+        body["properties"] = properties_body(discounted(base.properties, override.discount), per)
+    if override.filters is not None or (override.discount is not None and base is not None):
+        body["filters"] = [
+            filter_body(f, unit_of(f.per) or per) for f in negotiated_filters(override, base)
+        ]
     if override.tax_codes is not None:
         body["tax_codes"] = sorted(override.tax_codes)
     return body
 
 
-def _base_unit(base: Charge | None, override: ChargeFilter) -> Unit | None:
-    """The unit of the base charge's filter an override's filter prices (same values)."""
+def negotiated_filters(override: ChargeOverride, base: Charge | None) -> list[ChargeFilter]:
+    """The base charge's filters this override prices, each at its negotiated price: an exact
+    price for its values, else the most specific discount covering it, else the charge-wide
+    discount; a filter none of them reaches is not listed (it keeps the catalog's price)."""
+    entries = override.filters or ()
     if base is None:
-        return None
-    same = next((f for f in base.filters if f.values == override.values), None)
-    return unit_of(same.per) if same is not None else None
+        return [
+            ChargeFilter(values=e.values, invoice_display_name=e.invoice_display_name,
+                         per=e.per, properties=e.properties)
+            for e in entries if e.properties is not None
+        ]  # fmt: skip
+    out: list[ChargeFilter] = []
+    for listed in base.filters:
+        exact = next((e for e in entries if e.values == listed.values), None)
+        covering = [e for e in entries if e.discount is not None and e.covers(listed.values)]
+        best = max(covering, key=_specificity) if covering else None
+        properties = listed.properties
+        if exact is not None and exact.properties is not None:
+            properties = exact.properties
+        elif best is not None and best.discount is not None:
+            properties = discounted(listed.properties, best.discount)
+        elif override.discount is not None:
+            properties = discounted(listed.properties, override.discount)
+        elif exact is None:
+            continue  # not negotiated: it follows the catalog
+        name = exact.invoice_display_name if exact is not None else None
+        out.append(
+            listed.model_copy(
+                update={
+                    "properties": properties,
+                    "per": (exact.per if exact is not None else None) or listed.per,
+                    "invoice_display_name": name or listed.invoice_display_name,
+                }
+            )
+        )
+    return out
+
+
+def price_rules(overrides: PlanOverrides) -> list[str]:
+    """The derived prices of an override, in words, for reviewers: ``tokens: 15% off list``,
+    ``tokens [model=gpt-5]: 20% off list``."""
+    out: list[str] = []
+    for code, override in overrides.charges.items():
+        if override.discount is not None:
+            out.append(f"{code}: {decimal_text(override.discount)}% off list")
+        for entry in override.filters or ():
+            if entry.discount is not None:
+                where = ", ".join(f"{k}={'/'.join(v)}" for k, v in sorted(entry.values.items()))
+                out.append(f"{code} [{where}]: {decimal_text(entry.discount)}% off list")
+    return out
+
+
+def _specificity(entry: OverrideFilter) -> tuple[int, float]:
+    width = sum(
+        float("inf") if WILDCARD in values else len(values) for values in entry.values.values()
+    )
+    return (len(entry.values), -width)
 
 
 def plan_overrides_body(overrides: PlanOverrides, base_plan: BillingPlan) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from lagoform.catalog.models_plan import AddOn, BillingPlan, Coupon
 from lagoform.catalog.models_tenant import (
     ChargeOverride,
     Customer,
+    OverrideFilter,
     PlanOverrides,
     Subscription,
     Wallet,
@@ -328,9 +329,19 @@ def overrides_from_plans(
         if base is None:
             continue
         changed: dict[str, Any] = {}
-        for key in ("properties", "filters", "min_amount", "invoice_display_name", "tax_codes"):
+        for key in ("properties", "min_amount", "invoice_display_name", "tax_codes"):
             if getattr(charge, key) != getattr(base, key):
                 changed[key] = getattr(charge, key)
+        # An override lists only the filters it negotiates: those that differ from the base's.
+        listed = {tuple(sorted(f.values.items())): f for f in base.filters}
+        own = [
+            OverrideFilter(values=f.values, invoice_display_name=f.invoice_display_name,
+                           properties=f.properties)
+            for f in charge.filters
+            if listed.get(tuple(sorted(f.values.items()))) != f
+        ]  # fmt: skip
+        if own:
+            changed["filters"] = tuple(own)
         if changed:
             charges[charge.code] = ChargeOverride(**changed)
     if charges:

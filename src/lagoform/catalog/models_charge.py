@@ -12,14 +12,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     Discriminator,
     Field,
+    PlainSerializer,
     field_validator,
     model_validator,
 )
 
+from lagoform.catalog.diagnose import describe
 from lagoform.catalog.models_base import CatalogModel, Code, Text
-from lagoform.catalog.money import ExactDecimal
+from lagoform.catalog.money import ExactDecimal, decimal_text, to_decimal
 from lagoform.catalog.numbers import Int64
 from lagoform.catalog.yamlsrc import copy_mapping, copy_sequence
 from lagoform.model.units import UNIT_PATTERN, Unit, parse_unit
@@ -252,22 +255,13 @@ def _values_as_lists(value: Any) -> Any:
     return out
 
 
-class ChargeFilter(CatalogModel):
-    """Prices for events whose properties match ``values`` (a list, a value, or ``*`` = any)."""
+class FilterValues(CatalogModel):
+    """A filter's ``values``: metric filter key -> values (a value alone is a list of one)."""
 
     values: dict[Text, tuple[Text, ...]] = Field(
         min_length=1,
         description="Metric filter key -> a value, a list of values, or '*' for any value.",
         examples=[{"type": "input", "modality": ["text", "audio"]}],
-    )
-    invoice_display_name: Text | None = Field(
-        default=None, description="Name of this filter's fee on invoices."
-    )
-    per: UnitText | None = Field(
-        default=None, description="What this filter's unit prices are per (default: the charge's)."
-    )
-    properties: ChargeProperties = Field(
-        description="Prices for matching events, in the charge's model (default: its zero)."
     )
 
     @field_validator("values", mode="before")
@@ -280,6 +274,31 @@ class ChargeFilter(CatalogModel):
     def _sorted(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
         # Lago matches filters by their values as sets; a canonical order makes equal equal.
         return {key: tuple(sorted(values)) for key, values in sorted(value.items())}
+
+    def covers(self, other: dict[str, tuple[str, ...]]) -> bool:
+        """Does every key of these values allow every value ``other`` has for it? (``model:
+        gpt-5`` covers ``{model: gpt-5, type: input}``; ``*`` covers any value.)"""
+        for key, allowed in self.values.items():
+            theirs = other.get(key)
+            if theirs is None:
+                return False
+            if WILDCARD not in allowed and not set(theirs) <= set(allowed):
+                return False
+        return True
+
+
+class ChargeFilter(FilterValues):
+    """Prices for events whose properties match ``values`` (a list, a value, or ``*`` = any)."""
+
+    invoice_display_name: Text | None = Field(
+        default=None, description="Name of this filter's fee on invoices."
+    )
+    per: UnitText | None = Field(
+        default=None, description="What this filter's unit prices are per (default: the charge's)."
+    )
+    properties: ChargeProperties = Field(
+        description="Prices for matching events, in the charge's model (default: its zero)."
+    )
 
 
 def _with_filter_models(filters: Any, model: Any) -> Any:
@@ -375,3 +394,63 @@ def unit_prices(properties: Any) -> list[tuple[tuple[str | int, ...], Decimal]]:
         case GraduatedProperties() | VolumeProperties():
             return [(("tiers", i, "per_unit"), t.per_unit) for i, t in enumerate(properties.tiers)]
     return []
+
+
+def _percent(value: Any) -> Any:
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, str) and text.endswith("%"):
+        text = text[:-1].strip()
+    try:
+        number = to_decimal(text)
+    except ValueError:
+        raise ValueError(f"expected a percentage such as 15%, got {describe(value)}") from None
+    if not Decimal(0) < number < Decimal(100):
+        raise ValueError(f"expected a percentage above 0% and below 100%, got {value}")
+    return number
+
+
+# ``discount: 15%``: a share taken off list prices (the prices that follow the catalog).
+Percent = Annotated[
+    Decimal,
+    BeforeValidator(_percent),
+    PlainSerializer(lambda d: f"{decimal_text(d)}%", return_type=str, when_used="json"),
+    Field(
+        json_schema_extra={"pattern": r"^\s*[0-9]+(\.[0-9]+)?\s*%?\s*$"},
+        description="A share off the catalog's prices: '15%' (the prices follow the catalog).",
+        examples=["15%"],
+    ),
+]
+
+
+def discounted(properties: Any, percent: Decimal) -> Any:
+    """``properties`` with every price ``percent`` off (exact; the checks refuse what Lago
+    cannot hold). A dynamic charge has no price to discount: ValueError."""
+    factor = (Decimal(100) - percent) / Decimal(100)
+
+    def off(value: Decimal | None) -> Decimal | None:
+        return None if value is None else value * factor
+
+    match properties:
+        case StandardProperties() | PackageProperties():
+            return properties.model_copy(update={"amount": off(properties.amount)})
+        case GraduatedProperties() | VolumeProperties():
+            tiers = tuple(
+                t.model_copy(update={"per_unit": off(t.per_unit), "flat": off(t.flat)})
+                for t in properties.tiers
+            )
+            return properties.model_copy(update={"tiers": tiers})
+        case GraduatedPercentageProperties():
+            rates = tuple(
+                t.model_copy(update={"rate": off(t.rate), "flat": off(t.flat)})
+                for t in properties.tiers
+            )
+            return properties.model_copy(update={"tiers": rates})
+        case PercentageProperties():
+            return properties.model_copy(
+                update={
+                    name: off(getattr(properties, name))
+                    for name in ("rate", "fixed_amount", "per_transaction_min_amount",
+                                 "per_transaction_max_amount")
+                }
+            )  # fmt: skip
+    raise ValueError("a dynamic charge has no price to discount (each event carries its price)")

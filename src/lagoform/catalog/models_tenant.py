@@ -9,10 +9,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from lagoform.catalog.models_base import CatalogModel, Code, DateTime, Text
-from lagoform.catalog.models_charge import ChargeFilter, ChargeProperties
+from lagoform.catalog.models_charge import (
+    ChargeProperties,
+    FilterValues,
+    Percent,
+    UnitText,
+)
 from lagoform.catalog.money import Currency, ExactDecimal, Money
 from lagoform.catalog.numbers import CreditsBound, Int32
 
@@ -84,14 +89,56 @@ class Customer(CatalogModel):
     )
 
 
+class OverrideFilter(FilterValues):
+    """This tenant's price for the base charge's filters with these values: an exact price for
+    one filter (``properties``), or a share off list for every filter these values cover
+    (``discount``: ``{model: gpt-5}`` covers each token type of gpt-5)."""
+
+    invoice_display_name: Text | None = Field(
+        default=None, description="Name of this filter's fee on this tenant's invoices."
+    )
+    per: UnitText | None = Field(
+        default=None, description="What these unit prices are per (default: the base filter's)."
+    )
+    properties: ChargeProperties | None = Field(
+        default=None,
+        description="This tenant's prices for the one base filter with exactly these values.",
+    )
+    discount: Percent | None = Field(
+        default=None,
+        description="A share off the catalog's price of every filter these values cover: '15%' "
+        "(the prices follow the catalog).",
+        examples=["15%"],
+    )
+
+    @model_validator(mode="after")
+    def _one_price(self) -> OverrideFilter:
+        if self.properties is not None and self.discount is not None:
+            raise ValueError("give a filter either properties (a price) or a discount, not both")
+        if self.properties is None and self.discount is None and not self.invoice_display_name:
+            raise ValueError(
+                "this filter negotiates nothing: give it properties (a price) or a discount"
+            )
+        return self
+
+
 class ChargeOverride(CatalogModel):
-    """What a tenant's subscription changes on one charge of its plan (by charge code)."""
+    """What a tenant's subscription changes on one charge of its plan (by charge code). Only
+    what is written here is negotiated; every other price of the charge follows the catalog."""
 
     properties: ChargeProperties | None = Field(
         default=None, description="This tenant's prices, typed by the base charge's model."
     )
-    filters: tuple[ChargeFilter, ...] | None = Field(
-        default=None, description="This tenant's prices per filter (the charge's filter values)."
+    discount: Percent | None = Field(
+        default=None,
+        description="A share off the catalog's prices of this charge and its filters: '15%' "
+        "(the prices follow the catalog; a filter's own price or discount wins).",
+        examples=["15%"],
+    )
+    filters: tuple[OverrideFilter, ...] | None = Field(
+        default=None,
+        description="This tenant's prices for some of the charge's filters (by their values); "
+        "the other filters keep the catalog's prices.",
     )
     min_amount: ExactDecimal | None = Field(
         default=None,

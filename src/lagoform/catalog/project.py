@@ -266,7 +266,7 @@ def _type_overrides(raw: LocDict, models: dict[str, dict[str, str]]) -> LocDict:
 def _typed_filters(filters: list[Any], model: str) -> list[Any]:
     out = LocList(loc=filters.loc) if isinstance(filters, LocList) else []
     for item in filters:
-        if isinstance(item, dict):
+        if isinstance(item, dict) and "properties" in item:  # a discount entry has none
             item = copy_mapping(item)
             item["properties"] = with_model(item.get("properties"), model)
         out.append(item)

@@ -181,15 +181,13 @@ def _charge_shapes(defs: dict[str, Any]) -> None:
             kept = {k: prop[k] for k in ("description", "title", "default") if k in prop}
             shape = _ref("AnyChargeProperties") if holder == "ChargeOverride" else loose
             defs[holder]["properties"]["properties"] = {**shape, **kept}
-    if "ChargeOverride" in defs:
-        filters = defs["ChargeOverride"]["properties"]["filters"]
-        any_filter = {
-            "allOf": [
-                _ref("ChargeFilter"),
-                {"properties": {"properties": _ref("AnyChargeProperties")}},
-            ]
+    if "OverrideFilter" in defs:
+        prop = defs["OverrideFilter"]["properties"]["properties"]
+        kept = {k: prop[k] for k in ("description", "title", "default") if k in prop}
+        defs["OverrideFilter"]["properties"]["properties"] = {
+            "anyOf": [_ref("AnyChargeProperties"), {"type": "null"}],
+            **kept,
         }
-        filters["anyOf"] = [{"type": "array", "items": any_filter}, {"type": "null"}]
     if "Charge" in defs:
         defs["Charge"]["allOf"] = [
             {
@@ -226,7 +224,7 @@ def _adjust(schema: dict[str, Any]) -> dict[str, Any]:
             definition["required"] = ["code"]  # a variant (extends) may give only its code
         if name == "Tier" or name == "PercentageTier":
             definition["required"] = [r for r in definition.get("required", []) if r != "from"]
-        if name == "ChargeFilter" and "values" in props:
+        if name in ("ChargeFilter", "OverrideFilter") and "values" in props:
             # One value is written alone; the model turns it into a list.
             props["values"]["additionalProperties"] = {
                 "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]

@@ -22,8 +22,11 @@ def register(root: click.Group) -> None:
     from lagoform.cli import plan as plan_cli
 
     root.add_command(plan_cli.plan_command)
-    root.add_command(plan_cli.apply_command)
+    root.add_command(plan_cli.show_command)
     root.add_command(plan_cli.import_command)
+    from lagoform.cli.apply import apply_command
+
+    root.add_command(apply_command)
     from lagoform.cli.impact import impact_command
 
     root.add_command(impact_command)

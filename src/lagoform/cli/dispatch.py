@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import click
 import orjson
 
+from lagoform.cli.console import console
 from lagoform.cli.target import Target, open_target, target_options
 from lagoform.dispatch.deadletters import DeadLetterStore
 from lagoform.dispatch.delivery import Deliverer, DeliveryPolicy
@@ -172,11 +173,32 @@ def _deliver_with(
 
 
 def _progress_printer(quiet: bool) -> Callable[[Progress], None] | None:
-    if quiet:
+    """A terminal gets one status line rewritten in place; a log (not a terminal, or
+    TTY=dumb) gets a line only when something changed, never one a second while idle."""
+    if quiet or console().quiet:
         return None
-    if sys.stderr.isatty():  # one line, rewritten in place
+    if sys.stderr.isatty() and console().environ.get("TERM") != "dumb":
         return lambda p: click.echo(f"\r{p.line()}\x1b[K", err=True, nl=False)
-    return lambda p: click.echo(p.line(), err=True)
+    return StatusLog()
+
+
+class StatusLog:
+    """Prints a progress line when the counts moved since the last one printed."""
+
+    def __init__(self) -> None:
+        self.last: tuple[int, ...] | None = None
+
+    def __call__(self, progress: Progress) -> None:
+        counts = (
+            progress.events,
+            progress.records,
+            progress.backlog,
+            progress.dead_letters,
+            progress.retries,
+        )
+        if counts != self.last:
+            self.last = counts
+            click.echo(progress.line(), err=True)
 
 
 # ---- run / kafka ---------------------------------------------------------------------------
@@ -215,8 +237,8 @@ def run(
 
     policy = DeliveryPolicy(max_in_flight=max_in_flight, max_attempts=max_attempts)
     result = _deliver_with(env, api_url, project_root, policy, work, stop)
-    if progress is not None and sys.stderr.isatty():
-        click.echo("", err=True)
+    if progress is not None and not isinstance(progress, StatusLog):
+        click.echo("", err=True)  # end the status line rewritten in place
     click.echo(
         f"delivered {result.events:,} events from {result.records:,} records in "
         f"{result.elapsed:.1f}s ({result.duplicates:,} already in Lago, {result.retries:,} "

@@ -11,18 +11,14 @@ from pathlib import Path
 
 import click
 
+from lagoform.cli.console import console
+from lagoform.cli.plan import FORMAT, ROOT
 from lagoform.cli.target import resolve_target, target_options
 
 
 @click.command("impact")
 @target_options
-@click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
-    show_default=True,
-    help="Project directory holding catalog/, overrides/ and lagoform.yaml.",
-)
+@ROOT
 @click.option(
     "--past-periods",
     type=click.IntRange(0, 24),
@@ -30,14 +26,7 @@ from lagoform.cli.target import resolve_target, target_options
     show_default=True,
     help="Also price the last N closed billing periods (Lago's past usage).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "markdown", "json"]),
-    default="text",
-    show_default=True,
-    help="text for a terminal, markdown for a pull-request comment, json for programs.",
-)
+@FORMAT
 @click.option("--top", type=click.IntRange(0, 1000), default=10, show_default=True,
               help="How many of the largest movers to list.")  # fmt: skip
 @click.option("--concurrency", type=click.IntRange(1, 64), default=10, show_default=True,
@@ -57,16 +46,18 @@ def impact_command(
     from lagoform.impact import render_json, render_markdown, render_text, run_analysis
 
     with resolve_target(env, api_url, root) as target:
-        click.echo(target.describe(), err=fmt != "text")
+        if not console().quiet:
+            click.echo(target.describe(), err=fmt != "text")
         desired = from_project(load_project(root))
-        impact = run_analysis(
-            desired,
-            target.async_client,
-            past_periods=past_periods,
-            concurrency=concurrency,
-            top=top,
-            premium=target.environment.premium,
-        )
+        with console().progress("Pricing usage under the current and the proposed prices"):
+            impact = run_analysis(
+                desired,
+                target.async_client,
+                past_periods=past_periods,
+                concurrency=concurrency,
+                top=top,
+                premium=target.environment.premium,
+            )
     if fmt == "json":
         click.echo(render_json(impact), nl=False)
     elif fmt == "markdown":

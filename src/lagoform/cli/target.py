@@ -17,8 +17,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+import click.shell_completion
 import httpx
 
+from lagoform.cli.console import console
 from lagoform.config import (
     ADHOC_KEY_ENV,
     SANDBOX,
@@ -199,6 +201,7 @@ def resolve_target(
         except ValueError as err:
             raise ConfigError(f"--api-url: {err}") from None
         key = read_key(ADHOC_KEY_ENV, "--api-url", environ)
+        console().keep_secret(key)  # masked in the --verbose log whatever its name
         adhoc = Environment(name=ADHOC, kind="lago", api_url=url, api_key_env=ADHOC_KEY_ENV)
         return Target(ADHOC, adhoc, root, url, ADHOC_KEY_ENV, key)
     config = config if config is not None else load_config(root)
@@ -206,6 +209,7 @@ def resolve_target(
     if chosen.is_sandbox:
         return Target(chosen.name, chosen, root)
     key = chosen.api_key(environ)
+    console().keep_secret(key)
     return Target(chosen.name, chosen, root, chosen.api_url, chosen.api_key_env, key)
 
 
@@ -224,9 +228,33 @@ def target_options(func: F) -> F:
         "env",
         metavar="ENV",
         default=None,
+        shell_complete=complete_environments,
         help="Environment from lagoform.yaml (default: the embedded sandbox).",
     )(func)
     return func
+
+
+def complete_environments(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[click.shell_completion.CompletionItem]:
+    """Shell completion of ``-e``: the environments of lagoform.yaml under ``--root`` (or the
+    current directory), with their descriptions; nothing when it cannot be read."""
+    root = ctx.params.get("root") or ctx.params.get("project_root") or Path.cwd()
+    try:
+        config = load_config(Path(root))
+    except Exception:  # completion must never print an error into the user's prompt
+        return []
+    names = {SANDBOX: None, **config.environments}
+    items = []
+    for name in sorted(names):
+        if name.startswith(incomplete):
+            env = config.environments.get(name)
+            items.append(
+                click.shell_completion.CompletionItem(
+                    name, help=env.description if env is not None else None
+                )
+            )
+    return items
 
 
 def open_target(env: str | None, api_url: str | None, root: Path | None = None) -> Target:

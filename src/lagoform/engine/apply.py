@@ -21,7 +21,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,7 @@ from lagoform.engine.payloads import ApplyContext, Step, record_status, resolve,
 from lagoform.engine.plan import ObjectChange, Plan
 from lagoform.engine.readback import verify
 from lagoform.engine.settle import find_tagged, new_tag, tagged
+from lagoform.engine.stale import stale_objects
 from lagoform.errors import (
     ApplyError,
     BlockedChangeError,
@@ -58,6 +59,14 @@ class ApplyReport:
     @property
     def ok(self) -> bool:
         return self.failed is None
+
+    def counts(self) -> dict[str, int]:
+        """How many changes apply made, per action (``create``, ``update``, ``delete``)."""
+        out = {"create": 0, "update": 0, "delete": 0}
+        for applied in self.applied:  # "<action> <kind>:<key>", as apply_plan records them
+            action = applied.split(" ", 1)[0]
+            out[action] = out.get(action, 0) + 1
+        return out
 
     def summary(self) -> str:
         lines = [f"Applied ({len(self.applied)}):"] + [f"  + {a}" for a in self.applied]
@@ -102,23 +111,6 @@ def check_applicable(plan: Plan, confirm_delete_plans: Collection[str] = ()) -> 
         )
 
 
-def stale_objects(plan: Plan, live: LiveState) -> list[str]:
-    """Refs (``kind:key``) whose live fingerprint differs from the one the plan recorded."""
-    moved = []
-    for ref, before in plan.live_fingerprints.items():
-        kind, _, key = ref.partition(":")
-        obj = live.get(kind, key)  # type: ignore[arg-type]
-        now = obj.fingerprint if obj is not None else None
-        if now != before:
-            if before is None:
-                moved.append(f"{ref} now exists in Lago")
-            elif now is None:
-                moved.append(f"{ref} is gone from Lago")
-            else:
-                moved.append(f"{ref} changed in Lago")
-    return moved
-
-
 def apply_plan(
     plan: Plan,
     client: LagoClient,
@@ -126,11 +118,14 @@ def apply_plan(
     audit: AuditHook,
     confirm_delete_plans: Collection[str] = (),
     progress: Progress | None = None,
+    seen: Mapping[str, dict[str, Any] | None] | None = None,
 ) -> ApplyReport:
-    """Make Lago match ``plan``; raises ``ApplyFailed`` (with the report) at the first failure."""
+    """Make Lago match ``plan``; raises ``ApplyFailed`` (with the report) at the first failure.
+    ``seen``: the objects as the plan read them (``stale.seen_objects``), so a stale plan is
+    refused naming the fields that moved."""
     check_applicable(plan, confirm_delete_plans)
     live = fetch_live(client, plan.reads)
-    moved = stale_objects(plan, live)
+    moved = stale_objects(plan, live, seen)
     if moved:
         raise StalePlanError(moved)
     ctx = _context(live)

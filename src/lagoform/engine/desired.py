@@ -124,6 +124,7 @@ def from_project(project: Project) -> DesiredState:
             meta[f"subscription:{sub.external_id}"] = {
                 "reason": sub.overrides.reason,
                 "approval": sub.overrides.approval,
+                **({"rules": rules} if (rules := lago_form.price_rules(sub.overrides)) else {}),
             }
         subscriptions.append(body)
     bodies: dict[Kind, list[Body]] = {

@@ -324,6 +324,7 @@ def _pricing(
         currency=str(base.get("amount_currency") or ""),
         reason=want.meta.get("reason"),
         approval=want.meta.get("approval"),
+        rules=tuple(want.meta.get("rules") or ()),
         exists=exists,
         overridden=overridden,
         status=status,

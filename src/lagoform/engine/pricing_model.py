@@ -39,6 +39,8 @@ class SubscriptionPricing(_Frozen):
     currency: str
     reason: str | None = None
     approval: str | None = None
+    # Derived prices, in words (``tokens: 15% off list``): the rule behind the lines.
+    rules: tuple[str, ...] = ()
     # The Lago record the override calls address exists already (``current`` values are live).
     exists: bool = False
     # That record is already on its own copy of the plan (Lago's child plan).

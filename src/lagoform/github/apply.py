@@ -9,6 +9,11 @@ output, for upload as an artifact; its head (the hash of the last record this ru
 the job summary and the ``audit-head`` output, to be pinned elsewhere and checked later with
 ``lagoform audit verify --expect-head``. An ``unknown`` outcome (Lago's answer was lost) shows
 as unknown, never as applied or not applied.
+
+Like Atlantis, the merged pull request then gets a comment saying what was applied where: the
+verdict with Terraform's counts ("2 created, 1 updated, 0 deleted, 0 blocked"), each change
+with the audit records that prove it, and where the hash-chained log is (one comment per
+environment, edited when the job re-runs).
 """
 
 from __future__ import annotations
@@ -26,14 +31,17 @@ from lagoform.engine.plan import ObjectChange, Plan
 from lagoform.errors import EXIT_ERROR, EXIT_OK
 from lagoform.github import report, steps
 from lagoform.github.commands import run_lagoform
+from lagoform.github.rest import GitHubApiError, GitHubClient
 from lagoform.github.runner import (
     RunnerContext,
     annotate_error,
+    annotate_warning,
     log_group,
     set_output,
     write_summary,
 )
 from lagoform.github.settings import Settings
+from lagoform.github.sticky import apply_marker, upsert_comment
 
 Status = Literal["applied", "failed", "not applied", "blocked", "unknown"]
 _ICONS: dict[Status, str] = {
@@ -49,18 +57,19 @@ _ICONS: dict[Status, str] = {
 class ChangeStatus:
     change: ObjectChange
     status: Status
+    records: tuple[str, ...] = ()  # the audit records (intent ids) of its calls
 
 
 def run(ctx: RunnerContext, settings: Settings) -> int:
-    label = report.escape_text(settings.target.label)
-    title = f"### lagoform apply — `{label}`"
+    where = f"`{report.escape_text(settings.target.label)}`"
     problems = steps.validate(ctx, settings)
     if problems:
+        n = len(problems)
         return _finish(
             "invalid",
             report.document(
-                title,
-                "❌ **Invalid configuration** — nothing was applied.",
+                f"❌ **Invalid configuration** for {where} — {n} problem{'s' if n != 1 else ''}; "
+                "nothing was applied.",
                 report.problems_section(problems, lambda _: None),
             ),
         )
@@ -69,8 +78,7 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
         return _finish(
             "error",
             report.document(
-                title,
-                "❌ **Plan failed** — nothing was applied.",
+                f"❌ **Plan failed** for {where} — nothing was applied.",
                 f"```text\n{report.escape_text(planned.completed.message())}\n```",
             ),
         )
@@ -83,7 +91,10 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
         if audit_log is not None and audit_log.is_file():
             set_output("audit-log", str(audit_log))
         return _finish(
-            "no-changes", report.document(title, "✅ **No changes** — nothing to apply.")
+            "no-changes",
+            report.document(
+                f"✅ **No changes** for {where} — Lago already matches; nothing to apply."
+            ),
         )
 
     actor = settings.actor or ctx.merge_actor() or "github-actions"
@@ -100,49 +111,114 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
         set_output("audit-log", str(audit_log))
     records = read_records(audit_log, start) if audit_log else []
     statuses = change_statuses(plan, records, apply_ok=completed.exit_code == EXIT_OK)
-    table = status_table(statuses)
-    head = audit_head(records)
     if records:
         set_output("audit-head", records[-1].hash)
-    if completed.exit_code != EXIT_OK:
+    ok = completed.exit_code == EXIT_OK
+    if not ok:
         applied = sum(1 for s in statuses if s.status == "applied")
         annotate_error(
             f"lagoform apply failed ({applied} of {len(statuses)} changes applied):\n"
             f"{completed.message()}\n\n{status_lines(statuses)}"
         )
-        return _finish(
-            "failed",
-            report.document(
-                title,
-                f"❌ **Apply failed** — {applied} of {len(statuses)} changes were applied.",
-                f"```text\n{report.escape_text(completed.message())}\n```",
-                table,
-                head,
-                report.footer(sha=ctx.sha, run_url=ctx.run_url, artifacts=True),
-            ),
+    body = result_comment(
+        target=settings.target.label,
+        actor=actor,
+        statuses=statuses,
+        failure=None if ok else completed.message(),
+        audit_log=ctx.relative_to_workspace(audit_log) if audit_log else None,
+        head=records[-1].hash if records else None,
+        run_url=ctx.run_url,
+        sha=ctx.sha,
+    )
+    if settings.comment:
+        _comment_on_pull(ctx, settings, body)
+    return _finish("applied" if ok else "failed", body)
+
+
+def result_comment(
+    *,
+    target: str,
+    actor: str,
+    statuses: list[ChangeStatus],
+    failure: str | None,
+    audit_log: str | None,
+    head: str | None,
+    run_url: str | None,
+    sha: str | None,
+) -> str:
+    """What an apply did, for the merged pull request and the job summary: the verdict with
+    Terraform's counts, each change with its audit records, where the audit log is."""
+    where = f"`{report.escape_text(target)}`"
+    counts = apply_counts(statuses)
+    if failure is None:
+        n = len(statuses)
+        head_line = (
+            f"✅ **Applied to {where}** — {n} change{'s' if n != 1 else ''} as "
+            f"`{report.escape_text(actor)}`: {counts}."
         )
-    return _finish(
-        "applied",
-        report.document(
-            title,
-            f"✅ **Applied** {len(statuses)} change{'s' if len(statuses) != 1 else ''} "
-            f"as `{report.escape_text(actor)}`.",
-            table,
-            head,
-            report.footer(sha=ctx.sha, run_url=ctx.run_url, artifacts=True),
-        ),
+    else:
+        applied = sum(1 for s in statuses if s.status == "applied")
+        head_line = (
+            f"❌ **Apply to {where} failed** — {applied} of {len(statuses)} changes were "
+            f"applied: {counts}. Nothing after the failure was attempted; a new plan shows what "
+            "is left."
+        )
+    parts = [head_line]
+    if failure is not None:
+        parts.append(f"```text\n{report.escape_text(failure)}\n```")
+    parts.append(status_table(statuses))
+    parts.append(_audit_note(audit_log, head, run_url))
+    parts.append(report.footer(sha=sha, run_url=run_url, artifacts=True))
+    return report.document(*parts)
+
+
+def apply_counts(statuses: list[ChangeStatus]) -> str:
+    """``2 created, 1 updated, 0 deleted, 0 blocked``: what Lago now has, as Terraform says it."""
+    done = [s.change.action for s in statuses if s.status == "applied"]
+    blocked = sum(1 for s in statuses if s.status == "blocked")
+    return (
+        f"{done.count('create')} created, {done.count('update')} updated, "
+        f"{done.count('delete')} deleted, {blocked} blocked"
     )
 
 
-def audit_head(records: list[Record]) -> str:
-    """The audit log's head after this run, as a summary line ('' when it wrote nothing)."""
-    if not records:
-        return ""
-    value = report.escape_text(records[-1].hash)
+def _audit_note(audit_log: str | None, head: str | None, run_url: str | None) -> str:
+    if audit_log is None:
+        return "<sub>No audit log file is configured for this environment (lagoform.yaml).</sub>"
+    where = f"the [run's artifacts]({run_url}#artifacts)" if run_url else "the run's artifacts"
+    pinned = f" {audit_head(head)}" if head else ""
+    return (
+        f"🧾 Audit records: `{report.escape_text(audit_log)}` (hash-chained), kept in "
+        f"{where}.{pinned}"
+    )
+
+
+def audit_head(head: str) -> str:
+    """The audit log's head after this run, as people pin it."""
+    value = report.escape_text(head)
     return (
         f"Audit log head: `{value}` — keep it outside the repository and check the log later "
         f"with `lagoform audit verify --expect-head {value}`."
     )
+
+
+def _comment_on_pull(ctx: RunnerContext, settings: Settings, body: str) -> None:
+    """The result on the pull request this merge came from (none found: the summary has it)."""
+    try:
+        with GitHubClient(ctx.api_url, ctx.repository, ctx.token) as client:
+            number = ctx.pull_request_number()
+            if number is None and ctx.sha:
+                found = client.pulls_for_commit(ctx.sha)
+                number = found[0] if found else None
+            if number is None:
+                gat.info("no pull request for this commit: the result is in the job summary")
+                return
+            result = upsert_comment(client, number, apply_marker(settings.target.label), body)
+    except GitHubApiError as err:
+        annotate_warning(f"could not comment the apply result: {settings.scrub(str(err))}")
+        return
+    gat.info(f"apply comment {result.action}: {result.url}")
+    set_output("comment-url", result.url)
 
 
 def _finish(outcome: str, summary: str) -> int:
@@ -189,9 +265,9 @@ def change_statuses(plan: Plan, records: Iterable[Record], *, apply_ok: bool) ->
         if change.action == "blocked":
             out.append(ChangeStatus(change, "blocked"))
             continue
-        out.append(
-            ChangeStatus(change, _status(by_object.get((change.kind, change.key)), apply_ok))
-        )
+        mine = by_object.get((change.kind, change.key))
+        intents = tuple(r.record_id for r in mine or () if r.phase == "intent")
+        out.append(ChangeStatus(change, _status(mine, apply_ok), intents))
     return out
 
 
@@ -217,8 +293,11 @@ def status_lines(statuses: list[ChangeStatus]) -> str:
 
 
 def status_table(statuses: list[ChangeStatus]) -> str:
-    rows = ["| | Object | Change | Result |", "|---|---|---|---|"]
+    rows = ["| | Object | Change | Result | Audit records |", "|---|---|---|---|---|"]
     for s in statuses:
         ref = report.escape_text(s.change.ref).replace("|", "\\|")
-        rows.append(f"| {_ICONS[s.status]} | `{ref}` | {s.change.action} | {s.status} |")
+        records = ", ".join(f"`{r[:12]}`" for r in s.records) or "—"
+        rows.append(
+            f"| {_ICONS[s.status]} | `{ref}` | {s.change.action} | {s.status} | {records} |"
+        )
     return "\n".join(rows)

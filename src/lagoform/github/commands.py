@@ -20,11 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lagoform.errors import LagoformError
-from lagoform.lago.secret import Secret, without_userinfo
+from lagoform.lago.secret import Secret, named_secrets, without_userinfo
 
 COMMAND_TIMEOUT_S = 30 * 60  # an apply against a large catalog is slow but never hours
-_SECRET_NAME_PARTS = ("API_KEY", "TOKEN", "SECRET", "PASSWORD")
-_MIN_SECRET_LEN = 8  # shorter values would mask ordinary words
 
 
 @dataclass(frozen=True)
@@ -38,13 +36,7 @@ class Scrubber:
         cls, env: Mapping[str, str] | None = None, extra: Iterable[Secret] = ()
     ) -> Scrubber:
         env = os.environ if env is None else env
-        found = [
-            Secret(value)
-            for name, value in env.items()
-            if any(part in name.upper() for part in _SECRET_NAME_PARTS)
-            and len(value.strip()) >= _MIN_SECRET_LEN
-        ]
-        return cls(tuple([*found, *extra]))
+        return cls(tuple([*named_secrets(env), *extra]))
 
     def __call__(self, text: str) -> str:
         for secret in self.secrets:

@@ -23,6 +23,12 @@ from lagoform.github.runner import (
 from lagoform.github.settings import Settings
 from lagoform.github.sticky import drift_marker, sync_drift_issue
 
+# Drift is Lago moving away from the default branch: what brings them together again.
+WHEN = (
+    "Lago no longer matches the default branch: re-run the apply workflow to restore it, or "
+    "bring the change into the YAML with a pull request"
+)
+
 
 def run(ctx: RunnerContext, settings: Settings) -> int:
     label = settings.target.label
@@ -53,17 +59,17 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
     set_output("plan-markdown", str(planned.markdown_path))
 
     drifted = planned.review.plan.has_changes
-    comment = steps.comment_markdown(planned.review, ctx, settings)
     title = f"lagoform: {label} has drifted from the repository"
     footer = report.footer(sha=ctx.sha, run_url=ctx.run_url, artifacts=True)
     body = (
         report.document(
-            f"Lago (`{report.escape_text(label)}`) no longer matches the configuration on the "
-            "default branch. Either apply the repository again (re-run the apply workflow) "
-            "or bring the change into the YAML with a pull request.",
-            comment.revenue,
-            report.tenants_section(report.negotiated_price_changes(planned.review.plan)),
-            comment.plan,
+            steps.review_markdown(
+                planned.review,
+                ctx,
+                settings,
+                when=WHEN,
+                limit=report.PLAN_BUDGET_CHARS,
+            ),
             footer,
         )
         if drifted

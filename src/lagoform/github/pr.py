@@ -4,9 +4,10 @@ Outcome (the check's colour): failure on invalid YAML (including overrides witho
 approval reference: the catalog's validation says so on the line), on a plan that cannot be
 built, or on blocked changes; success otherwise, with a "changes pending" note when the merge
 would change Lago. The report goes to one sticky PR comment per environment (edited on every
-push), to the job summary, and to plan.json/plan.md, whose paths are step outputs. After the
-one-line verdict, the report leads with the revenue section (who pays how much more or less),
-then the tenants whose negotiated prices change, then the plan.
+push), to the job summary, and to plan.json/plan.md, whose paths are step outputs. In every
+state it starts with the verdict, then the money line (``lagoform.review``): then the movers
+by name, what changes, "What happens next" (``next_steps``: where it applies on merge, who
+must approve, how to re-plan), and the long parts collapsed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 import github_action_toolkit as gat
 
 from lagoform.errors import EXIT_ERROR, EXIT_OK, Problem
-from lagoform.github import report, steps
+from lagoform.github import next_steps, report, steps
 from lagoform.github.rest import GitHubApiError, GitHubClient
 from lagoform.github.runner import (
     RunnerContext,
@@ -28,6 +29,15 @@ from lagoform.github.runner import (
 from lagoform.github.settings import Settings
 from lagoform.github.sticky import plan_marker, upsert_comment
 
+WHEN = "applied when this pull request is merged"
+# What merging does when it applies nothing.
+HELD: dict[report.Outcome, str] = {
+    "invalid": "nothing is applied: the apply workflow validates first and stops.",
+    "error": "the apply workflow plans again, and fails the same way until the cause is fixed.",
+    "blocked": "nothing is applied until the blocked changes are fixed.",
+    "no-changes": "nothing to apply: Lago already matches.",
+}
+
 
 def run(ctx: RunnerContext, settings: Settings) -> int:
     problems = steps.validate(ctx, settings)
@@ -38,13 +48,10 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
         planned = steps.plan(ctx, settings)
         outcome = _outcome(planned)
 
-    comment_plan = summary_plan = None
-    if planned is not None and planned.review is not None:
-        comment_plan = steps.comment_markdown(planned.review, ctx, settings)
-        # the summary holds 1 MiB: the whole plan
-        summary_plan = steps.plan_markdown(planned.review, ctx, settings)
-    write_summary(_body(ctx, settings, outcome, problems, planned, summary_plan))
-    body = _body(ctx, settings, outcome, problems, planned, comment_plan)
+    held = HELD.get(outcome)
+    after = next_steps.render(next_steps.gather(ctx, settings, held=held))
+    write_summary(report_body(ctx, settings, problems, planned, after, limit=None))
+    body = report_body(ctx, settings, problems, planned, after, limit=report.PLAN_BUDGET_CHARS)
     set_output("outcome", outcome)
     set_output("has-changes", "true" if outcome in ("changes-pending", "blocked") else "false")
     if planned is not None and planned.json_path and planned.markdown_path:
@@ -65,37 +72,33 @@ def _outcome(planned: steps.PlanOutcome) -> report.Outcome:
     return "changes-pending" if planned.plan.has_changes else "no-changes"
 
 
-def _body(
+def report_body(
     ctx: RunnerContext,
     settings: Settings,
-    outcome: report.Outcome,
     problems: list[Problem],
     planned: steps.PlanOutcome | None,
-    plan_markdown: steps.PlanMarkdown | None,
+    after: str,
+    *,
+    limit: int | None,
 ) -> str:
-    label = f"`{report.escape_text(settings.target.label)}`"
-    if planned is None or planned.plan is None:
-        sections = [f"### lagoform plan — {label}", report.headline(outcome)]
-    else:  # the engine's markdown below brings its own heading
-        sections = [f"**lagoform** · {label} · {report.headline(outcome)}"]
-    if problems:
-        sections.append(report.problems_section(problems, _line_link(ctx, settings)))
-    if planned is not None and planned.plan is None:
-        error = report.escape_text(planned.completed.message())
-        sections.append(f"```text\n{error}\n```")
-    if planned is not None and planned.plan is not None and plan_markdown is not None:
-        tenants = report.negotiated_price_changes(planned.plan)
-        sections.append(plan_markdown.revenue)
-        sections.append(report.tenants_section(tenants))
-        sections.append(plan_markdown.plan)
-    sections.append(
-        report.footer(
-            sha=ctx.head_sha(),
-            run_url=ctx.run_url,
-            artifacts=planned is not None and planned.plan is not None,
-        )
+    """The comment (``limit``: its plan part trimmed to fit) or the job summary (whole)."""
+    target = settings.target.label
+    tail = report.footer(
+        sha=ctx.head_sha(),
+        run_url=ctx.run_url,
+        artifacts=planned is not None and planned.plan is not None,
     )
-    return report.document(*sections)
+    if problems:
+        return report.invalid(
+            problems, target=target, link=_line_link(ctx, settings), next_steps=after, tail=tail
+        )
+    if planned is None or planned.review is None:
+        message = planned.completed.message() if planned is not None else "no plan"
+        return report.failed_plan(message, target=target, next_steps=after, tail=tail)
+    text = steps.review_markdown(
+        planned.review, ctx, settings, when=WHEN, next_steps=after, limit=limit
+    )
+    return report.document(text, tail)
 
 
 def _line_link(ctx: RunnerContext, settings: Settings) -> Callable[[Problem], str | None]:

@@ -1,29 +1,31 @@
-"""The markdown the Action writes for people: PR comment, job summary, drift issue.
+"""The markdown the Action writes for people around a review: PR comment, job summary, drift
+issue, apply comment.
 
-Pure functions from results (problems, a ``Plan``, the engine's rendered markdown) to text. The
-plan itself is rendered by the engine; this module frames it: what the check concluded, which
-YAML lines are wrong, which tenants' negotiated prices change, and where the artifacts are.
+Pure functions from results to text. A plan's review is rendered by ``lagoform.review`` (the
+verdict, the money line, the movers, what changes); this module frames it and renders the
+states without a plan: which YAML lines are wrong, why planning failed, and where the artifacts
+are.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Literal
 
-from lagoform.engine.diff import FieldChange
-from lagoform.engine.plan import Plan
 from lagoform.errors import Problem
+from lagoform.review.digest import Outcome, unestimated_line, verdict
 
-Outcome = Literal["invalid", "error", "blocked", "changes-pending", "no-changes"]
+__all__ = [
+    "PLAN_BUDGET_CHARS",
+    "Outcome",
+    "document",
+    "escape_text",
+    "failed_plan",
+    "fit",
+    "footer",
+    "invalid",
+    "problems_section",
+]
 
-_HEADLINES: dict[Outcome, str] = {
-    "invalid": "❌ **Invalid configuration** — fix the problems below; nothing was planned.",
-    "error": "❌ **Plan failed** — lagoform could not build a plan.",
-    "blocked": "⛔ **Blocked changes** — Lago would silently ignore some changes; see below.",
-    "changes-pending": "📝 **Changes pending** — they will be applied when this is merged.",
-    "no-changes": "✅ **No changes** — Lago already matches this configuration.",
-}
 # Leaves room in a 65,536-char GitHub body for the framing around the engine's markdown.
 PLAN_BUDGET_CHARS = 60_000
 
@@ -33,8 +35,34 @@ def escape_text(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def headline(outcome: Outcome) -> str:
-    return _HEADLINES[outcome]
+def invalid(
+    problems: list[Problem],
+    *,
+    target: str,
+    link: Callable[[Problem], str | None],
+    next_steps: str = "",
+    tail: str = "",
+) -> str:
+    """Invalid YAML: the verdict first, then that no bill was estimated, then every problem."""
+    files = list(dict.fromkeys(p.file for p in problems if p.file))
+    return document(
+        verdict("invalid", target=target, problems=len(problems), files=files),
+        unestimated_line("the configuration must be valid first."),
+        problems_section(problems, link),
+        next_steps,
+        tail,
+    )
+
+
+def failed_plan(message: str, *, target: str, next_steps: str = "", tail: str = "") -> str:
+    """A plan lagoform could not build: the verdict, no estimate, what lagoform said."""
+    return document(
+        verdict("error", target=target),
+        unestimated_line("there is no plan."),
+        f"```text\n{escape_text(message)}\n```",
+        next_steps,
+        tail,
+    )
 
 
 def problems_section(problems: Iterable[Problem], link: Callable[[Problem], str | None]) -> str:
@@ -52,79 +80,6 @@ def problems_section(problems: Iterable[Problem], link: Callable[[Problem], str 
     count = len(lines)
     title = f"#### {count} problem{'s' if count != 1 else ''} found"
     return "\n".join([title, "", *lines])
-
-
-@dataclass(frozen=True)
-class TenantPriceChange:
-    """A tenant whose negotiated (overridden) prices this plan changes, and how."""
-
-    tenant: str
-    subscriptions: tuple[str, ...]
-    why: str
-
-
-def negotiated_price_changes(plan: Plan) -> list[TenantPriceChange]:
-    """Tenants whose negotiated prices change: their own overrides are edited, or a plan or
-    metric change cascades into their overridden subscriptions."""
-    found: dict[str, TenantPriceChange] = {}
-
-    def add(tenant: str, subscriptions: Iterable[str], why: str) -> None:
-        old = found.get(tenant)
-        subs = tuple(sorted({*(old.subscriptions if old else ()), *subscriptions}))
-        reasons = f"{old.why}; {why}" if old and why not in old.why else (old.why if old else why)
-        found[tenant] = TenantPriceChange(tenant, subs, reasons)
-
-    for change in plan.pending():
-        if change.kind == "subscription" and _touches_overrides(change.changes):
-            body = change.body or {}
-            tenant = str(body.get("external_customer_id") or "") or _new_value(
-                change.changes, "external_customer_id"
-            )
-            if tenant:
-                add(tenant, [change.key], f"overrides on `{change.key}` {_verb(change.action)}")
-        if change.blast is None:
-            continue
-        for impact in change.blast.tenants:
-            if impact.overridden and impact.reached:
-                add(
-                    impact.external_customer_id,
-                    impact.subscriptions,
-                    f"follows the {change.kind.replace('_', ' ')} `{change.key}` change",
-                )
-    return [found[t] for t in sorted(found)]
-
-
-def _touches_overrides(changes: Iterable[FieldChange]) -> bool:
-    # A subscription's negotiated prices live under "overrides" in the engine's comparison form.
-    return any(change.path[:1] == ("overrides",) for change in changes)
-
-
-def _new_value(changes: Iterable[FieldChange], field: str) -> str:
-    for change in changes:
-        if change.path == (field,):
-            return str(change.new or "")
-    return ""
-
-
-def _verb(action: str) -> str:
-    return {"create": "set", "delete": "removed", "blocked": "blocked"}.get(action, "changed")
-
-
-def tenants_section(changes: list[TenantPriceChange]) -> str:
-    if not changes:
-        return ""
-    names = ", ".join(f"`{escape_text(c.tenant)}`" for c in changes)
-    lines = [
-        f"**Negotiated prices change for {len(changes)} tenant"
-        f"{'s' if len(changes) != 1 else ''}:** {names}",
-        "",
-    ]
-    lines += [
-        f"- `{escape_text(c.tenant)}` ({', '.join(f'`{escape_text(s)}`' for s in c.subscriptions)})"
-        f": {escape_text(c.why)}"
-        for c in changes
-    ]
-    return "\n".join(lines)
 
 
 def fit(markdown: str, budget: int = PLAN_BUDGET_CHARS) -> str:

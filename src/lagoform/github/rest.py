@@ -1,4 +1,5 @@
-"""A small client for the few GitHub REST endpoints the Action needs: issues and their comments.
+"""A small client for the few GitHub REST endpoints the Action needs: issues and their comments,
+the files a pull request touches, and the pull requests a merge commit belongs to.
 
 github-action-toolkit has no comment helper (it hands out a PyGithub client), so this is a thin
 httpx client: base URL from ``GITHUB_API_URL`` (GitHub Enterprise works), bearer token from the
@@ -22,6 +23,7 @@ from lagoform.lago.secret import Secret, as_secret
 
 PAGE_SIZE = 100
 MAX_PAGES = 50  # 5,000 comments: far beyond any real PR; bounds a misbehaving server
+MAX_FILE_PAGES = 30  # GitHub lists at most 3,000 files of a pull request
 RETRY_DELAYS = (0.5, 1.5)  # then give up: CI logs should show a failure, not a long hang
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
@@ -122,12 +124,42 @@ class GitHubClient:
         path = f"/repos/{self.repository}/issues/{number}"
         return _issue(self._request("PATCH", path, json=fields))
 
+    # -- pull requests ----------------------------------------------------------------------
+
+    def list_pull_files(self, number: int) -> list[str]:
+        """The paths a pull request adds, edits, renames or removes (GitHub lists 3,000 at
+        most)."""
+        path = f"/repos/{self.repository}/pulls/{number}/files"
+        names: list[str] = []
+        for item in self._paginate(path, {}, max_pages=MAX_FILE_PAGES, complete=False):
+            for key in ("filename", "previous_filename"):
+                if isinstance(item.get(key), str):
+                    names.append(str(item[key]))
+        return list(dict.fromkeys(names))
+
+    def pulls_for_commit(self, sha: str) -> list[int]:
+        """The pull requests a commit belongs to (a merge commit: the one it merged), merged
+        ones first."""
+        path = f"/repos/{self.repository}/commits/{sha}/pulls"
+        items = list(self._paginate(path, {}, max_pages=1, complete=False))
+        items.sort(key=lambda item: item.get("merged_at") is None)
+        return [int(item["number"]) for item in items if isinstance(item.get("number"), int)]
+
     # -- transport --------------------------------------------------------------------------
 
-    def _paginate(self, path: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
+    def _paginate(
+        self,
+        path: str,
+        params: dict[str, str],
+        *,
+        max_pages: int = MAX_PAGES,
+        complete: bool = True,
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a listing, following ``rel="next"``; beyond ``max_pages`` an error
+        when the listing must be ``complete``, else the pages read so far."""
         url: str | None = path
         query: dict[str, str] | None = {**params, "per_page": str(PAGE_SIZE)}
-        for _ in range(MAX_PAGES):
+        for _ in range(max_pages):
             if url is None:
                 return
             response = self._send("GET", url, params=query)
@@ -138,7 +170,8 @@ class GitHubClient:
             match = _NEXT_LINK.search(response.headers.get("link", ""))
             # The next link already carries every query parameter.
             url, query = (match.group(1), None) if match else (None, None)
-        raise GitHubApiError(f"GET {path}: more than {MAX_PAGES} pages; giving up")
+        if complete:
+            raise GitHubApiError(f"GET {path}: more than {MAX_PAGES} pages; giving up")
 
     def _request(self, method: str, path: str, *, json: dict[str, Any]) -> dict[str, Any]:
         data = self._send(method, path, json=json).json()

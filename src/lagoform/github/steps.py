@@ -1,10 +1,10 @@
 """The two steps every mode starts with: validate the YAML, then plan against the target.
 
 Validation annotates each problem on its YAML line. Planning runs ``lagoform plan`` once
-(``--format text`` for the log, ``--out plan.json``: one read of Lago), loads the saved plan and
-renders its markdown with the engine's renderer, so plan.json, plan.md, the comment and the
-summary all describe the same plan. The plan's revenue section (who pays how much more or
-less) leads what people read; apply mode plans without it (it would read usage for nothing).
+(``--format text`` for the log, ``--out plan.json``: one read of Lago), loads the saved review
+and renders its markdown with ``lagoform.review``, so plan.json, plan.md, the comment and the
+summary all describe the same plan, led by the verdict and the money line. Apply mode plans
+without the revenue section (it would read usage for nothing).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from lagoform.github import report
 from lagoform.github.commands import Completed, run_lagoform
 from lagoform.github.runner import RunnerContext, annotate_error, annotate_problem, log_group
 from lagoform.github.settings import Settings
-from lagoform.review import Review, render_markdown, render_revenue_markdown
+from lagoform.review import Review, render_markdown
 from lagoform.validation import validate_project
 
 
@@ -89,36 +89,33 @@ def plan(
     except LagoformError as err:
         annotate_error(f"cannot read the plan lagoform wrote: {err}")
         return PlanOutcome(completed)
-    markdown = settings.scrub(render_markdown(loaded, limit=sys.maxsize))
+    markdown = settings.scrub(
+        render_markdown(loaded, target=settings.target.label, limit=sys.maxsize)
+    )
     markdown_path = settings.output_dir / f"{name}.md"
     markdown_path.write_text(markdown, encoding="utf-8")
     return PlanOutcome(completed, loaded, json_path, markdown_path, markdown)
 
 
-@dataclass(frozen=True)
-class PlanMarkdown:
-    """The engine's markdown in two parts, so the report can frame them: the revenue section
-    (empty when the plan carries none), which leads, and the plan itself."""
-
-    revenue: str
-    plan: str
-
-
-def plan_markdown(
-    review: Review, ctx: RunnerContext, settings: Settings, *, limit: int | None = None
-) -> PlanMarkdown:
-    """Both parts within ``limit`` characters together (the revenue section counts; the plan's
-    details are dropped from the end, pointing at the full plan); None: whole."""
-    revenue = settings.scrub(render_revenue_markdown(review))
-    if limit is None:
-        whole = render_markdown(review, limit=sys.maxsize, revenue=False)
-        return PlanMarkdown(revenue, settings.scrub(whole))
+def review_markdown(
+    review: Review,
+    ctx: RunnerContext,
+    settings: Settings,
+    *,
+    when: str,
+    next_steps: str = "",
+    limit: int | None = None,
+) -> str:
+    """The review as people read it on GitHub, scrubbed; within ``limit`` characters (the
+    per-change details are dropped from the end, pointing at the run's plan.md), or whole."""
     where = f"the plan.md artifact of [this run]({ctx.run_url})" if ctx.run_url else "plan.md"
-    room = max(0, limit - len(revenue))
-    text = render_markdown(review, full_plan=where, limit=room, revenue=False)
-    return PlanMarkdown(revenue, report.fit(settings.scrub(text), room))
-
-
-def comment_markdown(review: Review, ctx: RunnerContext, settings: Settings) -> PlanMarkdown:
-    """The review's markdown trimmed for a comment or an issue, pointing at the full plan."""
-    return plan_markdown(review, ctx, settings, limit=report.PLAN_BUDGET_CHARS)
+    text = render_markdown(
+        review,
+        target=settings.target.label,
+        when=when,
+        next_steps=next_steps,
+        full_plan=where,
+        limit=sys.maxsize if limit is None else limit,
+    )
+    text = settings.scrub(text)
+    return text if limit is None else report.fit(text, limit)

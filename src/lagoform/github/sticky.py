@@ -22,6 +22,11 @@ def plan_marker(environment: str) -> str:
     return f"<!-- lagoform-plan:{environment} -->"
 
 
+def apply_marker(environment: str) -> str:
+    """The merged pull request's comment about what apply did in ``environment``."""
+    return f"<!-- lagoform-apply:{environment} -->"
+
+
 def drift_marker(environment: str) -> str:
     return f"<!-- lagoform-drift:{environment} -->"
 

@@ -2,7 +2,8 @@
 
 Totals, customer counts and per-charge contributions are per period and per currency, on the
 monthly run-rate basis, and count only reliably priced subscriptions; movers are customers (all
-their subscriptions) ranked by the size of their monthly change in the first period. Pure.
+their subscriptions) ranked by the size of their monthly change in the first period, and
+``customers`` is every one of them (unchanged included), for the distribution of change. Pure.
 """
 
 from __future__ import annotations
@@ -168,7 +169,7 @@ def summarize(
         for (period, currency), customers in by_customer.items()
     ]
     totals.sort(key=lambda t: (order.get(t.period, len(order)), t.currency))
-    movers = [
+    everyone = [
         Mover(
             external_customer_id=customer,
             currency=currency,
@@ -180,9 +181,9 @@ def summarize(
         for (period, currency), customers in by_customer.items()
         if period == first
         for customer, amounts in customers.items()
-        if amounts[1] != amounts[0]
     ]
-    movers.sort(key=lambda m: (-abs(m.delta_cents), m.external_customer_id))
+    everyone.sort(key=lambda m: (-abs(m.delta_cents), m.external_customer_id, m.currency))
+    movers = [m for m in everyone if m.delta_cents]
     parts = [
         Contribution(
             period=p,
@@ -200,6 +201,7 @@ def summarize(
         affected_subscriptions=len(estimated),
         totals=tuple(totals),
         movers=tuple(movers[: max(top, 0)]),
+        customers=tuple(everyone),
         contributions=tuple(parts),
         subscriptions=tuple(subscriptions),
         unreliable=tuple(unreliable),

@@ -123,7 +123,7 @@ class PeriodTotal(_Frozen):
 
 class Mover(_Frozen):
     """A customer's bill for the first period shown (``current``), all its subscriptions, on
-    the monthly run-rate basis."""
+    the monthly run-rate basis (one currency: a customer billed in two appears twice)."""
 
     external_customer_id: str
     currency: str
@@ -151,7 +151,10 @@ class RevenueImpact(_Frozen):
     periods: tuple[str, ...] = ("current",)
     affected_subscriptions: int = 0  # whose effective pricing changes (priced or not)
     totals: tuple[PeriodTotal, ...] = ()
-    movers: tuple[Mover, ...] = ()  # largest |delta| first
+    movers: tuple[Mover, ...] = ()  # largest |delta| first, the first ``top`` that change
+    # every reliably priced customer of the first period, unchanged ones included, largest
+    # |delta| first: the distribution of per-customer change a reviewer's chart shows
+    customers: tuple[Mover, ...] = ()
     contributions: tuple[Contribution, ...] = ()  # largest |delta| first
     subscriptions: tuple[SubscriptionImpact, ...] = ()
     unreliable: tuple[Unreliable, ...] = ()

@@ -12,7 +12,13 @@ from collections.abc import Iterable
 from lagoform.impact.model import PeriodTotal, RevenueImpact
 from lagoform.model.currency import money, signed_money
 
-__all__ = ["headline", "render_json", "render_markdown", "render_text"]
+__all__ = [
+    "headline",
+    "render_details_markdown",
+    "render_json",
+    "render_markdown",
+    "render_text",
+]
 
 MAX_ITEMS = 20  # entries per list in text and markdown (a PR comment has a size limit)
 
@@ -82,25 +88,7 @@ def render_markdown(impact: RevenueImpact, *, max_items: int = MAX_ITEMS, headin
         lines = [f"{title} Revenue impact", "", "> [!WARNING]", f"> {headline(impact)}", ""]
         return "\n".join(lines + _not_following_md(impact, part, max_items))
     lines = [f"{title} Revenue impact", "", f"**{headline(impact)}**", ""]
-    if impact.totals:
-        lines += _table(
-            ["Per month", "Before", "After", "Change", "More", "Less", "Same", "Subscriptions"],
-            ["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"],
-            (
-                [
-                    _label(t.period),
-                    money(t.old_cents, t.currency),
-                    money(t.new_cents, t.currency),
-                    signed_money(t.delta_cents, t.currency),
-                    str(t.customers_more),
-                    str(t.customers_less),
-                    str(t.customers_same),
-                    str(t.subscriptions),
-                ]
-                for t in impact.totals
-            ),
-        )
-        lines.append("")
+    lines += _totals_md(impact)
     if impact.movers:
         lines += [f"{part} Largest movers (per month)", ""]
         lines += _table(
@@ -117,39 +105,94 @@ def render_markdown(impact: RevenueImpact, *, max_items: int = MAX_ITEMS, headin
             ),
         )
         lines.append("")
-    if impact.contributions:
-        lines += [f"{part} By charge (per month)", ""]
-        lines += _table(
-            ["Period", "Plan", "Charge", "Change", "Subscriptions"],
-            ["---", "---", "---", "---:", "---:"],
-            (
-                [
-                    _label(c.period),
-                    f"`{c.plan_code}`",
-                    c.charge,
-                    signed_money(c.delta_cents, c.currency),
-                    str(c.subscriptions),
-                ]
-                for c in impact.contributions
-            ),
-        )
-        lines.append("")
+    lines += _contributions_md(impact, part)
     lines += _not_following_md(impact, part, max_items)
-    if impact.unreliable:
-        lines += [f"{part} No reliable estimate", ""]
-        for item in impact.unreliable[:max_items]:
-            which = f" [{', '.join(item.periods)}]" if item.periods else ""
-            lines.append(
-                f"- `{item.external_id}` ({item.external_customer_id}, plan `{item.plan_code}`)"
-                f"{which}: {'; '.join(item.reasons)}"
-            )
-        lines += _more(len(impact.unreliable), max_items, "- ")
-        lines.append("")
-    if impact.subscriptions or impact.unreliable:
-        lines += ["<details><summary>What the estimate leaves out</summary>", ""]
-        lines += [f"- {limit}" for limit in impact.limits]
-        lines += ["", "</details>", ""]
+    lines += _unreliable_md(impact, part, max_items)
+    lines += _limits_md(impact)
     return "\n".join(lines)
+
+
+def render_details_markdown(
+    impact: RevenueImpact, *, max_items: int = MAX_ITEMS, heading: int = 4
+) -> str:
+    """The revenue section minus what a reviewer reads first (the headline and the movers):
+    totals per period, the change per charge, who keeps their own prices, what could not be
+    estimated and what every estimate leaves out. Empty when there is nothing to add."""
+    part = "#" * heading
+    lines: list[str] = []
+    if impact.totals:
+        lines += [f"{part} Totals per period (per month)", "", *_totals_md(impact)]
+    lines += _contributions_md(impact, part)
+    lines += _not_following_md(impact, part, max_items)
+    lines += _unreliable_md(impact, part, max_items)
+    lines += _limits_md(impact)
+    return "\n".join(lines)
+
+
+def _totals_md(impact: RevenueImpact) -> list[str]:
+    if not impact.totals:
+        return []
+    lines = _table(
+        ["Per month", "Before", "After", "Change", "More", "Less", "Same", "Subscriptions"],
+        ["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:"],
+        (
+            [
+                _label(t.period),
+                money(t.old_cents, t.currency),
+                money(t.new_cents, t.currency),
+                signed_money(t.delta_cents, t.currency),
+                str(t.customers_more),
+                str(t.customers_less),
+                str(t.customers_same),
+                str(t.subscriptions),
+            ]
+            for t in impact.totals
+        ),
+    )
+    return [*lines, ""]
+
+
+def _contributions_md(impact: RevenueImpact, part: str) -> list[str]:
+    if not impact.contributions:
+        return []
+    lines = [f"{part} By charge (per month)", ""]
+    lines += _table(
+        ["Period", "Plan", "Charge", "Change", "Subscriptions"],
+        ["---", "---", "---", "---:", "---:"],
+        (
+            [
+                _label(c.period),
+                f"`{c.plan_code}`",
+                c.charge,
+                signed_money(c.delta_cents, c.currency),
+                str(c.subscriptions),
+            ]
+            for c in impact.contributions
+        ),
+    )
+    return [*lines, ""]
+
+
+def _unreliable_md(impact: RevenueImpact, part: str, max_items: int) -> list[str]:
+    if not impact.unreliable:
+        return []
+    lines = [f"{part} No reliable estimate", ""]
+    for item in impact.unreliable[:max_items]:
+        which = f" [{', '.join(item.periods)}]" if item.periods else ""
+        lines.append(
+            f"- `{item.external_id}` ({item.external_customer_id}, plan `{item.plan_code}`)"
+            f"{which}: {'; '.join(item.reasons)}"
+        )
+    lines += _more(len(impact.unreliable), max_items, "- ")
+    return [*lines, ""]
+
+
+def _limits_md(impact: RevenueImpact) -> list[str]:
+    if not (impact.subscriptions or impact.unreliable):
+        return []
+    lines = ["<details><summary>What the estimate leaves out</summary>", ""]
+    lines += [f"- {limit}" for limit in impact.limits]
+    return [*lines, "", "</details>", ""]
 
 
 def _not_following_md(impact: RevenueImpact, part: str, max_items: int) -> list[str]:
@@ -173,10 +216,10 @@ def render_text(impact: RevenueImpact, *, max_items: int = MAX_ITEMS) -> str:
     if impact.unavailable is not None:
         lines.append(f"  {headline(impact)}")
         lines += [
-            f"  Not following: {nf.external_id} ({nf.external_customer_id}): {nf.reason}"
+            f"  Keeps its own prices: {nf.external_id} ({nf.external_customer_id}): {nf.reason}"
             for nf in impact.not_following[:max_items]
         ]
-        lines += _more(len(impact.not_following), max_items, "  Not following: ")
+        lines += _more(len(impact.not_following), max_items, "  Keeps its own prices: ")
         return "\n".join(lines) + "\n"
     if not impact.totals:
         lines.append(f"  {headline(impact)}")
@@ -202,8 +245,10 @@ def render_text(impact: RevenueImpact, *, max_items: int = MAX_ITEMS) -> str:
             for c in impact.contributions
         ]
     for nf in impact.not_following[:max_items]:
-        lines.append(f"  Not following: {nf.external_id} ({nf.external_customer_id}): {nf.reason}")
-    lines += _more(len(impact.not_following), max_items, "  Not following: ")
+        lines.append(
+            f"  Keeps its own prices: {nf.external_id} ({nf.external_customer_id}): {nf.reason}"
+        )
+    lines += _more(len(impact.not_following), max_items, "  Keeps its own prices: ")
     for item in impact.unreliable[:max_items]:
         which = f" [{', '.join(item.periods)}]" if item.periods else ""
         lines.append(f"  Unreliable: {item.external_id}{which}: {'; '.join(item.reasons)}")

@@ -14,9 +14,14 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Mapping
 from typing import NoReturn
 
 _MASK = "********"
+# Environment variables whose names say they hold a secret, and how long a value must be to be
+# worth masking (shorter ones would mask ordinary words).
+SECRET_NAME_PARTS = ("API_KEY", "TOKEN", "SECRET", "PASSWORD")
+MIN_SECRET_LEN = 8
 
 
 class Secret:
@@ -94,3 +99,14 @@ def without_userinfo(url: str) -> str:
 
 def as_secret(value: Secret | str) -> Secret:
     return value if isinstance(value, Secret) else Secret(value)
+
+
+def named_secrets(environ: Mapping[str, str]) -> list[Secret]:
+    """The values of the variables in ``environ`` whose names say they hold a secret
+    (``*API_KEY*``, ``*TOKEN*``, ``*SECRET*``, ``*PASSWORD*``), to mask in what is printed."""
+    return [
+        Secret(value)
+        for name, value in environ.items()
+        if any(part in name.upper() for part in SECRET_NAME_PARTS)
+        and len(value.strip()) >= MIN_SECRET_LEN
+    ]

@@ -6,7 +6,9 @@ so a plan without such changes makes no usage reads. It reuses the engine's live
 any failure into a section that says the estimate is unavailable and why: the reviewer still
 needs the plan, and apply never reads the section. ``audit_preview`` gives the intent records
 apply would write for override calls — the engine's own requests (``payloads``), recorded by
-the audit package's own fields.
+the audit package's own fields. ``build_review`` also keeps what people read the plan by: the
+customers' names (the tenant files'), which plans are variants of which (``extends``), and the
+objects as the plan read them (for a stale saved plan's field-level explanation).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from typing import Any
 from lagoform.audit.context import RunContext
 from lagoform.audit.fields import ChangeLike, OverrideFacts
 from lagoform.audit.preview import preview_records
+from lagoform.catalog.project import Project
 from lagoform.engine.payloads import override_requests
 from lagoform.engine.plan import ObjectChange, Plan
+from lagoform.engine.stale import seen_objects
 from lagoform.errors import LagoformError
 from lagoform.impact.analyze import DEFAULT_CONCURRENCY, run_analysis
 from lagoform.impact.model import RevenueImpact
@@ -26,7 +30,14 @@ from lagoform.lago import AsyncLagoClient
 from lagoform.model.state import DesiredState, LiveState
 from lagoform.review.model import Review
 
-__all__ = ["audit_preview", "build_review", "revenue_section", "wanted"]
+__all__ = [
+    "audit_preview",
+    "build_review",
+    "customer_names",
+    "plan_parents",
+    "revenue_section",
+    "wanted",
+]
 
 
 def wanted(plan: Plan) -> bool:
@@ -89,12 +100,44 @@ def audit_preview(
     return tuple(preview_records(plan, facts, context, requests=_requests))
 
 
+def customer_names(desired: DesiredState | None, live: LiveState | None = None) -> dict[str, str]:
+    """Each customer's name by external id: the tenant file's, else the one Lago holds."""
+    names: dict[str, str] = {}
+    for state in (live, desired):  # the tenant files win
+        if state is None:
+            continue
+        for key, obj in state.objects.get("customer", {}).items():
+            name = obj.normal.get("name")
+            if isinstance(name, str) and name.strip():
+                names[key] = name.strip()
+    return dict(sorted(names.items()))
+
+
+def plan_parents(project: Project | None) -> dict[str, str]:
+    """Variant plan code -> the plan it ``extends``, from the catalog."""
+    if project is None:
+        return {}
+    return {p.code: p.extends for p in project.catalog.plans if p.extends}
+
+
 def build_review(
     plan: Plan,
     *,
     facts: Mapping[str, OverrideFacts],
     revenue: RevenueImpact | None = None,
     context: RunContext | None = None,
+    desired: DesiredState | None = None,
+    live: LiveState | None = None,
+    project: Project | None = None,
 ) -> Review:
-    """``plan`` with its audit preview and (when priced) its revenue section."""
-    return Review(plan=plan, revenue=revenue, audit_preview=audit_preview(plan, facts, context))
+    """``plan`` with its audit preview and (when priced) its revenue section; with ``desired``,
+    ``live`` and ``project`` (what the plan was built from) also the names people read it by
+    and the objects as the plan read them."""
+    return Review(
+        plan=plan,
+        revenue=revenue,
+        audit_preview=audit_preview(plan, facts, context),
+        customer_names=customer_names(desired, live),
+        plan_parents=plan_parents(project),
+        live_seen=seen_objects(plan, live) if live is not None else {},
+    )

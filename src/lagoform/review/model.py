@@ -3,7 +3,13 @@
 The document ``lagoform plan --out`` writes (and ``--format json`` prints)::
 
     {"review_version": 1, "plan": {...Plan, format_version 2...},
-     "revenue": {...RevenueImpact...} | null, "audit_preview": [{...intent record...}]}
+     "revenue": {...RevenueImpact...} | null, "audit_preview": [{...intent record...}],
+     "customer_names": {external_id: name}, "plan_parents": {variant: parent},
+     "live_seen": {"kind:key": {...comparison form...} | null}}
+
+The last three are optional (older files lack them): the names reviewers read customers by (from
+the tenant files), which plans are variants (``extends``) of which, and each object the plan
+read as Lago held it then, so a stale saved plan can name what moved down to the field.
 
 ``Review.loads`` also takes a bare plan document (a program may save only the plan); either
 way ``apply`` reads nothing but the plan.
@@ -35,6 +41,16 @@ class Review(BaseModel):
     # The intent records apply would write for override calls (``lagoform.audit``), minus
     # record id, time and chain hashes; informative only, apply writes its own.
     audit_preview: tuple[dict[str, Any], ...] = ()
+    # Customer names by external id (the tenant files' ``customer.name``), for people.
+    customer_names: dict[str, str] = {}
+    # Plan variants (``extends``): variant code -> the plan it extends.
+    plan_parents: dict[str, str] = {}
+    # "kind:key" -> the comparison form of the live object the plan read (None: absent);
+    # what ``engine.stale`` compares with Lago now when the saved plan went stale.
+    live_seen: dict[str, dict[str, Any] | None] = {}
+
+    def customer_name(self, external_id: str) -> str | None:
+        return self.customer_names.get(external_id)
 
     def dumps(self) -> str:
         return self.model_dump_json(indent=2)

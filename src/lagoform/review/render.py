@@ -1,78 +1,44 @@
-"""A ``Review`` shown three ways: terminal text, pull-request markdown, JSON.
+"""A ``Review`` as terminal text and JSON (the markdown is ``review.markdown``).
 
 The plan is rendered by the engine (``engine.render``); this module adds what only reviewers
-read, in place: the revenue section (``impact.render``; it leads the markdown and follows the
-text's summary line) and the audit records apply would write for overrides, with their amounts
+read, in place: the revenue section (``impact.render``; it follows the text's summary line),
+customers' names, and the audit records apply would write for overrides, with their amounts
 as money in the subscription's currency (the records keep Lago's units).
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from typing import Any
 
 from lagoform.engine import render as plan_render
 from lagoform.engine.plan import Plan
-from lagoform.engine.render import GITHUB_COMMENT_LIMIT, AuditPreview
+from lagoform.engine.render import AuditPreview
 from lagoform.engine.render import money as fmt
 from lagoform.impact import render as revenue_render
 from lagoform.model.filters import filter_key
 from lagoform.model.filters import label as filter_label
 from lagoform.review.model import Review
 
-__all__ = [
-    "audit_lines",
-    "render_json",
-    "render_markdown",
-    "render_revenue_markdown",
-    "render_text",
-]
+__all__ = ["audit_lines", "render_json", "render_text"]
 
 
 def render_text(review: Review, *, color: bool = False, revenue: bool = True) -> str:
     """The terminal form; ``revenue``: show the revenue section (when the review has one)."""
     shown = revenue_render.render_text(review.revenue) if revenue and review.revenue else ""
     return plan_render.render_text(
-        review.plan, color=color, revenue=shown, audit=audit_lines(review)
-    )
-
-
-def render_revenue_markdown(review: Review) -> str:
-    """The revenue section as it leads the comment (``### Revenue impact``); empty when the
-    review carries none."""
-    if review.revenue is None:
-        return ""
-    return revenue_render.render_markdown(review.revenue, heading=3)
-
-
-def render_markdown(
-    review: Review,
-    *,
-    full_plan: str | None = None,
-    limit: int = GITHUB_COMMENT_LIMIT,
-    revenue: bool = True,
-) -> str:
-    """A pull-request comment: the revenue section (when priced), then the plan, trimmed to
-    ``limit`` characters with the section counted (``engine.render.render_markdown``).
-    ``revenue=False`` leaves the section out (a caller placing it itself)."""
-    return plan_render.render_markdown(
         review.plan,
-        full_plan=full_plan,
-        limit=limit,
-        leading=render_revenue_markdown(review) if revenue else "",
+        color=color,
+        revenue=shown,
         audit=audit_lines(review),
+        names=review.customer_names,
+        variants=review.plan_parents,
     )
 
 
 def render_json(review: Review) -> str:
     """The review in its versioned JSON form, as ``lagoform plan --out`` saves it."""
     return review.dumps() + "\n"
-
-
-def whole_markdown(review: Review) -> str:
-    """The markdown without any length limit (the plan.md artifact)."""
-    return render_markdown(review, limit=sys.maxsize)
 
 
 # -- the audit preview, as reviewers read it ---------------------------------------------------

@@ -74,6 +74,8 @@ def pricing_view(
         if pricing.reason or pricing.approval
         else "no `overrides:` in YAML: catalog prices"
     )
+    if pricing.rules:
+        why += "; " + "; ".join(pricing.rules)
     widths = (
         min(40, max((len(r.label) for r in rows), default=0)),
         min(24, max((len(r.base) for r in rows), default=0)),

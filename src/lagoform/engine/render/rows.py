@@ -51,6 +51,7 @@ class Group:
     title: str
     mark: str
     rows: tuple[Row, ...]
+    unchanged_filters: int = 0  # an edited charge's filters that stay as they are
 
 
 def currency_of(change: ObjectChange) -> str | None:
@@ -282,14 +283,12 @@ def _charge_group(
         rows.extend(
             _filter_rows(key, model, old, new, changes, currency, per.get(key), sources.get(key))
         )
-    untouched = len(new.get("filters") or {}) - len(filters)
-    if filters and untouched > 0:
-        rows.append(Row(f"{untouched} other filter(s)", "unchanged", "unchanged", "="))
     rest = [c for c in changes if c.path[2:3] not in (("properties",), ("filters",))]
     rows.extend(
         leaf_rows([c.model_copy(update={"path": c.path[2:]}) for c in rest], "plan", currency)
     )
-    return Group(_title(code, new, full=False, rule=rule), "~", tuple(rows))
+    same = len(set(new.get("filters") or {}) - set(filters))
+    return Group(_title(code, new, full=False, rule=rule), "~", tuple(rows), same)
 
 
 def _title(code: str, charge: Mapping[str, Any], *, full: bool, rule: str = "") -> str:

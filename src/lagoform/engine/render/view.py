@@ -8,7 +8,7 @@ the figures), and, from the review layer, the audit records apply would write fo
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from lagoform.engine.blast import BlastRadius, TenantImpact
 from lagoform.engine.plan import ObjectChange, Plan
@@ -40,7 +40,7 @@ class ChangeView:
 
 @dataclass(frozen=True)
 class PriceMove:
-    ref: str  # "plan pro", "subscription globex-main"
+    ref: str  # "plan pro", "subscription globex-main", "plan pro and its variant pro_annual"
     where: str  # "tokens · price", "tokens · [type=input]"
     old: str
     new: str
@@ -71,18 +71,28 @@ class PlanView:
     has_changes: bool
     pending_total: int = field(default=0)
     audit: tuple[AuditPreview, ...] = ()
+    what: str = ""  # "1 plan updated, 2 subscriptions created"
+    unchanged_filters: tuple[str, ...] = ()  # "plan pro, charge tokens: 143 other filters …"
 
 
-def plan_view(plan: Plan, audit: Sequence[AuditPreview] = ()) -> PlanView:
+def plan_view(
+    plan: Plan,
+    audit: Sequence[AuditPreview] = (),
+    *,
+    names: Mapping[str, str] | None = None,
+    variants: Mapping[str, str] | None = None,
+) -> PlanView:
     """``audit``: the records apply would write for overrides, as a reviewer reads them (the
-    review layer formats them; the plan itself carries none)."""
-    changes = tuple(change_view(c, plan.units, plan.price_tables) for c in plan.pending())
+    review layer formats them; the plan itself carries none). ``names``: customers' names by
+    external id; ``variants``: variant plan code -> the plan it extends (a variant's price
+    move that only repeats its parent's is one row naming both)."""
+    changes = tuple(change_view(c, names, plan.units, plan.price_tables) for c in plan.pending())
     return PlanView(
         plan_id=plan.plan_id,
         target=plan.target,
         counts=plan.counts(),
         changes=changes,
-        price_moves=tuple(_moves(changes)),
+        price_moves=tuple(_merge_variants(list(_moves(changes)), variants or {})),
         deletions=tuple(c for c in changes if c.action == "delete"),
         blocked=tuple(c for c in changes if c.action == "blocked"),
         unmanaged=tuple(f"{u.kind.replace('_', ' ')} {u.key}" for u in plan.unmanaged),
@@ -90,11 +100,64 @@ def plan_view(plan: Plan, audit: Sequence[AuditPreview] = ()) -> PlanView:
         has_changes=plan.has_changes,
         pending_total=len(changes),
         audit=tuple(audit),
+        what=_what(plan.pending()),
+        unchanged_filters=tuple(_unchanged_filters(changes)),
     )
+
+
+def _what(pending: Sequence[ObjectChange]) -> str:
+    """``1 plan updated, 2 subscriptions created, 1 billable metric blocked``."""
+    done = {"create": "created", "update": "updated", "delete": "deleted", "blocked": "blocked"}
+    counts: dict[tuple[str, str], int] = {}
+    for change in pending:
+        key = (change.kind, change.action)
+        counts[key] = counts.get(key, 0) + 1
+    return ", ".join(
+        f"{n} {kind.replace('_', ' ')}{'s' if n != 1 else ''} {done[action]}"
+        for (kind, action), n in counts.items()
+    )
+
+
+def _unchanged_filters(changes: Sequence[ChangeView]) -> Iterator[str]:
+    for c in changes:
+        for group in c.groups:
+            if group.unchanged_filters:
+                yield (
+                    f"{c.kind} {c.key}, {group.title.split(' (')[0]}: "
+                    f"{group.unchanged_filters} other filter(s) unchanged"
+                )
+
+
+def _merge_variants(moves: list[PriceMove], variants: Mapping[str, str]) -> Iterator[PriceMove]:
+    """A variant's move that repeats its parent's (same price, same old → new) folds into the
+    parent's row, which then names both plans."""
+
+    def key(code: str, move: PriceMove) -> tuple[str, str, str, str, str]:
+        return (code, move.where, move.old, move.new, move.delta)
+
+    plans = {key(m.ref.partition(" ")[2], m) for m in moves if m.ref.startswith("plan ")}
+    children: dict[tuple[str, str, str, str, str], list[str]] = {}
+    folded: set[int] = set()
+    for index, move in enumerate(moves):
+        kind, _, code = move.ref.partition(" ")
+        parent = variants.get(code) if kind == "plan" else None
+        if parent is not None and key(parent, move) in plans:
+            children.setdefault(key(parent, move), []).append(code)
+            folded.add(index)
+    for index, move in enumerate(moves):
+        if index in folded:
+            continue  # shown on its parent's row
+        kind, _, code = move.ref.partition(" ")
+        named = children.get(key(code, move), []) if kind == "plan" else []
+        if named:
+            word = "variant" if len(named) == 1 else "variants"
+            move = replace(move, ref=f"plan {code} and its {word} {', '.join(named)}")
+        yield move
 
 
 def change_view(
     change: ObjectChange,
+    names: Mapping[str, str] | None = None,
     units: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
     price_tables: Mapping[str, rows.Tables] | None = None,
 ) -> ChangeView:
@@ -138,7 +201,9 @@ def change_view(
         blocked=tuple(
             (rows.label(b.path) or "(object)", b.reason, b.way_out) for b in change.blocked
         ),
-        blast=tuple(blast_lines(change.blast, change.kind, change.action)) if change.blast else (),
+        blast=tuple(blast_lines(change.blast, change.kind, change.action, names))
+        if change.blast
+        else (),
         confirm=change.confirm,
         note=change.note,
         field_count=len(change.changes),
@@ -166,10 +231,16 @@ def _moves(changes: Sequence[ChangeView]) -> Iterator[PriceMove]:
                     yield PriceMove(ref, where, p.current, p.new, p.delta)
 
 
-def blast_lines(blast: BlastRadius, kind: str, action: str = "update") -> Iterator[str]:
+def blast_lines(
+    blast: BlastRadius,
+    kind: str,
+    action: str = "update",
+    names: Mapping[str, str] | None = None,
+) -> Iterator[str]:
+    """Who a plan or metric change concerns, in plain words (``names``: customer names)."""
     if kind == "billable_metric":
         plans = ", ".join(blast.via_plans) or "no plan"
-        yield f"used by: {plans}"
+        yield f"used by plans: {plans}"
     total = (
         blast.active_subscriptions
         + blast.pending_subscriptions
@@ -177,54 +248,65 @@ def blast_lines(blast: BlastRadius, kind: str, action: str = "update") -> Iterat
         + blast.overridden_not_follow
     )
     if total == 0:
-        yield "no active or pending subscriptions affected"
+        yield "no active or pending subscription is on it"
         return
     if action == "delete":
         yield f"{total} active or pending subscription(s) on it; Lago terminates them"
     else:
         if blast.active_subscriptions:
-            yield f"{blast.active_subscriptions} active subscription(s) re-priced now"
+            yield f"{blast.active_subscriptions} active subscription(s) pay the new prices at once"
         if blast.pending_subscriptions:
             yield (
                 f"{blast.pending_subscriptions} pending subscription(s) (not started, or a "
                 "scheduled downgrade) start on the new prices"
             )
     if blast.overridden_follow and action != "delete":
-        yield f"{blast.overridden_follow} overridden subscription(s) follow"
+        yield (
+            f"{blast.overridden_follow} subscription(s) with negotiated prices also get the change"
+        )
     if blast.overridden_not_follow and action != "delete":
         yield (
-            f"{blast.overridden_not_follow} overridden subscription(s) keep their own prices "
-            "for this change"
+            f"{blast.overridden_not_follow} subscription(s) with negotiated prices keep their own "
+            "prices for this change"
         )
     for tenant in blast.tenants:
-        yield "  " + _tenant_line(tenant, action, kind == "billable_metric")
+        yield "  " + _tenant_line(tenant, action, kind == "billable_metric", names or {})
 
 
-def _tenant_line(tenant: TenantImpact, action: str, metric: bool) -> str:
+def _tenant_line(tenant: TenantImpact, action: str, metric: bool, names: Mapping[str, str]) -> str:
     if action == "delete":
         how = "terminated"
     elif metric and tenant.overridden:
-        how = "follows (a metric's change reaches every charge on it, own copies included)"
+        how = "gets the change (a metric's change reaches every charge on it, own copies too)"
     else:
         how = _HOW[tenant.how] if tenant.reached else _KEEPS[tenant.how]
         if tenant.kept and tenant.how != "unreached":
             how += ("; keeps " if tenant.reached else ": ") + ", ".join(tenant.kept)
-    tags = [t for t, on in (("overridden", tenant.overridden), ("pending", tenant.pending)) if on]
+    tags = [
+        t
+        for t, on in (("negotiated prices", tenant.overridden), ("not started", tenant.pending))
+        if on
+    ]
     tag = f" ({', '.join(tags)})" if tags else ""
-    return f"{tenant.external_customer_id}{tag}: {', '.join(tenant.subscriptions)} — {how}"
+    who = tenant.external_customer_id
+    name = names.get(who)
+    if name and name != who:
+        who = f"{name} ({who})"
+    return f"{who}{tag}: {', '.join(tenant.subscriptions)} — {how}"
 
 
+# What a change does to a tenant's subscriptions (``model.reach``'s verdict), in plain words.
 _HOW = {
-    "follows": "follows",
-    "repriced": "re-priced by lagoform (its own copy: catalog prices + negotiated values)",
-    "cascade": "follows (cascade_updates)",
-    "unreached": "keeps its copy (cascade_updates is off)",
+    "follows": "pays the new prices",
+    "repriced": "pays the new catalog prices; its negotiated prices stay",
+    "cascade": "gets the new prices (Lago updates its own copy of the plan)",
+    "unreached": "keeps its current prices (Lago does not update its own copy of the plan)",
 }
 _KEEPS = {
     "follows": "unchanged",
-    "repriced": "keeps its negotiated values",
-    "cascade": "keeps its customised prices (cascade_updates reaches nothing it did not customise)",
-    "unreached": "keeps its copy (cascade_updates is off)",
+    "repriced": "keeps its negotiated prices",
+    "cascade": "keeps its customised prices (Lago updates only what was not customised)",
+    "unreached": "keeps its current prices (Lago does not update its own copy of the plan)",
 }
 
 
