@@ -166,7 +166,7 @@ class _Resolver:
                 table.get("filters"), model, f"price table '{code}'", (*chain, code)
             )
             self._filters[code] = [
-                self._entry_tiers(e, model, per, per is not None, (*chain, code))
+                self._entry_tiers(e, model, per, per is not None, (*chain, code))[0]
                 for e, _, _ in entries
             ]
         return list(self._filters[code])
@@ -248,23 +248,23 @@ class _Resolver:
 
     def _entry_tiers(
         self, entry: Any, model: Any, per: Any, known: bool, chain: tuple[str, ...]
-    ) -> Any:
-        """A filter entry with its ``properties.tiers: {table: code}`` written in. ``per``: the
-        unit its list gives it; ``known`` False: none is known yet (a table without ``per:``),
-        and an entry naming none takes the tier table's."""
+    ) -> tuple[Any, str | None]:
+        """A filter entry with its ``properties.tiers: {table: code}`` written in, and the tier
+        table's code (None: none, or reported). ``per``: the unit its list gives it; ``known``
+        False: none is known yet (a table without ``per:``), and an entry naming none takes
+        the tier table's."""
         if not _tier_use(entry):
-            return entry
-        unit = entry.get("per", per if known else ...)
-        if unit is None and not known:
-            unit = ...
+            return entry, None
+        unit = entry.get("per")
+        if unit is None:
+            unit = per if known else ...
         props, code, theirs = self._tiers_for(
             entry["properties"], model, unit, "this filter", chain
         )
         out = _with(entry, "properties", props)
         if unit is ... and theirs is not None:
-            table = self.by_code[str(code)]
-            out = _with(out, "per", theirs, table)
-        return out
+            out = _with(out, "per", theirs, self.by_code[str(code)])
+        return out, code
 
     # -- plans and tables -------------------------------------------------------------------
 
@@ -309,13 +309,11 @@ class _Resolver:
                 found[(index, "filters", position)] = code
                 entry = self.uses.through(entry, code, site)
             elif _tier_use(entry):
-                tiers = entry["properties"]["tiers"]
-                entry = self._entry_tiers(entry, model, per, True, ())
-                name = tiers.get(TABLE_KEY)
-                if isinstance(name, str | int) and str(name) in self.by_code:
-                    found[(index, "tiers", position)] = str(name)
-                    new_tiers = entry["properties"]["tiers"]
-                    through = self.uses.through(new_tiers, str(name), tiers.value_loc(TABLE_KEY))
+                site = entry["properties"]["tiers"].value_loc(TABLE_KEY)
+                entry, tiers = self._entry_tiers(entry, model, per, True, ())
+                if tiers is not None:
+                    found[(index, "tiers", position)] = tiers
+                    through = self.uses.through(entry["properties"]["tiers"], tiers, site)
                     entry = _with(entry, "properties", _with(entry["properties"], "tiers", through))
             resolved.append(entry)
         where = filters.loc if isinstance(filters, LocDict | LocList) else raw.loc
