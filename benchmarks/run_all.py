@@ -19,6 +19,7 @@ BENCHMARKS = (
     "plan_scale",
     "impact_scale",
     "dispatch_throughput",
+    "price_tables",
 )
 
 

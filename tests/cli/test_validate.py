@@ -81,6 +81,7 @@ def test_schema_prints_and_writes_both_schemas(tmp_path: Path) -> None:
         "billable_metrics",
         "add_ons",
         "plans",
+        "price_tables",
         "coupons",
         "usage_mappings",
         "remove",

@@ -1,8 +1,9 @@
 """lagoform.catalog: the desired state written in YAML (catalog/ and overrides/).
 
 Loading with source locations (``yamlsrc``), exact money (``money``), the models
-(``models_*``), plan variants (``variants``), cross-checks (``checks``), the project loader
-(``project``) and the exact conversion to and from Lago's API forms (``lago_form``).
+(``models_*``), plan variants (``variants``), shared price tables (``tables``), cross-checks
+(``checks``), the project loader (``project``) and the exact conversion to and from Lago's API
+forms (``lago_form``).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from lagoform.catalog.models_plan import (
     Removal,
     UsageThreshold,
 )
+from lagoform.catalog.models_table import PriceTable, TableUse
 from lagoform.catalog.models_tenant import (
     Address,
     ChargeOverride,
@@ -106,12 +108,14 @@ __all__ = [
     "PercentageProperties",
     "PercentageTier",
     "PlanOverrides",
+    "PriceTable",
     "Project",
     "Removal",
     "Rounding",
     "SourceLocation",
     "StandardProperties",
     "Subscription",
+    "TableUse",
     "Tax",
     "Tenant",
     "Tier",

@@ -34,6 +34,7 @@ KIND_NAMES = {
     "billable_metric": "metric",
     "add_on": "add-on",
     "plan": "plan",
+    "price_table": "price table",
     "coupon": "coupon",
     "usage_mapping": "usage mapping",
 }

@@ -46,6 +46,7 @@ def validate(root: Path) -> None:
             _count(len(project.tenants), "tenant"),
             _count(subscriptions, "subscription"),
         ]
+        + ([_count(len(catalog.price_tables), "price table")] if catalog.price_tables else [])
     )
     click.echo(f"Valid: {summary}.")
 

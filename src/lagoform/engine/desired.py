@@ -174,4 +174,4 @@ def from_project(project: Project) -> DesiredState:
         },
         meta,
     )
-    return replace(state, units=units)
+    return replace(state, units=units, price_tables=project.table_sources)

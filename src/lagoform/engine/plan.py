@@ -112,6 +112,10 @@ class Plan(_Frozen):
     # Prices the plan would leave that nobody asked for (``findings``): apply refuses the error
     # ones unless acknowledged.
     findings: tuple[Finding, ...] = ()
+    # Which prices of each plan come from a shared price table (``price_tables:``): plan code ->
+    # charge code -> "filters" | "tiers" -> "" (the charge's tiers) or a filter key -> table
+    # code. For renders only: a table is a way of writing the same Lago request bodies.
+    price_tables: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
 
     def pending(self) -> list[ObjectChange]:
         """The changes apply would make or refuse (everything but no-ops), in apply order."""
@@ -204,6 +208,7 @@ def build_plan(
         reads=hints_for(desired),
         units=desired.units,
         findings=tuple(find(desired, live)),
+        price_tables=desired.price_tables,
     )
 
 

@@ -87,7 +87,7 @@ def plan_view(
     review layer formats them; the plan itself carries none). ``names``: customers' names by
     external id; ``variants``: variant plan code -> the plan it extends (a variant's price
     move that only repeats its parent's is one row naming both)."""
-    changes = tuple(change_view(c, names, plan.units) for c in plan.pending())
+    changes = tuple(change_view(c, names, plan.units, plan.price_tables) for c in plan.pending())
     return PlanView(
         plan_id=plan.plan_id,
         target=plan.target,
@@ -161,8 +161,10 @@ def change_view(
     change: ObjectChange,
     names: Mapping[str, str] | None = None,
     units: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
+    price_tables: Mapping[str, rows.Tables] | None = None,
 ) -> ChangeView:
-    """``units``: the plan's ``units`` (what each plan's YAML writes its prices per)."""
+    """``units``: the plan's ``units`` (what each plan's YAML writes its prices per);
+    ``price_tables``: the plan's ``price_tables`` (which prices a shared table gives)."""
     currency = rows.currency_of(change)
     units = units or {}
     groups: list[Group] = []
@@ -177,7 +179,8 @@ def change_view(
         ]
         fields = list(rows.leaf_rows(shown, change.kind, currency))
     elif change.kind == "plan":
-        fields, groups = rows.plan_groups(change, currency, units.get(change.key))
+        tables = (price_tables or {}).get(change.key)
+        fields, groups = rows.plan_groups(change, currency, units.get(change.key), tables)
     else:
         skip = ("overrides",) if change.pricing is not None else ()
         fields = list(rows.leaf_rows(change.changes, change.kind, currency, skip=skip))
