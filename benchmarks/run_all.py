@@ -26,6 +26,7 @@ BENCHMARKS = (
     "impact_scale",
     "dispatch_throughput",
     "dispatch_memory",
+    "price_tables",
 )
 
 

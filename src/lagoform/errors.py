@@ -47,6 +47,7 @@ class Problem:
     column: int | None = None  # 1-based
     hint: str | None = None  # e.g. "did you mean 'token_usage'?"
     record_id: str | None = None  # for usage records
+    warning: bool = False  # likely a mistake, but valid: reported, never blocking
 
     def location(self) -> str:
         if self.file is None:
@@ -59,7 +60,7 @@ class Problem:
         return ":".join(parts)
 
     def __str__(self) -> str:
-        text = f"{self.location()}: {self.message}"
+        text = f"{self.location()}: {'warning: ' if self.warning else ''}{self.message}"
         return f"{text} ({self.hint})" if self.hint else text
 
 
@@ -78,11 +79,14 @@ class ConfigError(LagoformError):
         self.problems: list[Problem] = list(problems)
 
 
+def sort_problems(problems: Sequence[Problem]) -> list[Problem]:
+    """By file, line, column: the order a person reads them in."""
+    return sorted(problems, key=lambda p: (p.file or "", p.line or 0, p.column or 0, p.message))
+
+
 class CatalogError(LagoformError):
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(
-            problems, key=lambda p: (p.file or "", p.line or 0, p.column or 0, p.message)
-        )
+        self.problems = sort_problems(problems)
         n = len(self.problems)
         super().__init__(f"{n} problem{'s' if n != 1 else ''} found")
 

@@ -59,7 +59,7 @@ TEMPLATE: dict[str, str] = {
         "            - {{to: {to}, per_unit: {per_unit}}}\n"
         "            - {{per_unit: 0.1}}\n"
         "      - code: calls\n"
-        "        metric: tokens\n"
+        "        metric: calls\n"
         "        model: package\n"
         "        properties: {{amount: 1, package_size: {package_size}, free_units: {free}}}\n"
         "coupons:\n"
@@ -69,6 +69,8 @@ TEMPLATE: dict[str, str] = {
         "    percentage_rate: {pct}\n"
         "    frequency: recurring\n"
         "    frequency_duration: {duration}\n"
+        "billable_metrics:\n"
+        "  - {{code: calls, name: Calls, aggregation: count}}\n"
     ),
     "overrides/acme.yaml": (
         "customer: {{name: Acme, net_payment_term: {term}}}\n"

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner, Result
 
 from lagoform.cli import _register, root
@@ -170,10 +171,16 @@ def test_import_then_plan_is_empty(tmp_path: Path, server: SandboxServer) -> Non
     assert (fresh / "catalog" / "plans.yaml").exists()
     assert (fresh / "overrides" / "globex.yaml").exists()
     assert "MSA" not in (fresh / "overrides" / "globex.yaml").read_text()  # reason is Lago-less
+    plans = yaml.safe_load((fresh / "catalog" / "plans.yaml").read_text())["plans"]
+    annual = next(p for p in plans if p["code"] == "pro_annual")  # a variant again
+    assert annual["extends"] == "pro_monthly" and "charges" not in annual
     plan = http(server, fresh, "plan", "--detailed-exitcode")
     assert plan.exit_code == 0, plan.output
-    again = http(server, fresh, "import")
-    assert again.exit_code == 1 and "--force" in again.output
+    before = {p: p.read_bytes() for p in fresh.rglob("*.yaml")}
+    again = http(server, fresh, "import")  # into the project it wrote: nothing to change
+    assert again.exit_code == 0, again.output
+    assert "into 0 file(s)" in again.output and f"kept {len(before)} file(s)" in again.output
+    assert {p: p.read_bytes() for p in fresh.rglob("*.yaml")} == before
 
 
 def test_embedded_sandbox_is_the_default_target(tmp_path: Path) -> None:
@@ -303,3 +310,19 @@ def test_premium_off_gives_an_actionable_error(tmp_path: Path, server: SandboxSe
     plan = lago(server, "GET", "/subscriptions/globex-main")["subscription"]["plan"]
     tokens = next(c for c in plan["charges"] if c["code"] == "tokens")
     assert tokens["properties"] == {"amount": "0.0000015"}
+
+
+def test_plan_says_the_projects_warnings(tmp_path: Path) -> None:
+    project = example_project(tmp_path)
+    edit(
+        project,
+        "overrides/globex.yaml",
+        "      charges:\n",
+        "      charges:\n        images:\n          properties: {amount: 0.03}\n",
+    )
+    result = run("plan", "--root", str(project))
+    assert result.exit_code == 0, result.output
+    assert (
+        "overrides/globex.yaml:33:9: warning: the override of charge 'images' negotiates "
+        "nothing: every value it sets equals plan 'enterprise'"
+    ) in result.output

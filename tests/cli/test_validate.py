@@ -34,7 +34,13 @@ def test_valid_example_exits_0_with_a_one_line_summary() -> None:
     )
 
 
-@pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir() if p.is_dir()))
+def _warned(case: str) -> bool:
+    return "warning: " in (CASES / case / "expected.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "case", sorted(p.name for p in CASES.iterdir() if p.is_dir() and not _warned(p.name))
+)
 def test_each_bad_case_exits_1_listing_its_problems(case: str) -> None:
     result = CliRunner().invoke(_cli(), ["validate", "--root", str(CASES / case)])
     assert result.exit_code == 1
@@ -45,6 +51,17 @@ def test_each_bad_case_exits_1_listing_its_problems(case: str) -> None:
         assert line in result.output
     n = len(expected)
     assert f"{n} problem{'s' if n != 1 else ''} found; nothing was sent to Lago." in result.output
+
+
+@pytest.mark.parametrize(
+    "case", sorted(p.name for p in CASES.iterdir() if p.is_dir() and _warned(p.name))
+)
+def test_a_case_with_only_warnings_is_valid_and_says_them(case: str) -> None:
+    result = CliRunner().invoke(_cli(), ["validate", "--root", str(CASES / case)])
+    assert result.exit_code == 0, result.output
+    expected = (CASES / case / "expected.txt").read_text(encoding="utf-8").splitlines()
+    assert result.output.splitlines()[: len(expected)] == expected  # warnings, then the summary
+    assert result.output.splitlines()[-1].startswith("Valid: ")
 
 
 def test_missing_root_is_a_clean_error(tmp_path: Path) -> None:
@@ -64,6 +81,7 @@ def test_schema_prints_and_writes_both_schemas(tmp_path: Path) -> None:
         "billable_metrics",
         "add_ons",
         "plans",
+        "price_tables",
         "coupons",
         "usage_mappings",
         "remove",

@@ -36,7 +36,7 @@ from tests.impact.helpers import async_client_for, client_for, desired_of
 
 pytestmark = pytest.mark.slow
 
-CAUSE = {"follows": "plan", "repriced": "repriced", "cascade": "cascade"}
+CAUSE = {"follows": "plan", "repriced": "repriced", "frozen": "frozen", "cascade": "cascade"}
 _ids = itertools.count()
 
 

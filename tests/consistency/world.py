@@ -45,6 +45,7 @@ class Deal:
     fee_cents: int | None = None
     calls: str | None = None
     tokens: str | None = None  # one negotiated price for every token (charge-level)
+    frozen: bool = False  # keeps the prices its copy has
 
 
 @dataclass(frozen=True)
@@ -119,11 +120,13 @@ def changed(draw: st.DrawFn, old: Prices) -> Prices:
 
 @st.composite
 def deals(draw: st.DrawFn) -> Deal | None:
-    kind = draw(st.sampled_from(["none", "empty", "calls", "tokens", "fee", "mix"]))
+    kind = draw(st.sampled_from(["none", "empty", "calls", "tokens", "fee", "mix", "frozen"]))
     if kind == "none":
         return None
     if kind == "empty":
         return Deal()
+    if kind == "frozen":
+        return Deal(calls=draw(st.none() | _calls), frozen=True)
     return Deal(
         fee_cents=draw(_fee) if kind in ("fee", "mix") else None,
         calls=draw(_calls) if kind in ("calls", "mix") else None,
@@ -245,6 +248,8 @@ def _tenant(spec: TenantSpec, plans: dict[str, PlanSpec]) -> str:
     if deal is None:
         return text
     text += "    overrides:\n      reason: Negotiated\n      approval: MSA-1\n"
+    if deal.frozen:
+        text += "      frozen: true\n"
     if deal.fee_cents is not None:
         text += f"      amount: {money(deal.fee_cents)}\n"
     if deal.calls is None and deal.tokens is None:

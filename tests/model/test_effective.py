@@ -191,3 +191,30 @@ def test_a_negotiated_price_equal_to_the_old_catalog_one_is_kept_through_a_casca
     assert _amount(found.now, "calls") == "2"  # what the plan update leaves
     assert _amount(found.goal, "calls") == "1"
     assert _amount(copy_after(found), "calls") == "1"
+
+
+def test_a_frozen_copy_keeps_its_prices_but_loses_the_filters_its_metric_no_longer_has() -> None:
+    old_price = form(
+        charge(
+            "tokens", "tokens", "1",
+            filters=[
+                {"values": {"model": ["m1"], "type": ["a"]}, "properties": {"amount": "3"}},
+                {"values": {"model": ["m2"], "type": ["a"]}, "properties": {"amount": "4"}},
+                {"values": {"model": ["__ALL_FILTER_VALUES__"]}, "properties": {"amount": "9"}},
+            ],
+        )
+    )  # fmt: skip
+    base = form(tokens("5"))  # the catalog moved on; the frozen copy ignores that
+    metric = {"tokens": {"model": ["m1"], "type": ["a"]}}  # m2 retired from the metric
+    found = copy_goal(
+        base, {}, old_price, cascade_updates=False, parent=None, frozen=True, metric_values=metric
+    )
+    filters = found.goal["charges"]["tokens"]["filters"]
+    # Lago would trim m2's filter to {type: a} and keep billing it at 4: lagoform drops it
+    assert sorted(filters) == ["model=__ALL_FILTER_VALUES__", "model=m1;type=a"]
+    assert _amount(found.goal) == "1" and filters["model=m1;type=a"]["properties"] == {
+        "amount": "3"
+    }
+    # a charge whose metric is unknown keeps every filter
+    kept = copy_goal(base, {}, old_price, cascade_updates=False, parent=None, frozen=True)
+    assert len(kept.goal["charges"]["tokens"]["filters"]) == 3

@@ -93,3 +93,22 @@ def test_a_move_lands_on_the_new_plan_with_the_negotiated_values() -> None:
     )  # fmt: skip
     assert found.moves and found.after is not None
     assert found.after["interval"] == "yearly" and price(found.after, "calls") == "0.8"
+
+
+def test_a_frozen_copy_keeps_its_prices_but_not_a_filter_value_its_metric_retired() -> None:
+    def filtered(*models: str) -> Normal:
+        return forms.billing_plan(
+            plan("pro", [charge("tokens", "tokens", "0", filters=[
+                {"values": {"model": [m]}, "properties": {"amount": "3"}} for m in models
+            ])])
+        )  # fmt: skip
+
+    copy, catalog = (
+        filtered("m1", "m2"),
+        forms.billing_plan(plan("pro", [charge("tokens", "tokens", "9")])),
+    )
+    change = PlanChange(copy, catalog, metric_values={"tokens": {"model": ["m1"]}})
+    found = reach(sub(True, copy), Wanted("pro", {}, stated=True, frozen=True), change)
+    assert found.how == "frozen" and found.after is not None
+    assert list(found.after["charges"]["tokens"]["filters"]) == ["model=m1"]
+    assert price(found.after, "tokens") == "0"  # its own price, not the catalog's 9

@@ -1,8 +1,9 @@
 """lagoform.catalog: the desired state written in YAML (catalog/ and overrides/).
 
 Loading with source locations (``yamlsrc``), exact money (``money``), the models
-(``models_*``), plan variants (``variants``), cross-checks (``checks``), the project loader
-(``project``) and the exact conversion to and from Lago's API forms (``lago_form``).
+(``models_*``), plan variants (``variants``), shared price tables (``tables``), cross-checks
+(``checks``), the project loader (``project``) and the exact conversion to and from Lago's API
+forms (``lago_form``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from lagoform.catalog.lago_form import (
     wallet_body,
     wallet_from_lago,
 )
+from lagoform.catalog.lago_overrides import override_gaps, with_units
 from lagoform.catalog.models_charge import (
     WILDCARD,
     Charge,
@@ -59,6 +61,7 @@ from lagoform.catalog.models_plan import (
     Removal,
     UsageThreshold,
 )
+from lagoform.catalog.models_table import PriceTable, TableUse
 from lagoform.catalog.models_tenant import (
     Address,
     ChargeOverride,
@@ -78,7 +81,7 @@ from lagoform.catalog.models_usage import (
 from lagoform.catalog.money import Money, decimal_text, from_cents, to_cents
 from lagoform.catalog.project import Catalog, Item, Project, load_project
 from lagoform.catalog.schema import catalog_schema, overrides_schema
-from lagoform.catalog.yaml_out import tenant_to_yaml, to_yaml
+from lagoform.catalog.yaml_out import plans_to_yaml, tenant_to_yaml, to_yaml
 from lagoform.catalog.yamlsrc import SourceLocation, dump_yaml, load_yaml
 
 __all__ = [
@@ -105,12 +108,14 @@ __all__ = [
     "PercentageProperties",
     "PercentageTier",
     "PlanOverrides",
+    "PriceTable",
     "Project",
     "Removal",
     "Rounding",
     "SourceLocation",
     "StandardProperties",
     "Subscription",
+    "TableUse",
     "Tax",
     "Tenant",
     "Tier",
@@ -140,12 +145,14 @@ __all__ = [
     "literal_value",
     "load_project",
     "load_yaml",
+    "override_gaps",
     "overrides_from_plans",
     "overrides_schema",
     "parse_record_path",
     "plan_body",
     "plan_from_lago",
     "plan_overrides_body",
+    "plans_to_yaml",
     "properties_body",
     "properties_from_lago",
     "subscription_body",
@@ -157,4 +164,5 @@ __all__ = [
     "to_yaml",
     "wallet_body",
     "wallet_from_lago",
+    "with_units",
 ]

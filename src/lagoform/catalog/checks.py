@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from lagoform.catalog.checks_charge import Path, Report, check_charge
+from lagoform.catalog.checks_charge import (
+    Path,
+    Report,
+    check_charge,
+    check_repeated_values,
+    fallback_bills,
+)
 from lagoform.catalog.checks_tenant import check_tenants, check_usage_mappings
 from lagoform.catalog.diagnose import piece, suggest, walk
 from lagoform.catalog.models_charge import Charge
@@ -28,6 +34,7 @@ KIND_NAMES = {
     "billable_metric": "metric",
     "add_on": "add-on",
     "plan": "plan",
+    "price_table": "price table",
     "coupon": "coupon",
     "usage_mapping": "usage mapping",
 }
@@ -148,13 +155,10 @@ def _check_metric(report: Report, metric: BillableMetric) -> None:
         path = ("filters", key)
         if not values:
             report.at(path, f"filter '{key}' needs at least one value")
-        seen: set[str] = set()
-        for value in values:
+        for value in sorted(set(values)):
             if value in ("*", ALL_FILTER_VALUES):
                 report.at((*path, value), f"'{value}' is reserved (it means any value)")
-            if value in seen:
-                report.at((*path, value), f"value '{value}' is listed twice in filter '{key}'")
-            seen.add(value)
+        check_repeated_values(report, path, key)
 
 
 def _check_plan(
@@ -209,6 +213,32 @@ def _check_plan(
         if charge.metric not in metrics:
             refs.check(report, (*path, "metric"), "billable_metric", charge.metric)
         check_charge(report, path, charge, metrics.get(charge.metric), currency, tax)
+    _check_double_fallback(report, plan)
+
+
+def _check_double_fallback(report: Report, plan: BillingPlan) -> None:
+    """Lago bills every charge of a plan for each event of its metric: when two charges on one
+    metric both price the events matching none of their filters above zero, such an event is
+    billed twice."""
+    billing: dict[str, int] = {}
+    for index, charge in enumerate(plan.charges):
+        if not fallback_bills(charge.properties):
+            continue
+        first = billing.setdefault(charge.metric, index)
+        other = plan.charges[first]
+        if first == index or other.code == charge.code:
+            continue  # one charge, or a duplicate code (reported as such)
+        path = ("charges", index)
+        where = report.where(("charges", first))
+        report.at(
+            (*path, "properties") if "properties" in _raw_at(report, path) else (*path, "metric"),
+            f"charges '{other.code}' (at {where}) and '{charge.code}' both bill metric "
+            f"'{charge.metric}' at a non-zero fallback price: an event that matches none of "
+            "their filters is billed twice",
+            "price one charge's own properties at 0 so it bills only its filters, "
+            "or make the two charges one charge with filters",
+            key=True,
+        )
 
 
 def _check_broken_plan(report: Report, metrics: dict[str, BillableMetric], refs: Refs) -> None:

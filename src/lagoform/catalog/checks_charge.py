@@ -25,7 +25,7 @@ from lagoform.catalog.models_charge import (
 )
 from lagoform.catalog.models_metric import BillableMetric
 from lagoform.catalog.money import decimal_text, sub_unit_error
-from lagoform.catalog.yamlsrc import LocDict, SourceLocation
+from lagoform.catalog.yamlsrc import LocDict, LocList, SourceLocation
 from lagoform.errors import Problem
 from lagoform.model.filters import ALL_FILTER_VALUES
 
@@ -40,9 +40,17 @@ class Report:
         self.raw = raw
         self.problems = problems
 
-    def at(self, path: Path, message: str, hint: str | None = None, *, key: bool = False) -> None:
+    def at(
+        self,
+        path: Path,
+        message: str,
+        hint: str | None = None,
+        *,
+        key: bool = False,
+        warning: bool = False,
+    ) -> None:
         location = self.where(path, key=key)
-        self.problems.append(location.problem(message, hint))
+        self.problems.append(location.problem(message, hint, warning=warning))
 
     def where(self, path: Path, *, key: bool = False) -> SourceLocation:
         start = self.raw.loc if isinstance(self.raw, LocDict) else SourceLocation("<input>")
@@ -152,6 +160,59 @@ def _check_percentage(report: Report, path: Path, props: PercentageProperties) -
         )
 
 
+def check_repeated_values(report: Report, path: Path, key: str) -> None:
+    """A value written twice in one filter's list (Lago keeps the values as a set, so the second
+    is a typo for another value or a leftover), located at the second one."""
+    _, written, found = walk(report.raw, path, report.where(()))
+    if not found or not isinstance(written, list):
+        return
+    first: dict[str, int] = {}
+    for index, value in enumerate(written):
+        text = str(value)
+        if text in first:
+            where = (
+                written.item_loc(first[text]) if isinstance(written, LocList) else report.where(())
+            )
+            report.at(
+                (*path, index),
+                f"value '{text}' is listed twice in filter '{key}' (first at line {where.line}, "
+                f"column {where.column})",
+                "remove one; a value a filter lists twice counts once",
+            )
+        first.setdefault(text, index)
+
+
+def fallback_bills(properties: Any) -> bool:
+    """Whether a charge's own properties (its price for events matching none of its filters)
+    can bill a non-zero amount."""
+    match properties:
+        case StandardProperties() | PackageProperties():
+            return properties.amount > 0
+        case GraduatedProperties() | VolumeProperties():
+            return any(t.per_unit > 0 or t.flat > 0 for t in properties.tiers)
+        case GraduatedPercentageProperties():
+            return any(t.rate > 0 or t.flat > 0 for t in properties.tiers)
+        case PercentageProperties():
+            return any(
+                v is not None and v > 0
+                for v in (
+                    properties.rate,
+                    properties.fixed_amount,
+                    properties.per_transaction_min_amount,
+                )
+            )
+    return True  # dynamic: each event carries its own price
+
+
+def filter_label(values: dict[str, tuple[str, ...]]) -> str:
+    """A filter's values as a person writes them: ``{modality: audio, type: input}``."""
+    parts = []
+    for key, written in sorted(values.items()):
+        vals = sorted(set(written))
+        parts.append(f"{key}: {vals[0] if len(vals) == 1 else '[' + ', '.join(vals) + ']'}")
+    return "{" + ", ".join(parts) + "}"
+
+
 def check_filters(
     report: Report, path: Path, filters: tuple[ChargeFilter, ...], metric: BillableMetric | None
 ) -> None:
@@ -177,6 +238,7 @@ def check_filter_values(
     if not values:
         report.at(path, f"filter '{key}' needs at least one value (or '*' for any)")
         return
+    check_repeated_values(report, path, key)
     if WILDCARD in values and len(values) > 1:
         report.at(path, f"'*' means any value of '{key}'; it cannot be combined with other values")
     if ALL_FILTER_VALUES in values:

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lagoform.catalog.checks_charge import (
-    Report,
-    check_cents,
-    check_filter_values,
-)
-from lagoform.catalog.checks_overrides import check_charge_override
+from lagoform.catalog.checks_charge import Report, check_filter_values
+from lagoform.catalog.checks_overrides import check_overrides
 from lagoform.catalog.diagnose import piece, suggest
+from lagoform.catalog.models_charge import WILDCARD
 from lagoform.catalog.models_metric import BillableMetric
 from lagoform.catalog.models_plan import BillingPlan
-from lagoform.catalog.models_tenant import Customer, PlanOverrides, Subscription, Tenant, Wallet
-from lagoform.catalog.models_usage import is_record_path
+from lagoform.catalog.models_tenant import Customer, Subscription, Tenant, Wallet
+from lagoform.catalog.models_usage import UsageEventMapping, UsageMapping, is_record_path
 from lagoform.catalog.money import decimal_text
 from lagoform.errors import Problem
 
@@ -23,6 +20,7 @@ if TYPE_CHECKING:
     from lagoform.catalog.project import Project
 
 MAX_CUSTOMER_METADATA = 5
+_DEFAULT_FILLS = "a default fills a property read from the record with a $path, when it is missing"
 
 
 def check_usage_mappings(
@@ -63,8 +61,68 @@ def check_usage_mappings(
                 )
             for key, value in event.properties.items():
                 if key in metric.filters and not is_record_path(value):
-                    text = value if isinstance(value, str) else str(value)
-                    check_filter_values(report, (*path, "properties", key), key, (text,), metric)
+                    _check_event_value(report, (*path, "properties", key), key, value, metric)
+            _check_defaults(report, path, event, mapping.defaults, metric)
+        _check_unused_defaults(report, mapping)
+
+
+def _check_event_value(
+    report: Report, path: tuple[object, ...], key: str, value: object, metric: BillableMetric
+) -> None:
+    """A constant an event carries for a filter key: one of the filter's values."""
+    text = value if isinstance(value, str) else str(value)
+    if text == WILDCARD:
+        report.at(
+            path,
+            f"an event carries one value of '{key}'; '*' (any value) only belongs in a "
+            "charge filter",
+        )
+        return
+    check_filter_values(report, path, key, (text,), metric)
+
+
+def _check_defaults(
+    report: Report,
+    path: tuple[object, ...],
+    event: UsageEventMapping,
+    shared: dict[str, object],
+    metric: BillableMetric,
+) -> None:
+    """Each default fills a property the event reads from the record, with a value the
+    metric's filter allows (the event's own default wins over the mapping's)."""
+    read = [name for name, value in event.properties.items() if is_record_path(value)]
+    for key, value in event.defaults.items():
+        here = (*path, "defaults", key)
+        if key not in read:
+            report.at(
+                here,
+                f"this event reads no property '{key}' from the record"
+                + (f" (it reads: {', '.join(read)})" if read else ""),
+                suggest(key, read) or _DEFAULT_FILLS,
+                key=True,
+            )
+        elif key in metric.filters:
+            _check_event_value(report, here, key, value, metric)
+    for key, constant in shared.items():
+        if key in read and key not in event.defaults and key in metric.filters:
+            _check_event_value(report, ("defaults", key), key, constant, metric)
+
+
+def _check_unused_defaults(report: Report, mapping: UsageMapping) -> None:
+    read = {
+        name
+        for event in mapping.events
+        for name, value in event.properties.items()
+        if is_record_path(value)
+    }
+    for key in mapping.defaults:
+        if key not in read:
+            report.at(
+                ("defaults", key),
+                f"no event of this mapping reads property '{key}' from the record",
+                suggest(key, read) or _DEFAULT_FILLS,
+                key=True,
+            )
 
 
 def check_tenants(
@@ -88,6 +146,7 @@ def check_tenants(
                 )
             _check_customer(report, customer, refs)
         targets = 0
+        currency = _Currency(customer)
         for index, sub in subscriptions:
             path = ("subscriptions", index)
             owner = owners.get(sub.external_id)
@@ -108,8 +167,10 @@ def check_tenants(
             plan = project.catalog.plan(sub.plan)
             if plan is None:
                 refs.check(report, (*path, "plan"), "plan", sub.plan)
+            else:
+                currency.check(report, (*path, "plan"), sub, plan)
             if sub.overrides is not None:
-                _check_overrides(report, (*path, "overrides"), sub.overrides, plan, metrics, refs)
+                check_overrides(report, (*path, "overrides"), sub.overrides, plan, metrics, refs)
         codes: set[str] = set()
         for index, wallet in wallets:
             path = ("wallets", index)
@@ -184,49 +245,33 @@ def _check_customer(report: Report, customer: Customer, refs: Refs) -> None:
         refs.check(report, ("customer", "tax_codes", index), "tax", code)
 
 
-def _check_overrides(
-    report: Report,
-    path: tuple[object, ...],
-    overrides: PlanOverrides,
-    plan: BillingPlan | None,
-    metrics: dict[str, BillableMetric],
-    refs: Refs,
-) -> None:
-    for name in ("reason", "approval"):
-        if not getattr(overrides, name).strip():
-            report.at(
-                (*path, name),
-                f"overrides need a non-empty {name}",
-                "every override needs a reason and an approval reference (MSA or ticket id)",
-            )
-    for index, code in enumerate(overrides.tax_codes or ()):
-        refs.check(report, (*path, "tax_codes", index), "tax", code)
-    if plan is None:
-        return
-    if overrides.amount is not None and overrides.amount.currency != plan.currency:
+class _Currency:
+    """A customer is billed in one currency: its own, or else the first plan's it subscribes
+    to (Lago sets it then, API_NOTES §5.2, and refuses a subscription in another currency with
+    ``currencies_does_not_match``; multi-currency Lago accepts it but invoices it apart)."""
+
+    def __init__(self, customer: Customer | None) -> None:
+        self.currency = customer.currency if customer is not None else None
+        self.written = self.currency is not None
+        self.first: Subscription | None = None
+
+    def check(
+        self, report: Report, path: tuple[object, ...], sub: Subscription, plan: BillingPlan
+    ) -> None:
+        if self.currency is None:
+            self.currency, self.first = plan.currency, sub
+            return
+        if plan.currency == self.currency:
+            return
+        if self.written:
+            why = f"the customer's currency is {self.currency}"
+            way = f"subscribe it to a plan priced in {self.currency}, or change customer.currency"
+        else:
+            first = self.first.external_id if self.first else "?"
+            why = f"the customer is billed in {self.currency} (subscription '{first}' sets it)"
+            way = "set customer.currency and put every subscription on a plan in that currency"
         report.at(
-            (*path, "amount"),
-            f"expected an amount in the plan's currency {plan.currency}, "
-            f"got {overrides.amount.currency}",
+            path,
+            f"plan '{plan.code}' bills in {plan.currency}, but {why}",
+            way,
         )
-    codes = [c.code for c in plan.charges]
-    for code, override in overrides.charges.items():
-        here = (*path, "charges", code)
-        charge = plan.charge(code)
-        if charge is None:
-            report.at(
-                here,
-                f"plan '{plan.code}' has no charge '{code}'"
-                + (f" (charges: {', '.join(codes)})" if codes else ""),
-                suggest(code, codes),
-                key=True,
-            )
-            continue
-        metric = metrics.get(charge.metric)
-        check_charge_override(report, here, override, charge, metric)
-        if override.min_amount is not None:
-            check_cents(report, (*here, "min_amount"), override.min_amount, plan.currency)
-            if charge.pay_in_advance and override.min_amount != 0:
-                report.at((*here, "min_amount"), "a pay_in_advance charge cannot have a min_amount")
-        for index, tax_code in enumerate(override.tax_codes or ()):
-            refs.check(report, (*here, "tax_codes", index), "tax", tax_code)

@@ -428,7 +428,7 @@ def negotiated_filters(override: ChargeOverride, base: Charge | None) -> list[Ch
 def price_rules(overrides: PlanOverrides) -> list[str]:
     """The derived prices of an override, in words, for reviewers: ``tokens: 15% off list``,
     ``tokens [model=gpt-5]: 20% off list``."""
-    out: list[str] = []
+    out: list[str] = ["frozen: keeps the prices its own copy has"] if overrides.frozen else []
     for code, override in overrides.charges.items():
         if override.discount is not None:
             out.append(f"{code}: {decimal_text(override.discount)}% off list")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from lagoform.catalog.lago_overrides import override_gaps, overrides_from_plans
 from lagoform.catalog.models_charge import (
     WILDCARD,
     Charge,
@@ -16,15 +17,28 @@ from lagoform.catalog.models_charge import (
 from lagoform.catalog.models_metric import BillableMetric, Tax
 from lagoform.catalog.models_plan import AddOn, BillingPlan, Coupon
 from lagoform.catalog.models_tenant import (
-    ChargeOverride,
     Customer,
-    OverrideFilter,
     PlanOverrides,
     Subscription,
     Wallet,
 )
 from lagoform.catalog.money import Money, from_cents
 from lagoform.model.filters import ALL_FILTER_VALUES
+
+__all__ = [
+    "add_on_from_lago",
+    "billable_metric_from_lago",
+    "charge_from_lago",
+    "coupon_from_lago",
+    "customer_from_lago",
+    "override_gaps",
+    "overrides_from_plans",
+    "plan_from_lago",
+    "properties_from_lago",
+    "subscription_from_lago",
+    "tax_from_lago",
+    "wallet_from_lago",
+]
 
 
 def _dec(value: Any) -> Decimal | None:
@@ -305,47 +319,3 @@ def wallet_from_lago(obj: dict[str, Any]) -> Wallet:
             "invoice_requires_successful_payment": obj.get("invoice_requires_successful_payment"),
         }
     )
-
-
-def overrides_from_plans(
-    parent: BillingPlan, child: BillingPlan, *, reason: str, approval: str
-) -> PlanOverrides | None:
-    """What a subscription's effective (child) plan changes on its parent, as YAML overrides.
-
-    Returns None when the child prices exactly like the parent. ``reason``/``approval`` cannot
-    be read from Lago; ``lagoform import`` passes placeholders for a human to fill in.
-    """
-    data: dict[str, Any] = {"reason": reason, "approval": approval}
-    if child.amount != parent.amount:
-        data["amount"] = child.amount
-    for key in ("name", "invoice_display_name", "description", "trial_days"):
-        if getattr(child, key) != getattr(parent, key):
-            data[key] = getattr(child, key)
-    if child.tax_codes != parent.tax_codes:
-        data["tax_codes"] = child.tax_codes
-    charges: dict[str, ChargeOverride] = {}
-    for charge in child.charges:
-        base = parent.charge(charge.code)
-        if base is None:
-            continue
-        changed: dict[str, Any] = {}
-        for key in ("properties", "min_amount", "invoice_display_name", "tax_codes"):
-            if getattr(charge, key) != getattr(base, key):
-                changed[key] = getattr(charge, key)
-        # An override lists only the filters it negotiates: those that differ from the base's.
-        listed = {tuple(sorted(f.values.items())): f for f in base.filters}
-        own = [
-            OverrideFilter(values=f.values, invoice_display_name=f.invoice_display_name,
-                           properties=f.properties)
-            for f in charge.filters
-            if listed.get(tuple(sorted(f.values.items()))) != f
-        ]  # fmt: skip
-        if own:
-            changed["filters"] = tuple(own)
-        if changed:
-            charges[charge.code] = ChargeOverride(**changed)
-    if charges:
-        data["charges"] = charges
-    if len(data) == 2:
-        return None
-    return PlanOverrides.model_validate(data)

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from lagoform.catalog.models_base import CatalogModel, Code, DateTime, Text
-from lagoform.catalog.models_charge import Charge
+from lagoform.catalog.models_charge import Charge, FilterValues
 from lagoform.catalog.money import ExactDecimal, Money
 from lagoform.catalog.numbers import Int32
 
@@ -166,6 +166,12 @@ class Coupon(CatalogModel):
     )
 
 
+class RetiredValues(FilterValues):
+    """Values of a metric's filter to retire everywhere (a model no longer sold)."""
+
+    metric: Code = Field(description="Code of the billable metric.", examples=["tokens"])
+
+
 class Removal(CatalogModel):
     """Codes to delete from Lago. Nothing absent from YAML is deleted unless listed here."""
 
@@ -176,3 +182,9 @@ class Removal(CatalogModel):
     add_ons: tuple[Code, ...] = Field(default=(), description="Codes of add-ons to delete.")
     coupons: tuple[Code, ...] = Field(default=(), description="Codes of coupons to delete.")
     taxes: tuple[Code, ...] = Field(default=(), description="Codes of taxes to delete.")
+    filter_values: tuple[RetiredValues, ...] = Field(
+        default=(),
+        description="Filter values to retire in one step: lagoform removes them from the "
+        "metric, from every plan's charge filters and from every tenant's overrides.",
+        examples=[[{"metric": "tokens", "values": {"model": ["gpt-4"]}}]],
+    )

@@ -163,6 +163,18 @@ class PlanOverrides(CatalogModel):
     approval: Text = Field(
         description="Approval reference: MSA, order form or ticket id.", examples=["MSA-2026-014"]
     )
+    acknowledge: tuple[Text, ...] = Field(
+        default=(),
+        description="Ids of plan findings about this subscription that are accepted as they "
+        "are (e.g. a frozen copy billing a new model at the fallback price).",
+        examples=[["fallback:acme-main:tokens:model=gpt-6;type=input"]],
+    )
+    frozen: bool = Field(
+        default=False,
+        description="Keep the prices this subscription's own copy has: catalog changes do not "
+        "reach it (only the values written here are set). Without it, every price not "
+        "written here follows the catalog.",
+    )
     amount: Money | None = Field(
         default=None,
         description="This tenant's base fee, in the plan's currency.",

@@ -76,10 +76,25 @@ def _property_value(value: Any) -> Any:
     raise ValueError("expected a constant (text, number, true/false) or a record path ($field)")
 
 
+def _constant(value: Any) -> Any:
+    if is_record_path(value):
+        raise ValueError(
+            f"expected a constant, got the record path '{value}' (write $$ for a literal $)"
+        )
+    if isinstance(value, bool | int | Decimal | str):
+        return value
+    raise ValueError("expected a constant (text, number, true/false)")
+
+
 RecordPath = Annotated[str, BeforeValidator(_path)]
 PathOrNumber = Annotated[str | Decimal, BeforeValidator(_path_or_number)]
 PathOrInt = Annotated[str | int, BeforeValidator(_path_or_int)]
 PropertyValue = Annotated[str | int | Decimal | bool, BeforeValidator(_property_value)]
+Constant = Annotated[str | int | Decimal | bool, BeforeValidator(_constant)]
+DEFAULTS_DESCRIPTION = (
+    "Property name -> the constant sent when the record lacks the value (missing or null) of a "
+    "property read from the record; a filter property's default must be one of its values."
+)
 
 
 class UsageEventMapping(CatalogModel):
@@ -109,6 +124,11 @@ class UsageEventMapping(CatalogModel):
         description="Event properties: constants, or $paths into the record ($$ = a literal $).",
         examples=[{"model": "$model", "type": "input"}],
     )
+    defaults: dict[Text, Constant] = Field(
+        default_factory=dict,
+        description=DEFAULTS_DESCRIPTION + " Wins over the mapping's defaults.",
+        examples=[{"context": "standard"}],
+    )
 
 
 class UsageMapping(CatalogModel):
@@ -129,6 +149,18 @@ class UsageMapping(CatalogModel):
         "subscription is used.",
         examples=["$tenant"],
     )
+    defaults: dict[Text, Constant] = Field(
+        default_factory=dict,
+        description=DEFAULTS_DESCRIPTION + " Applies to every event that reads the property.",
+        examples=[{"context": "standard"}],
+    )
     events: tuple[UsageEventMapping, ...] = Field(
         min_length=1, description="The events each record fans out to."
     )
+
+    def defaults_for(self, event: UsageEventMapping) -> dict[str, Any]:
+        """The defaults of ``event``'s properties read from the record (its own win over the
+        mapping's), as the worker sends them (``literal_value``)."""
+        read = {name for name, value in event.properties.items() if is_record_path(value)}
+        merged = {k: v for k, v in self.defaults.items() if k in read} | event.defaults
+        return {name: literal_value(value) for name, value in merged.items()}

@@ -8,7 +8,7 @@ cross-checks. Any problem anywhere raises one ``CatalogError`` carrying all of t
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +16,22 @@ from lagoform.catalog.diagnose import suggest, validate, walk
 from lagoform.catalog.models_charge import with_model
 from lagoform.catalog.models_metric import BillableMetric, Tax
 from lagoform.catalog.models_plan import AddOn, BillingPlan, Coupon, Removal
+from lagoform.catalog.models_table import PriceTable
 from lagoform.catalog.models_tenant import Subscription, Tenant
 from lagoform.catalog.models_usage import UsageMapping
+from lagoform.catalog.table_uses import TableSources
+from lagoform.catalog.tables import check_tables, own_problems, resolve_tables
 from lagoform.catalog.variants import resolve_extends
 from lagoform.catalog.yamlguard import read_yaml_file
 from lagoform.catalog.yamlsrc import LocDict, LocList, SourceLocation, copy_mapping, parse_yaml
-from lagoform.errors import CatalogError, Problem
+from lagoform.errors import CatalogError, Problem, sort_problems
 
 # YAML list key -> (kind used by ``Project.locate``, model)
 KINDS: dict[str, tuple[str, type[Any]]] = {
     "taxes": ("tax", Tax),
     "billable_metrics": ("billable_metric", BillableMetric),
     "add_ons": ("add_on", AddOn),
+    "price_tables": ("price_table", PriceTable),
     "plans": ("plan", BillingPlan),
     "coupons": ("coupon", Coupon),
     "usage_mappings": ("usage_mapping", UsageMapping),
@@ -55,6 +59,7 @@ class Catalog:
     coupons: tuple[Coupon, ...] = ()
     usage_mappings: tuple[UsageMapping, ...] = ()
     remove: Removal = field(default_factory=Removal)
+    price_tables: tuple[PriceTable, ...] = ()
 
     def tax(self, code: str) -> Tax | None:
         return next((t for t in self.taxes if t.code == code), None)
@@ -83,6 +88,9 @@ class Project:
     catalog: Catalog
     tenants: tuple[Tenant, ...]
     items: tuple[Item, ...] = ()
+    warnings: tuple[Problem, ...] = ()  # valid, but likely mistakes (``Problem.warning``)
+    # Which plan prices came from which shared price table (``tables.TableSources``).
+    table_sources: TableSources = field(default_factory=dict)
 
     def tenant(self, external_id: str) -> Tenant | None:
         return next((t for t in self.tenants if t.external_id == external_id), None)
@@ -312,6 +320,10 @@ def load_project(root: Path) -> Project:
     raw, removals = _gather_catalog(root, problems)
     raw["plans"], variant_problems, unresolved = resolve_extends(raw["plans"])
     problems.extend(variant_problems)
+    raw["price_tables"], raw["plans"], table_problems, uses = resolve_tables(
+        raw["price_tables"], raw["plans"]
+    )
+    problems.extend(table_problems)
     items: list[Item] = []
     for key, (kind, model) in KINDS.items():
         for entry in raw[key]:
@@ -344,17 +356,23 @@ def load_project(root: Path) -> Project:
         coupons=models("coupon"),
         usage_mappings=models("usage_mapping"),
         remove=removal,
+        price_tables=models("price_table"),
     )
     project = Project(
         root=root,
         catalog=catalog,
         tenants=tuple(i.model for i in tenant_items if i.model is not None),
         items=(*items, *tenant_items),
+        table_sources=uses.sources(catalog.plans),
     )
     problems.extend(check_project(project, removals))
-    if problems:
-        raise CatalogError(_dedupe(problems))
-    return project
+    tables = check_tables([(i.raw, i.model) for i in items if isinstance(i.model, PriceTable)])
+    problems.extend(tables)
+    if uses.notes:
+        problems = uses.annotate(problems, [*tables, *own_problems(raw["price_tables"])])
+    if any(not p.warning for p in problems):
+        raise CatalogError(_dedupe(problems))  # warnings too: every finding in one run
+    return replace(project, warnings=tuple(sort_problems(_dedupe(problems))))
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:

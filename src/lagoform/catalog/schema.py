@@ -29,6 +29,7 @@ from lagoform import __version__
 from lagoform.catalog.models_base import CatalogModel
 from lagoform.catalog.models_metric import BillableMetric, Tax
 from lagoform.catalog.models_plan import AddOn, BillingPlan, Coupon, Removal
+from lagoform.catalog.models_table import PriceTable, allow_table_uses
 from lagoform.catalog.models_tenant import Customer, Subscription, Wallet
 from lagoform.catalog.models_usage import UsageMapping
 
@@ -53,6 +54,10 @@ class CatalogFile(CatalogModel):
         default_factory=list, description="Plans: base fee and usage charges, by code."
     )
     coupons: list[Coupon] = Field(default_factory=list, description="Discounts, by code.")
+    price_tables: list[PriceTable] = Field(
+        default_factory=list,
+        description="Shared price tables (filter prices or tiers) that plans' charges use.",
+    )
     usage_mappings: list[UsageMapping] = Field(
         default_factory=list, description="How usage records become Lago events."
     )
@@ -232,6 +237,7 @@ def _adjust(schema: dict[str, Any]) -> dict[str, Any]:
                 kept = {k: typed[k] for k in ("description", "examples", "title") if k in typed}
                 props[prop] = {**copy.deepcopy(_TYPED_TEXT[name, prop]), **kept}
     _charge_shapes(defs)
+    allow_table_uses(defs)
     return out
 
 

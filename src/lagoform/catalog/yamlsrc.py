@@ -31,8 +31,10 @@ class SourceLocation:
     line: int | None = None
     column: int | None = None
 
-    def problem(self, message: str, hint: str | None = None) -> Problem:
-        return Problem(message, file=self.file, line=self.line, column=self.column, hint=hint)
+    def problem(self, message: str, hint: str | None = None, *, warning: bool = False) -> Problem:
+        return Problem(
+            message, file=self.file, line=self.line, column=self.column, hint=hint, warning=warning
+        )
 
     def __str__(self) -> str:
         parts = [self.file] + [str(p) for p in (self.line, self.column) if p is not None]

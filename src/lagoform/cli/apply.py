@@ -56,6 +56,13 @@ _SYMBOL = {"create": "+", "update": "~", "delete": "-"}
     metavar="CODE",
     help="Allow deleting this plan although it has subscriptions (repeatable).",
 )
+@click.option(
+    "--acknowledge",
+    "acknowledge",
+    multiple=True,
+    metavar="ID",
+    help="Accept a finding of the plan (its id) and apply anyway (repeatable).",
+)
 def apply_command(
     planfile: Path | None,
     env: str | None,
@@ -64,6 +71,7 @@ def apply_command(
     auto_approve: bool,
     actor: str | None,
     confirm_delete_plan: tuple[str, ...],
+    acknowledge: tuple[str, ...],
 ) -> None:
     """Make Lago match the catalog (or exactly a saved PLANFILE, without asking)."""
     from lagoform.cli import unsettled
@@ -113,10 +121,10 @@ def apply_command(
                 click.echo("Nothing to apply.")
                 _head(trail)
                 return
-            check_applicable(plan, confirm_delete_plan)
+            check_applicable(plan, confirm_delete_plan, acknowledge)
             if planfile is None:  # a saved plan was reviewed already: applied as it is
                 _confirm(target, auto_approve)
-            _apply(target, root, review, trail, confirm_delete_plan)
+            _apply(target, root, review, trail, confirm_delete_plan, acknowledge)
 
 
 def _apply(
@@ -125,6 +133,7 @@ def _apply(
     review: Any,
     trail: Any,
     confirm_delete_plan: tuple[str, ...],
+    acknowledge: tuple[str, ...] = (),
 ) -> None:
     from lagoform.engine.apply import apply_plan
     from lagoform.engine.lockfile import apply_lock
@@ -142,6 +151,7 @@ def _apply(
                 confirm_delete_plans=confirm_delete_plan,
                 progress=ApplyProgress(ticker, quiet=console().quiet),
                 seen=review.live_seen or None,
+                acknowledged=acknowledge,
             )
         finally:
             ticker.clear()  # the status line goes before the head is printed

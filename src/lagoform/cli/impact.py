@@ -32,6 +32,16 @@ from lagoform.cli.target import resolve_target, target_options
 # default: lagoform.impact.analyze.DEFAULT_CONCURRENCY (not imported: the CLI starts lean)
 @click.option("--concurrency", type=click.IntRange(1, 64), default=20, show_default=True,
               help="Usage requests in flight at once (pacing still applies).")  # fmt: skip
+@click.option(
+    "--verify",
+    "verify",
+    type=click.IntRange(0, 1000),
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="Check lagoform's current amounts of N priced subscriptions against Lago's own "
+    "(current usage, invoice preview) to the cent; exit 1 when any differs.",
+)
 def impact_command(
     env: str | None,
     api_url: str | None,
@@ -40,10 +50,12 @@ def impact_command(
     fmt: str,
     top: int,
     concurrency: int,
+    verify: int,
 ) -> None:
     """Show who would pay how much more or less if catalog/ and overrides/ were applied."""
     from lagoform.catalog import load_project
     from lagoform.engine.desired import from_project
+    from lagoform.errors import PlanError
     from lagoform.impact import render_json, render_markdown, render_text, run_analysis
 
     with resolve_target(env, api_url, root) as target:
@@ -59,6 +71,7 @@ def impact_command(
                 concurrency=concurrency,
                 top=top,
                 premium=target.environment.premium,
+                verify=verify,
             )
     if fmt == "json":
         click.echo(render_json(impact), nl=False)
@@ -66,3 +79,9 @@ def impact_command(
         click.echo(render_markdown(impact), nl=False)
     else:
         click.echo(render_text(impact), nl=False)
+    if any(v.differences for v in impact.verified):
+        raise PlanError(
+            "lagoform's amounts differ from Lago's for "
+            f"{sum(1 for v in impact.verified if v.differences)} subscription(s) (listed above): "
+            "the estimate is not to be trusted for them; report it with the --format json output"
+        )

@@ -84,6 +84,8 @@ def build(
     from lagoform.review import build_review, revenue_section
 
     project = load_project(root)
+    for warning in project.warnings:  # valid, but likely a mistake (as `validate` says them)
+        click.echo(str(warning), err=True)
     desired = from_project(project)
     label = target_label(target)
     with console().progress(f"Reading Lago ({label})"):
@@ -205,7 +207,12 @@ def show_command(planfile: Path, fmt: str) -> None:
 @click.command("import")
 @target_options
 @ROOT
-@click.option("--force", is_flag=True, help="Overwrite existing catalog/ and overrides/ YAML.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Discard the existing catalog/ and overrides/ YAML and write it afresh (without it, "
+    "an existing project is updated in place, keeping what Lago cannot hold).",
+)
 def import_command(env: str | None, api_url: str | None, root: Path, force: bool) -> None:
     """Write catalog/ and overrides/ from a live Lago (the next plan is then empty)."""
     from lagoform.engine.importer import import_project
@@ -216,8 +223,14 @@ def import_command(env: str | None, api_url: str | None, root: Path, force: bool
             result = import_project(target.client(), root, force=force)
     counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in result.counts.items())
     click.echo(f"Imported {counts} into {len(result.files)} file(s).")
+    for note in result.notes:
+        click.echo(f"  {note}")
     for path in result.files:
         click.echo(f"  wrote {path}")
+    for path in result.removed:
+        click.echo(f"  removed {path}")
+    if result.kept:
+        click.echo(f"  kept {len(result.kept)} file(s) as they were")
     for skipped in result.skipped:
         click.echo(f"  skipped {skipped}")
     click.echo("Next: `lagoform plan` should show no changes.")

@@ -31,6 +31,8 @@ def validate(root: Path) -> None:
     if problems:
         raise CatalogError(problems)  # every problem, file:line:col first, exit 1 (root group)
     project = load_project(root)
+    for warning in project.warnings:  # valid, but likely a mistake: said, never blocking
+        click.echo(str(warning), err=True)
     catalog = project.catalog
     subscriptions = sum(len(t.subscriptions) for t in project.tenants)
     summary = ", ".join(
@@ -44,6 +46,7 @@ def validate(root: Path) -> None:
             _count(len(project.tenants), "tenant"),
             _count(subscriptions, "subscription"),
         ]
+        + ([_count(len(catalog.price_tables), "price table")] if catalog.price_tables else [])
     )
     click.echo(f"Valid: {summary}.")
 

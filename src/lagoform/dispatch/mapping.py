@@ -98,6 +98,9 @@ class UsageMappingLike(Protocol):
     def tenant(self) -> str | None: ...
     @property
     def events(self) -> Sequence[EventRuleLike]: ...
+    def defaults_for(self, event: Any) -> Mapping[str, Any]:
+        """Property → the constant sent when the record lacks that property's value."""
+        ...
 
 
 # ---- compiled form ------------------------------------------------------------------------
@@ -105,12 +108,14 @@ class UsageMappingLike(Protocol):
 
 @dataclass(frozen=True)
 class _Dynamic:
-    """A property read from the record; ``allowed`` holds the metric's filter values."""
+    """A property read from the record; ``allowed`` holds the metric's filter values;
+    ``default`` is sent when the record lacks the value (``MISSING`` when there is none)."""
 
     name: str
     getter: Getter
     path: str
     allowed: frozenset[str] | None
+    default: Any = MISSING
 
 
 @dataclass(frozen=True)
@@ -136,7 +141,12 @@ class _CompiledMapping:
     rules: tuple[_Rule, ...]
 
 
-def _compile_rule(rule: EventRuleLike, metrics: Mapping[str, MetricLike], where: str) -> _Rule:
+def _compile_rule(
+    rule: EventRuleLike,
+    metrics: Mapping[str, MetricLike],
+    where: str,
+    defaults: Mapping[str, Any],
+) -> _Rule:
     metric = metrics.get(rule.metric)
     if metric is None:
         raise DispatchError(f"{where}: unknown billable metric {rule.metric!r}")
@@ -149,7 +159,15 @@ def _compile_rule(rule: EventRuleLike, metrics: Mapping[str, MetricLike], where:
         filt = metric.filters.get(name)
         allowed = frozenset(str(v) for v in filt) if filt is not None else None
         if is_record_path(raw):
-            dynamic.append(_Dynamic(name, compile_path(raw), raw, allowed))
+            default = defaults.get(name, MISSING)
+            if default is not MISSING and allowed is not None:
+                default = str(default)
+                if default not in allowed:
+                    raise DispatchError(
+                        f"{where}: default {name}={default!r} is not a filter value of metric "
+                        f"{metric.code}"
+                    )
+            dynamic.append(_Dynamic(name, compile_path(raw), raw, allowed, default))
             continue
         value = literal_value(raw)
         if allowed is not None and str(value) not in allowed:
@@ -191,7 +209,10 @@ class Mapper:
                 record_type=mapping.record_type,
                 subscription=compile_path(mapping.subscription) if mapping.subscription else None,
                 tenant=compile_path(mapping.tenant) if mapping.tenant else None,
-                rules=tuple(_compile_rule(r, by_code, where) for r in mapping.events),
+                rules=tuple(
+                    _compile_rule(r, by_code, where, mapping.defaults_for(r))
+                    for r in mapping.events
+                ),
             )
 
     @property
@@ -260,8 +281,11 @@ class Mapper:
                 if dyn.allowed is not None:
                     if type(value) is not str or value not in dyn.allowed:
                         value = self._filter_value(dyn, value, rule.code, rid)
-                elif value is MISSING:
-                    continue
+                elif value is MISSING or value is None:
+                    if dyn.default is not MISSING:
+                        value = dyn.default
+                    elif value is MISSING:
+                        continue
                 elif needs_text(value):  # a number read exactly: it travels as text
                     value = exact_text(value)
                 properties[dyn.name] = value
@@ -329,8 +353,13 @@ class Mapper:
     def _filter_value(dyn: _Dynamic, value: Any, code: str, rid: str) -> str:
         assert dyn.allowed is not None
         if value is MISSING or value is None:
+            if dyn.default is not MISSING:
+                return str(dyn.default)
             raise RecordRejected(
-                "missing_filter_value", f"filter property {dyn.name!r} ({dyn.path}) is missing", rid
+                "missing_filter_value",
+                f"filter property {dyn.name!r} ({dyn.path}) is missing "
+                f"(a `defaults: {{{dyn.name}: ...}}` in the mapping bills such records)",
+                rid,
             )
         text: str = value if type(value) is str else str(value)
         if text not in dyn.allowed:

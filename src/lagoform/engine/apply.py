@@ -107,8 +107,11 @@ class ApplyFailed(ApplyError):
         )
 
 
-def check_applicable(plan: Plan, confirm_delete_plans: Collection[str] = ()) -> None:
-    """Refuse a plan holding blocked changes or unconfirmed destructive deletions."""
+def check_applicable(
+    plan: Plan, confirm_delete_plans: Collection[str] = (), acknowledged: Collection[str] = ()
+) -> None:
+    """Refuse a plan holding blocked changes, unconfirmed destructive deletions or error
+    findings no one acknowledged (``acknowledged``: finding ids, e.g. from the CLI)."""
     blocked = plan.blocked()
     if blocked:
         lines = []
@@ -119,6 +122,18 @@ def check_applicable(plan: Plan, confirm_delete_plans: Collection[str] = ()) -> 
         raise BlockedChangeError(
             "the plan holds changes Lago would silently ignore; nothing was applied.\n"
             + "\n".join(lines)
+        )
+    open_findings = [
+        f
+        for f in plan.findings
+        if f.severity == "error" and not f.acknowledged and f.id not in acknowledged
+    ]
+    if open_findings:
+        lines = [f"  - {f.id}: {f.message}. Instead: {f.way_out}" for f in open_findings]
+        raise PlanError(
+            "the plan would bill prices nobody asked for (findings below); nothing was applied. "
+            "Fix them, or acknowledge each with --acknowledge ID (or `acknowledge: [ID]` in the "
+            "tenant's overrides).\n" + "\n".join(lines)
         )
     missing = [c for c in plan.pending() if c.confirm and c.confirm not in confirm_delete_plans]
     if missing:
@@ -137,11 +152,12 @@ def apply_plan(
     confirm_delete_plans: Collection[str] = (),
     progress: Progress | None = None,
     seen: Mapping[str, dict[str, Any] | None] | None = None,
+    acknowledged: Collection[str] = (),
 ) -> ApplyReport:
     """Make Lago match ``plan``; raises ``ApplyFailed`` (with the report) at the first failure.
     ``seen``: the objects as the plan read them (``stale.seen_objects``), so a stale plan is
     refused naming the fields that moved."""
-    check_applicable(plan, confirm_delete_plans)
+    check_applicable(plan, confirm_delete_plans, acknowledged)
     live = fetch_live(client, plan.reads)
     moved = stale_objects(plan, live, seen)
     if moved:

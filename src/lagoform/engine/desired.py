@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from lagoform.engine.live import wallet_key
+from lagoform.engine.retire import retire
 from lagoform.errors import CatalogError, Problem
 from lagoform.model import forms
 from lagoform.model.forms import charge_code
@@ -124,6 +125,8 @@ def from_project(project: Project) -> DesiredState:
             meta[f"subscription:{sub.external_id}"] = {
                 "reason": sub.overrides.reason,
                 "approval": sub.overrides.approval,
+                **({"frozen": True} if sub.overrides.frozen else {}),
+                **({"acknowledge": list(ack)} if (ack := sub.overrides.acknowledge) else {}),
                 **({"rules": rules} if (rules := lago_form.price_rules(sub.overrides)) else {}),
             }
         subscriptions.append(body)
@@ -141,6 +144,20 @@ def from_project(project: Project) -> DesiredState:
         ],
     }
     remove = catalog.remove
+    retired: dict[str, dict[str, set[str]]] = {}
+    for entry in remove.filter_values:
+        for key, values in entry.values.items():
+            retired.setdefault(entry.metric, {}).setdefault(key, set()).update(values)
+    frozen_retired = {m: {k: frozenset(v) for k, v in keys.items()} for m, keys in retired.items()}
+    places = retire(bodies, frozen_retired)
+    for metric, keys in frozen_retired.items():
+        which = "; ".join(f"{k}={'/'.join(sorted(v))}" for k, v in sorted(keys.items()))
+        meta[f"billable_metric:{metric}"] = {
+            "retired": (
+                f"retires {which} everywhere: from this metric, from {places['plan']} plan "
+                f"filter(s) and {places['subscription']} negotiated filter(s) of tenants"
+            )
+        }
     units = {
         p.code: found
         for p in catalog.plans
@@ -157,4 +174,4 @@ def from_project(project: Project) -> DesiredState:
         },
         meta,
     )
-    return replace(state, units=units)
+    return replace(state, units=units, price_tables=project.table_sources)

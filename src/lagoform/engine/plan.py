@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from lagoform.engine import locks
 from lagoform.engine.blast import BlastRadius, TenantImpact, blast_for, metric_blast, plan_blast
 from lagoform.engine.diff import FieldChange, diff
+from lagoform.engine.findings import Finding, find
 from lagoform.engine.locks import Blocked
 from lagoform.engine.pricing import compare_subscription
 from lagoform.engine.pricing_model import PlanMove, PriceLine, SubscriptionPricing
@@ -108,6 +109,13 @@ class Plan(_Frozen):
     # What each plan's prices are written per in YAML (``per: 1M tokens``): plan code -> charge
     # code -> "" (the charge's prices) or a filter key -> unit. For renders only.
     units: dict[str, dict[str, dict[str, str]]] = {}
+    # Prices the plan would leave that nobody asked for (``findings``): apply refuses the error
+    # ones unless acknowledged.
+    findings: tuple[Finding, ...] = ()
+    # Which prices of each plan come from a shared price table (``price_tables:``): plan code ->
+    # charge code -> "filters" | "tiers" -> "" (the charge's tiers) or a filter key -> table
+    # code. For renders only: a table is a way of writing the same Lago request bodies.
+    price_tables: dict[str, dict[str, dict[str, dict[str, str]]]] = {}
 
     def pending(self) -> list[ObjectChange]:
         """The changes apply would make or refuse (everything but no-ops), in apply order."""
@@ -125,6 +133,10 @@ class Plan(_Frozen):
 
     def blocked(self) -> list[ObjectChange]:
         return [c for c in self.changes if c.action == "blocked"]
+
+    def open_findings(self) -> list[Finding]:
+        """Error findings no one acknowledged: apply refuses the plan while there are any."""
+        return [f for f in self.findings if f.severity == "error" and not f.acknowledged]
 
     def dumps(self) -> str:
         return self.model_dump_json(indent=2)
@@ -195,6 +207,8 @@ def build_plan(
         unmanaged=tuple(unmanaged),
         reads=hints_for(desired),
         units=desired.units,
+        findings=tuple(find(desired, live)),
+        price_tables=desired.price_tables,
     )
 
 
@@ -252,6 +266,8 @@ def _compare(
         return ObjectChange(kind=kind, key=key, action="no-op")
     blocked = locks.blocked_fields(kind, key, changes, live)
     blast = blast_for(kind, key, desired, live)
+    if want.meta.get("retired"):
+        common["note"] = str(want.meta["retired"])
     return ObjectChange(
         action="blocked" if blocked else "update",
         changes=tuple(changes),

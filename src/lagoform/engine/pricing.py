@@ -35,6 +35,7 @@ from lagoform.engine.pricing_parts import (
 )
 from lagoform.model.effective import CHARGE_FIELDS, FIRST_ONLY, copy_goal, overlay, pricing
 from lagoform.model.forms import project
+from lagoform.model.reach import metric_values
 from lagoform.model.state import DesiredObject, DesiredState, LiveObject, LiveState
 from lagoform.model.values import Normal
 
@@ -65,10 +66,12 @@ def compare_subscription(
     base_obj = desired.get("plan", plan_code) or live.get("plan", plan_code)
     base = pricing(base_obj.normal) if base_obj is not None else None
     yaml: Normal = want.normal.get("overrides") or {}
+    # a frozen subscription needs its own copy even when it negotiates no price
+    own = bool(yaml) or bool(want.meta.get("frozen"))
     out = SubscriptionComparison()
     if have is None:
         out.changes = diff(None, want.normal)
-        if base is not None and yaml:
+        if base is not None and own:
             future = _after(want.normal.get("subscription_at"), now)
             out.pricing = _fresh(want, base, yaml, "pending" if future else "active", post=True)
         return _noted(out)
@@ -79,7 +82,7 @@ def compare_subscription(
     if base is None:
         return out
     if out.move is not None and out.move.kind != "cancel_downgrade":
-        if yaml:
+        if own:
             status: Status = "active" if out.move.kind == "upgrade" else "pending"
             post = out.move.kind != "swap"  # Lago applies no overrides when it swaps a plan
             out.pricing = _fresh(want, base, yaml, status, post=post)
@@ -91,7 +94,7 @@ def compare_subscription(
             _full(out, key, want, base, record, status, desired, live)
         else:
             _unstated(out, key, want, base, record, status)
-    elif yaml:
+    elif own:
         parent = live.get("plan", plan_code)  # the record is on this plan itself
         now_form = pricing(parent.normal) if parent is not None else base
         _projected(out, want, base, now_form, yaml, status)
@@ -133,7 +136,7 @@ def _fresh(
     its base plan, so the overrides are whatever the YAML sets to a value other than the base's.
     ``post``: the creating call carries the plan-level overrides (``plan_overrides``)."""
     changed = _prefixed(diff(_project(base, yaml), yaml))
-    target = _target(changed, overlay(base, yaml))
+    target = _freeze(want, base, _target(changed, overlay(base, yaml)), changed)
     if post and target.get("charges") and not target.get("plan"):
         # Lago then creates the subscription on its own copy in that one call: refused
         # whole without premium, and a base fee paid in advance is invoiced as negotiated.
@@ -154,8 +157,8 @@ def _projected(
     negotiated value equal to today's catalog price needs an override as soon as the catalog
     moves away from it, and one the catalog now reaches needs none."""
     changed = _prefixed(diff(_project(base, yaml), yaml))
+    target = _freeze(want, base, _target(changed, overlay(base, yaml)), changed)
     out.changes += changed
-    target = _target(changed, overlay(base, yaml))
     out.pricing = _pricing(
         want, base, now_form, overlay(base, yaml), yaml, changed, status, target, exists=True
     )
@@ -180,6 +183,8 @@ def _full(
         base, yaml, record,
         cascade_updates=plan_obj.cascade_updates if plan_obj is not None else False,
         parent=pricing(live_plan.normal) if live_plan is not None else None,
+        frozen=bool(want.meta.get("frozen")),
+        metric_values=metric_values(desired, live, plan_code),
     )  # fmt: skip
     goal, now = found.goal, found.now
     for code in found.added_by_lago:
@@ -249,6 +254,17 @@ def _unstated(
 
 
 # -- forms ----------------------------------------------------------------------------------
+
+
+def _freeze(
+    want: DesiredObject, base: Normal, target: dict[str, Any], changed: list[FieldChange]
+) -> dict[str, Any]:
+    """A frozen subscription needs its own copy now, so later catalog changes stop reaching
+    it: an override of its fee at the plan's fee makes Lago create the copy (API_NOTES §5.4)."""
+    if want.meta.get("frozen") and not target.get("plan"):
+        target = {**target, "plan": {"amount_cents": base.get("amount_cents", 0)}}
+        changed.append(FieldChange(path=("overrides", "frozen"), old=None, new=True))
+    return target
 
 
 def _without_first_only(form: Normal) -> Normal:

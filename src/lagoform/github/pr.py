@@ -67,7 +67,7 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
 def _outcome(planned: steps.PlanOutcome) -> report.Outcome:
     if planned.plan is None:
         return "error"
-    if planned.plan.blocked():
+    if planned.plan.blocked() or planned.plan.open_findings():
         return "blocked"
     return "changes-pending" if planned.plan.has_changes else "no-changes"
 

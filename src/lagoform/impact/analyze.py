@@ -15,9 +15,17 @@ from dataclasses import dataclass, field, replace
 
 from lagoform.impact.aggregate import Estimated, summarize
 from lagoform.impact.estimate import estimate_period
-from lagoform.impact.fetch import Copy, period_labels, read_effective_plans, read_live, read_usage
+from lagoform.impact.fetch import (
+    Copy,
+    Referee,
+    period_labels,
+    read_effective_plans,
+    read_live,
+    read_previews,
+    read_usage,
+)
 from lagoform.impact.forms import charge_ids
-from lagoform.impact.model import RevenueImpact
+from lagoform.impact.model import RevenueImpact, Verified
 from lagoform.impact.proposed import (
     LiveParents,
     LiveSubscription,
@@ -26,6 +34,7 @@ from lagoform.impact.proposed import (
     propose,
 )
 from lagoform.impact.usage import PeriodUsage
+from lagoform.impact.verify import verify_subscription
 from lagoform.lago import AsyncLagoClient
 from lagoform.model.state import DesiredState, LiveState
 
@@ -109,12 +118,14 @@ async def analyze(
     top: int = 10,
     premium: bool = True,
     zero_usage_first_tier_flat: bool = True,
+    verify: int = 0,
 ) -> RevenueImpact:
     """The revenue impact of making Lago match ``desired``.
 
     ``live``: the engine's live read, when the caller has one (``lagoform plan``); otherwise
     plans and subscriptions are listed here. ``premium`` and ``zero_usage_first_tier_flat``
-    describe the Lago server (see ``lagoform.pricing.price_units``).
+    describe the Lago server (see ``lagoform.pricing.price_units``). ``verify``: how many of
+    the priced subscriptions to check against Lago's own amounts (``impact.verify``).
     """
     # Usage and configuration reads draw on separate Lago budgets (200 and 50 req/s), so each
     # has its own limit in flight: a read waiting for a configuration token never holds a slot
@@ -168,6 +179,10 @@ async def analyze(
         unknown=found.unknown,
         top=top,
     )
+    if verify > 0:
+        checked = await _verify(client, estimated, usage, verify, gate, premium,
+                                zero_usage_first_tier_flat)  # fmt: skip
+        impact = impact.model_copy(update={"verified": checked})
     failed = [item.failure for item in estimated if item.failure is not None]
     read = [item for item in estimated if not item.proposal.blocked]
     if read and len(failed) == len(read):
@@ -175,6 +190,57 @@ async def analyze(
         # estimate at all, and saying so once beats listing every subscription's same error.
         return impact.model_copy(update={"unavailable": _nothing_read(failed)})
     return impact
+
+
+def _sample(estimated: list[Estimated], size: int) -> list[Estimated]:
+    """The subscriptions to check: those lagoform could not price reliably first (the check
+    says by how much), then the largest movers."""
+
+    def order(item: Estimated) -> tuple[bool, int, str]:
+        current = next((p for p in item.periods if p.period == "current"), None)
+        moves = abs(current.monthly_new_cents - current.monthly_old_cents) if current else 0
+        reliable = current is not None and current.reliable
+        return reliable, -moves, item.proposal.subscription.external_id
+
+    priced = [i for i in estimated if i.failure is None and i.periods]
+    return sorted(priced, key=order)[:size]
+
+
+async def _verify(
+    client: AsyncLagoClient,
+    estimated: list[Estimated],
+    usage: Mapping[str, list[PeriodUsage] | str],
+    size: int,
+    gate: asyncio.Semaphore,
+    premium: bool,
+    zero_usage_first_tier_flat: bool,
+) -> tuple[Verified, ...]:
+    sample = _sample(estimated, size)
+    referees = await read_previews(client, [i.proposal.subscription for i in sample], gate)
+    out: list[Verified] = []
+    for item in sample:
+        sub = item.proposal.subscription
+        periods = usage.get(sub.external_id)
+        listed = periods if isinstance(periods, list) else []
+        current = next((p for p in listed if p.period == "current"), None)
+        referee = referees.get(sub.external_id)
+        if current is None or not isinstance(referee, Referee):
+            reason = referee if isinstance(referee, str) else "no current usage was read"
+            out.append(
+                Verified(
+                    external_id=sub.external_id,
+                    external_customer_id=sub.external_customer_id,
+                    currency=item.proposal.current.currency,
+                    notes=(f"not checked: {reason}",),
+                )
+            )
+            continue
+        checked = verify_subscription(
+            item.proposal.current, current, referee.subscription, referee.invoice,
+            premium=premium, zero_usage_first_tier_flat=zero_usage_first_tier_flat,
+        )  # fmt: skip
+        out.append(checked)
+    return tuple(out)
 
 
 def _nothing_read(failures: list[str]) -> str:
@@ -196,6 +262,7 @@ def run_analysis(
     top: int = 10,
     premium: bool = True,
     zero_usage_first_tier_flat: bool = True,
+    verify: int = 0,
 ) -> RevenueImpact:
     """``analyze`` for synchronous callers: runs its own event loop and closes the client
     ``make_client`` returns (e.g. ``target.async_client``)."""
@@ -212,6 +279,7 @@ def run_analysis(
                 top=top,
                 premium=premium,
                 zero_usage_first_tier_flat=zero_usage_first_tier_flat,
+                verify=verify,
             )
         finally:
             await client.aclose()

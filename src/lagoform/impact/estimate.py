@@ -37,7 +37,15 @@ from lagoform.pricing import (
 )
 from lagoform.pricing.rounding import round_half_up
 
-__all__ = ["COMMITMENT", "FEE", "ChargeLine", "PeriodEstimate", "estimate_period"]
+__all__ = [
+    "COMMITMENT",
+    "FEE",
+    "ChargeLine",
+    "PeriodEstimate",
+    "attach",
+    "estimate_period",
+    "price_reported",
+]
 
 FEE = "(subscription fee)"
 COMMITMENT = "(minimum commitment)"
@@ -102,15 +110,33 @@ def _price(
     )
 
 
-def _check(charge: PricedCharge, report: ChargeReport, opts: _Options) -> str | None:
-    """None when lagoform prices Lago's reported usage of ``charge`` exactly as Lago did."""
+def price_reported(
+    charge: PricedCharge,
+    report: ChargeReport,
+    *,
+    premium: bool = True,
+    zero_usage_first_tier_flat: bool = True,
+    currency: str = "",
+) -> ChargeFees | str:
+    """lagoform's own price of the usage Lago reports for ``charge`` (or why there is none)."""
+    opts = _Options(premium, zero_usage_first_tier_flat, currency)
     usage = route(report, charge, charge)
     if isinstance(usage, str):
         return f"charge {charge.code} cannot be priced from Lago's totals: {usage}"
     try:
-        fees = _price(charge, usage, opts, report.aggregation)
+        return _price(charge, usage, opts, report.aggregation)
     except PricingError as err:
         return f"charge {charge.code} cannot be priced from Lago's totals: {err}"
+
+
+def _check(charge: PricedCharge, report: ChargeReport, opts: _Options) -> str | None:
+    """None when lagoform prices Lago's reported usage of ``charge`` exactly as Lago did."""
+    fees = price_reported(
+        charge, report, premium=opts.premium,
+        zero_usage_first_tier_flat=opts.zero_usage_first_tier_flat, currency=opts.currency,
+    )  # fmt: skip
+    if isinstance(fees, str):
+        return fees
     if fees.amount_cents != report.amount_cents:
         return (
             f"charge {charge.code}: Lago bills {money(report.amount_cents, opts.currency)}, "
@@ -131,7 +157,7 @@ def _check(charge: PricedCharge, report: ChargeReport, opts: _Options) -> str | 
     return None
 
 
-def _attach(plan: PricedPlan, usage: PeriodUsage) -> tuple[dict[str, ChargeReport], list[str]]:
+def attach(plan: PricedPlan, usage: PeriodUsage) -> tuple[dict[str, ChargeReport], list[str]]:
     """Lago's charge reports by charge code of ``plan`` (by lago_id, else by metric)."""
     out: dict[str, ChargeReport] = {}
     problems: list[str] = []
@@ -212,7 +238,7 @@ def estimate_period(
     if proposed.currency and current.currency and proposed.currency != current.currency:
         problem = f"the plan's currency changes ({current.currency} → {proposed.currency})"
         return PeriodEstimate(*head, problems=(problem,))
-    reports, problems = _attach(current, usage)
+    reports, problems = attach(current, usage)
     notes: list[str] = []
     lines: list[ChargeLine] = []
     for code in _codes(current, proposed):

@@ -24,11 +24,13 @@ from lagoform.model.values import Normal
 
 __all__ = [
     "Copy",
+    "Referee",
     "bounded",
     "list_all",
     "period_labels",
     "read_effective_plans",
     "read_live",
+    "read_previews",
     "read_usage",
 ]
 
@@ -186,5 +188,40 @@ async def read_usage(
 
     async def one(external_id: str) -> list[PeriodUsage]:
         return await _usage_of(client, by_id[external_id], past_periods)
+
+    return await bounded(list(by_id), one, concurrency)
+
+
+@dataclass(frozen=True)
+class Referee:
+    """What Lago says of one subscription for ``--verify``: the subscription object, and the
+    preview of its next invoice (or why Lago gave none)."""
+
+    subscription: dict[str, Any]
+    invoice: dict[str, Any] | str
+
+
+async def read_previews(
+    client: AsyncLagoClient, subscriptions: Sequence[LiveSubscription], concurrency: Gate
+) -> dict[str, Referee | str]:
+    """``GET /subscriptions/{id}`` and ``POST /invoices/preview`` (nothing is created) of each."""
+    by_id = {s.external_id: s for s in subscriptions}
+
+    async def one(external_id: str) -> Referee:
+        sub = by_id[external_id]
+        data = await client.get(f"/subscriptions/{seg(external_id)}")
+        raw = data.get("subscription")
+        if not isinstance(raw, dict):
+            raise LagoformError(f"Lago returned no subscription {external_id}")
+        body = {
+            "customer": {"external_id": sub.external_customer_id},
+            "subscriptions": {"external_ids": [external_id]},
+        }
+        try:
+            answer = await client.request("POST", "/invoices/preview", json=body, idempotent=True)
+        except LagoformError as err:
+            return Referee(raw, str(err))
+        invoice = answer.get("invoice")
+        return Referee(raw, invoice if isinstance(invoice, dict) else "Lago returned no invoice")
 
     return await bounded(list(by_id), one, concurrency)

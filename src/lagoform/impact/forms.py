@@ -44,6 +44,9 @@ class PricedCharge:
     filters: tuple[PricedFilter, ...] = ()
     min_amount_cents: int = 0
     lago_id: str | None = field(default=None, compare=False)
+    # when it is invoiced, not how much: pay-in-advance fees are not on the period's invoice
+    pay_in_advance: bool = field(default=False, compare=False)
+    invoiceable: bool = field(default=True, compare=False)
 
     def lago(self) -> dict[str, Any]:
         """The charge as the pricing calculator reads it (Lago's response shape)."""
@@ -100,6 +103,8 @@ def priced(form: Normal, code: str = "", ids: Mapping[str, str | None] | None = 
             ),
             min_amount_cents=_int(charge.get("min_amount_cents")),
             lago_id=(ids or {}).get(charge_code),
+            pay_in_advance=charge.get("pay_in_advance") is True,
+            invoiceable=charge.get("invoiceable") is not False,
         )
         for charge_code, charge in (form.get("charges") or {}).items()
     )

@@ -33,6 +33,8 @@ __all__ = [
     "SubscriptionImpact",
     "SubscriptionPeriod",
     "Unreliable",
+    "Verified",
+    "VerifiedAmount",
 ]
 
 SCHEMA_VERSION = 2
@@ -145,6 +147,31 @@ class Contribution(_Frozen):
     subscriptions: int
 
 
+class VerifiedAmount(_Frozen):
+    """An amount lagoform computes that Lago computes too, when the two differ (to the cent):
+    ``source`` is ``current_usage`` (a charge's or filter's fee so far) or ``invoice_preview``
+    (a charge's fees on the next invoice, minimum true-up included)."""
+
+    source: str
+    charge: str
+    filter: str | None = None  # a filter's values (``model.filters.label``); None: the charge
+    lagoform_cents: int
+    lago_cents: int
+    difference_cents: int  # lagoform − Lago
+
+
+class Verified(_Frozen):
+    """``lagoform impact --verify``: one sampled subscription's "before" amounts checked
+    against Lago's own (``compared`` amounts; ``differences`` the ones that disagree)."""
+
+    external_id: str
+    external_customer_id: str
+    currency: str
+    compared: int = 0
+    differences: tuple[VerifiedAmount, ...] = ()
+    notes: tuple[str, ...] = ()  # what could not be compared, and why
+
+
 class RevenueImpact(_Frozen):
     schema_version: int = SCHEMA_VERSION
     basis: str = BASIS  # what totals, movers and contributions are per
@@ -161,6 +188,7 @@ class RevenueImpact(_Frozen):
     not_following: tuple[NotFollowing, ...] = ()
     limits: tuple[str, ...] = ()  # what every estimate leaves out
     unavailable: str | None = None  # why there is no estimate at all (None: there is one)
+    verified: tuple[Verified, ...] = ()  # ``--verify``: the sample checked against Lago
 
     @property
     def has_changes(self) -> bool:

@@ -27,7 +27,13 @@ from lagoform.model.values import Normal
 
 __all__ = ["LiveParents", "LiveSubscription", "Proposal", "needs_effective_plan", "propose"]
 
-_CAUSE = {"follows": "plan", "repriced": "repriced", "cascade": "cascade", "unreached": ""}
+_CAUSE = {
+    "follows": "plan",
+    "repriced": "repriced",
+    "frozen": "frozen",
+    "cascade": "cascade",
+    "unreached": "",
+}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from lagoform.impact.model import PeriodTotal, RevenueImpact
+from lagoform.impact.model import PeriodTotal, RevenueImpact, Verified, VerifiedAmount
 from lagoform.model.currency import money, signed_money
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "render_json",
     "render_markdown",
     "render_text",
+    "verification_summary",
 ]
 
 MAX_ITEMS = 20  # entries per list in text and markdown (a PR comment has a size limit)
@@ -25,6 +26,7 @@ MAX_ITEMS = 20  # entries per list in text and markdown (a PR comment has a size
 _CAUSES = {
     "plan": "plan change",
     "repriced": "re-priced by lagoform: catalog prices with its negotiated values",
+    "frozen": "frozen: its own copy at these prices",
     "cascade": "plan change via cascade_updates",
     "plan_switch": "moves to another plan",
 }
@@ -108,6 +110,7 @@ def render_markdown(impact: RevenueImpact, *, max_items: int = MAX_ITEMS, headin
     lines += _contributions_md(impact, part)
     lines += _not_following_md(impact, part, max_items)
     lines += _unreliable_md(impact, part, max_items)
+    lines += _verified_md(impact, part, max_items)
     lines += _limits_md(impact)
     return "\n".join(lines)
 
@@ -268,7 +271,56 @@ def render_text(impact: RevenueImpact, *, max_items: int = MAX_ITEMS) -> str:
         )
         lines.append(f"  · {sub.external_id} ({causes}): {periods or 'no usage periods'}")
     lines += _more(len(impact.subscriptions), max_items, "  · ")
+    if impact.verified:
+        lines.append(f"  {verification_summary(impact)}")
+        for one in impact.verified[:max_items]:
+            lines += [f"    {one.external_id}: {_difference(d, one)}" for d in one.differences]
+            lines += [f"    {one.external_id}: {note}" for note in one.notes]
     return "\n".join(lines) + "\n"
+
+
+_SOURCES = {"current_usage": "current usage", "invoice_preview": "invoice preview"}
+
+
+def verification_summary(impact: RevenueImpact) -> str:
+    """``--verify`` in one line: how many amounts agree with Lago's, to the cent."""
+    compared = sum(v.compared for v in impact.verified)
+    differ = [v for v in impact.verified if v.differences]
+    head = f"Checked against Lago ({len(impact.verified)} subscription(s), {compared} amount(s))"
+    if not differ:
+        return f"{head}: every amount agrees to the cent."
+    count = sum(len(v.differences) for v in differ)
+    return (
+        f"{head}: {count} amount(s) differ for {len(differ)} subscription(s) — lagoform's "
+        "numbers for them are not to be trusted."
+    )
+
+
+def _difference(d: VerifiedAmount, item: Verified) -> str:
+    where = f" [{d.filter}]" if d.filter else ""
+    return (
+        f"{_SOURCES.get(d.source, d.source)}, charge {d.charge}{where}: Lago "
+        f"{money(d.lago_cents, item.currency)}, lagoform {money(d.lagoform_cents, item.currency)} "
+        f"({signed_money(d.difference_cents, item.currency)})"
+    )
+
+
+def _verified_md(impact: RevenueImpact, part: str, max_items: int) -> list[str]:
+    if not impact.verified:
+        return []
+    lines = [f"{part} Checked against Lago", "", verification_summary(impact), ""]
+    rows = [
+        [f"`{item.external_id}`", _difference(d, item)]
+        for item in impact.verified
+        for d in item.differences
+    ]
+    if rows:
+        lines += _table(["Subscription", "Difference"], ["---", "---"], rows[:max_items])
+        lines += _more(len(rows), max_items, "")
+        lines.append("")
+    notes = [f"- `{i.external_id}`: {note}" for i in impact.verified for note in i.notes]
+    lines += notes[:max_items] + _more(len(notes), max_items, "- ")
+    return [*lines, ""] if notes else lines
 
 
 def render_json(impact: RevenueImpact) -> str:

@@ -23,9 +23,11 @@ data and never edits its arguments.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lagoform.model.filters import ALL_FILTER_VALUES
 from lagoform.model.properties import GROUPING_KEYS
 from lagoform.model.values import Normal, clean
 
@@ -43,6 +45,7 @@ __all__ = [
     "overlay",
     "price_follows",
     "pricing",
+    "within_metrics",
 ]
 
 # What an override may set (API_NOTES §5.4, §5.5), in the comparison form.
@@ -253,6 +256,8 @@ def copy_goal(
     *,
     cascade_updates: bool,
     parent: Normal | None,
+    frozen: bool = False,
+    metric_values: Mapping[str, Mapping[str, list[str]]] | None = None,
 ) -> CopyGoal:
     """The copy ``current`` (a subscription's effective plan) against base + ``overrides``.
 
@@ -266,7 +271,8 @@ def copy_goal(
     cascaded = current
     if cascade_updates and parent is not None:
         cascaded = cascade(current, parent, base).plan
-    goal = _restrict(pricing(overlay(base, overrides)), overrides)
+    start = within_metrics(current, metric_values or {}) if frozen else base
+    goal = _restrict(pricing(overlay(start, overrides)), overrides)
     now = _restrict(pricing(cascaded), overrides)
     before, after = set(current.get("charges") or {}), set(cascaded.get("charges") or {})
     return CopyGoal(
@@ -277,6 +283,33 @@ def copy_goal(
         dropped_by_lago=tuple(sorted(before - after)),
         cannot_add=tuple(sorted(set(goal["charges"]) - set(now["charges"]))),
         cannot_drop=tuple(sorted(set(now["charges"]) - set(goal["charges"]))),
+    )
+
+
+def within_metrics(form: Normal, metric_values: Mapping[str, Mapping[str, list[str]]]) -> Normal:
+    """``form`` without the charge filters naming a value their metric no longer has
+    (``metric_values``: charge code → its metric's filter values; a charge not named keeps
+    all). Lago trims such values from every charge on the metric, copies included, and keeps
+    what is left of the filter (API_NOTES §3.4): a filter wider than the one negotiated,
+    billing at its old price. A copy that must keep its prices (frozen) keeps everything but
+    those filters."""
+    out = copy.deepcopy(form)
+    for code, charge in (out.get("charges") or {}).items():
+        allowed = metric_values.get(code)
+        if allowed is None or not charge.get("filters"):
+            continue
+        charge["filters"] = {
+            key: item
+            for key, item in charge["filters"].items()
+            if _allowed(item.get("values") or {}, allowed)
+        }
+    return out
+
+
+def _allowed(values: Mapping[str, list[str]], allowed: Mapping[str, list[str]]) -> bool:
+    return all(
+        key in allowed and (chosen == [ALL_FILTER_VALUES] or set(chosen) <= set(allowed[key]))
+        for key, chosen in values.items()
     )
 
 

@@ -20,7 +20,8 @@ negotiated value, a customised part, a field Lago never cascades). Pure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from lagoform.model.effective import cascade, copy_after, copy_goal, overlay
@@ -41,7 +42,7 @@ __all__ = [
     "wanted",
 ]
 
-How = Literal["follows", "repriced", "cascade", "unreached"]
+How = Literal["follows", "repriced", "frozen", "cascade", "unreached"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class Wanted:
     plan_code: str
     overrides: Normal  # the negotiated values (``forms.plan_overrides`` form); {} for none
     stated: bool = False  # the YAML states ``overrides:`` (lagoform manages its copy)
+    frozen: bool = False  # ``overrides: {frozen: true}``: its copy keeps its prices
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class PlanChange:
     old: Normal | None
     new: Normal | None
     cascade_updates: bool = False
+    # each charge → its metric's filter values after apply (a copy cannot keep others)
+    metric_values: Mapping[str, Mapping[str, list[str]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -109,19 +113,30 @@ def reach(
         # A record on its base plan (or a new one on the plan it moves to): the catalog plan,
         # and lagoform lays the negotiated values over it (Lago makes it a copy then).
         after = overlay(new, negotiated) if new is not None and negotiated else new
+        if wanted is not None and wanted.frozen:
+            return Reach("frozen", _FROZEN_NEW, after, _kept(plan, after, negotiated, ""), moves)
         if negotiated and _prices(negotiated):
             kept = _kept(plan, after, negotiated, "")
             return Reach("repriced", _REPRICED_NEW, after, kept, moves)
         return Reach("follows", _FOLLOWS, after, (), moves)
     if wanted is not None and wanted.stated:
+        how: How = "frozen" if wanted.frozen else "repriced"
+        why = _FROZEN if wanted.frozen else _REPRICED
         if new is None or sub.effective is None:
-            return Reach("repriced", _REPRICED, None, _kept(plan, None, negotiated, ""))
+            unknown = (
+                _kept(plan, None, negotiated, "frozen")
+                if not wanted.frozen
+                else tuple(f"{p.label} (frozen)" for p in changed_parts(plan.old, new))
+            )
+            return Reach(how, why, None, unknown)
         found = copy_goal(
             new, negotiated, sub.effective,
-            cascade_updates=plan.cascade_updates, parent=plan.old,
+            cascade_updates=plan.cascade_updates, parent=plan.old, frozen=wanted.frozen,
+            metric_values=plan.metric_values,
         )  # fmt: skip
         after = copy_after(found)
-        return Reach("repriced", _REPRICED, after, _kept(plan, after, negotiated, "its own"))
+        kept = _kept(plan, after, negotiated, "frozen" if wanted.frozen else "its own")
+        return Reach(how, why, after, kept)
     if plan.cascade_updates:
         if sub.effective is None or plan.old is None or new is None:
             return Reach("cascade", _CASCADE, None)
@@ -141,6 +156,14 @@ _REPRICED_NEW = (
 _REPRICED = (
     "on its own copy of the plan, which apply keeps at the catalog's prices with its YAML's "
     "negotiated values laid over them"
+)
+_FROZEN = (
+    "on its own copy of the plan, frozen in its YAML: it keeps the prices it has, catalog "
+    "changes do not reach it (apply sets only the values its YAML writes)"
+)
+_FROZEN_NEW = (
+    "frozen in its YAML: apply gives it its own copy of the plan at the catalog's prices after "
+    "this apply (with its negotiated values); later catalog changes do not reach it"
 )
 _CASCADE = (
     "on its own copy of the plan, not managed by lagoform; the plan has cascade_updates: Lago "
@@ -273,6 +296,7 @@ def wanted(desired: DesiredState, external_id: str) -> Wanted | None:
         plan_code=str(obj.normal.get("plan_code") or ""),
         overrides=obj.normal.get("overrides") or {},
         stated="plan_overrides" in obj.body,
+        frozen=bool(obj.meta.get("frozen")),
     )
 
 
@@ -282,4 +306,21 @@ def plan_change(desired: DesiredState, live: LiveState, code: str) -> PlanChange
         old=have.normal if have is not None else None,
         new=want.normal if want is not None else None,
         cascade_updates=want.cascade_updates if want is not None else False,
+        metric_values=metric_values(desired, live, code),
     )
+
+
+def metric_values(
+    desired: DesiredState, live: LiveState, plan_code: str
+) -> dict[str, dict[str, list[str]]]:
+    """Each charge of plan ``plan_code`` → its metric's filter values after apply."""
+    plan = desired.get("plan", plan_code) or live.get("plan", plan_code)
+    out: dict[str, dict[str, list[str]]] = {}
+    for code, charge in ((plan.normal.get("charges") or {}) if plan else {}).items():
+        metric_code = str(charge.get("billable_metric_code") or "")
+        metric = desired.get("billable_metric", metric_code) or live.get(
+            "billable_metric", metric_code
+        )
+        if metric is not None:
+            out[code] = dict(metric.normal.get("filters") or {})
+    return out

@@ -52,6 +52,9 @@ class DesiredObject:
 # What a plan's prices are written per in YAML (``per: 1M tokens``), for renders: plan code ->
 # charge code -> ``""`` (the charge's own prices) or a filter's key -> the unit as written.
 Units = dict[str, dict[str, dict[str, str]]]
+# Which of a plan's prices come from a shared price table, for renders: plan code -> charge code
+# -> ``filters`` | ``tiers`` -> ``""`` (the charge's own tiers) or a filter's key -> table code.
+PriceTables = dict[str, dict[str, dict[str, dict[str, str]]]]
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class DesiredState:
     remove: dict[Kind, frozenset[str]] = field(default_factory=dict)
     fingerprint: str = ""
     units: Units = field(default_factory=dict)
+    price_tables: PriceTables = field(default_factory=dict)
 
     def get(self, kind: Kind, key: str) -> DesiredObject | None:
         return self.objects.get(kind, {}).get(key)

@@ -43,7 +43,7 @@ _DONE = {"create": "created", "update": "updated", "delete": "deleted", "blocked
 
 
 def outcome_of(plan: Plan) -> Outcome:
-    if plan.blocked():
+    if plan.blocked() or plan.open_findings():
         return "blocked"
     return "changes-pending" if plan.has_changes else "no-changes"
 
@@ -74,9 +74,15 @@ def verdict(
             )
         case "blocked":
             blocked = len(plan.blocked()) if plan is not None else 0
+            if blocked or plan is None:
+                return (
+                    f"⛔ **Blocked changes**{where} — {blocked} change(s) Lago would silently "
+                    "ignore; apply refuses this plan until the YAML is fixed (see below)."
+                )
+            count = len(plan.open_findings())
             return (
-                f"⛔ **Blocked changes**{where} — {blocked} change(s) Lago would silently ignore; "
-                "apply refuses this plan until the YAML is fixed (see below)."
+                f"⛔ **Findings**{where} — {count} price(s) nobody asked for; apply refuses this "
+                "plan until they are fixed or acknowledged (see below)."
             )
         case "changes-pending":
             what = _what(plan) if plan is not None else "changes"

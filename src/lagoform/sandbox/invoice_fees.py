@@ -14,18 +14,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from lagoform import pricing
+from lagoform.model.periods import current_period, days
 from lagoform.sandbox import aggregation, fees, usage
 from lagoform.sandbox.estimates import not_supported
-from lagoform.sandbox.periods import current_period
 from lagoform.sandbox.request import Request
 from lagoform.sandbox.state import E_CODE, E_TS, Record, State
 
 DAY = 86400
-
-
-def days(start: float, end: float) -> int:
-    """Days from one instant to another, both days counted (Utils::Datetime.date_diff...)."""
-    return (int(end) // DAY) - (int(start) // DAY) + 1
 
 
 def full_period(state: State, sub: Record, at: float) -> tuple[float, float]:

@@ -6,10 +6,10 @@ as the clock passes their start. Update and terminate live in ``subscription_upd
 from __future__ import annotations
 
 from lagoform.model.intervals import yearly_cents
+from lagoform.model.periods import current_period
 from lagoform.sandbox import customers, overrides, plans
 from lagoform.sandbox.api_errors import FieldErrors, feature_unavailable, invalid, not_found
 from lagoform.sandbox.fields import identifier, purchase_order_number
-from lagoform.sandbox.periods import current_period
 from lagoform.sandbox.request import Org, Request
 from lagoform.sandbox.state import Record, State, iso, iso_date, new_id, paginate, parse_iso
 

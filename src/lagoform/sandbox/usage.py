@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from lagoform import pricing
+from lagoform.model.periods import current_period
 from lagoform.sandbox import aggregation, customers, fees, subscriptions
 from lagoform.sandbox.api_errors import not_found
 from lagoform.sandbox.numbers import decimal_text
-from lagoform.sandbox.periods import current_period
 from lagoform.sandbox.request import Request
 from lagoform.sandbox.state import (
     E_CODE,

@@ -10,6 +10,7 @@ percentage. The old side of an edited plan is rebuilt from the new one and the f
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -203,13 +204,19 @@ def _set(root: Any, path: Sequence[str], item: Any) -> None:
 
 
 Units = Mapping[str, Mapping[str, str]]  # charge code -> "" or filter key -> unit as written
+# charge code -> "filters" | "tiers" -> "" (the charge's tiers) or filter key -> price table
+Tables = Mapping[str, Mapping[str, Mapping[str, str]]]
 
 
 def plan_groups(
-    change: ObjectChange, currency: str | None, units: Units | None = None
+    change: ObjectChange,
+    currency: str | None,
+    units: Units | None = None,
+    tables: Tables | None = None,
 ) -> tuple[list[Row], list[Group]]:
     """A plan change as plan-level rows and one group per touched charge; ``units``: what the
-    YAML writes each charge's (and filter's) prices per, to show them that way."""
+    YAML writes each charge's (and filter's) prices per, to show them that way; ``tables``:
+    which of them a shared price table gives, to say so."""
     old, new = plan_sides(change)
     fields = [c for c in change.changes if c.path[0] != "charges"]
     if change.action in ("create", "delete"):
@@ -226,8 +233,26 @@ def plan_groups(
         after = ((new or {}).get("charges") or {}).get(code)
         sub = [c for c in change.changes if c.path[:2] == ("charges", code)]
         per = (units or {}).get(code) or {}
-        groups.append(_charge_group(code, before, after, sub, currency, per))
+        group = _charge_group(code, before, after, sub, currency, per, (tables or {}).get(code))
+        groups.append(group)
     return rows, groups
+
+
+def _from_tables(charge: Mapping[str, Any], tables: Mapping[str, Mapping[str, str]]) -> str:
+    """``prices from table llm_list (158 filters), 2 filters of its own``: the rule a
+    charge's prices come from, when a shared price table gives some."""
+    present = set(charge.get("filters") or {})
+    counts = Counter(t for k, t in (tables.get("filters") or {}).items() if k in present)
+    parts = []
+    if counts:
+        listed = ", ".join(f"{t} ({n} filter{'s' * (n != 1)})" for t, n in sorted(counts.items()))
+        own = len(present) - sum(counts.values())
+        mine = f", {own} filter{'s' * (own != 1)} of its own" if own else ""
+        parts.append(f"prices from table{'s' * (len(counts) > 1)} {listed}{mine}")
+    tiers = tables.get("tiers") or {}
+    if "" in tiers:
+        parts.append(f"tiers from table {tiers['']}")
+    return "; ".join(parts)
 
 
 def _charge_group(
@@ -237,12 +262,15 @@ def _charge_group(
     changes: list[FieldChange],
     currency: str | None,
     per: Mapping[str, str],
+    tables: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Group:
+    rule = _from_tables(new, tables) if tables and new is not None else ""
+    sources = (tables or {}).get("filters") or {}
     if old is None or new is None:
         whole = new if old is None else old
         mark = "+" if old is None else "-"
         shown = tuple(_whole(whole, currency, mark, per))
-        return Group(_title(code, whole, full=True), mark, shown)
+        return Group(_title(code, whole, full=True, rule=rule), mark, shown)
     model = new.get("charge_model")
     rows: list[Row] = []
     props = [c for c in changes if c.path[2:3] == ("properties",)]
@@ -252,23 +280,25 @@ def _charge_group(
         {c.path[3] for c in changes if c.path[2:3] == ("filters",) and len(c.path) > 3}
     )
     for key in filters:
-        rows.extend(_filter_rows(key, model, old, new, changes, currency, per.get(key)))
+        rows.extend(
+            _filter_rows(key, model, old, new, changes, currency, per.get(key), sources.get(key))
+        )
     rest = [c for c in changes if c.path[2:3] not in (("properties",), ("filters",))]
     rows.extend(
         leaf_rows([c.model_copy(update={"path": c.path[2:]}) for c in rest], "plan", currency)
     )
     same = len(set(new.get("filters") or {}) - set(filters))
-    return Group(_title(code, new, full=False), "~", tuple(rows), same)
+    return Group(_title(code, new, full=False, rule=rule), "~", tuple(rows), same)
 
 
-def _title(code: str, charge: Mapping[str, Any], *, full: bool) -> str:
+def _title(code: str, charge: Mapping[str, Any], *, full: bool, rule: str = "") -> str:
     model = charge.get("charge_model") or "?"
     if not full:
-        return f"charge {code} ({model})"
+        return f"charge {code} ({model})" + (f" · {rule}" if rule else "")
     parts = [f"charge {code}", str(charge.get("billable_metric_code") or "?"), model]
     if charge.get("invoice_display_name"):
         parts.append(f"“{charge['invoice_display_name']}”")
-    return " · ".join(parts)
+    return " · ".join([*parts, rule] if rule else parts)
 
 
 def _whole(
@@ -315,22 +345,24 @@ def _filter_rows(
     changes: list[FieldChange],
     currency: str | None,
     per: str | None = None,
+    table: str | None = None,
 ) -> Iterator[Row]:
     before = (old.get("filters") or {}).get(key)
     after = (new.get("filters") or {}).get(key)
     name = f"[{filter_label(key)}]"
+    source = f" · table {table}" if table else ""
     if before is None or after is None:
         whole: Mapping[str, Any] = (after if before is None else before) or {}
         text = fmt.properties(model, whole.get("properties"), currency, per)
         if whole.get("invoice_display_name"):
             text += f" “{whole['invoice_display_name']}”"
         mark = "+" if before is None else "-"
-        yield Row(name, "" if mark == "+" else text, text if mark == "+" else "", mark)
+        yield Row(name + source, "" if mark == "+" else text, text if mark == "+" else "", mark)
         return
     mine = [c for c in changes if c.path[2:4] == ("filters", key)]
     props = [c for c in mine if c.path[4:5] == ("properties",)]
     if props:
-        yield _price_row(f"{name} price", model, before, after, props, currency, 5, per)
+        yield _price_row(f"{name} price{source}", model, before, after, props, currency, 5, per)
     if before.get("invoice_display_name") != after.get("invoice_display_name"):
         yield Row(
             f"{name} invoice_display_name",

@@ -73,6 +73,7 @@ class PlanView:
     audit: tuple[AuditPreview, ...] = ()
     what: str = ""  # "1 plan updated, 2 subscriptions created"
     unchanged_filters: tuple[str, ...] = ()  # "plan pro, charge tokens: 143 other filters …"
+    findings: tuple[tuple[str, str, str, bool], ...] = ()  # (id, message, way out, acknowledged)
 
 
 def plan_view(
@@ -86,7 +87,7 @@ def plan_view(
     review layer formats them; the plan itself carries none). ``names``: customers' names by
     external id; ``variants``: variant plan code -> the plan it extends (a variant's price
     move that only repeats its parent's is one row naming both)."""
-    changes = tuple(change_view(c, names, plan.units) for c in plan.pending())
+    changes = tuple(change_view(c, names, plan.units, plan.price_tables) for c in plan.pending())
     return PlanView(
         plan_id=plan.plan_id,
         target=plan.target,
@@ -102,6 +103,7 @@ def plan_view(
         audit=tuple(audit),
         what=_what(plan.pending()),
         unchanged_filters=tuple(_unchanged_filters(changes)),
+        findings=tuple((f.id, f.message, f.way_out, f.acknowledged) for f in plan.findings),
     )
 
 
@@ -159,8 +161,10 @@ def change_view(
     change: ObjectChange,
     names: Mapping[str, str] | None = None,
     units: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
+    price_tables: Mapping[str, rows.Tables] | None = None,
 ) -> ChangeView:
-    """``units``: the plan's ``units`` (what each plan's YAML writes its prices per)."""
+    """``units``: the plan's ``units`` (what each plan's YAML writes its prices per);
+    ``price_tables``: the plan's ``price_tables`` (which prices a shared table gives)."""
     currency = rows.currency_of(change)
     units = units or {}
     groups: list[Group] = []
@@ -175,7 +179,8 @@ def change_view(
         ]
         fields = list(rows.leaf_rows(shown, change.kind, currency))
     elif change.kind == "plan":
-        fields, groups = rows.plan_groups(change, currency, units.get(change.key))
+        tables = (price_tables or {}).get(change.key)
+        fields, groups = rows.plan_groups(change, currency, units.get(change.key), tables)
     else:
         skip = ("overrides",) if change.pricing is not None else ()
         fields = list(rows.leaf_rows(change.changes, change.kind, currency, skip=skip))
@@ -296,12 +301,14 @@ def _tenant_line(tenant: TenantImpact, action: str, metric: bool, names: Mapping
 _HOW = {
     "follows": "pays the new prices",
     "repriced": "pays the new catalog prices; its negotiated prices stay",
+    "frozen": "gets its own copy at these prices now, frozen from then on",
     "cascade": "gets the new prices (Lago updates its own copy of the plan)",
     "unreached": "keeps its current prices (Lago does not update its own copy of the plan)",
 }
 _KEEPS = {
     "follows": "unchanged",
     "repriced": "keeps its negotiated prices",
+    "frozen": "keeps its prices (frozen in its YAML)",
     "cascade": "keeps its customised prices (Lago updates only what was not customised)",
     "unreached": "keeps its current prices (Lago does not update its own copy of the plan)",
 }

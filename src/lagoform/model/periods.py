@@ -1,10 +1,19 @@
-"""Billing periods (calendar or anniversary). Yearly-normalised amounts: ``model.intervals``."""
+"""Billing periods (calendar or anniversary), as Lago's server cuts them; day counts as Lago
+counts them for proration. Yearly-normalised amounts: ``model.intervals``. Pure."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+__all__ = ["INTERVAL_MONTHS", "current_period", "days"]
+
 INTERVAL_MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "yearly": 12}
+DAY = 86400
+
+
+def days(start: float, end: float) -> int:
+    """Days from one instant to another, both days counted (Utils::Datetime.date_diff...)."""
+    return (int(end) // DAY) - (int(start) // DAY) + 1
 
 
 def _add_months(moment: datetime, months: int, day: int) -> datetime:
