@@ -42,7 +42,7 @@ def sync_text(result: SyncResult, *, wrote: bool) -> str:
         by_model[item.model].append(item)
     many = len({c.target for c in result.changes}) > 1
     lines = [f"Price list {result.snapshot} ({result.source}): {result.selected} models selected."]
-    for model in sorted(by_model):
+    for model in sorted({*by_model, *result.restored}):
         if model in result.added:
             head = f"+ model {model}: added"
         elif model in result.restored:

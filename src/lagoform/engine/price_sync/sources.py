@@ -105,9 +105,26 @@ class PriceList:
 
 
 class _Problems:
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, lines: list[str] | None = None) -> None:
         self.file = file
         self.items: list[Problem] = []
+        self.lines = lines or []
+
+    def cell(self, message: str, line: int, field: int) -> None:
+        """A problem at the ``field``-th (0-based) cell of a CSV ``line``, by its column."""
+        text = self.lines[line - 1] if line <= len(self.lines) else ""
+        column, quoted, seen = 1, False, 0
+        for offset, char in enumerate(text):
+            if seen == field:
+                column = offset + 1
+                break
+            if char == '"':
+                quoted = not quoted
+            elif char == "," and not quoted:
+                seen += 1
+        else:
+            column = len(text) + 1
+        self.add(message, line, column)
 
     def add(self, message: str, line: int | None = None, column: int | None = None) -> None:
         self.items.append(Problem(message, file=self.file, line=line, column=column))
@@ -255,20 +272,20 @@ CSV_COLUMNS = ("model", "provider", "per", *PRICE_CLASSES)
 
 
 def parse_csv(text: str, file: str) -> tuple[PriceList | None, list[Problem]]:
-    problems = _Problems(file)
+    problems = _Problems(file, text.splitlines())
     rows = list(csv.reader(io.StringIO(text)))
     if not rows or not any(cell.strip() for cell in rows[0]):
         problems.add("a CSV price list starts with a header line (model, input, output, ...)", 1)
         return None, problems.items
     header = [cell.strip() for cell in rows[0]]
-    for column, name in enumerate(header, start=1):
+    for index, name in enumerate(header):
         if name not in CSV_COLUMNS:
             hint = suggest(name, CSV_COLUMNS)
-            problems.add(
+            problems.cell(
                 f"unknown column {name!r}: expected {', '.join(CSV_COLUMNS)}"
                 + (f" ({hint})" if hint else ""),
                 1,
-                column,
+                index,
             )
     if "model" not in header:
         problems.add("the header has no 'model' column", 1)
@@ -302,7 +319,7 @@ def _csv_costs(
         try:
             scale = parse_unit(cells["per"]).scale
         except ValueError as err:
-            problems.add(f"per: {err}", line, header.index("per") + 1)
+            problems.cell(f"per: {err}", line, header.index("per"))
             return None
     costs: dict[str, Decimal] = {}
     for name in PRICE_CLASSES:
@@ -311,8 +328,8 @@ def _csv_costs(
             continue
         cost = _cost(written)
         if cost is None or cost < 0:
-            problems.add(f"{name}: expected a price (a number ≥ 0), got {written!r}", line,
-                         header.index(name) + 1)
+            problems.cell(f"{name}: expected a price (a number ≥ 0), got {written!r}", line,
+                          header.index(name))
             return None
         costs[name] = cost / scale
     return costs
