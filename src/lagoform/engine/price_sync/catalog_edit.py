@@ -52,20 +52,19 @@ class Files:
         return out
 
 
-def sync_entries(filters: CommentedSeq, model_key: str) -> dict[str, int]:
-    """The entries of ``filters`` by ``filter_key`` of their values (one model each)."""
-    out: dict[str, int] = {}
-    for index, entry in enumerate(filters):
-        values = entry.get("values") if isinstance(entry, dict) else None
-        if not isinstance(values, dict) or model_key not in values:
-            continue
-        out[filter_key(values)] = index
+def sync_entries(filters: CommentedSeq, model_key: str) -> dict[str, CommentedMap]:
+    """The entries of ``filters`` that name a model, by ``filter_key`` of their values."""
+    out: dict[str, CommentedMap] = {}
+    for entry in filters:
+        values = entry.get("values") if isinstance(entry, CommentedMap) else None
+        if isinstance(values, dict) and model_key in values:
+            out[filter_key(values)] = entry
     return out
 
 
 def add_entry(
     filters: CommentedSeq, model_key: str, values: dict[str, str], amount: Any
-) -> None:
+) -> CommentedMap:
     """A new entry, styled like its neighbours, after the last entry of the same model (else at
     the end)."""
     like = filters[-1] if len(filters) and isinstance(filters[-1], CommentedMap) else None
@@ -87,6 +86,7 @@ def add_entry(
         ]:
             position = index + 1
     filters.insert(position, entry)
+    return entry
 
 
 def amount_like(written: Any, amount: Decimal) -> Any:

@@ -44,12 +44,11 @@ class TokenType(CatalogModel):
         return ", ".join(f"{k}={v}" for k, v in self.values.items())
 
 
-class ModelRule(CatalogModel):
-    """Which models of the source are sold: ``provider`` and ``model`` are shell patterns."""
+class _Match(CatalogModel):
+    """Models by shell patterns on the source's provider and model id."""
 
     provider: Text = Field(default="*", description="Provider pattern, e.g. 'openai'.")
     model: Text = Field(default="*", description="Model id pattern, e.g. 'gpt-5*'.")
-    markup: Decimal | None = Field(default=None, gt=0, description="This rule's markup.")
 
     def matches(self, provider: str, model: str) -> bool:
         return fnmatch.fnmatchcase(provider, self.provider) and fnmatch.fnmatchcase(
@@ -57,11 +56,16 @@ class ModelRule(CatalogModel):
         )
 
 
-class Counting(ModelRule):
+class ModelRule(_Match):
+    """Which models of the source are sold, and at which markup."""
+
+    markup: Decimal | None = Field(default=None, gt=0, description="This rule's markup.")
+
+
+class Counting(_Match):
     """How your usage records count a provider's tokens: a class counted inside another is
     billed the difference (``reasoning: inside output`` prices reasoning at reasoning − output)."""
 
-    markup: None = Field(default=None, exclude=True)
     cache_read: Literal["separate", "inside input"] = "separate"
     cache_write: Literal["separate", "inside input"] = "separate"
     audio_input: Literal["separate", "inside input"] = "separate"

@@ -140,10 +140,22 @@ def _json(text: str, problems: _Problems) -> Any:
     return None
 
 
-def _line_of(text: str, key: str) -> int | None:
-    """The line where ``"key":`` is first written (JSON keeps no positions)."""
-    found = re.search(re.escape(json.dumps(key)) + r"\s*:", text)
-    return text.count("\n", 0, found.start()) + 1 if found else None
+def _lines_of(text: str, pattern: str) -> dict[str, int]:
+    """The line where each name ``pattern``'s group captures is first written (JSON keeps no
+    positions); one pass over the text."""
+    out: dict[str, int] = {}
+    line, last = 1, 0
+    for found in re.finditer(pattern, text):
+        line += text.count("\n", last, found.start())
+        last = found.start()
+        name = json.loads(f'"{found.group(1)}"') if "\\" in found.group(1) else found.group(1)
+        out.setdefault(name, line)
+    return out
+
+
+# a model's key in LiteLLM's object ("gpt-5": {), an id in OpenRouter's list ("id": "a/b")
+_LITELLM_KEY = r'"((?:[^"\\]|\\.)*)"\s*:\s*\{'
+_OPENROUTER_ID = r'"id"\s*:\s*"((?:[^"\\]|\\.)*)"'
 
 
 def _cost(value: Any) -> Decimal | None:
@@ -205,10 +217,11 @@ def parse_litellm(text: str, file: str) -> tuple[PriceList | None, list[Problem]
         return None, problems.items
     models: dict[str, ModelCosts] = {}
     skipped: dict[str, str] = {}
+    lines = _lines_of(text, _LITELLM_KEY)
     for name, entry in data.items():
         if name == LITELLM_DOC_ENTRY:
             continue
-        line = _line_of(text, name)
+        line = lines.get(name)
         if not isinstance(entry, dict):
             problems.add(f"model {name!r}: expected an object of prices", line)
             continue
@@ -239,12 +252,13 @@ def parse_openrouter(text: str, file: str) -> tuple[PriceList | None, list[Probl
         return None, problems.items
     models: dict[str, ModelCosts] = {}
     skipped: dict[str, str] = {}
+    lines = _lines_of(text, _OPENROUTER_ID)
     for index, entry in enumerate(data["data"]):
         ident = entry.get("id") if isinstance(entry, dict) else None
         if not isinstance(ident, str) or not ident:
             problems.add(f"data[{index}]: expected a model object with an id")
             continue
-        line = _id_line(text, ident)
+        line = lines.get(ident)
         pricing = entry.get("pricing")
         if not isinstance(pricing, dict):
             problems.add(f"model {ident!r}: expected a pricing object", line)
@@ -261,11 +275,6 @@ def parse_openrouter(text: str, file: str) -> tuple[PriceList | None, list[Probl
         provider = ident.split("/", 1)[0] if "/" in ident else ""
         models[ident] = ModelCosts(ident, provider, costs, None, line)
     return PriceList("openrouter", file, models, skipped), problems.items
-
-
-def _id_line(text: str, ident: str) -> int | None:
-    found = re.search(r'"id"\s*:\s*' + re.escape(json.dumps(ident)), text)
-    return text.count("\n", 0, found.start()) + 1 if found else None
 
 
 CSV_COLUMNS = ("model", "provider", "per", *PRICE_CLASSES)

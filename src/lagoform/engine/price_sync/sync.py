@@ -192,8 +192,8 @@ def _write_prices(
     label = target.target.label()
     from_unit = rounding_unit(settings.rounding)
     key = settings.model_key
+    entries = sync_entries(target.filters, key)
     for model in sorted(priced):
-        entries = sync_entries(target.filters, key)
         for type_index, token_type in enumerate(settings.token_types):
             values = {key: model, **token_type.values}
             identity = filter_key(values)
@@ -216,11 +216,11 @@ def _write_prices(
                 ))
                 continue
             if existing is None:
-                add_entry(target.filters, key, values, amount_like(None, new))
+                entries[identity] = add_entry(target.filters, key, values, amount_like(None, new))
                 result.changes.append(PriceChange(label, model, token_type.label(), None, new,
                                                   shown))
             elif old != new:
-                properties = target.filters[entries[identity]].setdefault("properties", {})
+                properties = entries[identity].setdefault("properties", {})
                 properties["amount"] = amount_like(properties.get("amount"), new)
                 result.changes.append(PriceChange(label, model, token_type.label(), old, new,
                                                   shown))
