@@ -189,6 +189,19 @@ def _settle(costs: dict[str, Decimal]) -> dict[str, Decimal]:
     return out
 
 
+def _token_costs(
+    name: str, entry: dict[str, Any], fields: dict[str, str], line: int | None,
+    problems: _Problems, skipped: dict[str, str],
+) -> dict[str, Decimal] | None:
+    """A model's costs by price class (None: a problem, or no price per token: skipped)."""
+    where = f"model {name!r}" + (": pricing" if fields is _OPENROUTER else "")
+    costs = _read_costs(entry, fields, where, line, problems)
+    if costs is not None and "input" not in costs and "output" not in costs:
+        skipped[name] = "no price per token"
+        return None
+    return costs
+
+
 def _read_costs(
     entry: dict[str, Any], fields: dict[str, str], where: str, line: int | None, problems: _Problems
 ) -> dict[str, Decimal] | None:
@@ -225,11 +238,8 @@ def parse_litellm(text: str, file: str) -> tuple[PriceList | None, list[Problem]
         if not isinstance(entry, dict):
             problems.add(f"model {name!r}: expected an object of prices", line)
             continue
-        costs = _read_costs(entry, _LITELLM, f"model {name!r}", line, problems)
+        costs = _token_costs(name, entry, _LITELLM, line, problems, skipped)
         if costs is None:
-            continue
-        if "input" not in costs and "output" not in costs:
-            skipped[name] = "no price per token"
             continue
         provider, mode = entry.get("litellm_provider"), entry.get("mode")
         models[name] = ModelCosts(
@@ -266,11 +276,8 @@ def parse_openrouter(text: str, file: str) -> tuple[PriceList | None, list[Probl
         if any(str(pricing.get(k)).strip() == "-1" for k in ("prompt", "completion")):
             skipped[ident] = "variable price (a router)"
             continue
-        costs = _read_costs(pricing, _OPENROUTER, f"model {ident!r}: pricing", line, problems)
+        costs = _token_costs(ident, pricing, _OPENROUTER, line, problems, skipped)
         if costs is None:
-            continue
-        if "input" not in costs and "output" not in costs:
-            skipped[ident] = "no price per token"
             continue
         provider = ident.split("/", 1)[0] if "/" in ident else ""
         models[ident] = ModelCosts(ident, provider, costs, None, line)
