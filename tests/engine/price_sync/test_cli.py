@@ -119,8 +119,13 @@ def test_openrouter_from_a_url(tmp_path: Path, served: str) -> None:
     config = tmp_path / "openrouter.yaml"
     config.write_text(OPENROUTER_SETTINGS)
     result = sync(
-        project, "--from", f"{served}/api/v1/models", "--config", str(config),
-        "--source", "openrouter",
+        project,
+        "--from",
+        f"{served}/api/v1/models",
+        "--config",
+        str(config),
+        "--source",
+        "openrouter",
     )
     assert result.exit_code == 0, result.output
     table = (project / "catalog" / "price_tables.yaml").read_text()
@@ -144,7 +149,7 @@ def test_csv_source_and_a_price_the_list_drops(tmp_path: Path) -> None:
     project = project_copy(tmp_path)
     result = sync(project, "--from", str(CSV))  # prices.yaml says litellm; the file is a CSV
     assert result.exit_code == 1
-    assert "prices.csv:1: this looks like a csv price list, not litellm (use --source csv)" in (
+    assert "prices.csv:1: this looks like a CSV price list, not litellm (use --source csv)" in (
         result.output
     )
     result = sync(project, "--from", str(CSV), "--source", "csv")
@@ -155,8 +160,10 @@ def test_csv_source_and_a_price_the_list_drops(tmp_path: Path) -> None:
         "longer prices it; kept at 4.88 USD per 1M tokens"
     ) in result.output
     table = (project / "catalog" / "price_tables.yaml").read_text()
-    assert "{values: {model: claude-sonnet-4-5, token_type: cache_write}, properties: {amount: " \
+    assert (
+        "{values: {model: claude-sonnet-4-5, token_type: cache_write}, properties: {amount: "
         "4.88}}" in table
+    )
 
 
 def test_a_retired_model_back_in_the_list_is_taken_off_the_remove_list(tmp_path: Path) -> None:
@@ -180,36 +187,52 @@ def test_a_retired_model_back_in_the_list_is_taken_off_the_remove_list(tmp_path:
 @pytest.mark.parametrize(
     ("settings", "expected"),
     [
-        ("metric: llm_tokens\nwrite_to: [{price_table: llm_list}]\ntoken_types: []\n"
-         "models: [{}]\nmarkupp: 1.3\n",
-         "prices.yaml:5:1: unknown key 'markupp' (did you mean 'markup'?)"),
-        ("metric: llm_tokns\nwrite_to: [{price_table: llm_list}]\n"
-         "token_types: [{price: input, values: {token_type: input}}]\nmodels: [{}]\n",
-         "prices.yaml:1:9: no billable metric 'llm_tokns' in the catalog (did you mean "
-         "'llm_tokens'?)"),
-        ("metric: llm_tokens\nwrite_to: [{price_table: llm_lst}]\n"
-         "token_types: [{price: input, values: {token_type: inptu}}]\nmodels: [{}]\n",
-         "prices.yaml:2:12: no price table 'llm_lst' (did you mean 'llm_list'?)"),
-        ("metric: llm_tokens\nwrite_to: [{price_table: llm_list}]\n"
-         "token_types: [{price: input, values: {token_type: inptu}}]\nmodels: [{}]\n",
-         "prices.yaml:3:51: 'inptu' is not a value of filter 'token_type' on metric "
-         "'llm_tokens' (did you mean 'input'?)"),
-        ("metric: llm_tokens\nwrite_to: [{plan: team}]\n"
-         "token_types: [{price: input, values: {token_type: input}}]\nmodels: [{}]\n",
-         "prices.yaml:2:12: a plan target names its charge too"),
-        ("metric: llm_tokens\nwrite_to: [{plan: pro, charge: tokens}]\n"
-         "token_types: [{price: input, values: {token_type: input}}]\nmodels: [{}]\n",
-         "prices.yaml:2:12: plan pro charge tokens takes its whole filter list from a price "
-         "table (write to that price table"),
-        ("metric: llm_tokens\nwrite_to: [{price_table: llm_list}]\n"
-         "token_types: [{price: input, values: {token_type: input}}]\n"
-         "models: [{provider: mistral}]\n",
-         "fixtures/litellm.json has no model these rules select; nothing was changed"),
+        (
+            "metric: llm_tokens\nwrite_to: [{price_table: llm_list}]\ntoken_types: []\n"
+            "models: [{}]\nmarkupp: 1.3\n",
+            "prices.yaml:5:1: unknown key 'markupp' (did you mean 'markup'?)",
+        ),
+        (
+            "metric: llm_tokns\nwrite_to: [{price_table: llm_list}]\n"
+            "token_types: [{price: input, values: {token_type: input}}]\nmodels: [{}]\n",
+            "prices.yaml:1:9: no billable metric 'llm_tokns' in the catalog (did you mean "
+            "'llm_tokens'?)",
+        ),
+        (
+            "metric: llm_tokens\nwrite_to: [{price_table: llm_lst}]\n"
+            "token_types: [{price: input, values: {token_type: inptu}}]\nmodels: [{}]\n",
+            "prices.yaml:2:12: no price table 'llm_lst' (did you mean 'llm_list'?)",
+        ),
+        (
+            "metric: llm_tokens\nwrite_to: [{price_table: llm_list}]\n"
+            "token_types: [{price: input, values: {token_type: inptu}}]\nmodels: [{}]\n",
+            "prices.yaml:3:51: 'inptu' is not a value of filter 'token_type' on metric "
+            "'llm_tokens' (did you mean 'input'?)",
+        ),
+        (
+            "metric: llm_tokens\nwrite_to: [{plan: team}]\n"
+            "token_types: [{price: input, values: {token_type: input}}]\nmodels: [{}]\n",
+            "prices.yaml:2:12: a plan target names its charge too",
+        ),
+        (
+            "metric: llm_tokens\nwrite_to: [{plan: pro, charge: tokens}]\n"
+            "token_types: [{price: input, values: {token_type: input}}]\nmodels: [{}]\n",
+            "prices.yaml:2:12: plan pro charge tokens takes its whole filter list from a price "
+            "table (write to that price table",
+        ),
+        (
+            "metric: llm_tokens\nwrite_to: [{price_table: llm_list}]\n"
+            "token_types: [{price: input, values: {token_type: input}}]\n"
+            "models: [{provider: mistral}]\n",
+            "fixtures/litellm.json has no model these rules select; nothing was changed",
+        ),
         ("metric: [llm_tokens\n", "prices.yaml:2:1: invalid YAML: expected ',' or ']'"),
-        ("metric: llm_tokens\nwrite_to: [{price_table: llm_list}]\n"
-         "token_types: [{price: tokens, values: {token_type: input}}]\nmodels: [{}]\n",
-         "prices.yaml:3:23: expected one of 'input', 'cache_read', 'cache_write', 'output', "
-         "'reasoning', 'audio_input' or 'audio_output', got 'tokens'"),
+        (
+            "metric: llm_tokens\nwrite_to: [{price_table: llm_list}]\n"
+            "token_types: [{price: tokens, values: {token_type: input}}]\nmodels: [{}]\n",
+            "prices.yaml:3:23: expected one of 'input', 'cache_read', 'cache_write', 'output', "
+            "'reasoning', 'audio_input' or 'audio_output', got 'tokens'",
+        ),
     ],
 )
 def test_bad_settings_are_located_and_nothing_is_written(
@@ -246,11 +269,59 @@ def test_a_price_the_target_unit_cannot_hold_is_refused(tmp_path: Path) -> None:
     project = project_copy(tmp_path)
     settings = (project / "prices.yaml").read_text()
     # no rounding: 1.25e-06 × 1.333333333 per token needs 17 decimals; Lago keeps 15
-    (project / "prices.yaml").write_text(settings.replace(
-        "rounding: {step: 0.01, per: 1M tokens, mode: up}\n", ""
-    ).replace("markup: 1.3", "markup: 1.333333333"))
+    (project / "prices.yaml").write_text(
+        settings.replace("rounding: {step: 0.01, per: 1M tokens, mode: up}\n", "").replace(
+            "markup: 1.3", "markup: 1.333333333"
+        )
+    )
     before = _texts(project)
     result = sync(project, "--from", str(LITELLM))
     assert result.exit_code == 1, result.output
     assert "is not a price Lago can hold per unit" in result.output
     assert _texts(project) == before
+
+
+def test_targets_the_sync_cannot_write_to_are_refused_at_their_line(tmp_path: Path) -> None:
+    project = project_copy(tmp_path)
+    plans = project / "catalog" / "plans.yaml"
+    plans.write_text(
+        plans.read_text().replace("amount: 200.00 USD", "amount: 200.00 EUR")
+        + """\
+  - code: team_annual
+    extends: team
+    name: Team (annual)
+    interval: yearly
+    amount: 2000.00 EUR
+"""
+    )
+    settings = (project / "prices.yaml").read_text()
+    (project / "prices.yaml").write_text(
+        settings.replace(
+            "  - plan: team\n    charge: tokens\n",
+            "  - plan: team\n    charge: tokens\n  - {plan: team_annual, charge: tokens}\n",
+        ).replace(
+            "  - {price: output, values: {token_type: output}}\n",
+            "  - {price: output, values: {token_type: output}}\n"
+            "  - {price: reasoning, values: {token_type: output}}\n",
+        )
+    )
+    result = sync(project, "--from", str(LITELLM))
+    assert result.exit_code == 1
+    assert (
+        "prices.yaml:7:5: plan 'team' bills in EUR; provider price lists are in USD (write to "
+        "a table or charge of a USD plan)"
+    ) in result.output
+    assert "prices.yaml:9:5: plan 'team_annual' takes its charges from 'team': write to it" in (
+        result.output
+    )
+    assert "prices.yaml:15:5: the same values as token_types[3]" in result.output
+    assert "3 problems found" in result.output
+
+
+def test_a_json_snapshot_is_not_read_as_csv(tmp_path: Path) -> None:
+    result = sync(project_copy(tmp_path), "--from", str(OPENROUTER), "--source", "csv")
+    assert result.exit_code == 1
+    assert (
+        "openrouter.json:1: this looks like an OpenRouter price list, not csv (use --source "
+        "openrouter)" in result.output
+    )

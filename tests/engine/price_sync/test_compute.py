@@ -121,3 +121,10 @@ def test_a_discount_counted_inside_its_container_cannot_be_billed() -> None:
         "`cache_read: separate`)"
     )
     assert 1 not in priced["gpt-5"].prices
+
+
+def test_excluded_models_are_not_priced() -> None:
+    settings, data = _settings()
+    excluded = settings.model_copy(update={"exclude": ("gpt-5*",)})
+    priced, _ = price_models(_list(GPT, CLAUDE), excluded, data)
+    assert set(priced) == {"claude"}

@@ -110,7 +110,7 @@ def test_the_shape_is_recognised() -> None:
         (
             '{"data": []}',
             "litellm",
-            "snap.json:1: this looks like a openrouter price list, not litellm (use --source "
+            "snap.json:1: this looks like an OpenRouter price list, not litellm (use --source "
             "openrouter)",
         ),
         (

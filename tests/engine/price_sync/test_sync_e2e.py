@@ -77,7 +77,11 @@ TEAM_GPT5 = """\
 
 def _http(server: SandboxServer, project: Path, *args: str) -> tuple[int, str]:
     result = lagoform(
-        *args, "--api-url", server.url, "--root", str(project),
+        *args,
+        "--api-url",
+        server.url,
+        "--root",
+        str(project),
         env={"LAGO_API_KEY": server.api_key},
     )
     return result.exit_code, result.output

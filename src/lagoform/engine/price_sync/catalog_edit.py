@@ -81,9 +81,7 @@ def add_entry(
     position = len(filters)
     for index, other in enumerate(filters):
         other_values = other.get("values") if isinstance(other, dict) else None
-        if isinstance(other_values, dict) and str(other_values.get(model_key)) == values[
-            model_key
-        ]:
+        if isinstance(other_values, dict) and str(other_values.get(model_key)) == values[model_key]:
             position = index + 1
     filters.insert(position, entry)
     return entry

@@ -83,19 +83,25 @@ def price_models(
                 inner = costs.costs.get(container)
                 where = location(data, "counting", counting[0], cls)
                 if inner is None:
-                    problems.append(where.problem(
-                        f"{name}: {cls} is counted inside {container}, but the price list has "
-                        f"no {container} price for it"))
+                    problems.append(
+                        where.problem(
+                            f"{name}: {cls} is counted inside {container}, but the price list has "
+                            f"no {container} price for it"
+                        )
+                    )
                     continue
                 price -= list_price(inner, markup, settings.rounding)
                 if price < 0:
-                    problems.append(where.problem(
-                        f"{name}: {cls} counted inside {container} would be billed "
-                        f"{decimal_text(price.normalize())} per "
-                        f"{rounding_unit(settings.rounding)} (its price less the {container} "
-                        "price), and Lago charges cannot be negative",
-                        f"send {cls} tokens apart from {container} in your usage records and "
-                        f"say `{cls}: separate`"))
+                    problems.append(
+                        where.problem(
+                            f"{name}: {cls} counted inside {container} would be billed "
+                            f"{decimal_text(price.normalize())} per "
+                            f"{rounding_unit(settings.rounding)} (its price less the {container} "
+                            "price), and Lago charges cannot be negative",
+                            f"send {cls} tokens apart from {container} in your usage records and "
+                            f"say `{cls}: separate`",
+                        )
+                    )
                     continue
             out[index] = price
         if out:

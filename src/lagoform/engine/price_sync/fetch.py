@@ -35,9 +35,7 @@ def _download(url: str) -> str:
     try:
         with httpx.stream("GET", url, timeout=TIMEOUT, follow_redirects=True) as response:
             if response.status_code != 200:
-                raise ConfigError(
-                    f"cannot read the price list {url}: HTTP {response.status_code}"
-                )
+                raise ConfigError(f"cannot read the price list {url}: HTTP {response.status_code}")
             data = bytearray()
             for chunk in response.iter_bytes():
                 data.extend(chunk)
@@ -50,12 +48,8 @@ def _download(url: str) -> str:
 
 def _text(data: bytes, where: str) -> str:
     if len(data) > MAX_BYTES:
-        raise ConfigError(
-            f"the price list {where} is larger than {MAX_BYTES // (1024 * 1024)} MiB"
-        )
+        raise ConfigError(f"the price list {where} is larger than {MAX_BYTES // (1024 * 1024)} MiB")
     try:
         return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
     except UnicodeDecodeError as err:
-        raise ConfigError(
-            f"the price list {where} is not UTF-8 text (byte {err.start})"
-        ) from None
+        raise ConfigError(f"the price list {where} is not UTF-8 text (byte {err.start})") from None

@@ -171,13 +171,19 @@ def check_settings(settings: SyncSettings, data: LocDict, project: Project) -> l
     metric = project.catalog.metric(settings.metric)
     if metric is None:
         codes = [m.code for m in project.catalog.billable_metrics]
-        at(("metric",), f"no billable metric '{settings.metric}' in the catalog",
-           suggest(settings.metric, codes))
+        at(
+            ("metric",),
+            f"no billable metric '{settings.metric}' in the catalog",
+            suggest(settings.metric, codes),
+        )
         return problems
     keys = dict(metric.filters)
     if settings.model_key not in keys:
-        at(("model_key",), f"metric '{metric.code}' has no filter '{settings.model_key}'",
-           suggest(settings.model_key, keys))
+        at(
+            ("model_key",),
+            f"metric '{metric.code}' has no filter '{settings.model_key}'",
+            suggest(settings.model_key, keys),
+        )
     seen: dict[tuple[tuple[str, str], ...], int] = {}
     for index, token_type in enumerate(settings.token_types):
         for key, value in token_type.values.items():
@@ -187,8 +193,11 @@ def check_settings(settings: SyncSettings, data: LocDict, project: Project) -> l
             elif key not in keys:
                 at(where, f"metric '{metric.code}' has no filter '{key}'", suggest(key, keys))
             elif value not in keys[key]:
-                at(where, f"'{value}' is not a value of filter '{key}' on metric "
-                   f"'{metric.code}'", suggest(value, keys[key]))
+                at(
+                    where,
+                    f"'{value}' is not a value of filter '{key}' on metric '{metric.code}'",
+                    suggest(value, keys[key]),
+                )
         identity = tuple(sorted(token_type.values.items()))
         if identity in seen:
             at(("token_types", index), f"the same values as token_types[{seen[identity]}]")
@@ -200,9 +209,7 @@ def check_settings(settings: SyncSettings, data: LocDict, project: Project) -> l
     return problems
 
 
-def _target_problem(
-    target: Target, project: Project, metric: str
-) -> tuple[str, str | None] | None:
+def _target_problem(target: Target, project: Project, metric: str) -> tuple[str, str | None] | None:
     catalog = project.catalog
     if target.price_table is not None:
         table = next((t for t in catalog.price_tables if t.code == target.price_table), None)

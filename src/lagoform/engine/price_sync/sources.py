@@ -79,6 +79,7 @@ _OPENROUTER = {
     "reasoning": "internal_reasoning",
     "audio_input": "audio",
 }
+_SHAPES = {"litellm": "a LiteLLM", "openrouter": "an OpenRouter", "csv": "a CSV"}
 _EXTRAS_OF_INPUT = ("cache_read", "cache_write", "audio_input")
 LITELLM_DOC_ENTRY = "sample_spec"
 
@@ -182,16 +183,20 @@ def _settle(costs: dict[str, Decimal]) -> dict[str, Decimal]:
         for name in _EXTRAS_OF_INPUT:
             if out.get(name) == 0:
                 del out[name]
-    if "output" in out and (out.get("reasoning") is None or (
-        out["reasoning"] == 0 and out["output"] != 0
-    )):
+    if "output" in out and (
+        out.get("reasoning") is None or (out["reasoning"] == 0 and out["output"] != 0)
+    ):
         out["reasoning"] = out["output"]
     return out
 
 
 def _token_costs(
-    name: str, entry: dict[str, Any], fields: dict[str, str], line: int | None,
-    problems: _Problems, skipped: dict[str, str],
+    name: str,
+    entry: dict[str, Any],
+    fields: dict[str, str],
+    line: int | None,
+    problems: _Problems,
+    skipped: dict[str, str],
 ) -> dict[str, Decimal] | None:
     """A model's costs by price class (None: a problem, or no price per token: skipped)."""
     where = f"model {name!r}" + (": pricing" if fields is _OPENROUTER else "")
@@ -212,8 +217,11 @@ def _read_costs(
             continue
         cost = _cost(entry[key])
         if cost is None or cost < 0:
-            problems.add(f"{where}: {key}: expected a price per token (a number ≥ 0), got "
-                         f"{json.dumps(entry[key], default=str)[:40]}", line)
+            problems.add(
+                f"{where}: {key}: expected a price per token (a number ≥ 0), got "
+                f"{json.dumps(entry[key], default=str)[:40]}",
+                line,
+            )
             ok = False
             continue
         costs[name] = cost
@@ -317,13 +325,15 @@ def parse_csv(text: str, file: str) -> tuple[PriceList | None, list[Problem]]:
             problems.add("a row needs a model", number)
             continue
         if model in models:
-            problems.add(f"model {model!r} is listed twice (first at line {models[model].line})",
-                         number)
+            problems.add(
+                f"model {model!r} is listed twice (first at line {models[model].line})", number
+            )
             continue
         costs = _csv_costs(cells, header, number, problems)
         if costs is not None:
-            models[model] = ModelCosts(model, cells.get("provider", ""), _settle(costs), None,
-                                       number)
+            models[model] = ModelCosts(
+                model, cells.get("provider", ""), _settle(costs), None, number
+            )
     return PriceList("csv", file, models), problems.items
 
 
@@ -344,8 +354,11 @@ def _csv_costs(
             continue
         cost = _cost(written)
         if cost is None or cost < 0:
-            problems.cell(f"{name}: expected a price (a number ≥ 0), got {written!r}", line,
-                          header.index(name))
+            problems.cell(
+                f"{name}: expected a price (a number ≥ 0), got {written!r}",
+                line,
+                header.index(name),
+            )
             return None
         costs[name] = cost / scale
     return costs
@@ -385,14 +398,25 @@ def read_price_list(
     """Parse ``text`` as ``source`` (or the shape it has); every problem at once."""
     found = detect(text, file)
     if source is None and found is None:
-        return None, [Problem(
-            "unknown price list shape: expected LiteLLM's model_prices_and_context_window.json "
-            '(an object of models with input_cost_per_token ...), OpenRouter\'s /api/v1/models '
-            'listing ({"data": [...]}) or a CSV with a model column',
-            file=file, line=1, hint="say which with --source litellm|openrouter|csv")]
+        return None, [
+            Problem(
+                "unknown price list shape: expected LiteLLM's model_prices_and_context_window.json "
+                "(an object of models with input_cost_per_token ...), OpenRouter's /api/v1/models "
+                'listing ({"data": [...]}) or a CSV with a model column',
+                file=file,
+                line=1,
+                hint="say which with --source litellm|openrouter|csv",
+            )
+        ]
     chosen = source or found
     assert chosen is not None
-    if source is not None and found is not None and found != source and source != "csv":
-        return None, [Problem(f"this looks like a {found} price list, not {source}", file=file,
-                              line=1, hint=f"use --source {found}")]
+    if source is not None and found is not None and found != source:
+        return None, [
+            Problem(
+                f"this looks like {_SHAPES[found]} price list, not {source}",
+                file=file,
+                line=1,
+                hint=f"use --source {found}",
+            )
+        ]
     return _PARSERS[chosen](text, file)

@@ -93,13 +93,17 @@ def sync_prices(
     """Everything the sync would change (see module doc); ``CatalogError`` on a problem."""
     priced, problems = price_models(prices, settings, data)
     if not priced and not problems:
-        problems.append(location(data, "models").problem(
-            f"the price list {prices.file} has no model these rules select; nothing was changed",
-            "check the rules' provider and model patterns against the list",
-        ))
+        problems.append(
+            location(data, "models").problem(
+                f"the price list {prices.file} has no model these rules select; "
+                "nothing was changed",
+                "check the rules' provider and model patterns against the list",
+            )
+        )
     files = Files(project.root)
-    targets = [_resolve(files, project, t, data, i, problems) for i, t in
-               enumerate(settings.write_to)]
+    targets = [
+        _resolve(files, project, t, data, i, problems) for i, t in enumerate(settings.write_to)
+    ]
     if problems:
         raise CatalogError(problems)
     result = SyncResult(prices.source, prices.file, selected=len(priced))
@@ -146,7 +150,11 @@ def _file_of(project: Project, kind: str, code: str) -> str:
 
 
 def _resolve(
-    files: Files, project: Project, target: Target, data: LocDict, index: int,
+    files: Files,
+    project: Project,
+    target: Target,
+    data: LocDict,
+    index: int,
     problems: list[Problem],
 ) -> _Target | None:
     where = location(data, "write_to", index)
@@ -170,10 +178,12 @@ def _resolve(
         return None
     filters = holder.setdefault("filters", CommentedSeq())
     if not isinstance(filters, list):
-        problems.append(where.problem(
-            f"{target.label()} takes its whole filter list from a price table",
-            "write to that price table (write_to: [{price_table: CODE}])",
-        ))
+        problems.append(
+            where.problem(
+                f"{target.label()} takes its whole filter list from a price table",
+                "write to that price table (write_to: [{price_table: CODE}])",
+            )
+        )
         return None
     written = {filter_key(dict(f.values)): f for f in model_filters or ()}
     assert isinstance(filters, CommentedSeq)
@@ -203,27 +213,32 @@ def _write_prices(
             old = _amount(existing)
             if type_index not in priced[model].prices:
                 if existing is not None:
-                    result.kept.append(PriceChange(label, model, token_type.label(), old, None,
-                                                   shown))
+                    result.kept.append(
+                        PriceChange(label, model, token_type.label(), old, None, shown)
+                    )
                 continue
             new = (unit or ONE).per_scale(from_unit.per_unit(priced[model].prices[type_index]))
             problem = (unit or ONE).problem(new)
             if problem:
-                problems.append(location(data, "write_to", index).problem(
-                    f"{model} {token_type.label()}: {problem}",
-                    "round to a coarser step (rounding.step), or write a smaller unit in "
-                    "the target's per:",
-                ))
+                problems.append(
+                    location(data, "write_to", index).problem(
+                        f"{model} {token_type.label()}: {problem}",
+                        "round to a coarser step (rounding.step), or write a smaller unit in "
+                        "the target's per:",
+                    )
+                )
                 continue
             if existing is None:
                 entries[identity] = add_entry(target.filters, key, values, amount_like(None, new))
-                result.changes.append(PriceChange(label, model, token_type.label(), None, new,
-                                                  shown))
+                result.changes.append(
+                    PriceChange(label, model, token_type.label(), None, new, shown)
+                )
             elif old != new:
                 properties = entries[identity].setdefault("properties", {})
                 properties["amount"] = amount_like(properties.get("amount"), new)
-                result.changes.append(PriceChange(label, model, token_type.label(), old, new,
-                                                  shown))
+                result.changes.append(
+                    PriceChange(label, model, token_type.label(), old, new, shown)
+                )
             else:
                 result.unchanged += 1
 
@@ -250,9 +265,16 @@ def check_result(root: Path, result: SyncResult) -> None:
         try:
             load_project(copy)
         except CatalogError as err:
-            raise CatalogError([*err.problems, Problem(
-                "the synced catalog would not be valid (above, in the files as they would be "
-                "written); nothing was written", file=result.snapshot)]) from None
+            raise CatalogError(
+                [
+                    *err.problems,
+                    Problem(
+                        "the synced catalog would not be valid (above, in the files as they "
+                        "would be written); nothing was written",
+                        file=result.snapshot,
+                    ),
+                ]
+            ) from None
 
 
 def write_result(root: Path, result: SyncResult) -> None:
