@@ -325,3 +325,23 @@ def test_a_json_snapshot_is_not_read_as_csv(tmp_path: Path) -> None:
         "openrouter.json:1: this looks like an OpenRouter price list, not csv (use --source "
         "openrouter)" in result.output
     )
+
+
+def test_a_result_the_catalog_would_refuse_is_not_written(tmp_path: Path) -> None:
+    """The last guard: the new texts are loaded in a scratch copy before anything is written."""
+    from lagoform.engine.price_sync import SyncResult, check_result
+    from lagoform.errors import CatalogError
+
+    project = project_copy(tmp_path)
+    before = _texts(project)
+    broken = before["catalog/plans.yaml"].replace("interval: monthly", "interval: fortnightly", 1)
+    result = SyncResult("litellm", "snap.json", texts={"catalog/plans.yaml": broken})
+    with pytest.raises(CatalogError) as caught:
+        check_result(project, result)
+    messages = [str(p) for p in caught.value.problems]
+    assert any(m.startswith("catalog/plans.yaml:4:15: ") for m in messages), messages
+    assert messages[-1] == (
+        "snap.json: the synced catalog would not be valid (above, in the files as they would be "
+        "written); nothing was written"
+    )
+    assert _texts(project) == before
