@@ -33,6 +33,29 @@ def test_rounding_modes(mode: str, expected: str) -> None:
     assert list_price(Decimal("0.00000125"), Decimal("1.3"), rounding) == Decimal(expected)
 
 
+def test_no_digit_is_lost_to_the_decimal_context() -> None:
+    # 31 significant digits: Python's default Decimal context (28 digits) would round them
+    cost = Decimal("1.234567890123456789012345678901E-6")
+    exact = Decimal("1.6049382571604938257160493825713")
+    per_1m = Rounding(step=Decimal("1E-31"), per="1M tokens", mode="down")
+    assert list_price(cost, Decimal("1.3"), per_1m) == exact
+    assert list_price(cost, Decimal("1.3"), None) == Decimal(
+        "0.0000016049382571604938257160493825713"
+    )
+    # a value just under a step stays under it when rounding down, however many digits
+    below = Decimal("0.0000016299999999999999999999999999")
+    cent = Rounding(step=Decimal("0.01"), per="1M tokens", mode="down")
+    assert list_price(below, Decimal(1), cent) == Decimal("1.62")
+    assert list_price(below, Decimal(1), CENT_PER_1M) == Decimal("1.63")
+
+
+def test_half_even_goes_to_the_even_step() -> None:
+    even = Rounding(step=Decimal("0.01"), per="1M tokens", mode="half_even")
+    assert list_price(Decimal("0.000001635"), Decimal(1), even) == Decimal("1.64")
+    assert list_price(Decimal("0.000001645"), Decimal(1), even) == Decimal("1.64")
+    assert list_price(Decimal("0.0000016451"), Decimal(1), even) == Decimal("1.65")
+
+
 def test_other_steps_and_units() -> None:
     per_1k = Rounding(step=Decimal("0.0001"), per="1K tokens", mode="up")
     assert list_price(Decimal("0.00000125"), Decimal("1.3"), per_1k) == Decimal("0.0017")

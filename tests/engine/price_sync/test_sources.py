@@ -152,6 +152,11 @@ def test_bad_json_snapshots_are_located(text: str, source: str | None, expected:
         ("model,input\ngpt-5,1\ngpt-5,2\n", "prices.csv:3: model 'gpt-5' is listed twice"),
         ("model,per,input\ngpt-5,per million,1\n", "prices.csv:2:7: per: expected a unit"),
         ("", "prices.csv:1: a CSV price list starts with a header line"),
+        (
+            "model,per,input\nx,3 tokens,1\n",
+            "prices.csv:2:12: input: 1 per 3 tokens is not an exact price per token",
+        ),
+        ("model,input\nx,1e-999\n", "prices.csv:2:3: input: 1e-999 is out of range"),
     ],
 )
 def test_bad_csv_is_located(text: str, expected: str) -> None:

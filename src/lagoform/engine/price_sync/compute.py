@@ -12,23 +12,17 @@ writer converts it to the unit each target writes (``Unit.per_unit`` / ``per_sca
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import Decimal, localcontext
 
 from lagoform.catalog.money import decimal_text
 from lagoform.catalog.yamlsrc import LocDict
 from lagoform.engine.price_sync.settings import Rounding, SyncSettings, location
-from lagoform.engine.price_sync.sources import ModelCosts, PriceList
+from lagoform.engine.price_sync.sources import EXACT, ModelCosts, PriceList
 from lagoform.errors import Problem
 from lagoform.model.units import Unit, parse_unit
 
 __all__ = ["Priced", "list_price", "price_models", "rounding_unit"]
 
-_MODES = {
-    "up": ROUND_CEILING,
-    "down": ROUND_FLOOR,
-    "half_up": ROUND_HALF_UP,
-    "half_even": ROUND_HALF_EVEN,
-}
 ONE_TOKEN = parse_unit("1")
 
 
@@ -47,13 +41,34 @@ def rounding_unit(rounding: Rounding | None) -> Unit:
 
 
 def list_price(cost: Decimal, markup: Decimal, rounding: Rounding | None) -> Decimal:
-    """``cost`` (per token) × ``markup``, in the rounding unit, rounded as configured."""
+    """``cost`` (per token) × ``markup``, in the rounding unit, rounded as configured.
+
+    Exact: the product is computed with room for every digit (costs and settings are bounded
+    by ``catalog.numbers``), and the rounding is an integer division with its remainder, so no
+    digit is ever lost to ``Decimal``'s context precision."""
     unit = rounding_unit(rounding)
-    value = unit.per_scale(cost * markup)
-    if rounding is None:
-        return value
-    steps = (value / rounding.step).to_integral_value(rounding=_MODES[rounding.mode])
-    return steps * rounding.step
+    with localcontext(EXACT):
+        value = unit.per_scale(cost * markup)
+        if rounding is None:
+            return value
+        steps, rest = divmod(value, rounding.step)
+        if _rounds_up(rounding.mode, steps, rest * 2, rounding.step):
+            steps += 1
+        return steps * rounding.step
+
+
+def _rounds_up(mode: str, steps: Decimal, twice_rest: Decimal, step: Decimal) -> bool:
+    """Whether a non-negative value of ``steps`` whole steps and a rest goes up a step."""
+    if twice_rest == 0:
+        return False
+    match mode:
+        case "up":
+            return True
+        case "half_up":
+            return twice_rest >= step
+        case "half_even":
+            return twice_rest > step or (twice_rest == step and steps % 2 == 1)
+    return False  # down
 
 
 def price_models(

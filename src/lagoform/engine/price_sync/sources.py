@@ -30,14 +30,24 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import (
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
 from typing import Any, Literal
 
 from lagoform.catalog.diagnose import suggest
+from lagoform.catalog.numbers import extent_problem
 from lagoform.errors import Problem
 from lagoform.model.units import parse_unit
 
 __all__ = [
+    "EXACT",
     "PRICE_CLASSES",
     "SOURCES",
     "ModelCosts",
@@ -79,6 +89,9 @@ _OPENROUTER = {
     "reasoning": "internal_reasoning",
     "audio_input": "audio",
 }
+# Room for the exact result of arithmetic on bounded numbers (40 digits each, catalog.numbers);
+# an operation that would still have to round raises ``Inexact`` instead of losing a digit.
+EXACT = Context(prec=200, traps=[Inexact, InvalidOperation, DivisionByZero, Overflow])
 _SHAPES = {"litellm": "a LiteLLM", "openrouter": "an OpenRouter", "csv": "a CSV"}
 _EXTRAS_OF_INPUT = ("cache_read", "cache_write", "audio_input")
 LITELLM_DOC_ENTRY = "sample_spec"
@@ -216,6 +229,11 @@ def _read_costs(
         if entry.get(key) is None:
             continue
         cost = _cost(entry[key])
+        bound = extent_problem(cost) if cost is not None else None
+        if bound:
+            problems.add(f"{where}: {key}: {bound}", line)
+            ok = False
+            continue
         if cost is None or cost < 0:
             problems.add(
                 f"{where}: {key}: expected a price per token (a number ≥ 0), got "
@@ -353,6 +371,10 @@ def _csv_costs(
         if not written:
             continue
         cost = _cost(written)
+        bound = extent_problem(cost) if cost is not None else None
+        if bound:
+            problems.cell(f"{name}: {bound}", line, header.index(name))
+            return None
         if cost is None or cost < 0:
             problems.cell(
                 f"{name}: expected a price (a number ≥ 0), got {written!r}",
@@ -360,7 +382,16 @@ def _csv_costs(
                 header.index(name),
             )
             return None
-        costs[name] = cost / scale
+        try:
+            with localcontext(EXACT):
+                costs[name] = cost / scale
+        except Inexact:
+            problems.cell(
+                f"{name}: {written} per {cells['per']} is not an exact price per token",
+                line,
+                header.index(name),
+            )
+            return None
     return costs
 
 

@@ -13,7 +13,7 @@ import fnmatch
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, Inexact, localcontext
 from pathlib import Path
 
 from ruamel.yaml.comments import CommentedSeq
@@ -34,7 +34,7 @@ from lagoform.engine.price_sync.catalog_edit import (
 )
 from lagoform.engine.price_sync.compute import Priced, price_models, rounding_unit
 from lagoform.engine.price_sync.settings import SyncSettings, Target, location
-from lagoform.engine.price_sync.sources import PriceList
+from lagoform.engine.price_sync.sources import EXACT, PriceList
 from lagoform.errors import CatalogError, Problem
 from lagoform.model.filters import filter_key
 from lagoform.model.units import Unit, parse_unit
@@ -217,8 +217,20 @@ def _write_prices(
                         PriceChange(label, model, token_type.label(), old, None, shown)
                     )
                 continue
-            new = (unit or ONE).per_scale(from_unit.per_unit(priced[model].prices[type_index]))
-            problem = (unit or ONE).problem(new)
+            try:
+                with localcontext(EXACT):
+                    new = (unit or ONE).per_scale(
+                        from_unit.per_unit(priced[model].prices[type_index])
+                    )
+                problem = (unit or ONE).problem(new)
+            except Inexact:
+                new, problem = (
+                    Decimal(0),
+                    (
+                        f"{priced[model].prices[type_index]} per {from_unit} is not an exact price "
+                        f"per {unit or ONE}"
+                    ),
+                )
             if problem:
                 problems.append(
                     location(data, "write_to", index).problem(
