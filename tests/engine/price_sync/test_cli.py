@@ -182,6 +182,16 @@ def test_a_retired_model_back_in_the_list_is_taken_off_the_remove_list(tmp_path:
     assert "+ model o3: back in the list (taken off remove.filter_values)" in back.output
     metrics = (project / "catalog" / "metrics.yaml").read_text()
     assert "values: {model: [gpt-4o]}" in metrics
+    # gpt-4o back too: the remove list it was alone on goes
+    (tmp_path / "with.json").write_text(
+        json.dumps({**snapshot, "gpt-4o": {**snapshot["o3"], "litellm_provider": "openai"}})
+    )
+    both = sync(project, "--from", str(tmp_path / "with.json"))
+    assert both.exit_code == 0, both.output
+    assert "+ model gpt-4o: back in the list (taken off remove.filter_values)" in both.output
+    metrics = (project / "catalog" / "metrics.yaml").read_text()
+    assert "remove" not in metrics
+    assert metrics.endswith("token_type: [input, cached_input, cache_write, output, reasoning]\n")
 
 
 @pytest.mark.parametrize(

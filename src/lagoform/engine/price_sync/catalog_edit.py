@@ -141,13 +141,14 @@ def retire_models(
 
 
 def unretire(files: Files, metric: str, model_key: str, models: set[str]) -> None:
-    """``models`` taken off every ``remove.filter_values`` entry of ``metric``."""
+    """``models`` taken off every ``remove.filter_values`` entry of ``metric`` (an entry, list or
+    ``remove:`` left empty goes too)."""
     for relative in files.catalog_files():
         data = files[relative]
         remove = data.get("remove") if isinstance(data, dict) else None
-        entries = remove.get("filter_values") if isinstance(remove, dict) else None
-        if not isinstance(entries, list):
+        if not isinstance(remove, dict) or not isinstance(remove.get("filter_values"), list):
             continue
+        entries = remove["filter_values"]
         for index in range(len(entries) - 1, -1, -1):
             entry = entries[index]
             values = entry.get("values") if isinstance(entry, dict) else None
@@ -164,6 +165,10 @@ def unretire(files: Files, metric: str, model_key: str, models: set[str]) -> Non
                 del values[model_key]
             if not values:
                 del entries[index]
+        if not entries:
+            del remove["filter_values"]
+        if not remove:
+            del data["remove"]
 
 
 def node_of(files: Files, relative: str, key: str, code: str) -> CommentedMap | None:

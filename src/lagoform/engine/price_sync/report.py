@@ -41,7 +41,8 @@ def sync_text(result: SyncResult, *, wrote: bool) -> str:
     for item in result.changes:
         by_model[item.model].append(item)
     many = len({c.target for c in result.changes}) > 1
-    lines = [f"Price list {result.snapshot} ({result.source}): {result.selected} models selected."]
+    chosen = f"{result.selected} model{'s' if result.selected != 1 else ''} selected"
+    lines = [f"Price list {result.snapshot} ({result.source}): {chosen}."]
     for model in sorted({*by_model, *result.restored}):
         if model in result.added:
             head = f"+ model {model}: added"
