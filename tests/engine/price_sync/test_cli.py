@@ -355,3 +355,57 @@ def test_a_result_the_catalog_would_refuse_is_not_written(tmp_path: Path) -> Non
         "written); nothing was written"
     )
     assert _texts(project) == before
+
+
+def test_a_token_type_can_go_to_its_own_targets(tmp_path: Path) -> None:
+    project = project_copy(tmp_path)
+    (project / "prices.yaml").write_text("""\
+metric: llm_tokens
+write_to: [{price_table: llm_list}]
+token_types:
+  - {price: input, values: {token_type: input}}
+  - {price: output, values: {token_type: output}}
+  - price: reasoning
+    values: {token_type: reasoning}
+    write_to: [{plan: team, charge: tokens}]
+models: [{provider: openai, model: o3}]
+markup: 1.3
+rounding: {step: 0.01, per: 1M tokens}
+""")
+    result = sync(project, "--from", str(LITELLM), "--format", "json")
+    assert result.exit_code == 0, result.output
+    changes = {(c["target"], c["token_type"]) for c in json.loads(result.output)["changes"]}
+    assert changes == {
+        ("price table llm_list", "token_type=input"),
+        ("price table llm_list", "token_type=output"),
+        ("plan team charge tokens", "token_type=reasoning"),
+    }
+    plans = (project / "catalog" / "plans.yaml").read_text()
+    assert (
+        "- values: {model: o3, token_type: reasoning}\n            properties: {amount: 0.0104}"
+        in (plans)
+    )
+    assert "model: o3, token_type: input" not in plans
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (
+            "metric: llm_tokens\ntoken_types:\n  - {price: input, values: {token_type: input}}\n"
+            "models: [{}]\n",
+            "prices.yaml:1:1: say where the prices go: write_to (here, or on every token type)",
+        ),
+        (
+            "metric: llm_tokens\ntoken_types:\n  - price: input\n    values: {token_type: input}\n"
+            "    write_to: [{price_table: llm_list}, {plan: pro, charge: token}]\nmodels: [{}]\n",
+            "prices.yaml:5:41: plan 'pro' has no charge 'token' (did you mean 'tokens'?)",
+        ),
+    ],
+)
+def test_where_the_prices_go_is_checked(tmp_path: Path, settings: str, expected: str) -> None:
+    project = project_copy(tmp_path)
+    (project / "prices.yaml").write_text(settings)
+    result = sync(project, "--from", str(LITELLM))
+    assert result.exit_code == 1
+    assert expected in result.output, result.output

@@ -32,12 +32,36 @@ PriceClass = Literal[
 assert set(PriceClass.__args__) == set(PRICE_CLASSES)  # type: ignore[attr-defined]
 
 
+class Target(CatalogModel):
+    """Where the prices are written: a price table, or one charge of a plan."""
+
+    price_table: Code | None = None
+    plan: Code | None = None
+    charge: Code | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Target:
+        if (self.price_table is None) == (self.plan is None):
+            raise ValueError("give either price_table, or plan and charge")
+        if (self.plan is None) != (self.charge is None):
+            raise ValueError("a plan target names its charge too (plan: pro, charge: tokens)")
+        return self
+
+    def label(self) -> str:
+        if self.price_table is not None:
+            return f"price table {self.price_table}"
+        return f"plan {self.plan} charge {self.charge}"
+
+
 class TokenType(CatalogModel):
     """One price of the source, written as the filter entry with these values (plus the model)."""
 
     price: PriceClass = Field(description="The source's price class.")
     values: dict[Text, Text] = Field(
         min_length=1, description="Filter key -> value of the entry (the model key is added)."
+    )
+    write_to: tuple[Target, ...] | None = Field(
+        default=None, min_length=1, description="Where this type's prices go (default: all's)."
     )
 
     def label(self) -> str:
@@ -83,32 +107,11 @@ class Rounding(CatalogModel):
     mode: Literal["up", "down", "half_up", "half_even"] = "up"
 
 
-class Target(CatalogModel):
-    """Where the prices are written: a price table, or one charge of a plan."""
-
-    price_table: Code | None = None
-    plan: Code | None = None
-    charge: Code | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> Target:
-        if (self.price_table is None) == (self.plan is None):
-            raise ValueError("give either price_table, or plan and charge")
-        if (self.plan is None) != (self.charge is None):
-            raise ValueError("a plan target names its charge too (plan: pro, charge: tokens)")
-        return self
-
-    def label(self) -> str:
-        if self.price_table is not None:
-            return f"price table {self.price_table}"
-        return f"plan {self.plan} charge {self.charge}"
-
-
 class SyncSettings(CatalogModel):
     source: SourceName | None = Field(default=None, description="Default for --source.")
     metric: Code = Field(description="The metric whose filter lists the models.")
     model_key: Text = Field(default="model", description="Its filter key naming the model.")
-    write_to: tuple[Target, ...] = Field(min_length=1)
+    write_to: tuple[Target, ...] = Field(default=(), description="Where the prices go.")
     token_types: tuple[TokenType, ...] = Field(min_length=1)
     models: tuple[ModelRule, ...] = Field(min_length=1, description="Models sold (first wins).")
     exclude: tuple[Text, ...] = Field(default=(), description="Model id patterns left out.")
@@ -123,6 +126,29 @@ class SyncSettings(CatalogModel):
     @classmethod
     def _listed(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _targets(self) -> SyncSettings:
+        if not self.write_to and any(t.write_to is None for t in self.token_types):
+            raise ValueError("say where the prices go: write_to (here, or on every token type)")
+        return self
+
+    def targets(self) -> list[tuple[Target, tuple[Any, ...], list[int]]]:
+        """Each target once: where it is written in the settings, and the indexes of the token
+        types it takes."""
+        out: dict[Target, tuple[tuple[Any, ...], list[int]]] = {}
+        for index, token_type in enumerate(self.token_types):
+            found: list[tuple[Target, tuple[Any, ...]]]
+            if token_type.write_to is None:
+                found = [(t, ("write_to", i)) for i, t in enumerate(self.write_to)]
+            else:
+                found = [
+                    (t, ("token_types", index, "write_to", i))
+                    for i, t in enumerate(token_type.write_to)
+                ]
+            for target, path in found:
+                out.setdefault(target, (path, []))[1].append(index)
+        return [(target, path, types) for target, (path, types) in out.items()]
 
     def rule_for(self, provider: str, model: str) -> ModelRule | None:
         if any(fnmatch.fnmatchcase(model, pattern) for pattern in self.exclude):
@@ -202,10 +228,10 @@ def check_settings(settings: SyncSettings, data: LocDict, project: Project) -> l
         if identity in seen:
             at(("token_types", index), f"the same values as token_types[{seen[identity]}]")
         seen.setdefault(identity, index)
-    for index, target in enumerate(settings.write_to):
+    for target, path, _ in settings.targets():
         problem = _target_problem(target, project, metric.code)
         if problem is not None:
-            at(("write_to", index), *problem)
+            at(path, *problem)
     return problems
 
 

@@ -21,7 +21,7 @@ from ruamel.yaml.comments import CommentedSeq
 from lagoform.catalog import ChargeFilter, Project, load_project
 from lagoform.catalog.models_charge import StandardProperties, unit_of
 from lagoform.catalog.yaml_edit import item_of
-from lagoform.catalog.yamlsrc import LocDict
+from lagoform.catalog.yamlsrc import LocDict, SourceLocation
 from lagoform.engine.price_sync.catalog_edit import (
     Files,
     add_entry,
@@ -102,7 +102,8 @@ def sync_prices(
         )
     files = Files(project.root)
     targets = [
-        _resolve(files, project, t, data, i, problems) for i, t in enumerate(settings.write_to)
+        (_resolve(files, project, target, location(data, *path), problems), path, types)
+        for target, path, types in settings.targets()
     ]
     if problems:
         raise CatalogError(problems)
@@ -120,9 +121,10 @@ def sync_prices(
     result.added = sorted(set(priced) - set(listed))
     result.removed = sorted(managed - set(priced) - retired)
     result.restored = sorted(retired & set(priced))
-    for index, target in enumerate(targets):
+    for target, path, types in targets:
         if target is not None:
-            _write_prices(result, settings, data, index, target, priced, problems)
+            where = location(data, *path)
+            _write_prices(result, settings, where, target, types, priced, problems)
     if problems:
         raise CatalogError(problems)
     metric_file = _file_of(project, "billable_metric", settings.metric)
@@ -150,14 +152,8 @@ def _file_of(project: Project, kind: str, code: str) -> str:
 
 
 def _resolve(
-    files: Files,
-    project: Project,
-    target: Target,
-    data: LocDict,
-    index: int,
-    problems: list[Problem],
+    files: Files, project: Project, target: Target, where: SourceLocation, problems: list[Problem]
 ) -> _Target | None:
-    where = location(data, "write_to", index)
     if target.price_table is not None:
         code = target.price_table
         table = next(t for t in project.catalog.price_tables if t.code == code)
@@ -193,9 +189,9 @@ def _resolve(
 def _write_prices(
     result: SyncResult,
     settings: SyncSettings,
-    data: LocDict,
-    index: int,
+    where: SourceLocation,
     target: _Target,
+    types: list[int],
     priced: dict[str, Priced],
     problems: list[Problem],
 ) -> None:
@@ -204,7 +200,8 @@ def _write_prices(
     key = settings.model_key
     entries = sync_entries(target.filters, key)
     for model in sorted(priced):
-        for type_index, token_type in enumerate(settings.token_types):
+        for type_index in types:
+            token_type = settings.token_types[type_index]
             values = {key: model, **token_type.values}
             identity = filter_key(values)
             existing = target.written.get(identity) if identity in entries else None
@@ -233,7 +230,7 @@ def _write_prices(
                 )
             if problem:
                 problems.append(
-                    location(data, "write_to", index).problem(
+                    where.problem(
                         f"{model} {token_type.label()}: {problem}",
                         "round to a coarser step (rounding.step), or write a smaller unit in "
                         "the target's per:",
