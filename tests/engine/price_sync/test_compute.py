@@ -9,7 +9,7 @@ import pytest
 from lagoform.catalog.yamlsrc import LocDict, parse_yaml
 from lagoform.engine.price_sync.compute import list_price, price_models
 from lagoform.engine.price_sync.settings import Rounding, SyncSettings
-from lagoform.engine.price_sync.sources import ModelCosts, PriceList
+from lagoform.engine.price_sync.snapshot import ModelCosts, PriceList
 
 CENT_PER_1M = Rounding(step=Decimal("0.01"), per="1M tokens", mode="up")
 

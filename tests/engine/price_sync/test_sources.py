@@ -8,13 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from lagoform.engine.price_sync.sources import (
-    detect,
-    parse_csv,
-    parse_litellm,
-    parse_openrouter,
-    read_price_list,
-)
+from lagoform.engine.price_sync.csv_list import parse_csv
+from lagoform.engine.price_sync.json_lists import parse_litellm, parse_openrouter
+from lagoform.engine.price_sync.sources import detect, read_price_list
 from tests.engine.price_sync.helpers import CSV, LITELLM, OPENROUTER
 
 
@@ -117,18 +113,19 @@ def test_the_shape_is_recognised() -> None:
             '{\n "sample_spec": {},\n "gpt-5": {"litellm_provider": "openai",\n'
             '  "input_cost_per_token": "cheap"}}',
             "litellm",
-            "snap.json:3: model 'gpt-5': input_cost_per_token: expected a price per token "
+            "snap.json:3: model 'gpt-5': input_cost_per_token: expected a price "
             '(a number ≥ 0), got "cheap"',
         ),
         (
             '{"gpt-5": {"litellm_provider": "openai", "output_cost_per_token": -1e-06}}',
             None,
-            "snap.json:1: model 'gpt-5': output_cost_per_token: expected a price per token",
+            "snap.json:1: model 'gpt-5': output_cost_per_token: expected a price (a number ≥ 0), "
+            "got -0.000001",
         ),
         (
             '{"data": [\n {"id": "a/b",\n  "pricing": {"prompt": "x", "completion": "1"}}]}',
             "openrouter",
-            "snap.json:2: model 'a/b': pricing: prompt: expected a price per token",
+            "snap.json:2: model 'a/b': pricing: prompt: expected a price (a number ≥ 0), got \"x\"",
         ),
         (
             '{"data": [{"name": "no id"}]}',

@@ -11,7 +11,8 @@ from __future__ import annotations
 from lagoform.engine.price_sync.fetch import read_snapshot
 from lagoform.engine.price_sync.report import sync_json, sync_text
 from lagoform.engine.price_sync.settings import CONFIG_FILE, SyncSettings, load_settings
-from lagoform.engine.price_sync.sources import SOURCES, PriceList, read_price_list
+from lagoform.engine.price_sync.snapshot import SOURCES, PriceList
+from lagoform.engine.price_sync.sources import read_price_list
 from lagoform.engine.price_sync.sync import (
     PriceChange,
     SyncResult,

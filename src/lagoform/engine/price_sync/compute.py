@@ -17,7 +17,7 @@ from decimal import Decimal, localcontext
 from lagoform.catalog.money import decimal_text
 from lagoform.catalog.yamlsrc import LocDict
 from lagoform.engine.price_sync.settings import Rounding, SyncSettings, location
-from lagoform.engine.price_sync.sources import EXACT, ModelCosts, PriceList
+from lagoform.engine.price_sync.snapshot import EXACT, ModelCosts, PriceList
 from lagoform.errors import Problem
 from lagoform.model.units import Unit, parse_unit
 

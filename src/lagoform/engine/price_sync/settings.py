@@ -20,7 +20,7 @@ from lagoform.catalog.models_base import CatalogModel, Code, Text
 from lagoform.catalog.models_charge import UnitText
 from lagoform.catalog.yamlguard import read_yaml_file
 from lagoform.catalog.yamlsrc import LocDict, SourceLocation, parse_yaml
-from lagoform.engine.price_sync.sources import PRICE_CLASSES, SourceName
+from lagoform.engine.price_sync.snapshot import PRICE_CLASSES, SourceName
 from lagoform.errors import CatalogError, ConfigError, Problem
 
 __all__ = ["CONFIG_FILE", "Counting", "ModelRule", "SyncSettings", "Target", "load_settings"]

@@ -34,7 +34,7 @@ from lagoform.engine.price_sync.catalog_edit import (
 )
 from lagoform.engine.price_sync.compute import Priced, price_models, rounding_unit
 from lagoform.engine.price_sync.settings import SyncSettings, Target, location
-from lagoform.engine.price_sync.sources import EXACT, PriceList
+from lagoform.engine.price_sync.snapshot import EXACT, PriceList
 from lagoform.errors import CatalogError, Problem
 from lagoform.model.filters import filter_key
 from lagoform.model.units import Unit, parse_unit
