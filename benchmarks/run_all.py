@@ -27,6 +27,7 @@ BENCHMARKS = (
     "dispatch_throughput",
     "dispatch_memory",
     "price_tables",
+    "price_sync",
 )
 
 

@@ -9,7 +9,8 @@ owns the single place where an error becomes an exit code:
 1     any error: invalid YAML or lagoform.yaml, a usage error (unknown option or
       command, bad value), Lago refused or unreachable, a stale or blocked plan,
       a failed apply, an audit sink that refused a record
-2     ``plan --detailed-exitcode`` only: changes pending (never anything else)
+2     changes pending (never anything else): ``plan --detailed-exitcode``,
+      ``prices sync --check``
 130   interrupted (Ctrl-C)
 ====  ==========================================================================
 
@@ -113,7 +114,8 @@ class LagoformGroup(click.Group):
 
 EPILOG = """\b
 Exit codes: 0 ok (plan --detailed-exitcode: no changes), 1 error (usage errors
-included), 2 changes pending (plan --detailed-exitcode only), 130 interrupted.
+included), 2 changes pending (plan --detailed-exitcode, prices sync --check),
+130 interrupted.
 Colour: off with --no-color, NO_COLOR=1, TERM=dumb, or when not a terminal.
 Shell completion: eval "$(_LAGOFORM_COMPLETE=bash_source lagoform)" (docs/cli.md)."""
 

@@ -30,3 +30,6 @@ def register(root: click.Group) -> None:
     from lagoform.cli.impact import impact_command
 
     root.add_command(impact_command)
+    from lagoform.cli.prices import prices
+
+    root.add_command(prices)
