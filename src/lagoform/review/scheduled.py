@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from lagoform.engine.findings import Finding
 from lagoform.engine.render import money as fmt
 from lagoform.engine.scheduled import Notified, PriceStep, ScheduledChange
 from lagoform.review.model import Review
@@ -47,6 +48,13 @@ def _who(people: tuple[Notified, ...]) -> Iterator[str]:
         yield f"and {len(people) - MAX_NAMED} more"
 
 
+def _findings(review: Review, change: ScheduledChange) -> list[Finding]:
+    """The notice findings of ``change`` (``engine.scheduled``), shown beside it: the plan's
+    own findings block is only rendered when something is pending."""
+    mine = f"notice:{change.plan}:{change.effective.isoformat()}"
+    return [f for f in review.plan.findings if f.id == mine]
+
+
 def scheduled_text(review: Review) -> str:
     """The terminal section ("" when nothing is scheduled ahead)."""
     schedule = review.scheduled
@@ -70,6 +78,10 @@ def scheduled_text(review: Review) -> str:
         who = ", ".join(_who(change.notified)) or "no current subscriber"
         lines.append(f"      customers to notify ({len(change.notified)}): {who}")
         lines.append(f"      written at {', '.join(change.where)}")
+        for finding in _findings(review, change):
+            state = "acknowledged" if finding.acknowledged else "apply refuses it"
+            lines.append(f"      ! {finding.id} ({state}): {finding.message}")
+            lines.append(f"        way out: {finding.way_out}")
     return "\n".join(lines) + "\n"
 
 
@@ -117,6 +129,14 @@ def scheduled_markdown(review: Review) -> str:
                 )
                 + " |"
             )
+    for change in schedule.upcoming:
+        for finding in _findings(review, change):
+            state = "acknowledged" if finding.acknowledged else "apply refuses it"
+            out += [
+                "",
+                f"> [!CAUTION]\n> **Too little notice** (`{finding.id}`, {state}): "
+                f"{_cell(finding.message)}. **Instead:** {_cell(finding.way_out)}",
+            ]
     reasons = [(c, r) for c in schedule.upcoming for r in c.reasons]
     if reasons:
         out.append("")
