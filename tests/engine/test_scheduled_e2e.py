@@ -192,3 +192,19 @@ def test_pull_request_comment_names_the_date_and_the_customers(
     assert "0.000008 per unit" in text
     assert "Yearly price review" in text
     assert sandbox_server.api_key not in text
+
+
+def test_the_sandbox_date_header_follows_its_clock(sandbox_server: SandboxServer) -> None:
+    """Lagoform reads the target's day from the Date header; the sandbox's answers carry one
+    from its own clock (one header, not uvicorn's too), moved by the clock control."""
+    response = httpx.get(
+        f"{sandbox_server.url}/api/v1/plans",
+        headers={"Authorization": f"Bearer {sandbox_server.api_key}"},
+        timeout=10,
+    )
+    assert len(response.headers.get_list("date")) == 1
+    start = parsedate_to_datetime(response.headers["date"])
+    assert abs((start - dt.datetime.now(dt.UTC)).total_seconds()) < 120
+    sandbox_server.advance_clock(3 * DAY)
+    moved = parsedate_to_datetime(httpx.get(f"{sandbox_server.url}/health").headers["date"])
+    assert 3 * DAY - 120 < (moved - start).total_seconds() < 3 * DAY + 120

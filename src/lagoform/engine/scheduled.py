@@ -387,14 +387,29 @@ def effective_date(schedule: Schedule | None, ref: str, path: Sequence[str] = ()
 
 def beyond_due(plan: Plan, schedule: Schedule | None) -> list[ObjectChange]:
     """The pending changes of ``plan`` that no scheduled price in force explains (anything but
-    a due price: drift, an unmerged edit). The scheduled run applies only when this is empty."""
+    a due price: drift, an unmerged edit). A due price of a plan also re-prices the copies of
+    the plan apply keeps for subscriptions with negotiated prices (``overrides.<the same
+    path>``): those are explained too. The scheduled run applies only when this is empty."""
     out = []
     for change in plan.pending():
-        explained = change.kind == "plan" and change.action == "update"
-        for field in change.changes if explained else ():
-            when = effective_date(schedule, change.ref, field.path)
-            if when is None or schedule is None or when > schedule.today:
-                explained = False
-        if not explained:
+        if not (change.action == "update" and _explained(change, schedule)):
             out.append(change)
     return out
+
+
+def _explained(change: ObjectChange, schedule: Schedule | None) -> bool:
+    if schedule is None or not change.changes:
+        return False
+    if change.kind == "plan":
+        ref, strip = change.ref, 0
+    elif change.kind == "subscription" and change.move is None:
+        ref, strip = f"plan:{(change.body or {}).get('plan_code')}", 1
+    else:
+        return False
+    for field in change.changes:
+        if strip and field.path[:1] != ("overrides",):
+            return False
+        when = effective_date(schedule, ref, field.path[strip:])
+        if when is None or when > schedule.today:
+            return False
+    return True
