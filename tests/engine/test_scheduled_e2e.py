@@ -82,7 +82,14 @@ def test_scheduled_price_waits_for_its_date_then_apply_applies_it(
     assert eve.exit_code == 0, eve.output
     assert "Scheduled price changes (1)" in eve.output
 
+    quiet = http(sandbox_server, project, "impact")
+    assert "No subscription's pricing changes" in quiet.output, quiet.output
+
     sandbox_server.advance_clock(1 * DAY)  # its day (by the target's clock, not this one's)
+    priced = http(sandbox_server, project, "impact")  # prices in force today: the new fee
+    assert priced.exit_code == 0, priced.output
+    assert "No subscription's pricing changes" not in priced.output
+    assert "acme-labs" in priced.output or "Acme Labs" in priced.output
     due = http(sandbox_server, project, "plan", "--detailed-exitcode")
     assert due.exit_code == 2, due.output
     assert "plan pro_monthly" in due.output and "119.00 USD" in due.output

@@ -49,6 +49,7 @@ __all__ = [
     "Scheduling",
     "beyond_due",
     "effective_date",
+    "in_force",
     "plan_schedule",
     "target_today",
     "today_of",
@@ -169,6 +170,16 @@ def today_of(date_header: str | None, *, fallback: dt.datetime | None = None) ->
 def target_today(client: Any) -> dt.date:
     """Today at the target: the ``Date`` of the last answer ``client`` (a ``LagoClient``) got."""
     return today_of(getattr(getattr(client, "core", None), "server_date", None))
+
+
+def in_force(project: Project, client: Any) -> Project:
+    """``project`` with the scheduled prices due by the target's clock folded in, for commands
+    that price without a plan (``lagoform impact``); one light read when nothing was read yet."""
+    if not has_schedule(project):
+        return project
+    if getattr(getattr(client, "core", None), "server_date", None) is None:
+        client.get("/billable_metrics", {"per_page": 1})  # any answer carries the Date header
+    return as_of(project, target_today(client))
 
 
 # -- the schedule ------------------------------------------------------------------------------
