@@ -86,6 +86,10 @@ def test_scheduled_run_applies_a_due_price_and_nothing_else(
     assert mine and log[-len(mine) :] == mine  # this run's records, all by the scheduled run
     # the plan, and the copy apply keeps at the catalog's prices for the negotiating tenant
     assert {r["object_key"] for r in mine} == {"pro_monthly", "globex-main"}
+    # the saved plan is the catalog of its day: the override facts reach the audit records
+    assert "not the one this plan was made from" not in due.stdout + due.stderr
+    copy = [r for r in mine if r["object_key"] == "globex-main"]
+    assert "MSA-2026-014" in json.dumps(copy)
     assert len(_bot_comments(github)) == 1  # no pull request to comment on
 
     # an edit nobody merged yet (or a hand edit in Lago) is not the scheduled run's to apply
