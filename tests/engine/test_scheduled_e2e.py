@@ -49,6 +49,14 @@ def schedule_fee(project: Path, effective: dt.date, notice: str | None = None) -
     )
 
 
+def applied(tmp_path: Path, server: SandboxServer) -> tuple[Path, dt.date]:
+    """The example project, applied to the sandbox; and the sandbox's day."""
+    project = example_project(tmp_path)
+    result = http(server, project, "apply", "--auto-approve")
+    assert result.exit_code == 0, result.output
+    return project, server_today(server)
+
+
 def fee_cents(server: SandboxServer, code: str = "pro_monthly") -> int:
     return int(lago(server, "GET", f"/plans/{code}")["plan"]["amount_cents"])
 
@@ -56,9 +64,7 @@ def fee_cents(server: SandboxServer, code: str = "pro_monthly") -> int:
 def test_scheduled_price_waits_for_its_date_then_apply_applies_it(
     tmp_path: Path, sandbox_server: SandboxServer
 ) -> None:
-    project = example_project(tmp_path)
-    assert http(sandbox_server, project, "apply", "--auto-approve").exit_code == 0
-    today = server_today(sandbox_server)
+    project, today = applied(tmp_path, sandbox_server)
     effective = today + dt.timedelta(days=10)
     schedule_fee(project, effective, notice="7 days")
 
@@ -72,9 +78,9 @@ def test_scheduled_price_waits_for_its_date_then_apply_applies_it(
     assert "reason: Yearly price review" in before.output
     # the variant writes its own amount: it does not inherit the parent's scheduled fees
     assert "plan pro_annual" not in before.output
-    applied = http(sandbox_server, project, "apply", "--auto-approve")
-    assert applied.exit_code == 0, applied.output
-    assert "Nothing to apply." in applied.output
+    nothing = http(sandbox_server, project, "apply", "--auto-approve")
+    assert nothing.exit_code == 0, nothing.output
+    assert "Nothing to apply." in nothing.output
     assert fee_cents(sandbox_server) == 9900
 
     sandbox_server.advance_clock(9 * DAY)  # the day before: still scheduled
@@ -107,9 +113,7 @@ def test_scheduled_price_waits_for_its_date_then_apply_applies_it(
 def test_too_short_notice_is_a_finding_apply_refuses(
     tmp_path: Path, sandbox_server: SandboxServer
 ) -> None:
-    project = example_project(tmp_path)
-    assert http(sandbox_server, project, "apply", "--auto-approve").exit_code == 0
-    today = server_today(sandbox_server)
+    project, today = applied(tmp_path, sandbox_server)
     effective = today + dt.timedelta(days=10)
     schedule_fee(project, effective, notice="30 days")
     # something else pending too, so apply has work it must refuse
@@ -122,8 +126,9 @@ def test_too_short_notice_is_a_finding_apply_refuses(
     findings = {f["id"]: f for f in review["plan"]["findings"]}
     assert findings[finding_id]["severity"] == "error"
     notify_by = (effective - dt.timedelta(days=30)).isoformat()
-    assert f"told by {notify_by}, before today ({today.isoformat()})" in (
-        findings[finding_id]["message"]
+    assert (
+        f"told by {notify_by}, before today ({today.isoformat()})"
+        in (findings[finding_id]["message"])
     )
     assert "Acme Labs" in findings[finding_id]["message"]
     later = (today + dt.timedelta(days=30)).isoformat()
@@ -134,9 +139,7 @@ def test_too_short_notice_is_a_finding_apply_refuses(
     assert finding_id in refused.output
     assert lago(sandbox_server, "GET", "/plans/pro_monthly")["plan"]["name"] == "Pro"
 
-    accepted = http(
-        sandbox_server, project, "apply", "--auto-approve", "--acknowledge", finding_id
-    )
+    accepted = http(sandbox_server, project, "apply", "--auto-approve", "--acknowledge", finding_id)
     assert accepted.exit_code == 0, accepted.output
     assert lago(sandbox_server, "GET", "/plans/pro_monthly")["plan"]["name"] == "Pro (2027)"
     assert fee_cents(sandbox_server) == 9900  # the scheduled fee still waits for its date
@@ -145,9 +148,7 @@ def test_too_short_notice_is_a_finding_apply_refuses(
 def test_enough_notice_is_no_finding_and_a_cut_needs_none(
     tmp_path: Path, sandbox_server: SandboxServer
 ) -> None:
-    project = example_project(tmp_path)
-    assert http(sandbox_server, project, "apply", "--auto-approve").exit_code == 0
-    today = server_today(sandbox_server)
+    project, today = applied(tmp_path, sandbox_server)
     schedule_fee(project, today + dt.timedelta(days=30), notice="30 days")  # told today: fine
     planned = http(sandbox_server, project, "plan", "--format", "json")
     assert json.loads(planned.output[planned.output.index("{") :])["plan"]["findings"] == []
@@ -170,9 +171,8 @@ def test_enough_notice_is_no_finding_and_a_cut_needs_none(
 def test_pull_request_comment_names_the_date_and_the_customers(
     tmp_path: Path, sandbox_server: SandboxServer
 ) -> None:
-    project = example_project(tmp_path)
-    assert http(sandbox_server, project, "apply", "--auto-approve").exit_code == 0
-    effective = server_today(sandbox_server) + dt.timedelta(days=45)
+    project, today = applied(tmp_path, sandbox_server)
+    effective = today + dt.timedelta(days=45)
     schedule_fee(project, effective, notice="1 month")
     edit(
         project,

@@ -10,17 +10,22 @@ sees ``scheduled:``. Pure.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from lagoform.catalog.lago_form import filter_values_body
-from lagoform.catalog.models_charge import Charge, ChargeFilter
+from lagoform.catalog.models_base import CatalogModel
+from lagoform.catalog.models_charge import Charge
 from lagoform.catalog.models_plan import BillingPlan
+from lagoform.catalog.models_schedule import ScheduledEntry
 from lagoform.catalog.project import Project
 from lagoform.catalog.yamlsrc import SourceLocation
 from lagoform.model.filters import filter_key
 
 __all__ = ["Entry", "as_of", "entries", "has_schedule"]
+
+M = TypeVar("M", bound=CatalogModel)
 
 
 @dataclass(frozen=True)
@@ -112,33 +117,34 @@ def as_of(project: Project, day: dt.date) -> Project:
 def _plan_as_of(plan: BillingPlan, day: dt.date) -> BillingPlan:
     if not _plan_has(plan):
         return plan
-    update: dict[str, Any] = {}
-    for fee in sorted(plan.scheduled, key=lambda e: e.effective):
-        if fee.effective <= day:
-            update["amount"] = fee.amount
+    update = _due(plan.scheduled, day, ("amount",))
     charges = tuple(_charge_as_of(c, day) for c in plan.charges)
-    if any(new is not old for new, old in zip(charges, plan.charges, strict=True)):
-        update["charges"] = charges
-    return plan.model_copy(update=update) if update else plan
+    return _updated(plan, update, "charges", charges, plan.charges)
 
 
 def _charge_as_of(charge: Charge, day: dt.date) -> Charge:
+    update = _due(charge.scheduled, day, ("properties", "min_amount"))
+    filters = tuple(
+        _updated(f, _due(f.scheduled, day, ("properties",)), "filters", (), ())
+        for f in charge.filters
+    )
+    return _updated(charge, update, "filters", filters, charge.filters)
+
+
+def _due(entries: Sequence[ScheduledEntry], day: dt.date, fields: Sequence[str]) -> dict[str, Any]:
+    """The fields the entries due on ``day`` set, the latest date winning field by field."""
     update: dict[str, Any] = {}
-    for price in sorted(charge.scheduled, key=lambda e: e.effective):
-        if price.effective <= day:
-            if price.properties is not None:
-                update["properties"] = price.properties
-            if price.min_amount is not None:
-                update["min_amount"] = price.min_amount
-    filters = tuple(_filter_as_of(f, day) for f in charge.filters)
-    if any(new is not old for new, old in zip(filters, charge.filters, strict=True)):
-        update["filters"] = filters
-    return charge.model_copy(update=update) if update else charge
+    for entry in sorted(entries, key=lambda e: e.effective):
+        if entry.effective <= day:
+            update.update({f: v for f in fields if (v := getattr(entry, f, None)) is not None})
+    return update
 
 
-def _filter_as_of(charge_filter: ChargeFilter, day: dt.date) -> ChargeFilter:
-    due = [e for e in charge_filter.scheduled if e.effective <= day]
-    if not due:
-        return charge_filter
-    latest = max(due, key=lambda e: e.effective)
-    return charge_filter.model_copy(update={"properties": latest.properties})
+def _updated(
+    model: M, update: dict[str, Any], name: str, new: tuple[Any, ...], old: tuple[Any, ...]
+) -> M:
+    """``model`` with ``update`` and its children ``name`` replaced when any of them changed;
+    ``model`` itself when nothing did (so an unscheduled catalog stays the same object)."""
+    if any(a is not b for a, b in zip(new, old, strict=True)):
+        update = {**update, name: new}
+    return model.model_copy(update=update) if update else model
