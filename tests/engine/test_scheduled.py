@@ -21,8 +21,8 @@ from lagoform.engine.scheduled import (
     ScheduledChange,
     beyond_due,
     effective_date,
-    today_of,
 )
+from lagoform.engine.target_day import today_of
 from lagoform.model.state import LiveState
 
 D = dt.date

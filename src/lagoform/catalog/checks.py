@@ -130,7 +130,7 @@ def _check_removals(
         for key, kind in kinds.items():
             codes = raw.get(key)
             for index, code in enumerate(codes if isinstance(codes, list) else []):
-                if code in refs.declared.get(kind, set()):
+                if isinstance(code, str) and code in refs.declared.get(kind, set()):
                     report.at(
                         (key, index),
                         f"{KIND_NAMES[kind]} '{code}' is both defined and listed under remove",

@@ -54,7 +54,7 @@ def impact_command(
     """Show who would pay how much more or less if catalog/ and overrides/ were applied."""
     from lagoform.catalog import load_project
     from lagoform.engine.desired import from_project
-    from lagoform.engine.scheduled import in_force
+    from lagoform.engine.target_day import in_force
     from lagoform.errors import PlanError
     from lagoform.impact import render_json, render_markdown, render_text, run_analysis
 

@@ -81,7 +81,8 @@ def build(
     from lagoform.engine.desired import from_project
     from lagoform.engine.live import fetch_live
     from lagoform.engine.plan import build_plan, hints_for
-    from lagoform.engine.scheduled import plan_schedule, target_today
+    from lagoform.engine.scheduled import plan_schedule
+    from lagoform.engine.target_day import target_today
     from lagoform.review import build_review, revenue_section
     from lagoform.review.build import customer_names
 

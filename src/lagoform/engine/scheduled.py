@@ -1,10 +1,7 @@
 """Scheduled price changes: what is due, what is still ahead, who must be told, and when.
 
 A ``scheduled:`` price (``catalog.schedule``) takes over on its ``effective`` date, 00:00 UTC,
-by **the target's clock**: the day of the ``Date`` header of Lago's last answer (every HTTP
-server sends one; the sandbox's follows ``POST /__sandbox/clock``), else this machine's UTC
-day. So a CI runner with a wrong clock neither applies early nor late, and tests move the
-sandbox's clock rather than this process's.
+by **the target's clock** (``engine.target_day``: the ``Date`` header of Lago's answers).
 
 ``plan_schedule`` folds the due prices into the project (they are pending like any change,
 and apply applies them) and describes each one still ahead as a ``ScheduledChange``: its plan,
@@ -24,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -49,10 +45,7 @@ __all__ = [
     "Scheduling",
     "beyond_due",
     "effective_date",
-    "in_force",
     "plan_schedule",
-    "target_today",
-    "today_of",
 ]
 
 CURRENT = ("active", "pending")
@@ -147,39 +140,6 @@ class Scheduling(BaseModel):
     desired: Any  # model.state.DesiredState of that project
     schedule: Schedule | None = None
     findings: tuple[Finding, ...] = ()
-
-
-# -- the day -----------------------------------------------------------------------------------
-
-
-def today_of(date_header: str | None, *, fallback: dt.datetime | None = None) -> dt.date:
-    """The UTC day of an HTTP ``Date`` header; the machine's UTC day when it is missing or
-    unreadable."""
-    if date_header:
-        try:
-            when = parsedate_to_datetime(date_header)
-        except (TypeError, ValueError, IndexError):
-            when = None
-        if when is not None:
-            if when.tzinfo is None:  # "-0000": UTC by RFC 5322
-                when = when.replace(tzinfo=dt.UTC)
-            return when.astimezone(dt.UTC).date()
-    return (fallback or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).date()
-
-
-def target_today(client: Any) -> dt.date:
-    """Today at the target: the ``Date`` of the last answer ``client`` (a ``LagoClient``) got."""
-    return today_of(getattr(getattr(client, "core", None), "server_date", None))
-
-
-def in_force(project: Project, client: Any) -> Project:
-    """``project`` with the scheduled prices due by the target's clock folded in, for commands
-    that price without a plan (``lagoform impact``); one light read when nothing was read yet."""
-    if not has_schedule(project):
-        return project
-    if getattr(getattr(client, "core", None), "server_date", None) is None:
-        client.get("/billable_metrics", {"per_page": 1})  # any answer carries the Date header
-    return as_of(project, target_today(client))
 
 
 # -- the schedule ------------------------------------------------------------------------------
