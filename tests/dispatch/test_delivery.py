@@ -150,7 +150,9 @@ def test_attempts_exhausted() -> None:
 
 def test_rate_limit_429_is_honoured() -> None:
     sandbox = Sandbox()
-    sandbox.set_faults(rate_limits={"events": 4})
+    # 1 request per calendar second: two of the six concurrent batches share a second even on a
+    # loaded machine (with 4, five had to, and a slow run spread them over two seconds)
+    sandbox.set_faults(rate_limits={"events": 1})
     events = [_event(i) for i in range(600)]
 
     async def go() -> Deliverer:

@@ -41,9 +41,14 @@ def _steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
     return [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
 
 
-def test_there_are_plan_apply_and_drift_workflows() -> None:
+def test_there_are_plan_apply_drift_and_scheduled_workflows() -> None:
     names = {p.name for p in WORKFLOWS}
-    assert {"lagoform-plan.yml", "lagoform-apply.yml", "lagoform-drift.yml"} <= names
+    assert {
+        "lagoform-plan.yml",
+        "lagoform-apply.yml",
+        "lagoform-drift.yml",
+        "lagoform-scheduled.yml",
+    } <= names
 
 
 def test_actionlint_passes_on_the_workflows() -> None:
@@ -134,7 +139,7 @@ def test_checkouts_do_not_keep_the_token() -> None:
         for step in _steps(_load(path))
         if step.get("uses", "").startswith("actions/checkout@")
     ]
-    assert len(checkouts) == 4
+    assert len(checkouts) == 6
     assert all(step["with"]["persist-credentials"] is False for step in checkouts)
 
 
@@ -226,7 +231,7 @@ def test_key_variables_match_lagoform_yaml() -> None:
             keys = {k for k in step.get("env", {}) if k.startswith("LAGO_API_KEY")}
             assert keys == {environment.api_key_env}, f"{path.name}: {keys}"
             checked += 1
-    assert checked == 4
+    assert checked == 6  # apply and scheduled: staging and production; plan; drift
 
 
 def test_action_scripts_are_valid_bash() -> None:

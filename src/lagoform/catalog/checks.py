@@ -16,6 +16,7 @@ from lagoform.catalog.checks_charge import (
     check_repeated_values,
     fallback_bills,
 )
+from lagoform.catalog.checks_schedule import check_scheduled
 from lagoform.catalog.checks_tenant import check_tenants, check_usage_mappings
 from lagoform.catalog.diagnose import piece, suggest, walk
 from lagoform.catalog.models_charge import Charge
@@ -129,7 +130,7 @@ def _check_removals(
         for key, kind in kinds.items():
             codes = raw.get(key)
             for index, code in enumerate(codes if isinstance(codes, list) else []):
-                if code in refs.declared.get(kind, set()):
+                if isinstance(code, str) and code in refs.declared.get(kind, set()):
                     report.at(
                         (key, index),
                         f"{KIND_NAMES[kind]} '{code}' is both defined and listed under remove",
@@ -214,6 +215,7 @@ def _check_plan(
             refs.check(report, (*path, "metric"), "billable_metric", charge.metric)
         check_charge(report, path, charge, metrics.get(charge.metric), currency, tax)
     _check_double_fallback(report, plan)
+    check_scheduled(report, plan)
 
 
 def _check_double_fallback(report: Report, plan: BillingPlan) -> None:

@@ -22,6 +22,7 @@ from pydantic import (
 
 from lagoform.catalog.diagnose import describe
 from lagoform.catalog.models_base import CatalogModel, Code, Text
+from lagoform.catalog.models_schedule import ScheduledEntry
 from lagoform.catalog.money import ExactDecimal, decimal_text, to_decimal
 from lagoform.catalog.numbers import Int64
 from lagoform.catalog.yamlsrc import copy_mapping, copy_sequence
@@ -255,6 +256,46 @@ def _values_as_lists(value: Any) -> Any:
     return out
 
 
+class ScheduledFilterPrice(ScheduledEntry):
+    """A filter's next prices (``scheduled:`` on a charge filter)."""
+
+    properties: ChargeProperties = Field(
+        description="The filter's prices from `effective` on, in the charge's model."
+    )
+
+
+class ScheduledPrice(ScheduledEntry):
+    """A charge's next prices (``scheduled:`` on a charge): its properties, its minimum, or
+    both."""
+
+    properties: ChargeProperties | None = Field(
+        default=None, description="The charge's prices from `effective` on, in its model."
+    )
+    min_amount: ExactDecimal | None = Field(
+        default=None,
+        description="The charge's minimum per period from `effective` on (plan currency).",
+    )
+
+    @model_validator(mode="after")
+    def _says_a_price(self) -> ScheduledPrice:
+        if self.properties is None and self.min_amount is None:
+            raise ValueError("a scheduled charge price needs properties, min_amount or both")
+        return self
+
+
+def _with_scheduled_models(entries: Any, model: Any) -> Any:
+    """Scheduled prices typed by the charge model, like the prices they replace."""
+    if not isinstance(entries, list):
+        return entries
+    items = []
+    for item in entries:
+        if isinstance(item, dict) and "properties" in item:
+            item = copy_mapping(item)
+            item["properties"] = with_model(item.get("properties"), model)
+        items.append(item)
+    return copy_sequence(entries, items)
+
+
 class FilterValues(CatalogModel):
     """A filter's ``values``: metric filter key -> values (a value alone is a list of one)."""
 
@@ -299,6 +340,9 @@ class ChargeFilter(FilterValues):
     properties: ChargeProperties = Field(
         description="Prices for matching events, in the charge's model (default: its zero)."
     )
+    scheduled: tuple[ScheduledFilterPrice, ...] = Field(
+        default=(), description="This filter's next prices, each from its `effective` date on."
+    )
 
 
 def _with_filter_models(filters: Any, model: Any) -> Any:
@@ -309,6 +353,8 @@ def _with_filter_models(filters: Any, model: Any) -> Any:
         if isinstance(item, dict):
             item = copy_mapping(item)
             item["properties"] = with_model(item.get("properties"), model)
+            if "scheduled" in item:
+                item["scheduled"] = _with_scheduled_models(item["scheduled"], model)
         items.append(item)
     return copy_sequence(filters, items)
 
@@ -324,6 +370,8 @@ def prepare_charge(raw: Any) -> Any:
     out["properties"] = with_model(out.get("properties"), model)
     if "filters" in out:
         out["filters"] = _with_filter_models(out["filters"], model)
+    if "scheduled" in out:
+        out["scheduled"] = _with_scheduled_models(out["scheduled"], model)
     return out
 
 
@@ -372,6 +420,9 @@ class Charge(CatalogModel):
     )
     filters: tuple[ChargeFilter, ...] = Field(
         default=(), description="Other prices for events whose properties match given values."
+    )
+    scheduled: tuple[ScheduledPrice, ...] = Field(
+        default=(), description="The charge's next prices, each from its `effective` date on."
     )
 
     @model_validator(mode="before")

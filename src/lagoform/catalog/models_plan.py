@@ -8,6 +8,7 @@ from pydantic import Field
 
 from lagoform.catalog.models_base import CatalogModel, Code, DateTime, Text
 from lagoform.catalog.models_charge import Charge, FilterValues
+from lagoform.catalog.models_schedule import ScheduledFee
 from lagoform.catalog.money import ExactDecimal, Money
 from lagoform.catalog.numbers import Int32
 
@@ -96,6 +97,9 @@ class BillingPlan(CatalogModel):
     )
     charges: tuple[Charge, ...] = Field(
         default=(), description="Usage charges, one per charge code, each on a metric."
+    )
+    scheduled: tuple[ScheduledFee, ...] = Field(
+        default=(), description="The plan's next base fees, each from its `effective` date on."
     )
 
     @property

@@ -63,6 +63,10 @@ def resolve_extends(plans: list[LocDict]) -> tuple[list[LocDict], list[Problem],
             merged[key] = value
             merged.key_locs[key] = raw.key_loc(key)
             merged.value_locs[key] = raw.value_loc(key)
+        if "amount" in raw and "scheduled" not in raw:
+            # scheduled base fees are the parent's future `amount`: a variant writing its own
+            # amount does not inherit them (its own `scheduled:` says its future fees)
+            merged.pop("scheduled", None)
         resolved[id(raw)] = merged
         return merged
 

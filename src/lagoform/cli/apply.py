@@ -96,7 +96,8 @@ def apply_command(
             if moved:
                 raise StalePlanError(moved, target=label)
             announce(target)
-            facts = _saved_plan_facts(root, plan, live)
+            day = review.scheduled.today if review.scheduled is not None else None
+            facts = _saved_plan_facts(root, plan, live, day)
         else:
             announce(target)
             built = build(target, root)
@@ -218,9 +219,10 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
-def _saved_plan_facts(root: Path, plan: Any, live: Any) -> dict[str, Any]:
+def _saved_plan_facts(root: Path, plan: Any, live: Any, day: Any = None) -> dict[str, Any]:
     """Override facts for a saved plan's audit records (with the values Lago holds now), when
-    the catalog is still the one the plan was made from; otherwise none (and say so)."""
+    the catalog is still the one the plan was made from; otherwise none (and say so). ``day``:
+    the plan's day at the target, when it had scheduled prices (those due then were in it)."""
     from lagoform.audit.project_facts import override_facts
     from lagoform.catalog import load_project
     from lagoform.engine.desired import from_project
@@ -230,6 +232,10 @@ def _saved_plan_facts(root: Path, plan: Any, live: Any) -> dict[str, Any]:
         project = load_project(root)
     except CatalogError:
         project = None
+    if project is not None and day is not None:
+        from lagoform.catalog.schedule import as_of
+
+        project = as_of(project, day)
     desired = from_project(project) if project is not None else None
     if project is None or desired is None or desired.fingerprint != plan.catalog_fingerprint:
         console().info(

@@ -55,13 +55,15 @@ def impact_command(
     """Show who would pay how much more or less if catalog/ and overrides/ were applied."""
     from lagoform.catalog import load_project
     from lagoform.engine.desired import from_project
+    from lagoform.engine.target_day import in_force
     from lagoform.errors import PlanError
     from lagoform.impact import render_json, render_markdown, render_text, run_analysis
 
     with resolve_target(env, api_url, root) as target:
         if not console().quiet:
             click.echo(target.describe(), err=fmt != "text")
-        desired = from_project(load_project(root))
+        # the prices in force today at the target (scheduled ones that are due included)
+        desired = from_project(in_force(load_project(root), target.client()))
         with console().progress("Pricing usage under the current and the proposed prices"):
             impact = run_analysis(
                 desired,

@@ -81,7 +81,10 @@ def build(
     from lagoform.engine.desired import from_project
     from lagoform.engine.live import fetch_live
     from lagoform.engine.plan import build_plan, hints_for
+    from lagoform.engine.scheduled import plan_schedule
+    from lagoform.engine.target_day import target_today
     from lagoform.review import build_review, revenue_section
+    from lagoform.review.build import customer_names
 
     project = load_project(root)
     for warning in project.warnings:  # valid, but likely a mistake (as `validate` says them)
@@ -89,9 +92,17 @@ def build(
     desired = from_project(project)
     label = target_label(target)
     with console().progress(f"Reading Lago ({label})"):
-        live = fetch_live(target.client(), hints_for(desired))
+        client = target.client()
+        live = fetch_live(client, hints_for(desired))
+    # scheduled prices: those due by the target's clock are in force, the others shown ahead
+    timed = plan_schedule(
+        project, desired, live, target_today(client), customer_names(desired, live)
+    )
+    project, desired = timed.project, timed.desired
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     plan = build_plan(desired, live, target=label, created_at=created)
+    if timed.findings:
+        plan = plan.model_copy(update={"findings": (*plan.findings, *timed.findings)})
     facts = override_facts(project, desired, live)
     with console().progress("Pricing usage under the current and the proposed prices"):
         revenue = revenue_section(
@@ -105,7 +116,7 @@ def build(
         )
     review = build_review(
         plan, facts=facts, revenue=revenue, desired=desired, live=live, project=project
-    )
+    ).model_copy(update={"scheduled": timed.schedule})
     return Built(review, project, desired, live, facts)
 
 

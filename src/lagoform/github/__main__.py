@@ -1,4 +1,4 @@
-"""``python -m lagoform.github <pr|apply|drift>``: the Action's entry point.
+"""``python -m lagoform.github <pr|apply|drift|scheduled>``: the Action's entry point.
 
 The mode comes from the first argument (or the ``mode`` input). Every expected failure becomes
 an error annotation and exit code 1; no traceback reaches the job log, and no secret either.
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
                 from lagoform.github import pr
 
                 return pr.run(ctx, settings)
-            case "apply":
+            case "apply" | "scheduled":  # scheduled: the due scheduled prices, on a schedule
                 from lagoform.github import apply
 
                 return apply.run(ctx, settings)

@@ -1,4 +1,5 @@
 """Mode ``apply``: after a merge, make Lago match the default branch, and say what happened.
+(Mode ``scheduled`` runs the same way for the scheduled prices due today: ``scheduled``.)
 
 Validate, plan once (plan.json, an artifact), then ``lagoform apply plan.json --auto-approve
 --actor <who merged>`` so exactly the planned changes are made and a stale plan is refused.
@@ -29,7 +30,7 @@ from pydantic import ValidationError
 from lagoform.audit.record import Record
 from lagoform.engine.plan import ObjectChange, Plan
 from lagoform.errors import EXIT_ERROR, EXIT_OK
-from lagoform.github import report, steps
+from lagoform.github import report, scheduled, steps
 from lagoform.github.commands import run_lagoform
 from lagoform.github.rest import GitHubApiError, GitHubClient
 from lagoform.github.runner import (
@@ -86,6 +87,7 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
     if planned.markdown_path is not None:
         set_output("plan-markdown", str(planned.markdown_path))
     plan = planned.plan
+    timed = settings.mode == "scheduled"  # the daily run applying due scheduled prices
     audit_log = audit_log_path(settings, settings.target.audit_environment)
     if not plan.has_changes:
         if audit_log is not None and audit_log.is_file():
@@ -93,11 +95,17 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
         return _finish(
             "no-changes",
             report.document(
-                f"✅ **No changes** for {where} — Lago already matches; nothing to apply."
+                f"✅ **No changes** for {where} — Lago already matches; nothing to apply.",
+                scheduled.ahead(planned.review) if timed else "",
             ),
         )
+    refused = scheduled.refusal(planned.review, where) if timed and planned.review else None
+    if refused is not None:
+        annotate_error(f"lagoform: {settings.target.label} has changes beyond the due prices")
+        return _finish("drift", refused)
 
-    actor = settings.actor or ctx.merge_actor() or "github-actions"
+    default = scheduled.ACTOR if timed else ctx.merge_actor()
+    actor = settings.actor or default or "github-actions"
     start = audit_log.stat().st_size if audit_log and audit_log.is_file() else 0
     args = ["apply", str(planned.json_path), *settings.target.args(), "--auto-approve"]
     with log_group(f"lagoform apply ({settings.target.label}) as {actor}"):
@@ -130,9 +138,10 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
         run_url=ctx.run_url,
         sha=ctx.sha,
     )
-    if settings.comment:
+    if settings.comment and not timed:
         _comment_on_pull(ctx, settings, body)
-    return _finish("applied" if ok else "failed", body)
+    ahead = scheduled.ahead(planned.review) if timed else ""
+    return _finish("applied" if ok else "failed", report.document(body, ahead))
 
 
 def result_comment(

@@ -17,8 +17,8 @@ from lagoform.github.commands import Scrubber, Target
 from lagoform.github.runner import RunnerContext, input_flag, input_value
 from lagoform.github.sticky import DRIFT_LABEL
 
-Mode = Literal["pr", "apply", "drift"]
-MODES: tuple[Mode, ...] = ("pr", "apply", "drift")
+Mode = Literal["pr", "apply", "drift", "scheduled"]
+MODES: tuple[Mode, ...] = ("pr", "apply", "drift", "scheduled")
 
 
 @dataclass(frozen=True)

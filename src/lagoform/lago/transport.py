@@ -149,6 +149,8 @@ class ClientCore:
         self.retry = retry or RetryPolicy()
         self.pacer = Pacer(pacing, clock)
         self.clock = clock
+        # The ``Date`` header of Lago's last answer: the target's clock (``engine.scheduled``).
+        self.server_date: str | None = None
 
     def __repr__(self) -> str:
         return f"ClientCore({without_userinfo(self.api_root)!r})"
@@ -193,6 +195,7 @@ class ClientCore:
                 path=path,
                 secret=self.secret,
             )
+        self.server_date = response.headers.get("date") or self.server_date
         if not response.content:
             return {}
         try:

@@ -36,6 +36,7 @@ from lagoform.review.digest import (
 )
 from lagoform.review.model import Review
 from lagoform.review.render import audit_lines
+from lagoform.review.scheduled import scheduled_markdown
 
 __all__ = ["MAX_LISTED", "MAX_MOVERS", "escape", "leading_markdown", "render_markdown"]
 
@@ -89,6 +90,7 @@ def leading_markdown(
     deals = _deals(review)
     if deals:
         blocks.append(deals)
+    blocks.append(scheduled_markdown(review))
     return "\n\n".join(b.strip("\n") for b in blocks if b.strip()) + "\n"
 
 

@@ -23,6 +23,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lagoform.engine.plan import Plan
+from lagoform.engine.scheduled import Schedule
 from lagoform.errors import PlanError
 from lagoform.impact.model import RevenueImpact
 
@@ -48,6 +49,8 @@ class Review(BaseModel):
     # "kind:key" -> the comparison form of the live object the plan read (None: absent);
     # what ``engine.stale`` compares with Lago now when the saved plan went stale.
     live_seen: dict[str, dict[str, Any] | None] = {}
+    # Scheduled prices (``engine.scheduled``): the plan's day, those in force, those ahead.
+    scheduled: Schedule | None = None
 
     def customer_name(self, external_id: str) -> str | None:
         return self.customer_names.get(external_id)

@@ -26,8 +26,10 @@ __all__ = ["audit_lines", "render_json", "render_text"]
 
 def render_text(review: Review, *, color: bool = False, revenue: bool = True) -> str:
     """The terminal form; ``revenue``: show the revenue section (when the review has one)."""
+    from lagoform.review.scheduled import scheduled_text
+
     shown = revenue_render.render_text(review.revenue) if revenue and review.revenue else ""
-    return plan_render.render_text(
+    text = plan_render.render_text(
         review.plan,
         color=color,
         revenue=shown,
@@ -35,6 +37,7 @@ def render_text(review: Review, *, color: bool = False, revenue: bool = True) ->
         names=review.customer_names,
         variants=review.plan_parents,
     )
+    return text + scheduled_text(review)
 
 
 def render_json(review: Review) -> str:

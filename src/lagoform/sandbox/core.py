@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -209,7 +210,21 @@ class Sandbox:
         headers: Mapping[str, str] | None = None,
         body: bytes = b"",
     ) -> Response:
-        """Like :meth:`handle` without latency (async adapters await their own sleep)."""
+        """Like :meth:`handle` without latency (async adapters await their own sleep).
+        Every answer carries a ``Date`` header read from the sandbox's clock (moved by
+        ``POST /__sandbox/clock``), as an HTTP server's carries its own: lagoform reads the
+        target's day from it (scheduled prices)."""
+        status, out, answer = self._respond(method, path, query, headers, body)
+        return status, {**out, "date": formatdate(self.now(), usegmt=True)}, answer
+
+    def _respond(
+        self,
+        method: str,
+        path: str,
+        query: Query,
+        headers: Mapping[str, str] | None,
+        body: bytes,
+    ) -> Response:
         method = method.upper()
         # Routed still percent-encoded, like Rails: an id holding "%2F" is one path segment,
         # decoded only once it is a parameter (GET /events/{transaction_id} with a "/").
