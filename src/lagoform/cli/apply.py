@@ -28,7 +28,7 @@ from typing import Any
 import click
 
 from lagoform.cli.console import Ticker, console
-from lagoform.cli.plan import ROOT, announce, build, target_label
+from lagoform.cli.plan import APPROVAL, ROOT, announce, approvals_given, build, target_label
 from lagoform.cli.target import Target, resolve_target, target_options
 from lagoform.errors import PlanError, StalePlanError
 
@@ -60,6 +60,7 @@ _SYMBOL = {"create": "+", "update": "~", "delete": "-"}
     metavar="ID",
     help="Accept a finding of the plan (its id) and apply anyway (repeatable).",
 )
+@APPROVAL
 def apply_command(
     planfile: Path | None,
     env: str | None,
@@ -69,6 +70,7 @@ def apply_command(
     actor: str | None,
     confirm_delete_plan: tuple[str, ...],
     acknowledge: tuple[str, ...],
+    approval: tuple[str, ...],
 ) -> None:
     """Make Lago match the catalog (or exactly a saved PLANFILE, without asking)."""
     from lagoform.cli import unsettled
@@ -78,6 +80,7 @@ def apply_command(
     from lagoform.engine.stale import stale_objects
     from lagoform.review import Review, render_text
 
+    approvals = approvals_given(approval)
     with resolve_target(env, api_url, root) as target:
         client = target.client()
         label = target_label(target)
@@ -96,7 +99,7 @@ def apply_command(
             facts = _saved_plan_facts(root, plan, live)
         else:
             announce(target)
-            built = build(target, root)
+            built = build(target, root, approvals=approvals)
             review, facts = built.review, built.facts
             plan = review.plan
         # the trail first: a sink that cannot write or a chain that does not verify stops
@@ -118,6 +121,9 @@ def apply_command(
                 click.echo("Nothing to apply.")
                 _head(trail)
                 return
+            # an approval given now lets through the policy findings of its kind (a saved
+            # plan's were decided when it was made)
+            acknowledge += tuple(f.id for f in plan.findings if f.approval in approvals)
             check_applicable(plan, confirm_delete_plan, acknowledge)
             if planfile is None:  # a saved plan was reviewed already: applied as it is
                 _confirm(target, auto_approve)

@@ -8,8 +8,10 @@ as money in the subscription's currency (the records keep Lago's units).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+
+import click
 
 from lagoform.engine import render as plan_render
 from lagoform.engine.plan import Plan
@@ -18,6 +20,7 @@ from lagoform.engine.render import money as fmt
 from lagoform.impact import render as revenue_render
 from lagoform.model.filters import filter_key
 from lagoform.model.filters import label as filter_label
+from lagoform.policies import text_block as policies_text
 from lagoform.review.model import Review
 
 __all__ = ["audit_lines", "render_json", "render_text"]
@@ -26,6 +29,8 @@ __all__ = ["audit_lines", "render_json", "render_text"]
 def render_text(review: Review, *, color: bool = False, revenue: bool = True) -> str:
     """The terminal form; ``revenue``: show the revenue section (when the review has one)."""
     shown = revenue_render.render_text(review.revenue) if revenue and review.revenue else ""
+    # the policies' verdict on the plan leads what follows its summary line
+    shown = policies_text(review.plan, _painter(color)) + shown
     return plan_render.render_text(
         review.plan,
         color=color,
@@ -34,6 +39,15 @@ def render_text(review: Review, *, color: bool = False, revenue: bool = True) ->
         names=review.customer_names,
         variants=review.plan_parents,
     )
+
+
+def _painter(color: bool) -> Callable[[str, str], str]:
+    colours = {"!": "red", "~": "yellow", "=": "green"}
+
+    def paint(text: str, symbol: str) -> str:
+        return click.style(text, fg=colours.get(symbol)) if color else text
+
+    return paint
 
 
 def render_json(review: Review) -> str:

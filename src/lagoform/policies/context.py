@@ -1,0 +1,108 @@
+"""What every policy rule reads, and how a broken rule becomes a ``Finding``.
+
+A policy finding is an ordinary plan finding (``engine.findings.Finding``), so ``apply``
+refuses an error one exactly as it refuses the engine's findings, and the same ways through
+work: ``--acknowledge ID``, a tenant's ``acknowledge: [ID]``, or policies.yaml's
+``acknowledge:``. A rule that names an approval kind is also let through by an approval of that
+kind: given to the command (``--approval finance=FIN-123``) or, for one tenant, written in its
+overrides (``approvals: [{kind: finance, ref: FIN-123}]``). A let-through finding stays in the
+plan, marked, so reviewers see what was approved by whom.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from lagoform.catalog.policies_file import Policies
+from lagoform.catalog.project import Project
+from lagoform.engine.findings import Finding
+from lagoform.model.filters import ALL_FILTER_VALUES
+from lagoform.model.state import DesiredState
+from lagoform.policies.locate import Spot
+
+__all__ = ["Context", "plain"]
+
+
+def plain(value: Decimal) -> str:
+    """A Decimal as people write it: no exponent, no trailing zeros."""
+    text = format(value.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+@dataclass(frozen=True)
+class Context:
+    policies: Policies
+    project: Project
+    desired: DesiredState
+    today: dt.date
+    # kind -> reference of the approvals given to the command (``--approval KIND=REF``)
+    approvals: Mapping[str, str] = field(default_factory=dict)
+    acknowledged: frozenset[str] = frozenset()
+
+    def tenant_approvals(self, tenant: str | None) -> dict[str, str]:
+        """kind -> reference of the approvals a tenant's overrides name."""
+        found = self.project.tenant(tenant) if tenant else None
+        out: dict[str, str] = {}
+        for sub in found.subscriptions if found is not None else ():
+            for given in sub.overrides.approvals if sub.overrides is not None else ():
+                out.setdefault(given.kind, given.ref)
+        return out
+
+    def reviewers(self, kind: str) -> str:
+        who = self.policies.reviewers(kind)
+        return f" from {', '.join(who)}" if who else ""
+
+    def finding(
+        self,
+        rule: object,
+        subject_id: str,
+        *,
+        subject: str,
+        message: str,
+        way_out: str,
+        spot: Spot,
+        tenant: str | None = None,
+        approval: str | None = None,
+    ) -> Finding:
+        """The finding of ``rule`` about ``subject_id``; approved when an approval of kind
+        ``approval`` was given (to the command, or in ``tenant``'s overrides)."""
+        rule_id = str(getattr(rule, "id"))  # noqa: B009 - every rule model has an id
+        # a filter key's wildcard as the YAML writes it: ids are typed on command lines
+        ident = f"policy:{rule_id}:{subject_id}".replace(ALL_FILTER_VALUES, "*")
+        given = None
+        if approval is not None:
+            ref = self.approvals.get(approval) or self.tenant_approvals(tenant).get(approval)
+            given = f"{approval} {ref}" if ref else None
+        ways = [way_out]
+        if approval is not None:
+            ways.append(
+                f"get the {approval} approval{self.reviewers(approval)} "
+                f"(`--approval {approval}=REF`"
+                + (", or `approvals:` in the tenant's overrides" if tenant else "")
+                + ")"
+            )
+        where = "the tenant's overrides" if tenant else "policies.yaml"
+        ways.append(
+            f"acknowledge it (`acknowledge: [{ident}]` in {where}, or "
+            f"`lagoform apply --acknowledge {ident}`)"
+        )
+        return Finding(
+            id=ident,
+            severity=getattr(rule, "severity", "error"),
+            subject=subject,
+            message=message,
+            way_out=", or ".join(ways),
+            acknowledged=given is not None or ident in self.acknowledged,
+            rule=rule_id,
+            where=str(spot),
+            approval=approval,
+            reviewers=self.policies.reviewers(approval) if approval else (),
+            approved=given,
+        )
+
+    def in_scope(self, rule: object, plan: str | None) -> bool:
+        scope = getattr(rule, "plans", None)
+        return scope is None or (plan is not None and plan in scope)
