@@ -87,7 +87,7 @@ class MaxIncrease(_Rule):
     """No customer's bill rises by more than ``percent`` or ``amount`` a month (the revenue
     impact's monthly run-rate), unless approved."""
 
-    rule: Literal["max_increase"]
+    rule: Literal["max_increase"] = Field(description="The rule: max_increase.")
     percent: NonNegative | None = Field(default=None, description="Largest rise, in percent.")
     amount: Money | None = Field(
         default=None, description="Largest rise a month: '500.00 USD'.", examples=["500.00 USD"]
@@ -106,7 +106,7 @@ class MaxIncrease(_Rule):
 class MinNotice(_Rule):
     """A price rise reaches an existing customer no sooner than ``days`` after the plan."""
 
-    rule: Literal["min_notice"]
+    rule: Literal["min_notice"] = Field(description="The rule: min_notice.")
     days: int = Field(ge=0, description="Days of notice before a rise applies.", examples=[30])
 
 
@@ -114,7 +114,7 @@ class NegotiatedFloor(_Rule):
     """A negotiated price is at least list × ``floor`` unless its override names an approval
     of kind ``approval`` (``approvals: [{kind: finance, ref: FIN-123}]``)."""
 
-    rule: Literal["negotiated_floor"]
+    rule: Literal["negotiated_floor"] = Field(description="The rule: negotiated_floor.")
     floor: Annotated[ExactDecimal, Field(gt=0, le=1)] = Field(
         description="Lowest share of the list price: 0.7 = at most 30% off.", examples=["0.7"]
     )
@@ -126,14 +126,14 @@ class NegotiatedFloor(_Rule):
 class MarginFloor(_Rule):
     """Every list price is at least cost × (1 + ``margin``), from the cost table."""
 
-    rule: Literal["margin_floor"]
+    rule: Literal["margin_floor"] = Field(description="The rule: margin_floor.")
     margin: NonNegative = Field(description="0.3 = price at least cost + 30%.", examples=["0.3"])
 
 
 class ApprovalAbove(_Rule):
     """A change above a threshold needs an approval of kind ``approval``."""
 
-    rule: Literal["approval_above"]
+    rule: Literal["approval_above"] = Field(description="The rule: approval_above.")
     approval: Code = Field(description="Kind of approval required.", examples=["finance"])
     price_change_percent: NonNegative | None = Field(
         default=None, description="Any price moving (up or down) by more than this percent."

@@ -96,7 +96,8 @@ def _policies(root: Path, project: Project) -> None:
     "--out-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Write both catalog.schema.json and overrides.schema.json into this directory.",
+    help="Write catalog.schema.json, overrides.schema.json and policies.schema.json into this "
+    "directory.",
 )
 def schema(kind: SchemaKind, out: Path | None, out_dir: Path | None) -> None:
     """Write the JSON Schema of catalog or overrides files (for editor completion)."""
