@@ -218,7 +218,8 @@ def test_approval_above_a_threshold_names_the_approval_and_its_reviewers(
     markdown = run(sandbox_server, project, "plan", "--format", "markdown")
     assert "⛔ **Policy violations**" in markdown.stdout.splitlines()[0]
     assert (
-        "**Approval required:** `finance` from @acme/finance (1 finding): "
+        "**Approval required:** `finance` from @acme/finance (1 finding): give it under "
+        "`approved:` in `policies.yaml` (with its reference and the finding ids), or "
         "`lagoform apply --approval finance=REF`." in markdown.stdout
     )
     given = findings(sandbox_server, project, "--approval", "finance=FIN-9")
@@ -271,3 +272,17 @@ def test_a_warning_is_shown_and_never_blocks(project: Path, sandbox_server: Sand
     applied = run(sandbox_server, project, "apply", "--auto-approve")
     assert applied.exit_code == 0, applied.output
     assert "Apply complete: 0 created, 1 updated" in applied.output
+
+
+def test_an_approval_written_in_policies_yaml_lets_its_findings_through(
+    project: Path, sandbox_server: SandboxServer
+) -> None:
+    rule = "  - {id: big, rule: approval_above, price_change_percent: 25, approval: finance}\n"
+    given = "approved:\n  - {kind: finance, ref: FIN-31, findings: [policy:big:plan:pro_monthly]}\n"
+    policies(project, rule, extra=given)
+    raise_pro_fee(project)
+    big = findings(sandbox_server, project)["policy:big:plan:pro_monthly"]
+    assert big["acknowledged"] and big["approved"] == "finance FIN-31"
+    applied = run(sandbox_server, project, "apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert "approved (finance FIN-31): policy:big:plan:pro_monthly" in applied.output

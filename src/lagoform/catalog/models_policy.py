@@ -24,6 +24,7 @@ __all__ = [
     "ApprovalKind",
     "CostEntry",
     "CostTable",
+    "GivenApproval",
     "MarginFloor",
     "MaxIncrease",
     "MinNotice",
@@ -151,6 +152,18 @@ class ApprovalAbove(_Rule):
         return self
 
 
+class GivenApproval(CatalogModel):
+    """An approval given in the repository, for named findings (reviewed like any change)."""
+
+    kind: Code = Field(description="Kind of approval (a name under approvals:).")
+    ref: Text = Field(description="Where it was given: ticket, document or e-mail id.")
+    findings: tuple[Text, ...] = Field(
+        min_length=1,
+        description="Ids of the policy findings it lets through (policy:<rule>:<subject>).",
+        examples=[["policy:big-change:plan:pro_monthly"]],
+    )
+
+
 PolicyRule = Annotated[
     MaxIncrease | MinNotice | NegotiatedFloor | MarginFloor | ApprovalAbove,
     Field(discriminator="rule"),
@@ -167,6 +180,11 @@ class PoliciesFile(CatalogModel):
         default=(), description="What serving each metric costs (the margin_floor rule)."
     )
     rules: tuple[PolicyRule, ...] = Field(default=(), description="The pricing rules.")
+    approved: tuple[GivenApproval, ...] = Field(
+        default=(),
+        description="Approvals given for named findings (e.g. in the pull request that makes "
+        "the change, reviewed by the approval's reviewers).",
+    )
     acknowledge: tuple[Text, ...] = Field(
         default=(),
         description="Ids of policy findings accepted as they are (like a tenant's "

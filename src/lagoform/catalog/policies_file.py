@@ -96,6 +96,14 @@ def _cross_check(policies: Policies, project: Project) -> list[Problem]:
     seen: set[str] = set()
     for index, rule in enumerate(model.rules):
         out += _rule_problems(policies, index, rule, kinds, plans, seen)
+    for index, given in enumerate(model.approved):
+        if given.kind not in kinds:
+            out.append(
+                policies.locate("approved", index, "kind").problem(
+                    f"approval kind '{given.kind}' is not defined under approvals:",
+                    suggest(given.kind, kinds),
+                )
+            )
     for index, table in enumerate(model.costs):
         metric = project.catalog.metric(table.metric)
         if metric is None:

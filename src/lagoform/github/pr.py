@@ -49,7 +49,8 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
         outcome = _outcome(planned)
 
     held = HELD.get(outcome)
-    after = next_steps.render(next_steps.gather(ctx, settings, held=held))
+    plan = planned.plan if planned is not None else None
+    after = next_steps.render(next_steps.gather(ctx, settings, held=held, plan=plan))
     write_summary(report_body(ctx, settings, problems, planned, after, limit=None))
     body = report_body(ctx, settings, problems, planned, after, limit=report.PLAN_BUDGET_CHARS)
     set_output("outcome", outcome)

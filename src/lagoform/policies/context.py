@@ -4,8 +4,10 @@ A policy finding is an ordinary plan finding (``engine.findings.Finding``), so `
 refuses an error one exactly as it refuses the engine's findings, and the same ways through
 work: ``--acknowledge ID``, a tenant's ``acknowledge: [ID]``, or policies.yaml's
 ``acknowledge:``. A rule that names an approval kind is also let through by an approval of that
-kind: given to the command (``--approval finance=FIN-123``) or, for one tenant, written in its
-overrides (``approvals: [{kind: finance, ref: FIN-123}]``). A let-through finding stays in the
+kind: written in policies.yaml's ``approved:`` for the finding's id (the way through in CI:
+the pull request adding it is reviewed by the approval's reviewers), written in a tenant's
+overrides (``approvals: [{kind: finance, ref: FIN-123}]``) for that tenant's findings, or
+given to the command (``--approval finance=FIN-123``). A let-through finding stays in the
 plan, marked, so reviewers see what was approved by whom.
 """
 
@@ -51,6 +53,13 @@ class Context:
                 out.setdefault(given.kind, given.ref)
         return out
 
+    def approved_in_file(self, kind: str, ident: str) -> str | None:
+        """The reference of an approval policies.yaml's ``approved:`` gives this finding."""
+        for given in self.policies.model.approved:
+            if given.kind == kind and ident in given.findings:
+                return given.ref
+        return None
+
     def reviewers(self, kind: str) -> str:
         who = self.policies.reviewers(kind)
         return f" from {', '.join(who)}" if who else ""
@@ -74,15 +83,19 @@ class Context:
         ident = f"policy:{rule_id}:{subject_id}".replace(ALL_FILTER_VALUES, "*")
         given = None
         if approval is not None:
-            ref = self.approvals.get(approval) or self.tenant_approvals(tenant).get(approval)
+            ref = (
+                self.approvals.get(approval)
+                or self.tenant_approvals(tenant).get(approval)
+                or self.approved_in_file(approval, ident)
+            )
             given = f"{approval} {ref}" if ref else None
         ways = [way_out]
         if approval is not None:
             ways.append(
                 f"get the {approval} approval{self.reviewers(approval)} "
-                f"(`--approval {approval}=REF`"
+                f"(`approved:` in policies.yaml"
                 + (", or `approvals:` in the tenant's overrides" if tenant else "")
-                + ")"
+                + f", or `lagoform apply --approval {approval}=REF`)"
             )
         where = "the tenant's overrides" if tenant else "policies.yaml"
         ways.append(

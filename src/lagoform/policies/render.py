@@ -100,7 +100,8 @@ def markdown_block(plan: Plan) -> str:
             who = ", ".join(reviewers) or "anyone (policies.yaml names no reviewers)"
             lines.append(
                 f"> **Approval required:** `{_md(kind)}` from {_md(who)} "
-                f"({len(ids)} finding{'s' if len(ids) != 1 else ''}): "
+                f"({len(ids)} finding{'s' if len(ids) != 1 else ''}): give it under "
+                "`approved:` in `policies.yaml` (with its reference and the finding ids), or "
                 f"`lagoform apply --approval {_md(kind)}=REF`."
             )
     return "\n".join(lines) + "\n"
