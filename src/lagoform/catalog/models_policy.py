@@ -20,6 +20,7 @@ from lagoform.catalog.models_charge import FilterValues, UnitText
 from lagoform.catalog.money import Currency, ExactDecimal, Money
 
 __all__ = [
+    "RULE_KINDS",
     "ApprovalAbove",
     "ApprovalKind",
     "CostEntry",
@@ -164,6 +165,7 @@ class GivenApproval(CatalogModel):
     )
 
 
+RULE_KINDS = ("max_increase", "min_notice", "negotiated_floor", "margin_floor", "approval_above")
 PolicyRule = Annotated[
     MaxIncrease | MinNotice | NegotiatedFloor | MarginFloor | ApprovalAbove,
     Field(discriminator="rule"),

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from lagoform.catalog.diagnose import suggest, validate, walk
 from lagoform.catalog.models_charge import WILDCARD
-from lagoform.catalog.models_policy import PoliciesFile, PolicyRule
+from lagoform.catalog.models_policy import RULE_KINDS, PoliciesFile, PolicyRule
 from lagoform.catalog.project import Project
 from lagoform.catalog.yamlguard import read_yaml_file
-from lagoform.catalog.yamlsrc import LocDict, SourceLocation, parse_yaml
-from lagoform.errors import CatalogError, Problem
+from lagoform.catalog.yamlsrc import LocDict, LocList, SourceLocation, parse_yaml
+from lagoform.errors import CatalogError, Problem, sort_problems
 
 __all__ = ["POLICIES_FILE", "Policies", "load_policies", "policy_problems"]
 
@@ -65,9 +65,33 @@ def _parse(root: Path) -> tuple[Policies | None, list[Problem]]:
         where = SourceLocation(POLICIES_FILE, 1, 1)
         return None, [where.problem("expected a mapping with approvals, costs and rules")]
     model, problems = validate(PoliciesFile, data, data.loc)
+    problems += _rule_tags(data)  # pydantic's union-tag errors are skipped by ``validate``
     if model is None:
-        return None, problems
+        return None, sort_problems(problems)
     return Policies(POLICIES_FILE, model, data), problems
+
+
+def _rule_tags(data: LocDict) -> list[Problem]:
+    """An item of ``rules:`` without a known ``rule:`` kind, at its line."""
+    rules = data.get("rules")
+    if not isinstance(rules, LocList):
+        return []
+    out: list[Problem] = []
+    for item in rules:
+        if not isinstance(item, LocDict):
+            continue
+        tag = item.get("rule")
+        if tag in RULE_KINDS:
+            continue
+        where = item.value_loc("rule") if "rule" in item else item.loc
+        given = f"unknown rule kind '{tag}'" if "rule" in item else "a rule without `rule:`"
+        out.append(
+            where.problem(
+                f"{given}: expected one of {', '.join(RULE_KINDS)}",
+                suggest(tag, RULE_KINDS) if isinstance(tag, str) else None,
+            )
+        )
+    return out
 
 
 def policy_problems(root: Path, project: Project | None) -> list[Problem]:
@@ -75,7 +99,7 @@ def policy_problems(root: Path, project: Project | None) -> list[Problem]:
     policies, problems = _parse(Path(root))
     if policies is not None and project is not None:
         problems += _cross_check(policies, project)
-    return problems
+    return sort_problems(problems)
 
 
 def load_policies(root: Path, project: Project) -> Policies | None:

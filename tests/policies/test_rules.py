@@ -1,0 +1,150 @@
+"""The rules' semantics, offline: which prices a cost entry reaches, the notice seam (a change's
+effective date), figures and percentages, an unchecked limit, and reading approvals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from lagoform.catalog import load_project
+from lagoform.catalog.models_policy import MaxIncrease, MinNotice
+from lagoform.catalog.policies_file import load_policies
+from lagoform.catalog.yamlsrc import LocDict, SourceLocation
+from lagoform.engine.desired import from_project
+from lagoform.errors import ConfigError
+from lagoform.impact.model import RevenueImpact
+from lagoform.model.state import LiveState, SubscriptionFact
+from lagoform.policies import check_project, parse_approvals
+from lagoform.policies.changes import max_increase, min_notice
+from lagoform.policies.context import Context
+from lagoform.policies.locate import Spot
+from lagoform.policies.notice import effective_date
+from lagoform.policies.prices import PriceMove, figures, unit_rate
+from tests.engine.e2e_helpers import example_project
+
+TODAY = dt.date(2026, 12, 7)
+
+
+def _context(root: Path, policies_yaml: str) -> Context:
+    (root / "policies.yaml").write_text(policies_yaml)
+    project = load_project(root)
+    policies = load_policies(root, project)
+    assert policies is not None
+    return Context(policies, project, from_project(project), TODAY)
+
+
+def _move(chain: tuple[LocDict, ...] = (), old: str = "1", new: str = "2") -> PriceMove:
+    spot = Spot(SourceLocation("catalog/plans.yaml", 40, 9), chain)
+    return PriceMove(
+        "plan",
+        "pro_monthly",
+        "pro_monthly",
+        "tokens",
+        None,
+        "properties",
+        {"amount": Decimal(old)},
+        {"amount": Decimal(new)},
+        spot,
+    )
+
+
+def _node(**values: object) -> LocDict:
+    return LocDict(values, loc=SourceLocation("catalog/plans.yaml", 1, 1))
+
+
+def test_the_effective_date_is_read_nearest_first() -> None:
+    plan = _node(code="pro", effective=dt.date(2027, 3, 1))
+    charge = _node(code="tokens", effective={"date": "2027-02-01", "notice": "30 days"})
+    assert effective_date(_move((plan, charge))) == dt.date(2027, 2, 1)
+    assert effective_date(_move((plan, _node(code="tokens")))) == dt.date(2027, 3, 1)
+    assert effective_date(_move((_node(code="pro"),))) is None  # at apply
+
+
+def test_min_notice_takes_the_changes_effective_date(tmp_path: Path) -> None:
+    ctx = _context(example_project(tmp_path), "rules: [{id: n, rule: min_notice, days: 30}]\n")
+    rule = ctx.policies.model.rules[0]
+    assert isinstance(rule, MinNotice)
+    fact = SubscriptionFact("acme-labs-pro", "acme-labs", "pro_monthly", "active", False)
+    live = LiveState(objects={}, subscriptions=(fact,))
+    soon = _move((_node(effective=dt.date(2027, 1, 5)),))  # 29 days from today
+    [late] = min_notice(ctx, rule, [soon], live)
+    assert late.id == "policy:n:plan:pro_monthly" and late.where == "catalog/plans.yaml:40"
+    assert "on 2027-01-05: less than 30 days of notice (earliest 2027-01-06)" in late.message
+    assert list(min_notice(ctx, rule, [_move((_node(effective=dt.date(2027, 1, 6)),))], live)) == []
+    assert list(min_notice(ctx, rule, [_move(old="2", new="1")], live)) == []  # a cut
+    gone = SubscriptionFact("acme-labs-pro", "acme-labs", "pro_monthly", "terminated", False)
+    assert list(min_notice(ctx, rule, [soon], LiveState({}, (gone,)))) == []  # nobody to tell
+
+
+def test_an_unknown_revenue_impact_leaves_the_limit_unchecked_not_kept(tmp_path: Path) -> None:
+    ctx = _context(
+        example_project(tmp_path),
+        "approvals: {finance: {}}\nrules: [{id: cap, rule: max_increase, percent: 10, "
+        "approval: finance}]\n",
+    )
+    rule = ctx.policies.model.rules[0]
+    assert isinstance(rule, MaxIncrease)
+    down = RevenueImpact(unavailable="no usage could be read (403)")
+    [unchecked] = max_increase(ctx, rule, [_move()], down)
+    assert unchecked.id == "policy:cap:unchecked" and unchecked.severity == "error"
+    assert "not known (no usage could be read (403))" in unchecked.message
+    assert list(max_increase(ctx, rule, [_move(old="2", new="1")], down)) == []  # no rise
+
+
+def test_a_cost_no_filter_surely_prices_is_the_fallback_prices_to_cover(tmp_path: Path) -> None:
+    root = example_project(tmp_path)
+    ctx = _context(
+        root,
+        """costs:
+  - metric: token_usage
+    per: 1M tokens
+    currency: USD
+    costs:
+      - {values: {type: output, modality: audio}, cost: 3.00}
+      - {values: {type: input, modality: text}, cost: 0.10}
+rules: [{id: m, rule: margin_floor, margin: 0.3, plans: [enterprise]}]
+""",
+    )
+    found = check_project(ctx.policies, ctx.project, ctx.desired, today=TODAY)
+    # no filter prices audio output: the charge's own price (1.8 per 1M) bills it, below 3.9
+    assert [f.id for f in found] == ["policy:m:enterprise:tokens"]
+    text = (root / "catalog" / "plans.yaml").read_text().splitlines()
+    line = next(i for i, t in enumerate(text) if "{amount: 0.0000018}" in t) + 1
+    assert found[0].where == f"catalog/plans.yaml:{line}"
+    assert "lists tokens (its own price) at 1.8 USD per 1M tokens, below cost" in found[0].message
+
+
+def test_figures_and_unit_rates() -> None:
+    tiers = {
+        "graduated_ranges": [
+            {"from_value": 0, "to_value": 100, "per_unit_amount": "0", "flat_amount": "0"},
+            {"from_value": 101, "per_unit_amount": "0.04", "flat_amount": "1"},
+        ]
+    }
+    assert figures("properties", tiers) == {
+        "tier 1 per unit": Decimal(0),
+        "tier 1 flat": Decimal(0),
+        "tier 2 per unit": Decimal("0.04"),
+        "tier 2 flat": Decimal(1),
+    }
+    assert unit_rate(tiers) == Decimal("0.04")  # past the free allowance
+    package = {"amount": "1", "package_size": 10000, "free_units": 0}
+    assert unit_rate(package) == Decimal("0.0001")
+    assert figures("properties", {"rate": "1.5"}) == {}  # a percentage has no unit price
+    assert unit_rate({"rate": "1.5"}) is None
+    assert figures("amount_cents", 9900) == {"amount": Decimal(9900)}
+    assert _move(old="0", new="1").percent is None  # from 0: no percentage bounds it
+    assert _move(old="4", new="5").percent == Decimal(25)
+
+
+def test_approvals_are_kind_equals_ref() -> None:
+    assert parse_approvals(["finance=FIN-1, legal=L-2", "", "cto=X"]) == {
+        "finance": "FIN-1",
+        "legal": "L-2",
+        "cto": "X",
+    }
+    with pytest.raises(ConfigError, match="KIND=REF"):
+        parse_approvals(["finance"])
