@@ -53,6 +53,10 @@ class Context:
                 out.setdefault(given.kind, given.ref)
         return out
 
+    def negotiates(self, tenant: str | None) -> bool:
+        found = self.project.tenant(tenant) if tenant else None
+        return found is not None and any(s.overrides for s in found.subscriptions)
+
     def approved_in_file(self, kind: str, ident: str) -> str | None:
         """The reference of an approval policies.yaml's ``approved:`` gives this finding."""
         for given in self.policies.model.approved:
@@ -81,6 +85,9 @@ class Context:
         rule_id = str(getattr(rule, "id"))  # noqa: B009 - every rule model has an id
         # a filter key's wildcard as the YAML writes it: ids are typed on command lines
         ident = f"policy:{rule_id}:{subject_id}".replace(ALL_FILTER_VALUES, "*")
+        # a tenant's file is the place only when it negotiates (acknowledge: and approvals:
+        # live in its `overrides:`); otherwise policies.yaml is
+        tenant = tenant if self.negotiates(tenant) else None
         given = None
         if approval is not None:
             ref = (
