@@ -21,6 +21,7 @@ from lagoform.catalog.money import Currency, ExactDecimal, Money
 
 __all__ = [
     "RULE_KINDS",
+    "AnyRule",
     "ApprovalAbove",
     "ApprovalKind",
     "CostEntry",
@@ -165,6 +166,8 @@ class GivenApproval(CatalogModel):
     )
 
 
+# Any rule, for code that reads what every rule has (id, severity, plans).
+AnyRule = MaxIncrease | MinNotice | NegotiatedFloor | MarginFloor | ApprovalAbove
 RULE_KINDS = ("max_increase", "min_notice", "negotiated_floor", "margin_floor", "approval_above")
 PolicyRule = Annotated[
     MaxIncrease | MinNotice | NegotiatedFloor | MarginFloor | ApprovalAbove,

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from lagoform.catalog.models_policy import AnyRule
 from lagoform.catalog.policies_file import Policies
 from lagoform.catalog.project import Project
 from lagoform.engine.findings import Finding
@@ -36,6 +37,9 @@ def plain(value: Decimal) -> str:
 
 @dataclass(frozen=True)
 class Context:
+    """The policies, the project they govern (its desired state), today, and the approvals
+    and acknowledgements given for this run."""
+
     policies: Policies
     project: Project
     desired: DesiredState
@@ -70,7 +74,7 @@ class Context:
 
     def finding(
         self,
-        rule: object,
+        rule: AnyRule,
         subject_id: str,
         *,
         subject: str,
@@ -82,7 +86,7 @@ class Context:
     ) -> Finding:
         """The finding of ``rule`` about ``subject_id``; approved when an approval of kind
         ``approval`` was given (to the command, or in ``tenant``'s overrides)."""
-        rule_id = str(getattr(rule, "id"))  # noqa: B009 - every rule model has an id
+        rule_id = rule.id
         # a filter key's wildcard as the YAML writes it: ids are typed on command lines
         ident = f"policy:{rule_id}:{subject_id}".replace(ALL_FILTER_VALUES, "*")
         # a tenant's file is the place only when it negotiates (acknowledge: and approvals:
@@ -111,7 +115,7 @@ class Context:
         )
         return Finding(
             id=ident,
-            severity=getattr(rule, "severity", "error"),
+            severity=rule.severity,
             subject=subject,
             message=message,
             way_out=", or ".join(ways),
@@ -123,6 +127,5 @@ class Context:
             approved=given,
         )
 
-    def in_scope(self, rule: object, plan: str | None) -> bool:
-        scope = getattr(rule, "plans", None)
-        return scope is None or (plan is not None and plan in scope)
+    def in_scope(self, rule: AnyRule, plan: str | None) -> bool:
+        return rule.plans is None or (plan is not None and plan in rule.plans)
