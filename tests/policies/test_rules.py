@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lagoform.catalog import load_project
-from lagoform.catalog.models_policy import MaxIncrease, MinNotice
+from lagoform.catalog.models_policy import ApprovalAbove, MaxIncrease, MinNotice
 from lagoform.catalog.policies_file import load_policies
 from lagoform.catalog.yamlsrc import LocDict, SourceLocation
 from lagoform.engine.desired import from_project
@@ -18,7 +18,7 @@ from lagoform.errors import ConfigError
 from lagoform.impact.model import RevenueImpact
 from lagoform.model.state import LiveState, SubscriptionFact
 from lagoform.policies import check_project, parse_approvals
-from lagoform.policies.changes import max_increase, min_notice
+from lagoform.policies.changes import approval_above, max_increase, min_notice
 from lagoform.policies.context import Context
 from lagoform.policies.locate import Spot
 from lagoform.policies.notice import effective_date
@@ -34,6 +34,11 @@ def _context(root: Path, policies_yaml: str) -> Context:
     policies = load_policies(root, project)
     assert policies is not None
     return Context(policies, project, from_project(project), TODAY)
+
+
+def _dir(path: Path) -> Path:
+    path.mkdir()
+    return path
 
 
 def _move(chain: tuple[LocDict, ...] = (), old: str = "1", new: str = "2") -> PriceMove:
@@ -90,8 +95,19 @@ def test_an_unknown_revenue_impact_leaves_the_limit_unchecked_not_kept(tmp_path:
     down = RevenueImpact(unavailable="no usage could be read (403)")
     [unchecked] = max_increase(ctx, rule, [_move()], down)
     assert unchecked.id == "policy:cap:unchecked" and unchecked.severity == "error"
-    assert "not known (no usage could be read (403))" in unchecked.message
+    assert "not known (no usage could be read (403)): the limit on each customer's rise" in (
+        unchecked.message
+    )
     assert list(max_increase(ctx, rule, [_move(old="2", new="1")], down)) == []  # no rise
+    ctx = _context(
+        example_project(_dir(tmp_path / "again")),
+        "approvals: {finance: {}}\nrules: [{id: big, rule: approval_above, revenue_change: "
+        "100.00 USD, approval: finance}]\n",
+    )
+    big = ctx.policies.model.rules[0]
+    assert isinstance(big, ApprovalAbove)
+    [unknown] = approval_above(ctx, big, [_move(old="2", new="1")], None)
+    assert unknown.id == "policy:big:unchecked" and "the monthly revenue change" in unknown.message
 
 
 def test_a_cost_no_filter_surely_prices_is_the_fallback_prices_to_cover(tmp_path: Path) -> None:

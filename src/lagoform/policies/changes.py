@@ -124,17 +124,7 @@ def max_increase(
     if not rising:
         return
     if impact is None or impact.unavailable is not None:
-        why = impact.unavailable if impact is not None else "the plan was made without it"
-        yield ctx.finding(
-            rule,
-            "unchecked",
-            subject="revenue impact",
-            message=f"prices rise but the revenue impact is not known ({why}): the limit on "
-            "each customer's rise could not be checked",
-            way_out="plan again once usage can be read (`lagoform impact` says why it cannot)",
-            spot=rising[0].spot,
-            approval=rule.approval,
-        )
+        yield _unchecked(ctx, rule, impact, rising[0], "the limit on each customer's rise")
         return
     plans = {m.plan for m in rising}
     for mover in impact.customers or impact.movers:
@@ -169,6 +159,27 @@ def max_increase(
         )
 
 
+def _unchecked(
+    ctx: Context,
+    rule: MaxIncrease | ApprovalAbove,
+    impact: RevenueImpact | None,
+    move: PriceMove,
+    what: str,
+) -> Finding:
+    """A limit read from the revenue impact when there is none: not checked, so not kept."""
+    why = impact.unavailable if impact is not None else "the plan was made without it"
+    return ctx.finding(
+        rule,
+        "unchecked",
+        subject="revenue impact",
+        message=f"prices change but the revenue impact is not known ({why}): {what} could "
+        "not be checked",
+        way_out="plan again once usage can be read (`lagoform impact` says why it cannot)",
+        spot=move.spot,
+        approval=rule.approval,
+    )
+
+
 def approval_above(
     ctx: Context, rule: ApprovalAbove, moves: Sequence[PriceMove], impact: RevenueImpact | None
 ) -> Iterator[Finding]:
@@ -196,7 +207,10 @@ def approval_above(
                 approval=rule.approval,
             )
     limit = rule.revenue_change
-    if limit is None or impact is None or not scoped:
+    if limit is None or not scoped:
+        return
+    if impact is None or impact.unavailable is not None:
+        yield _unchecked(ctx, rule, impact, scoped[0], "the monthly revenue change")
         return
     first = impact.periods[0] if impact.periods else "current"
     for total in impact.totals:
