@@ -117,6 +117,18 @@ def test_min_notice_fires_on_a_rise_reaching_current_customers(
     assert list(found) == ["policy:notice:plan:pro_monthly"]
     edit(project, "catalog/plans.yaml", "amount: 149.00 USD", "amount: 89.00 USD")
     assert findings(sandbox_server, project) == {}
+    # a negotiated price that rises reaches its customer the same way
+    edit(project, "overrides/globex.yaml", "{amount: 0.0000015}", "{amount: 0.0000016}")
+    deal = findings(sandbox_server, project)["policy:notice:subscription:globex-main"]
+    assert deal["where"] == line_of(project, "overrides/globex.yaml", "{amount: 0.0000016}")
+    assert (
+        "subscription globex-main raises tokens, reaching 1 current customer(s) (globex)"
+        in (deal["message"])
+    )
+    assert (
+        "`acknowledge: [policy:notice:subscription:globex-main]` in the tenant's overrides"
+        in (deal["way_out"])
+    )
 
 
 def test_negotiated_floor_fires_unless_the_override_names_the_approval(
