@@ -164,3 +164,32 @@ def test_approvals_are_kind_equals_ref() -> None:
     }
     with pytest.raises(ConfigError, match="KIND=REF"):
         parse_approvals(["finance"])
+
+
+def test_a_long_list_of_findings_keeps_the_comment_short() -> None:
+    from lagoform.engine.findings import Finding
+    from lagoform.engine.plan import Plan
+    from lagoform.policies import markdown_block, text_block
+    from lagoform.policies.render import MAX_SHOWN
+
+    def finding(n: int, severity: str) -> Finding:
+        return Finding(
+            id=f"policy:margin:pro:tokens:model=m{n:03}",
+            severity="error" if severity == "error" else "warning",
+            subject="plan pro",
+            message=f"model m{n:03} below cost",
+            way_out="raise it",
+            rule="margin",
+            where=f"catalog/prices.yaml:{n + 10}",
+        )
+
+    many = [finding(n, "warning" if n % 2 else "error") for n in range(MAX_SHOWN + 7)]
+    plan = Plan(plan_id="p", catalog_fingerprint="c", live_fingerprints={}, changes=(),
+                findings=tuple(many))  # fmt: skip
+    block = markdown_block(plan).splitlines()
+    listed = [line for line in block if line.startswith("> - ⛔") or line.startswith("> - ⚠️")]
+    assert len(listed) == MAX_SHOWN
+    assert all("⛔" in line for line in listed[:14])  # the 14 errors lead
+    assert "> - … and 7 more (every finding: `lagoform plan`" in block[-1]
+    assert "14 errors apply refuses, 13 warnings" in block[1]
+    assert text_block(plan).count("way out: raise it") == MAX_SHOWN + 7  # every one, in text

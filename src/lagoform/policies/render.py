@@ -13,6 +13,10 @@ from lagoform.engine.findings import Finding
 from lagoform.engine.plan import Plan
 from lagoform.errors import Problem
 
+# Findings listed in a comment (open errors first); the rest are counted, and all are in the
+# plan's JSON and text: a price list of 160 models must not push the verdict out of a comment.
+MAX_SHOWN = 20
+
 __all__ = ["as_problem", "markdown_block", "missing_approvals", "policy_findings", "text_block"]
 
 
@@ -86,12 +90,17 @@ def markdown_block(plan: Plan) -> str:
         "> [!CAUTION]" if blocking else "> [!NOTE]",
         f"> **Pricing policies** (`policies.yaml`) — {_headline(found)}:",
     ]
-    for f in found:
+    for f in found[:MAX_SHOWN]:
         icon = "✅" if f.acknowledged else "⛔" if f.severity == "error" else "⚠️"
         state = _state(f)
         lines.append(
             f"> - {icon} **{state}** `{f.id}` at `{_md(f.where or '')}`: {_md(f.message)}."
             + ("" if f.acknowledged else f" **Way out:** {_md(f.way_out)}.")
+        )
+    if len(found) > MAX_SHOWN:
+        lines.append(
+            f"> - … and {len(found) - MAX_SHOWN} more (every finding: `lagoform plan`, or the "
+            "saved plan's `plan.findings`)."
         )
     missing = missing_approvals(plan)
     if missing:
