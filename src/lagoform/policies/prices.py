@@ -18,6 +18,7 @@ from typing import Any
 from lagoform.catalog.project import Project
 from lagoform.engine.plan import ObjectChange, Plan
 from lagoform.engine.render.rows import plan_sides
+from lagoform.model.filters import label
 from lagoform.policies.locate import Spot, plan_spot, subscription_spot
 
 __all__ = ["PriceMove", "figures", "moves", "unit_rate"]
@@ -119,8 +120,6 @@ class PriceMove:
 
     @property
     def what(self) -> str:
-        from lagoform.model.filters import label
-
         where = self.charge or ("base fee" if self.field == "amount_cents" else self.field)
         return f"{where} [{label(self.filter)}]" if self.filter else where
 
