@@ -79,7 +79,7 @@ def check_plan(
 ) -> list[Finding]:
     """Every rule's findings about making Lago match ``plan`` (``revenue``: its impact)."""
     ctx = _context(policies, project, desired, today, approvals or {})
-    changed = moves(plan, project)
+    changed = moves(plan, project, ctx.locator)
     out = check_project(policies, project, desired, today=today, approvals=approvals)
     for rule in policies.model.rules:
         match rule:

@@ -24,7 +24,7 @@ from lagoform.catalog.project import Project
 from lagoform.engine.findings import Finding
 from lagoform.model.filters import ALL_FILTER_VALUES
 from lagoform.model.state import DesiredState
-from lagoform.policies.locate import Spot
+from lagoform.policies.locate import Locator, Spot
 
 __all__ = ["Context", "plain"]
 
@@ -47,6 +47,10 @@ class Context:
     # kind -> reference of the approvals given to the command (``--approval KIND=REF``)
     approvals: Mapping[str, str] = field(default_factory=dict)
     acknowledged: frozenset[str] = frozenset()
+    locator: Locator = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "locator", Locator(self.project))  # one index per run
 
     def tenant_approvals(self, tenant: str | None) -> dict[str, str]:
         """kind -> reference of the approvals a tenant's overrides name."""

@@ -17,7 +17,7 @@ from lagoform.catalog.project import Project
 from lagoform.catalog.yamlsrc import LocDict, LocList, SourceLocation
 from lagoform.model.filters import ALL_FILTER_VALUES, filter_key
 
-__all__ = ["Spot", "plan_spot", "subscription_spot"]
+__all__ = ["Locator", "Spot"]
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,6 @@ class Spot:
     def __str__(self) -> str:
         # file:line: a reviewer jumps to the line; the column adds nothing to a finding
         return f"{self.loc.file}:{self.loc.line}" if self.loc.line else self.loc.file
-
-
-def _item(project: Project, kind: str, code: str) -> LocDict | None:
-    return next((i.raw for i in project.items if i.kind == kind and i.code == code), None)
 
 
 def _key(values: Any) -> str | None:
@@ -55,14 +51,6 @@ def _charge(charges: Any, code: str) -> LocDict | None:
     return None
 
 
-def _filter(filters: Any, key: str) -> LocDict | None:
-    if not isinstance(filters, LocList):
-        return None
-    return next(
-        (f for f in filters if isinstance(f, LocDict) and _key(f.get("values")) == key), None
-    )
-
-
 def _field_loc(node: LocDict, field: str | None) -> SourceLocation:
     """The line of the field in ``node`` (``amount_cents`` is written ``amount``)."""
     for name in (field, "amount" if field == "amount_cents" else None, "properties"):
@@ -71,78 +59,99 @@ def _field_loc(node: LocDict, field: str | None) -> SourceLocation:
     return node.loc
 
 
-def _descend(root: LocDict, charge: str | None, key: str | None, field: str | None) -> Spot:
-    chain = [root]
-    node = root
-    if charge is not None:
-        found = _charge(root.get("charges"), charge)
-        if found is None:
-            return Spot(root.loc, tuple(chain))
-        node = found
-        chain.append(node)
-        if key is not None:
-            flt = _filter(node.get("filters"), key)
-            if flt is not None:
-                node = flt
-                chain.append(node)
-    return Spot(_field_loc(node, field), tuple(chain))
+class Locator:
+    """Finds prices in one project's YAML. Each filter list is indexed by filter key once: a
+    price list of hundreds of models is located in linear time, not quadratic."""
 
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self._items = {(i.kind, i.code): i.raw for i in reversed(project.items)}
+        # id of a filter list -> (the list, kept alive so its id stays its own; key -> filter)
+        self._filters: dict[int, tuple[LocList, dict[str, LocDict]]] = {}
 
-def plan_spot(
-    project: Project,
-    plan: str,
-    charge: str | None = None,
-    key: str | None = None,
-    field: str | None = None,
-) -> Spot:
-    """Where plan ``plan``'s price (a charge's, one of its filters' by key, or ``field`` of the
-    plan itself such as ``amount_cents``) is written."""
-    root = _item(project, "plan", plan)
-    if root is None:
-        return Spot(SourceLocation("catalog"))
-    return _descend(root, charge, key, field)
+    def _filter(self, filters: Any, key: str) -> LocDict | None:
+        if not isinstance(filters, LocList):
+            return None
+        found = self._filters.get(id(filters))
+        if found is None or found[0] is not filters:
+            index: dict[str, LocDict] = {}
+            for item in filters:
+                if isinstance(item, LocDict) and (k := _key(item.get("values"))) is not None:
+                    index.setdefault(k, item)
+            found = self._filters[id(filters)] = (filters, index)
+        return found[1].get(key)
 
-
-def subscription_spot(
-    project: Project,
-    subscription: str,
-    charge: str | None = None,
-    key: str | None = None,
-    field: str | None = None,
-) -> Spot:
-    """Where a subscription's negotiated price is written (its tenant file's ``overrides:``);
-    the subscription entry itself when it negotiates nothing there."""
-    for tenant, sub in project.subscriptions():
-        if sub.external_id != subscription:
-            continue
-        raw = _item(project, "tenant", tenant.external_id)
-        subs = raw.get("subscriptions") if raw is not None else None
-        entry = next(
-            (
-                s
-                for s in subs or ()
-                if isinstance(s, LocDict) and s.get("external_id") == subscription
-            ),
-            None,
-        )
-        if entry is None:
-            break
-        overrides = entry.get("overrides")
-        if not isinstance(overrides, LocDict):
-            return Spot(entry.loc, (entry,))
-        charges = overrides.get("charges")
-        node: LocDict = overrides
-        chain = [entry, overrides]
-        if (
-            charge is not None
-            and isinstance(charges, LocDict)
-            and isinstance(charges.get(charge), LocDict)
-        ):
-            node = charges[charge]
+    def _descend(
+        self, root: LocDict, charge: str | None, key: str | None, field: str | None
+    ) -> Spot:
+        chain = [root]
+        node = root
+        if charge is not None:
+            found = _charge(root.get("charges"), charge)
+            if found is None:
+                return Spot(root.loc, tuple(chain))
+            node = found
             chain.append(node)
-            flt = _filter(node.get("filters"), key) if key is not None else None
+            flt = self._filter(node.get("filters"), key) if key is not None else None
             if flt is not None:
                 node = flt
                 chain.append(node)
         return Spot(_field_loc(node, field), tuple(chain))
-    return Spot(SourceLocation("overrides"))
+
+    def plan(
+        self,
+        plan: str,
+        charge: str | None = None,
+        key: str | None = None,
+        field: str | None = None,
+    ) -> Spot:
+        """Where plan ``plan``'s price (a charge's, one of its filters' by key, or ``field`` of
+        the plan itself such as ``amount_cents``) is written."""
+        root = self._items.get(("plan", plan))
+        if root is None:
+            return Spot(SourceLocation("catalog"))
+        return self._descend(root, charge, key, field)
+
+    def subscription(
+        self,
+        subscription: str,
+        charge: str | None = None,
+        key: str | None = None,
+        field: str | None = None,
+    ) -> Spot:
+        """Where a subscription's negotiated price is written (its tenant file's
+        ``overrides:``); the subscription entry itself when it negotiates nothing there."""
+        for tenant, sub in self.project.subscriptions():
+            if sub.external_id != subscription:
+                continue
+            raw = self._items.get(("tenant", tenant.external_id))
+            subs = raw.get("subscriptions") if raw is not None else None
+            entry = next(
+                (
+                    s
+                    for s in subs or ()
+                    if isinstance(s, LocDict) and s.get("external_id") == subscription
+                ),
+                None,
+            )
+            if entry is None:
+                break
+            overrides = entry.get("overrides")
+            if not isinstance(overrides, LocDict):
+                return Spot(entry.loc, (entry,))
+            charges = overrides.get("charges")
+            node: LocDict = overrides
+            chain = [entry, overrides]
+            if (
+                charge is not None
+                and isinstance(charges, LocDict)
+                and isinstance(charges.get(charge), LocDict)
+            ):
+                node = charges[charge]
+                chain.append(node)
+                flt = self._filter(node.get("filters"), key) if key is not None else None
+                if flt is not None:
+                    node = flt
+                    chain.append(node)
+            return Spot(_field_loc(node, field), tuple(chain))
+        return Spot(SourceLocation("overrides"))

@@ -19,7 +19,7 @@ from lagoform.catalog.project import Project
 from lagoform.engine.plan import ObjectChange, Plan
 from lagoform.engine.render.rows import plan_sides
 from lagoform.model.filters import label
-from lagoform.policies.locate import Spot, plan_spot, subscription_spot
+from lagoform.policies.locate import Locator, Spot
 
 __all__ = ["PriceMove", "figures", "moves", "unit_rate"]
 
@@ -124,20 +124,21 @@ class PriceMove:
         return f"{where} [{label(self.filter)}]" if self.filter else where
 
 
-def moves(plan: Plan, project: Project) -> list[PriceMove]:
+def moves(plan: Plan, project: Project, locator: Locator | None = None) -> list[PriceMove]:
     """Every price ``plan`` changes on an existing billing plan or subscription."""
+    at = locator or Locator(project)
     out: list[PriceMove] = []
     for change in plan.pending():
         if change.action not in ("update", "blocked"):
             continue
         if change.kind == "plan":
-            out += _plan_moves(change, project)
+            out += _plan_moves(change, at)
         elif change.kind == "subscription":
-            out += _subscription_moves(change, project)
+            out += _subscription_moves(change, at)
     return out
 
 
-def _plan_moves(change: ObjectChange, project: Project) -> Iterator[PriceMove]:
+def _plan_moves(change: ObjectChange, at: Locator) -> Iterator[PriceMove]:
     old, new = plan_sides(change)
     if not old or not new:
         return
@@ -147,7 +148,7 @@ def _plan_moves(change: ObjectChange, project: Project) -> Iterator[PriceMove]:
         before, after = figures(field, a), figures(field, b)
         if not before or not after or before == after:
             return None
-        spot = plan_spot(project, code, charge, key, field)
+        spot = at.plan(code, charge, key, field)
         return PriceMove("plan", code, code, charge, key, field, before, after, spot)
 
     found = [move(None, None, "amount_cents", old.get("amount_cents"), new.get("amount_cents"))]
@@ -162,7 +163,7 @@ def _plan_moves(change: ObjectChange, project: Project) -> Iterator[PriceMove]:
     yield from (m for m in found if m is not None)
 
 
-def _subscription_moves(change: ObjectChange, project: Project) -> Iterator[PriceMove]:
+def _subscription_moves(change: ObjectChange, at: Locator) -> Iterator[PriceMove]:
     pricing = change.pricing
     if pricing is None or not pricing.exists:
         return
@@ -172,7 +173,7 @@ def _subscription_moves(change: ObjectChange, project: Project) -> Iterator[Pric
         before, after = figures(line.field, line.current), figures(line.field, line.new)
         if not before or not after or before == after:
             continue
-        spot = subscription_spot(project, change.key, line.charge, line.filter, line.field)
+        spot = at.subscription(change.key, line.charge, line.filter, line.field)
         yield PriceMove(
             "subscription",
             change.key,

@@ -23,10 +23,10 @@ from lagoform.catalog.models_charge import WILDCARD
 from lagoform.catalog.models_policy import CostEntry, CostTable, MarginFloor, NegotiatedFloor
 from lagoform.engine.findings import Finding
 from lagoform.model.currency import money
-from lagoform.model.filters import ALL_FILTER_VALUES, label
+from lagoform.model.filters import label
 from lagoform.model.units import parse_unit
 from lagoform.policies.context import Context, plain
-from lagoform.policies.locate import plan_spot, subscription_spot
+from lagoform.policies.costs import CostIndex
 from lagoform.policies.prices import figures, unit_rate
 
 __all__ = ["margin_floor", "negotiated_floor"]
@@ -58,7 +58,7 @@ def negotiated_floor(ctx: Context, rule: NegotiatedFloor) -> Iterator[Finding]:
             ) -> str:
                 return _shown(field, value, cur, unit)
 
-            spot = subscription_spot(ctx.project, key, charge, flt, field)
+            spot = ctx.locator.subscription(key, charge, flt, field)
             yield ctx.finding(
                 rule,
                 f"{key}:{charge or 'base'}" + (f":{flt}" if flt else ""),
@@ -126,16 +126,16 @@ def _shown(field: str, value: Decimal, currency: str, unit: str | None) -> str:
 
 
 def margin_floor(ctx: Context, rule: MarginFloor) -> Iterator[Finding]:
-    tables = {t.metric: t for t in ctx.policies.model.costs}
+    tables = {t.metric: (t, CostIndex(t.costs)) for t in ctx.policies.model.costs}
     for code, obj in sorted(ctx.desired.objects.get("plan", {}).items()):
         if not ctx.in_scope(rule, code):
             continue
         currency = obj.normal.get("amount_currency")
         for charge_code, charge in sorted((obj.normal.get("charges") or {}).items()):
-            table = tables.get(str(charge.get("billable_metric_code")))
-            if table is None or table.currency != currency:
+            found = tables.get(str(charge.get("billable_metric_code")))
+            if found is None or found[0].currency != currency:
                 continue
-            yield from _charge_margin(ctx, rule, code, charge_code, charge, table)
+            yield from _charge_margin(ctx, rule, code, charge_code, charge, *found)
 
 
 def _charge_margin(
@@ -145,19 +145,15 @@ def _charge_margin(
     code: str,
     charge: Mapping[str, Any],
     table: CostTable,
+    costs: CostIndex,
 ) -> Iterator[Finding]:
     filters = charge.get("filters") or {}
     per = parse_unit(table.per)
     units = ctx.desired.units.get(plan, {}).get(code, {})
     places: list[tuple[str | None, Any, list[CostEntry]]] = []
     for key, flt in sorted(filters.items()):
-        values = flt.get("values") or {}
-        places.append((key, flt.get("properties"), [e for e in table.costs if _may(values, e)]))
-    uncovered = [
-        e
-        for e in table.costs
-        if not any(_surely(f.get("values") or {}, e) for f in filters.values())
-    ]
+        places.append((key, flt.get("properties"), costs.may(flt.get("values") or {})))
+    uncovered = costs.uncovered(f.get("values") or {} for f in filters.values())
     places.append((None, charge.get("properties"), uncovered))
     for key, props, entries in places:
         rate = unit_rate(props)
@@ -186,27 +182,5 @@ def _charge_margin(
                 f"price it at least {plain(unit.per_scale(least))} {table.currency} per {unit}"
                 ", or update the cost table if the cost is out of date"
             ),
-            spot=plan_spot(ctx.project, plan, code, key, "properties"),
+            spot=ctx.locator.plan(plan, code, key, "properties"),
         )
-
-
-def _may(values: Mapping[str, list[str]], entry: CostEntry) -> bool:
-    """May a filter with ``values`` price events of ``entry``?"""
-    for key, allowed in values.items():
-        theirs = entry.values.get(key)
-        if ALL_FILTER_VALUES in allowed or theirs is None or WILDCARD in theirs:
-            continue
-        if not set(theirs) & set(allowed):
-            return False
-    return True
-
-
-def _surely(values: Mapping[str, list[str]], entry: CostEntry) -> bool:
-    """Does a filter with ``values`` price every event of ``entry``?"""
-    for key, allowed in values.items():
-        if ALL_FILTER_VALUES in allowed:
-            continue
-        theirs = entry.values.get(key)
-        if theirs is None or WILDCARD in theirs or not set(theirs) <= set(allowed):
-            return False
-    return True
