@@ -20,6 +20,7 @@ BENCHMARKS = (
     "impact_scale",
     "dispatch_throughput",
     "price_tables",
+    "policies_margin",
 )
 
 
