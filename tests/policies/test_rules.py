@@ -193,3 +193,23 @@ def test_a_long_list_of_findings_keeps_the_comment_short() -> None:
     assert "> - … and 7 more (every finding: `lagoform plan`" in block[-1]
     assert "14 errors apply refuses, 13 warnings" in block[1]
     assert text_block(plan).count("way out: raise it") == MAX_SHOWN + 7  # every one, in text
+
+
+def test_a_price_derived_from_a_discount_is_located_at_the_discount(tmp_path: Path) -> None:
+    from tests.engine.test_e2e_price_list import write
+
+    root = tmp_path / "project"
+    write(root, 5)
+    ctx = _context(root, "rules: [{id: f, rule: negotiated_floor, floor: 0.95}]\n")
+    found = check_project(ctx.policies, ctx.project, ctx.desired, today=TODAY)
+    initech = {f.id: f for f in found if "initech" in f.id}
+    assert sorted(initech) == [
+        f"policy:f:initech-main:tokens:model=m01;type={t}"
+        for t in ("cached_input", "input", "output", "reasoning")
+    ]
+    lines = (root / "overrides" / "initech.yaml").read_text().splitlines()
+    discount = lines.index("              discount: 10%") + 1
+    assert {f.where for f in initech.values()} == {f"overrides/initech.yaml:{discount}"}
+    assert "amount at 0.9 USD per 1M tokens, below 0.95 × its list price (at least 0.95 USD" in (
+        initech["policy:f:initech-main:tokens:model=m01;type=input"].message
+    )

@@ -52,11 +52,28 @@ def _charge(charges: Any, code: str) -> LocDict | None:
 
 
 def _field_loc(node: LocDict, field: str | None) -> SourceLocation:
-    """The line of the field in ``node`` (``amount_cents`` is written ``amount``)."""
-    for name in (field, "amount" if field == "amount_cents" else None, "properties"):
+    """The line of the field in ``node`` (``amount_cents`` is written ``amount``; a price
+    derived from a discount, at the discount)."""
+    for name in (field, "amount" if field == "amount_cents" else None, "properties", "discount"):
         if name and name in node:
             return node.key_loc(name)
     return node.loc
+
+
+def _values_of(key: str) -> dict[str, set[str]]:
+    """``model=m01;type=input|output`` → ``{"model": {"m01"}, "type": {"input", "output"}}``."""
+    out: dict[str, set[str]] = {}
+    for part in key.split(";") if key else ():
+        name, _, values = part.partition("=")
+        out[name] = set(values.split("|"))
+    return out
+
+
+def _takes_in(broad: dict[str, set[str]], narrow: dict[str, set[str]]) -> bool:
+    return all(
+        ALL_FILTER_VALUES in values or (k in narrow and narrow[k] <= values)
+        for k, values in broad.items()
+    )
 
 
 class Locator:
@@ -79,7 +96,13 @@ class Locator:
                 if isinstance(item, LocDict) and (k := _key(item.get("values"))) is not None:
                     index.setdefault(k, item)
             found = self._filters[id(filters)] = (filters, index)
-        return found[1].get(key)
+        exact = found[1].get(key)
+        if exact is not None:
+            return exact
+        # a price derived from a broader entry (an override's `{model: m01}` discount): the
+        # first entry whose values take in the filter's
+        wanted = _values_of(key)
+        return next((f for k, f in found[1].items() if _takes_in(_values_of(k), wanted)), None)
 
     def _descend(
         self, root: LocDict, charge: str | None, key: str | None, field: str | None
