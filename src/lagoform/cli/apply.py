@@ -109,7 +109,8 @@ def apply_command(
             plan = block_unresolved(plan, settling.verdicts)
             review = review.model_copy(update={"plan": plan})
             if planfile is None:
-                # the revenue section is for reviewers: apply neither prices nor shows it
+                # the revenue section is for reviewers: apply never shows it (it prices usage
+                # only for a pricing policy that needs it)
                 text = render_text(review, color=console().color(), revenue=False)
                 click.echo(text, nl=False)
             elif not console().quiet:

@@ -8,8 +8,12 @@ Reads of Lago that take a while show progress on a terminal (``console``).
 
 ``plan`` also prices live usage under the current and the proposed pricing (the revenue
 section, ``lagoform.impact``) when it changes pricing a live subscription bills on, or when
-asked with ``--impact``; a failed estimate says so and never fails the plan. ``apply`` neither
-computes nor shows it.
+asked with ``--impact``; a failed estimate says so and never fails the plan. ``apply`` never
+shows it, and computes it only for a pricing policy that reads it (``policies.yaml``).
+
+Both build plans carrying the findings of ``policies.yaml`` (``lagoform.policies``): ``plan``
+shows them next to the verdict, ``apply`` refuses the open error ones. ``--approval KIND=REF``
+(or ``LAGOFORM_APPROVALS``) gives an approval a policy asks for.
 
 ``plan`` shows the override records apply would write (the finance trail, before merge). It
 also settles the calls the audit log holds without a known outcome by reading Lago
