@@ -28,6 +28,7 @@ BENCHMARKS = (
     "dispatch_memory",
     "price_tables",
     "price_sync",
+    "policies_margin",
 )
 
 

@@ -94,6 +94,7 @@ def test_a_frozen_copy_is_read_back_as_frozen_with_only_its_written_values() -> 
     written = PlanOverrides.model_validate(
         {
             "reason": "r", "approval": "a", "frozen": True, "acknowledge": ["fallback:x"],
+            "approvals": [{"kind": "finance", "ref": "FIN-1"}],
             "charges": {"tokens": {"filters": [
                 {"values": FILTERS[0][0], "properties": {"model": "standard", "amount": "1"}},
             ]}},
@@ -103,6 +104,7 @@ def test_a_frozen_copy_is_read_back_as_frozen_with_only_its_written_values() -> 
         catalog, _plan(held, per=False), reason="r", approval="a", written=written
     )
     assert overrides is not None and overrides.frozen and overrides.acknowledge == ("fallback:x",)
+    assert [(a.kind, a.ref) for a in overrides.approvals] == [("finance", "FIN-1")]  # the YAML's
     (entry,) = overrides.charges["tokens"].filters or ()
     assert entry.properties is not None and entry.properties.amount == Decimal("0.9")  # type: ignore[union-attr]
     # as written while Lago still holds it: the object itself comes back

@@ -34,6 +34,7 @@ CASES = Path(__file__).parent / "schema_cases"
 EXAMPLES: list[tuple[SchemaKind, Path]] = [
     *(("catalog", p) for p in sorted((ROOT / "catalog").glob("*.yaml"))),
     *(("overrides", p) for p in sorted((ROOT / "overrides").glob("*.yaml"))),
+    ("policies", ROOT / "policies.yaml"),
 ]
 BROKEN: list[tuple[SchemaKind, Path]] = [
     (kind, p) for kind in SCHEMA_KINDS for p in sorted((CASES / kind).glob("*.yaml"))
@@ -82,7 +83,8 @@ def test_the_examples_are_clean(kind: SchemaKind, path: Path) -> None:
 @pytest.mark.parametrize(("kind", "path"), EXAMPLES, ids=lambda v: getattr(v, "name", v))
 def test_every_example_names_its_schema_on_the_first_line(kind: SchemaKind, path: Path) -> None:
     first = path.read_text(encoding="utf-8").splitlines()[0]
-    assert first == f"# yaml-language-server: $schema=../src/lagoform/schemas/{kind}.schema.json"
+    up = "" if path.parent == ROOT else "../"  # policies.yaml sits at the project's root
+    assert first == f"# yaml-language-server: $schema={up}src/lagoform/schemas/{kind}.schema.json"
     # The modeline is relative to the file: it resolves in a fresh clone.
     target = (path.parent / first.split("$schema=", 1)[1]).resolve()
     assert target == shipped_schema_path(kind)
@@ -126,7 +128,7 @@ def _properties(node: Any, where: str) -> list[tuple[str, dict[str, Any]]]:
 @pytest.mark.parametrize("kind", SCHEMA_KINDS)
 def test_every_property_has_a_one_line_description(kind: SchemaKind) -> None:
     properties = _properties(editor_schema(kind), kind)
-    assert len(properties) > 80
+    assert len(properties) > (30 if kind == "policies" else 80)
     missing = [where for where, sub in properties if not sub.get("description", "").strip()]
     assert missing == []
     long = [where for where, sub in properties if "\n" in sub["description"]]

@@ -71,7 +71,7 @@ def test_missing_root_is_a_clean_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
-def test_schema_prints_and_writes_both_schemas(tmp_path: Path) -> None:
+def test_schema_prints_and_writes_every_schema(tmp_path: Path) -> None:
     printed = CliRunner().invoke(_cli(), ["schema"])
     assert printed.exit_code == 0
     catalog = json.loads(printed.output)
@@ -95,6 +95,7 @@ def test_schema_prints_and_writes_both_schemas(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [
         "catalog.schema.json",
         "overrides.schema.json",
+        "policies.schema.json",
     ]
 
 

@@ -475,3 +475,51 @@ def test_pr_comment_leads_with_verdict_and_money_then_the_merge_comments_what_wa
     assert "(https://github.test/acme/pricing/actions/runs/" in text and "#artifacts)" in text
     assert merged.summary.strip() == text.split("\n", 1)[1].strip()
     act.assert_no_secret_anywhere()
+
+
+POLICIES = """approvals:
+  finance: {reviewers: ["@acme/finance"]}
+rules:
+  - {id: big, rule: approval_above, price_change_percent: 25, approval: finance}
+"""
+
+
+def test_a_broken_pricing_policy_holds_the_merge_until_finance_approves_in_the_pr(
+    act: Runner, github: FakeGitHub
+) -> None:
+    assert act("apply", "push", push_event("finance-lead", SHA1)).exit_code == 0
+    (act.workspace / "policies.yaml").write_text(POLICIES)
+    pricing = act.workspace / "catalog" / "pricing.yaml"
+    _edit(pricing, 'properties: {amount: "0.000002"}', 'properties: {amount: "0.000003"}')
+    line = pricing.read_text().splitlines().index('        properties: {amount: "0.000003"}') + 1
+
+    review = act.pr()
+
+    assert review.exit_code == 1
+    assert review.outputs["outcome"] == "blocked"
+    [comment] = _bot_comments(github)
+    body = comment["body"]
+    assert "⛔ **Policy violations** for `staging` — 1 error(s) against `policies.yaml`" in body
+    assert f"`policy:big:plan:pro_monthly` at `catalog/pricing.yaml:{line}`" in body
+    assert (
+        "- **Policy approval `finance`:** required by 1 pricing-policy finding; given by "
+        "@acme/finance: add it under `approved:` in `policies.yaml`" in body
+    )
+    assert "nothing is applied until the findings are fixed, approved or acknowledged." in body
+    refused = act("apply", "push", push_event("finance-lead", SHA2), sha=SHA2)
+    assert refused.exit_code == 1
+    assert "policy:big:plan:pro_monthly" in refused.stdout + refused.summary
+
+    # finance approves in the pull request itself: the approval is reviewed like the change
+    (act.workspace / "policies.yaml").write_text(
+        POLICIES
+        + "approved:\n  - {kind: finance, ref: FIN-7, findings: [policy:big:plan:pro_monthly]}\n"
+    )
+    again = act.pr()
+    assert again.exit_code == 0, again.stdout + again.stderr
+    assert again.outputs["outcome"] == "changes-pending"
+    [comment] = _bot_comments(github)  # the same comment, edited
+    assert "**approved (finance FIN-7)** `policy:big:plan:pro_monthly`" in comment["body"]
+    applied = act("apply", "push", push_event("finance-lead", SHA2), sha=SHA2)
+    assert applied.exit_code == 0, applied.stdout + applied.stderr
+    act.assert_no_secret_anywhere()

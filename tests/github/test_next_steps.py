@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from lagoform.engine.findings import Finding
+from lagoform.engine.plan import Plan
 from lagoform.github.commands import Target
 from lagoform.github.next_steps import (
     NextSteps,
@@ -168,12 +170,12 @@ def test_without_the_files_the_pricing_files_stand_in(tmp_path: Path, github: Fa
     github.state.forbid_writes = True  # reads still work: no files listed for PR 7 either
     steps = gather(_ctx(tmp_path, github), _settings(tmp_path), held="nothing to apply.")
     assert steps.files == 0 and steps.owners == ("@acme/finance",)
-    assert steps.unowned == ("catalog/", "lagoform.yaml")
+    assert steps.unowned == ("catalog/", "lagoform.yaml", "policies.yaml")
     text = render(steps)
     assert "- **On merge:** nothing to apply." in text
     assert (
         "@acme/finance (`CODEOWNERS` owners of the pricing files (the pull request's files could "
-        "not be listed)); 2 file(s) have no owner." in text
+        "not be listed)); 3 file(s) have no owner." in text
     )
 
 
@@ -182,3 +184,43 @@ def test_no_codeowners_says_how_to_require_finance(tmp_path: Path, github: FakeG
     text = render(gather(_ctx(tmp_path, github), _settings(tmp_path)))
     assert "no CODEOWNERS file: anyone with write access can approve" in text
     assert "no workflow in this repository applies it" in text
+
+
+def test_a_policy_approval_names_its_reviewers_and_how_to_give_it(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    github.state.pull_files[7] = ["catalog/plans.yaml"]
+
+    def finding(ident: str, approval: str | None, acknowledged: bool = False) -> Finding:
+        return Finding(
+            id=ident,
+            subject="plan pro",
+            message="moves a price by 50 %",
+            way_out="change it by less",
+            rule=ident.split(":")[1],
+            where="catalog/plans.yaml:12",
+            approval=approval,
+            reviewers=("@acme/finance", "@cfo") if approval else (),
+            acknowledged=acknowledged,
+        )
+
+    plan = Plan(
+        plan_id="p",
+        catalog_fingerprint="c",
+        live_fingerprints={},
+        changes=(),
+        findings=(
+            finding("policy:big:plan:pro", "finance"),
+            finding("policy:cap:acme", "finance"),
+            finding("policy:big:plan:team", "finance", acknowledged=True),  # approved already
+            finding("policy:notice:plan:pro", None),  # no approval lets it through
+        ),
+    )
+    steps = gather(_ctx(tmp_path, github), _settings(tmp_path), plan=plan)
+    assert steps.policy_approvals == (("finance", ("@acme/finance", "@cfo"), 2),)
+    assert (
+        "- **Policy approval `finance`:** required by 2 pricing-policy findings; given by "
+        "@acme/finance, @cfo: add it under `approved:` in `policies.yaml` in this pull request "
+        "(its reference and the finding ids), so the apply on merge lets them through."
+    ) in render(steps).splitlines()
+    assert gather(_ctx(tmp_path, github), _settings(tmp_path)).policy_approvals == ()

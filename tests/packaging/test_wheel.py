@@ -120,6 +120,7 @@ def test_the_wheel_is_named_and_described_by_the_one_version(installed: Installe
     assert "lagoform/py.typed" in names
     assert "lagoform/schemas/catalog.schema.json" in names
     assert "lagoform/schemas/overrides.schema.json" in names
+    assert "lagoform/schemas/policies.schema.json" in names
     assert any(n.endswith(".md.j2") for n in names)
 
 
@@ -133,7 +134,7 @@ def test_version_and_validate_work_from_a_plain_install(installed: Installed) ->
 
 
 def test_the_installed_schemas_are_the_committed_ones(installed: Installed) -> None:
-    for kind in ("catalog", "overrides"):
+    for kind in ("catalog", "overrides", "policies"):
         printed = installed.run("lagoform", "schema", "--kind", kind)
         assert printed.returncode == 0, printed.stderr
         committed = ROOT / "src" / "lagoform" / "schemas" / f"{kind}.schema.json"

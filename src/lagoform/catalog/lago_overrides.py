@@ -223,6 +223,8 @@ def overrides_from_plans(
         data["frozen"] = True
     if old.acknowledge:
         data["acknowledge"] = old.acknowledge
+    if old.approvals:  # what the policies asked for is the YAML's, never Lago's
+        data["approvals"] = old.approvals
     for key in ("amount", "name", "invoice_display_name", "description", "trial_days"):
         if old.frozen and getattr(old, key) is None:
             continue

@@ -153,6 +153,13 @@ class ChargeOverride(CatalogModel):
     )
 
 
+class ApprovalRef(CatalogModel):
+    """An approval a pricing policy asks for (policies.yaml ``approvals:``), given."""
+
+    kind: Code = Field(description="Kind of approval (a name under policies.yaml approvals).")
+    ref: Text = Field(description="Where it was given: ticket, document or e-mail id.")
+
+
 class PlanOverrides(CatalogModel):
     """Negotiated pricing. Always carries why (``reason``) and who approved it (``approval``)."""
 
@@ -168,6 +175,12 @@ class PlanOverrides(CatalogModel):
         description="Ids of plan findings about this subscription that are accepted as they "
         "are (e.g. a frozen copy billing a new model at the fallback price).",
         examples=[["fallback:acme-main:tokens:model=gpt-6;type=input"]],
+    )
+    approvals: tuple[ApprovalRef, ...] = Field(
+        default=(),
+        description="Approvals the pricing policies ask for (policies.yaml), given for these "
+        "prices, e.g. a price below the negotiated floor.",
+        examples=[[{"kind": "finance", "ref": "FIN-123"}]],
     )
     frozen: bool = Field(
         default=False,

@@ -29,12 +29,13 @@ from lagoform import __version__
 from lagoform.catalog.models_base import CatalogModel
 from lagoform.catalog.models_metric import BillableMetric, Tax
 from lagoform.catalog.models_plan import AddOn, BillingPlan, Coupon, Removal
+from lagoform.catalog.models_policy import PoliciesFile
 from lagoform.catalog.models_table import PriceTable, allow_table_uses
 from lagoform.catalog.models_tenant import Customer, Subscription, Wallet
 from lagoform.catalog.models_usage import UsageMapping
 
-SchemaKind = Literal["catalog", "overrides"]
-SCHEMA_KINDS: tuple[SchemaKind, ...] = ("catalog", "overrides")
+SchemaKind = Literal["catalog", "overrides", "policies"]
+SCHEMA_KINDS: tuple[SchemaKind, ...] = ("catalog", "overrides", "policies")
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # Where the released schemas can be fetched, by version (the $id of each schema).
 SCHEMA_BASE_URL = "https://raw.githubusercontent.com/lagoform/lagoform"
@@ -171,6 +172,8 @@ def _charge_shapes(defs: dict[str, Any]) -> None:
     """A charge's properties (and its filters') take the shape its ``model`` names; an
     override's, any charge model's keys."""
     shapes = [n for n in defs if n.endswith("Properties") and n != "AnyChargeProperties"]
+    if not shapes:
+        return  # a file without prices (policies.yaml)
     for name in shapes:
         defs[name]["properties"].pop("model", None)  # written by the charge, not in properties
     defs["AnyChargeProperties"] = _any_model(defs, shapes)
@@ -224,7 +227,7 @@ def _adjust(schema: dict[str, Any]) -> dict[str, Any]:
             definition["required"] = ["code"]  # a variant (extends) may give only its code
         if name == "Tier" or name == "PercentageTier":
             definition["required"] = [r for r in definition.get("required", []) if r != "from"]
-        if name in ("ChargeFilter", "OverrideFilter") and "values" in props:
+        if name in ("ChargeFilter", "OverrideFilter", "CostEntry") and "values" in props:
             # One value is written alone; the model turns it into a list.
             props["values"]["additionalProperties"] = {
                 "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
@@ -261,8 +264,34 @@ def overrides_schema() -> dict[str, Any]:
     return _finish(OverridesFile, "overrides", "lagoform tenant overrides file")
 
 
+def policies_schema() -> dict[str, Any]:
+    out = _finish(PoliciesFile, "policies", "lagoform pricing policies file")
+    # A rule's shape is picked by its `rule:` tag, as a charge's by its model: an editor then
+    # underlines the wrong key of the rule, not the whole rule.
+    items = out["properties"]["rules"]["items"]
+    mapping: dict[str, str] = items["discriminator"]["mapping"]
+    out["properties"]["rules"]["items"] = {
+        "type": "object",
+        "required": ["rule"],
+        "properties": {
+            "rule": {"enum": sorted(mapping), "description": "Which rule: its kind."},
+        },
+        "allOf": [
+            {"if": {"properties": {"rule": {"const": tag}}}, "then": {"$ref": ref}}
+            for tag, ref in sorted(mapping.items())
+        ],
+    }
+    return out
+
+
 def editor_schema(kind: SchemaKind) -> dict[str, Any]:
-    return catalog_schema() if kind == "catalog" else overrides_schema()
+    match kind:
+        case "catalog":
+            return catalog_schema()
+        case "overrides":
+            return overrides_schema()
+        case "policies":
+            return policies_schema()
 
 
 def schema_text(kind: SchemaKind) -> str:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from lagoform.cli.console import Ticker, console
-from lagoform.cli.plan import ROOT, announce, build, target_label
+from lagoform.cli.plan import APPROVAL, ROOT, announce, approvals_given, build, target_label
 from lagoform.cli.target import Target, resolve_target, target_options
 from lagoform.errors import PlanError, StalePlanError
 
@@ -63,6 +63,7 @@ _SYMBOL = {"create": "+", "update": "~", "delete": "-"}
     metavar="ID",
     help="Accept a finding of the plan (its id) and apply anyway (repeatable).",
 )
+@APPROVAL
 def apply_command(
     planfile: Path | None,
     env: str | None,
@@ -72,6 +73,7 @@ def apply_command(
     actor: str | None,
     confirm_delete_plan: tuple[str, ...],
     acknowledge: tuple[str, ...],
+    approval: tuple[str, ...],
 ) -> None:
     """Make Lago match the catalog (or exactly a saved PLANFILE, without asking)."""
     from lagoform.cli import unsettled
@@ -81,6 +83,7 @@ def apply_command(
     from lagoform.engine.stale import stale_objects
     from lagoform.review import Review, render_text
 
+    approvals = approvals_given(approval)
     with resolve_target(env, api_url, root) as target:
         client = target.client()
         label = target_label(target)
@@ -100,7 +103,7 @@ def apply_command(
             facts = _saved_plan_facts(root, plan, live, day)
         else:
             announce(target)
-            built = build(target, root)
+            built = build(target, root, approvals=approvals)
             review, facts = built.review, built.facts
             plan = review.plan
         # the trail first: a sink that cannot write or a chain that does not verify stops
@@ -110,7 +113,8 @@ def apply_command(
             plan = block_unresolved(plan, settling.verdicts)
             review = review.model_copy(update={"plan": plan})
             if planfile is None:
-                # the revenue section is for reviewers: apply neither prices nor shows it
+                # the revenue section is for reviewers: apply never shows it (it prices usage
+                # only for a pricing policy that needs it)
                 text = render_text(review, color=console().color(), revenue=False)
                 click.echo(text, nl=False)
             elif not console().quiet:
@@ -122,6 +126,9 @@ def apply_command(
                 click.echo("Nothing to apply.")
                 _head(trail)
                 return
+            # an approval given now lets through the policy findings of its kind (a saved
+            # plan's were decided when it was made)
+            acknowledge += tuple(f.id for f in plan.findings if f.approval in approvals)
             check_applicable(plan, confirm_delete_plan, acknowledge)
             if planfile is None:  # a saved plan was reviewed already: applied as it is
                 _confirm(target, auto_approve)

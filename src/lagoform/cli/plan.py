@@ -8,8 +8,12 @@ Reads of Lago that take a while show progress on a terminal (``console``).
 
 ``plan`` also prices live usage under the current and the proposed pricing (the revenue
 section, ``lagoform.impact``) when it changes pricing a live subscription bills on, or when
-asked with ``--impact``; a failed estimate says so and never fails the plan. ``apply`` neither
-computes nor shows it.
+asked with ``--impact``; a failed estimate says so and never fails the plan. ``apply`` never
+shows it, and computes it only for a pricing policy that reads it (``policies.yaml``).
+
+Both build plans carrying the findings of ``policies.yaml`` (``lagoform.policies``): ``plan``
+shows them next to the verdict, ``apply`` refuses the open error ones. ``--approval KIND=REF``
+(or ``LAGOFORM_APPROVALS``) gives an approval a policy asks for.
 
 ``plan`` shows the override records apply would write (the finance trail, before merge). It
 also settles the calls the audit log holds without a known outcome by reading Lago
@@ -50,6 +54,25 @@ FORMAT = click.option(
 )
 
 
+APPROVAL = click.option(
+    "--approval",
+    "approval",
+    multiple=True,
+    metavar="KIND=REF",
+    help="An approval policies.yaml asks for, given (finance=FIN-123; repeatable; also "
+    "LAGOFORM_APPROVALS, comma-separated): lets through the policy findings it covers.",
+)
+
+
+def approvals_given(option: tuple[str, ...]) -> dict[str, str]:
+    """``--approval`` values and ``LAGOFORM_APPROVALS``: approval kind -> reference."""
+    import os
+
+    from lagoform.policies import parse_approvals
+
+    return parse_approvals([os.environ.get("LAGOFORM_APPROVALS", ""), *option])
+
+
 def announce(target: Target, *, stdout: bool = True) -> None:
     """Every run says what it targets: first on stdout (``stdout=False``: on stderr, so stdout
     stays parseable); not with --quiet."""
@@ -71,22 +94,32 @@ class Built:
 
 
 def build(
-    target: Target, root: Path, *, impact: bool | None = False, past_periods: int = 0
+    target: Target,
+    root: Path,
+    *,
+    impact: bool | None = False,
+    past_periods: int = 0,
+    approvals: dict[str, str] | None = None,
 ) -> Built:
     """Validate the catalog (no API call on failure), read Lago, build the plan and its
     review: the override audit records its apply would write and, per ``impact`` (None: when
-    the plan changes pricing a live subscription bills on), the revenue section."""
+    the plan changes pricing a live subscription bills on), the revenue section. The plan
+    carries the findings of policies.yaml's rules (``approvals``: those given, kind -> ref);
+    rules reading the revenue impact have it priced even when ``impact`` is False."""
     from lagoform.audit.project_facts import override_facts
     from lagoform.catalog import load_project
+    from lagoform.catalog.policies_file import load_policies
     from lagoform.engine.desired import from_project
     from lagoform.engine.live import fetch_live
     from lagoform.engine.plan import build_plan, hints_for
     from lagoform.engine.scheduled import plan_schedule
     from lagoform.engine.target_day import target_today
+    from lagoform.policies import check_plan, needs_impact, with_findings
     from lagoform.review import build_review, revenue_section
     from lagoform.review.build import customer_names
 
     project = load_project(root)
+    policies = load_policies(root, project)
     for warning in project.warnings:  # valid, but likely a mistake (as `validate` says them)
         click.echo(str(warning), err=True)
     desired = from_project(project)
@@ -95,9 +128,8 @@ def build(
         client = target.client()
         live = fetch_live(client, hints_for(desired))
     # scheduled prices: those due by the target's clock are in force, the others shown ahead
-    timed = plan_schedule(
-        project, desired, live, target_today(client), customer_names(desired, live)
-    )
+    today = target_today(client)  # Lago's day: when scheduled prices are due, notice counts
+    timed = plan_schedule(project, desired, live, today, customer_names(desired, live))
     project, desired = timed.project, timed.desired
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     plan = build_plan(desired, live, target=label, created_at=created)
@@ -110,10 +142,24 @@ def build(
             desired,
             live,
             target.async_client,
-            enabled=impact,
+            enabled=None if impact is False and needs_impact(policies) else impact,
             past_periods=past_periods,
             premium=target.environment.premium,
         )
+    if policies is not None:
+        found = check_plan(
+            policies,
+            project,
+            desired,
+            plan,
+            live,
+            revenue,
+            today=today,
+            approvals=approvals,
+            schedule=timed.schedule,
+        )
+        plan = with_findings(plan, found)
+        revenue = revenue if impact is not False else None  # priced for the rules only
     review = build_review(
         plan, facts=facts, revenue=revenue, desired=desired, live=live, project=project
     ).model_copy(update={"scheduled": timed.schedule})
@@ -148,6 +194,7 @@ def build(
     show_default=True,
     help="Revenue section: also price the last N closed billing periods.",
 )
+@APPROVAL
 def plan_command(
     env: str | None,
     api_url: str | None,
@@ -157,16 +204,20 @@ def plan_command(
     detailed_exitcode: bool,
     impact: bool | None,
     past_periods: int,
+    approval: tuple[str, ...],
 ) -> None:
     """Show what apply would change in Lago to match catalog/ and overrides/."""
     from lagoform.cli import unsettled
     from lagoform.engine.settle import block_unresolved
     from lagoform.review import render_json
 
+    approvals = approvals_given(approval)
     with resolve_target(env, api_url, root) as target:
         # text goes to a person: the target leads stdout; other formats keep stdout parseable
         announce(target, stdout=fmt == "text")
-        review = build(target, root, impact=impact, past_periods=past_periods).review
+        review = build(
+            target, root, impact=impact, past_periods=past_periods, approvals=approvals
+        ).review
         settling = unsettled.settle_log(log_path(target, root), target.client(), strict=False)
         review = review.model_copy(
             update={"plan": block_unresolved(review.plan, settling.verdicts)}

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from lagoform.catalog import load_project
+from lagoform.catalog.project import Project
 from lagoform.catalog.schema import SCHEMA_KINDS, SchemaKind, schema_text
 from lagoform.errors import CatalogError, ConfigError
 from lagoform.validation import validate_project
@@ -33,6 +34,7 @@ def validate(root: Path) -> None:
     project = load_project(root)
     for warning in project.warnings:  # valid, but likely a mistake: said, never blocking
         click.echo(str(warning), err=True)
+    _policies(root, project)
     catalog = project.catalog
     subscriptions = sum(len(t.subscriptions) for t in project.tenants)
     summary = ", ".join(
@@ -49,6 +51,31 @@ def validate(root: Path) -> None:
         + ([_count(len(catalog.price_tables), "price table")] if catalog.price_tables else [])
     )
     click.echo(f"Valid: {summary}.")
+
+
+def _policies(root: Path, project: Project) -> None:
+    """The rules of policies.yaml the YAML alone decides: an open error fails validation, a
+    warning is said; approved and acknowledged ones are counted."""
+    from datetime import UTC, datetime
+
+    from lagoform.catalog.policies_file import load_policies
+    from lagoform.engine.desired import from_project
+    from lagoform.policies import as_problem, check_project
+
+    policies = load_policies(root, project)
+    if policies is None:
+        return
+    today = datetime.now(UTC).date()
+    found = check_project(policies, project, from_project(project), today=today)
+    errors = [as_problem(f) for f in found if f.severity == "error" and not f.acknowledged]
+    for f in found:
+        if f.severity == "warning" and not f.acknowledged:
+            click.echo(str(as_problem(f)), err=True)
+    through = [f for f in found if f.acknowledged]
+    if through:
+        click.echo(f"policies: {len(through)} finding(s) approved or acknowledged", err=True)
+    if errors:
+        raise CatalogError(errors)
 
 
 @click.command()
@@ -69,7 +96,8 @@ def validate(root: Path) -> None:
     "--out-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Write both catalog.schema.json and overrides.schema.json into this directory.",
+    help="Write catalog.schema.json, overrides.schema.json and policies.schema.json into this "
+    "directory.",
 )
 def schema(kind: SchemaKind, out: Path | None, out_dir: Path | None) -> None:
     """Write the JSON Schema of catalog or overrides files (for editor completion)."""

@@ -129,10 +129,17 @@ def check_applicable(
         if f.severity == "error" and not f.acknowledged and f.id not in acknowledged
     ]
     if open_findings:
-        lines = [f"  - {f.id}: {f.message}. Instead: {f.way_out}" for f in open_findings]
+        lines = [
+            f"  - {f.id}{f' ({f.where})' if f.where else ''}: {f.message}. Instead: {f.way_out}"
+            for f in open_findings
+        ]
+        policies = any(f.rule is not None for f in open_findings)
         raise PlanError(
-            "the plan would bill prices nobody asked for (findings below); nothing was applied. "
-            "Fix them, or acknowledge each with --acknowledge ID (or `acknowledge: [ID]` in the "
+            "the plan would bill prices nobody asked for"
+            + (" or break the pricing policies" if policies else "")
+            + " (findings below); nothing was applied. Fix them, "
+            + ("approve them (--approval KIND=REF), " if policies else "")
+            + "or acknowledge each with --acknowledge ID (or `acknowledge: [ID]` in the "
             "tenant's overrides).\n" + "\n".join(lines)
         )
     missing = [c for c in plan.pending() if c.confirm and c.confirm not in confirm_delete_plans]

@@ -26,7 +26,7 @@ from lagoform.model.reach import Wanted, plan_change, reach, subscriber, wanted
 from lagoform.model.state import DesiredState, LiveState, SubscriptionFact
 from lagoform.model.values import Normal
 
-__all__ = ["Finding", "find"]
+__all__ = ["Finding", "acknowledged_ids", "find"]
 
 CURRENT = ("active", "pending")
 
@@ -40,6 +40,14 @@ class Finding(BaseModel):
     message: str
     way_out: str
     acknowledged: bool = False
+    # A pricing policy's finding (``lagoform.policies``): the rule's id, the YAML line that
+    # breaks it (``catalog/plans.yaml:42``), the kind of approval that lets it through and
+    # who gives it, and the approval given ("finance FIN-123"), if any.
+    rule: str | None = None
+    where: str | None = None
+    approval: str | None = None
+    reviewers: tuple[str, ...] = ()  # who gives that approval
+    approved: str | None = None
 
 
 def find(desired: DesiredState, live: LiveState) -> list[Finding]:
@@ -54,11 +62,12 @@ def find(desired: DesiredState, live: LiveState) -> list[Finding]:
             continue  # bills the plan itself: the catalog's prices, all of them
         seen.add(fact.external_id)
         out.extend(_for(fact, want, desired, live))
-    acknowledged = _acknowledged(desired)
+    acknowledged = acknowledged_ids(desired)
     return [f.model_copy(update={"acknowledged": True}) if f.id in acknowledged else f for f in out]
 
 
-def _acknowledged(desired: DesiredState) -> set[str]:
+def acknowledged_ids(desired: DesiredState) -> set[str]:
+    """The finding ids the tenants' ``acknowledge:`` lists accept."""
     out: set[str] = set()
     for obj in desired.objects.get("subscription", {}).values():
         out.update(str(i) for i in obj.meta.get("acknowledge") or ())

@@ -6,7 +6,8 @@ re-plan.
   ``environment``; jobs are ordered by their ``needs`` (staging, then production).
 - **Who**: the CODEOWNERS of the files the pull request touches (GitHub's file lookup order:
   ``.github/``, the root, ``docs/``; the last matching pattern wins; a pattern is gitignore-like
-  without negation or ranges, as GitHub documents).
+  without negation or ranges, as GitHub documents); and, when the plan breaks a pricing policy
+  that asks for an approval (policies.yaml), which approval, from whom, and how to give it.
 - **Re-plan**: push to the branch, or the same plan locally.
 
 Reading files and asking GitHub happen in ``gather``; the rest is pure.
@@ -22,10 +23,12 @@ from typing import Any
 
 import yaml
 
+from lagoform.engine.plan import Plan
 from lagoform.github.report import escape_text
 from lagoform.github.rest import GitHubApiError, GitHubClient
 from lagoform.github.runner import RunnerContext
 from lagoform.github.settings import Settings
+from lagoform.policies.render import missing_approvals
 
 __all__ = [
     "CODEOWNERS_PATHS",
@@ -39,7 +42,7 @@ __all__ = [
 
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 # What a pricing change touches when the pull request's files cannot be listed.
-PRICING_PATHS = ("catalog/", "overrides/", "lagoform.yaml")
+PRICING_PATHS = ("catalog/", "overrides/", "lagoform.yaml", "policies.yaml")
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class NextSteps:
     files: int  # how many files the pull request touches (0: unknown)
     replan: str  # the local command
     held: str | None = None  # why merging applies nothing (None: it applies the changes)
+    # approvals the plan's policy findings still need: (kind, its reviewers, how many findings)
+    policy_approvals: tuple[tuple[str, tuple[str, ...], int], ...] = ()
 
 
 # -- where it applies --------------------------------------------------------------------------
@@ -193,10 +198,13 @@ def _approvers(rules: Sequence[Rule], files: Iterable[str]) -> tuple[list[str], 
 # -- gathering and rendering -------------------------------------------------------------------
 
 
-def gather(ctx: RunnerContext, settings: Settings, *, held: str | None = None) -> NextSteps:
+def gather(
+    ctx: RunnerContext, settings: Settings, *, held: str | None = None, plan: Plan | None = None
+) -> NextSteps:
     """What happens next for this pull request: reads the workflows and CODEOWNERS from the
     checkout and asks GitHub which files the pull request touches. ``held``: why merging
-    would apply nothing (invalid YAML, blocked changes, no changes)."""
+    would apply nothing (invalid YAML, blocked changes, no changes); ``plan``: the plan, for
+    the approvals its policy findings need."""
     project = ctx.relative_to_workspace(settings.project_root)
     targets, workflow = apply_targets(ctx.workspace, "." if project in ("", ".") else project)
     files = _pull_files(ctx)
@@ -219,6 +227,10 @@ def gather(ctx: RunnerContext, settings: Settings, *, held: str | None = None) -
         files=counted,
         replan=" ".join(["lagoform", "plan", *settings.target.args()]),
         held=held,
+        policy_approvals=tuple(
+            (kind, who, len(ids))
+            for kind, (who, ids) in (missing_approvals(plan) if plan else {}).items()
+        ),
     )
 
 
@@ -246,6 +258,14 @@ def render(steps: NextSteps) -> str:
             "lagoform action with `mode: apply`); run `lagoform apply` yourself."
         )
     lines.append(f"- **Approval:** {_approval(steps)}")
+    for kind, who, count in steps.policy_approvals:
+        by = ", ".join(escape_text(w) for w in who) or "the reviewers policies.yaml names (none)"
+        lines.append(
+            f"- **Policy approval `{escape_text(kind)}`:** required by {count} pricing-policy "
+            f"finding{'s' if count != 1 else ''}; given by {by}: add it under `approved:` in "
+            "`policies.yaml` in this pull request (its reference and the finding ids), so the "
+            "apply on merge lets them through."
+        )
     lines.append(
         "- **Re-plan:** push to this branch (this comment is updated), or run "
         f"`{escape_text(steps.replan)}` locally."

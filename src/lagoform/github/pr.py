@@ -48,8 +48,12 @@ def run(ctx: RunnerContext, settings: Settings) -> int:
         planned = steps.plan(ctx, settings)
         outcome = _outcome(planned)
 
+    plan = planned.plan if planned is not None else None
     held = HELD.get(outcome)
-    after = next_steps.render(next_steps.gather(ctx, settings, held=held))
+    if outcome == "blocked" and plan is not None and not plan.blocked():
+        # only findings hold it (a price nobody asked for, a broken pricing policy)
+        held = "nothing is applied until the findings are fixed, approved or acknowledged."
+    after = next_steps.render(next_steps.gather(ctx, settings, held=held, plan=plan))
     write_summary(report_body(ctx, settings, problems, planned, after, limit=None))
     body = report_body(ctx, settings, problems, planned, after, limit=report.PLAN_BUDGET_CHARS)
     set_output("outcome", outcome)

@@ -80,6 +80,13 @@ def verdict(
                     "ignore; apply refuses this plan until the YAML is fixed (see below)."
                 )
             count = len(plan.open_findings())
+            rules = sum(1 for f in plan.open_findings() if f.rule is not None)
+            if rules == count:
+                return (
+                    f"⛔ **Policy violations**{where} — {count} error(s) against "
+                    "`policies.yaml`; apply refuses this plan until they are fixed, approved "
+                    "or acknowledged (see below)."
+                )
             return (
                 f"⛔ **Findings**{where} — {count} price(s) nobody asked for; apply refuses this "
                 "plan until they are fixed or acknowledged (see below)."

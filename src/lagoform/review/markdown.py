@@ -25,6 +25,7 @@ from lagoform.engine import render as plan_render
 from lagoform.engine.render import GITHUB_COMMENT_LIMIT
 from lagoform.impact import render as revenue_render
 from lagoform.impact.model import Mover, RevenueImpact
+from lagoform.policies import markdown_block as policies_markdown
 from lagoform.review.digest import (
     CHART_MIN_CUSTOMERS,
     distribution,
@@ -83,6 +84,7 @@ def leading_markdown(
     shown = plan.target if target is None else target
     blocks = [
         verdict(outcome_of(plan), target=shown, plan=plan, when=when),
+        policies_markdown(plan),  # the rules the verdict weighs, right under it
         money_line(review),
     ]
     if review.revenue is not None and plan.has_changes:

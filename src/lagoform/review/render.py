@@ -8,8 +8,10 @@ in the unit and currency the YAML used (``audit_values``; the records keep Lago'
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+
+import click
 
 from lagoform.engine import render as plan_render
 from lagoform.engine.plan import Plan
@@ -18,6 +20,7 @@ from lagoform.engine.render import money as fmt
 from lagoform.impact import render as revenue_render
 from lagoform.model.filters import filter_key
 from lagoform.model.filters import label as filter_label
+from lagoform.policies import text_block as policies_text
 from lagoform.review.audit_values import entry_prices
 from lagoform.review.model import Review
 
@@ -29,6 +32,8 @@ def render_text(review: Review, *, color: bool = False, revenue: bool = True) ->
     from lagoform.review.scheduled import scheduled_text
 
     shown = revenue_render.render_text(review.revenue) if revenue and review.revenue else ""
+    # the policies' verdict on the plan leads what follows its summary line
+    shown = policies_text(review.plan, _painter(color)) + shown
     text = plan_render.render_text(
         review.plan,
         color=color,
@@ -38,6 +43,15 @@ def render_text(review: Review, *, color: bool = False, revenue: bool = True) ->
         variants=review.plan_parents,
     )
     return text + scheduled_text(review)
+
+
+def _painter(color: bool) -> Callable[[str, str], str]:
+    colours = {"!": "red", "~": "yellow", "=": "green"}
+
+    def paint(text: str, symbol: str) -> str:
+        return click.style(text, fg=colours.get(symbol)) if color else text
+
+    return paint
 
 
 def render_json(review: Review) -> str:

@@ -103,7 +103,10 @@ def plan_view(
         audit=tuple(audit),
         what=_what(plan.pending()),
         unchanged_filters=tuple(_unchanged_filters(changes)),
-        findings=tuple((f.id, f.message, f.way_out, f.acknowledged) for f in plan.findings),
+        # a policy's findings are shown by the review, next to the verdict (lagoform.policies)
+        findings=tuple(
+            (f.id, f.message, f.way_out, f.acknowledged) for f in plan.findings if f.rule is None
+        ),
     )
 
 
