@@ -81,7 +81,9 @@ def build(
     from lagoform.engine.desired import from_project
     from lagoform.engine.live import fetch_live
     from lagoform.engine.plan import build_plan, hints_for
+    from lagoform.engine.versions import resolve as resolve_versions
     from lagoform.review import build_review, revenue_section
+    from lagoform.review.migrations import migration_steps
 
     project = load_project(root)
     for warning in project.warnings:  # valid, but likely a mistake (as `validate` says them)
@@ -90,6 +92,8 @@ def build(
     label = target_label(target)
     with console().progress(f"Reading Lago ({label})"):
         live = fetch_live(target.client(), hints_for(desired))
+    resolution = resolve_versions(desired, live)  # versioned plans: who is on which version
+    desired = resolution.desired
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     plan = build_plan(desired, live, target=label, created_at=created)
     facts = override_facts(project, desired, live)
@@ -103,8 +107,17 @@ def build(
             past_periods=past_periods,
             premium=target.environment.premium,
         )
+    steps = migration_steps(
+        resolution, live, target.async_client, premium=target.environment.premium
+    )
     review = build_review(
-        plan, facts=facts, revenue=revenue, desired=desired, live=live, project=project
+        plan,
+        facts=facts,
+        revenue=revenue,
+        desired=desired,
+        live=live,
+        project=project,
+        migrations=steps,
     )
     return Built(review, project, desired, live, facts)
 

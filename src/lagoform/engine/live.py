@@ -14,8 +14,9 @@ Lago-shaped dicts without a server.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from lagoform.engine.plan import ReadHints
@@ -66,7 +67,18 @@ def fetch_live(client: LagoClient, hints: ReadHints | None = None) -> LiveState:
     ``hints`` (from ``plan.hints_for(desired)``) names the few extra reads: wallets of managed
     customers, effective plans of subscriptions with overrides, applied coupons.
     """
-    return live_state(read_live(client, hints or ReadHints()))
+    state = live_state(read_live(client, hints or ReadHints()))
+    return replace(state, now=server_time(client.server_date))
+
+
+def server_time(date: str | None) -> float | None:
+    """An HTTP Date header as epoch seconds (None when absent or unreadable)."""
+    if not date:
+        return None
+    try:
+        return parsedate_to_datetime(date).timestamp()
+    except (TypeError, ValueError):
+        return None
 
 
 def read_live(client: LagoClient, hints: ReadHints) -> LiveRead:

@@ -56,6 +56,8 @@ class LagoClient(LagoResources):
             base_url, api_key, timeouts=timeouts, retry=retry, pacing=pacing, clock=clock
         )
         self._sleep = sleep
+        # The last answer's Date header: Lago's clock, which decides when a migration is due.
+        self.server_date: str | None = None
         self._http = httpx.Client(
             **self.core.client_kwargs(),
             transport=transport,
@@ -105,6 +107,7 @@ class LagoClient(LagoResources):
             self.core.log_exchange(method, path, type(exc).__name__, started)
             raise self.core.failure(exc, method, path) from exc
         self.core.log_exchange(method, path, response.status_code, started)
+        self.server_date = response.headers.get("date") or self.server_date
         return self.core.payload(response, method, path)
 
     # -- generic requests -------------------------------------------------------------------

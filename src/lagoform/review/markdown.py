@@ -25,6 +25,7 @@ from lagoform.engine import render as plan_render
 from lagoform.engine.render import GITHUB_COMMENT_LIMIT
 from lagoform.impact import render as revenue_render
 from lagoform.impact.model import Mover, RevenueImpact
+from lagoform.review import migrations
 from lagoform.review.digest import (
     CHART_MIN_CUSTOMERS,
     distribution,
@@ -89,6 +90,7 @@ def leading_markdown(
     deals = _deals(review)
     if deals:
         blocks.append(deals)
+    blocks.append(migrations.render_markdown(review.migrations))
     return "\n\n".join(b.strip("\n") for b in blocks if b.strip()) + "\n"
 
 

@@ -23,6 +23,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lagoform.engine.plan import Plan
+from lagoform.engine.versions import MigrationStep
 from lagoform.errors import PlanError
 from lagoform.impact.model import RevenueImpact
 
@@ -48,6 +49,9 @@ class Review(BaseModel):
     # "kind:key" -> the comparison form of the live object the plan read (None: absent);
     # what ``engine.stale`` compares with Lago now when the saved plan went stale.
     live_seen: dict[str, dict[str, Any] | None] = {}
+    # Plan migrations (versioned plans): who moves, when, and each one's monthly bill before
+    # and after (``review.migrations``).
+    migrations: tuple[MigrationStep, ...] = ()
 
     def customer_name(self, external_id: str) -> str | None:
         return self.customer_names.get(external_id)

@@ -18,6 +18,7 @@ from lagoform.engine.render import money as fmt
 from lagoform.impact import render as revenue_render
 from lagoform.model.filters import filter_key
 from lagoform.model.filters import label as filter_label
+from lagoform.review import migrations
 from lagoform.review.model import Review
 
 __all__ = ["audit_lines", "render_json", "render_text"]
@@ -26,7 +27,7 @@ __all__ = ["audit_lines", "render_json", "render_text"]
 def render_text(review: Review, *, color: bool = False, revenue: bool = True) -> str:
     """The terminal form; ``revenue``: show the revenue section (when the review has one)."""
     shown = revenue_render.render_text(review.revenue) if revenue and review.revenue else ""
-    return plan_render.render_text(
+    text = plan_render.render_text(
         review.plan,
         color=color,
         revenue=shown,
@@ -34,6 +35,8 @@ def render_text(review: Review, *, color: bool = False, revenue: bool = True) ->
         names=review.customer_names,
         variants=review.plan_parents,
     )
+    moves = migrations.render_text(review.migrations)
+    return f"{text.rstrip(chr(10))}\n\n{moves}" if moves else text
 
 
 def render_json(review: Review) -> str:

@@ -144,6 +144,7 @@ def serve(
         timeout_keep_alive=30,
         proxy_headers=False,  # loopback only: skip the per-request forwarding middleware
         server_header=False,
+        date_header=False,  # the sandbox sends its own clock's Date
     )
     server = uvicorn.Server(config)
     if on_ready is not None:

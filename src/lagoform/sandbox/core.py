@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -215,7 +216,11 @@ class Sandbox:
             return status, dict(JSON_HEADERS), orjson.dumps(payload)
         lower = {k.lower(): v for k, v in (headers or {}).items()}
         with self._lock:
-            return self._respond_locked(method, path, parsed_query, lower, body)
+            status, out, answer = self._respond_locked(method, path, parsed_query, lower, body)
+            # An origin server with a clock sends it (RFC 9110 §6.6.1): the organization's
+            # clock, so a client knows Lago's "now" after `POST /__sandbox/clock`.
+            out["date"] = formatdate(self.now(), usegmt=True)
+            return status, out, answer
 
     def _respond_locked(
         self,
