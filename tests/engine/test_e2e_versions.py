@@ -1,5 +1,5 @@
 """End to end over real HTTP (the CLI against ``sandbox_server``): plan versions, grandfathering
-and migrations (``versions:`` / ``migrations:`` of a catalog plan, docs/pricing-changes/versions.md).
+and migrations (``versions:`` / ``migrations:`` of a plan, docs/pricing-changes/versions.md).
 
 A version 2 is created while version-1 subscribers stay where they are; a migration at the end
 of term is scheduled (not pending) until the sandbox clock passes the term, then apply moves
@@ -182,18 +182,14 @@ def test_migration_that_cannot_keep_an_override_is_refused(
     edit(project, PLANS, ANCHOR, v2)
     planned = cli(server, project, "plan")
     assert planned.exit_code == 0, planned.output
-    assert "acme-labs / acme-labs-pro: pro_monthly → pro_monthly_v2, refused:" in (
-        planned.output
-    )
+    assert "acme-labs / acme-labs-pro: pro_monthly → pro_monthly_v2, refused:" in (planned.output)
     assert "plan 'pro_monthly_v2' has no charge 'storage'" in planned.output
     assert "initech / initech-pro: pro_monthly → pro_monthly_v2, moves in this apply" in (
         planned.output
     )
     refused = cli(server, project, "apply", "--auto-approve")
     assert refused.exit_code == 1, refused.output
-    assert "migration 'pro-v2-now' cannot move acme-labs-pro to pro_monthly_v2" in (
-        refused.output
-    )
+    assert "migration 'pro-v2-now' cannot move acme-labs-pro to pro_monthly_v2" in (refused.output)
     assert "overrides/acme-labs.yaml:" in refused.output  # where the override is written
     for external_id in ("acme-labs-pro", "initech-pro"):  # nothing was applied
         assert subscription(server, external_id)["plan_code"] == "pro_monthly"
@@ -218,3 +214,44 @@ def test_version_and_migration_mistakes_are_located(tmp_path: Path) -> None:
     assert "expected the number of a version of plan 'pro_monthly' (1, 2), got '3'" in text
     assert "end_of_term needs `decided: YYYY-MM-DD`" in text
     assert "migration 'm2' names unknown tenant 'acme'" in text
+
+
+def test_end_of_term_downgrade_is_held_by_lago_and_starts_on_the_day(
+    project: Path, sandbox_server: SandboxServer
+) -> None:
+    server = sandbox_server
+    today = sandbox_today(server)
+    term_end = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    cheaper = ANCHOR + (
+        "    versions:\n      2: {amount: 79.00 USD}\n"
+        "    migrations:\n      - id: pro-cheaper\n        to: 2\n"
+        "        who: {tenants: [acme-labs]}\n"
+        f"        when: end_of_term\n        decided: {today.isoformat()}\n"
+    )
+    edit(project, PLANS, ANCHOR, cheaper)
+    planned = cli(server, project, "plan")
+    assert (
+        "acme-labs / acme-labs-pro: pro_monthly → pro_monthly_v2, moves in this apply "
+        f"(downgrade, bills pro_monthly_v2 from {term_end})"
+    ) in planned.output
+    assert "99.00 USD → 79.00 USD a month (-20.00 USD)" in planned.output
+    assert "initech" not in planned.output.split("Plan migrations")[1]  # not selected
+    applied = cli(server, project, "apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    acme = subscription(server, "acme-labs-pro")
+    assert (acme["plan_code"], acme["next_plan_code"]) == ("pro_monthly", "pro_monthly_v2")
+    pending = lago(server, "GET", "/subscriptions/acme-labs-pro?status=pending")["subscription"]
+    assert storage_price(pending) == "0.08"  # the negotiated price waits on the new version
+    held = cli(server, project, "plan", "--detailed-exitcode")
+    assert held.exit_code == 0, held.output
+    assert "in progress: Lago holds the downgrade" in held.output
+    assert len(migration_intents(project)) == 1
+
+    advance_to(server, dt.datetime.combine(term_end, dt.time(0, 5), dt.UTC))
+    acme = subscription(server, "acme-labs-pro")
+    assert acme["plan_code"] == "pro_monthly_v2"
+    assert acme["started_at"][:10] == term_end.isoformat()
+    assert storage_price(acme) == "0.08"
+    assert subscription(server, "initech-pro")["plan_code"] == "pro_monthly"  # grandfathered
+    done = cli(server, project, "plan", "--detailed-exitcode")
+    assert done.exit_code == 0, done.output

@@ -139,7 +139,7 @@ def intent_fields(
     recompute them; the request digest covers the exact body sent.
     """
     override = override_section(facts, request) if facts is not None else None
-    fields: dict[str, Any] = {
+    return {
         "schema_version": SCHEMA_VERSION,
         "phase": "intent",
         "intent_id": None,
@@ -161,11 +161,8 @@ def intent_fields(
         "response_digest": None,
         "outcome": None,
         "override": override.model_dump(mode="json") if override is not None else None,
+        "migration": migration_section(change, request),
     }
-    migration = migration_section(change, request)
-    if migration is not None:
-        fields["migration"] = migration
-    return fields
 
 
 def migration_section(change: ChangeLike, request: Mapping[str, Any]) -> dict[str, Any] | None:

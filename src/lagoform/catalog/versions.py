@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -320,3 +320,34 @@ def family_of(families: dict[str, PlanFamily], plan_code: str) -> PlanFamily | N
         if plan_code in family.versions.values():
             return family
     return None
+
+
+def allow_versions(defs: dict[str, Any]) -> None:
+    """The editor schema's plan also takes ``versions`` and ``migrations`` (they never reach
+    the plan model: ``expand_versions`` takes them out first)."""
+    plan = defs.get("BillingPlan")
+    if plan is None:
+        return
+    migration = Migration.model_json_schema(by_alias=True, ref_template="#/$defs/{model}")
+    for name, definition in migration.pop("$defs", {}).items():
+        defs.setdefault(name, definition)
+    defs["PlanMigration"] = migration
+    plan.setdefault("properties", {})["versions"] = {
+        "type": "object",
+        "description": "Later versions of this plan (this entry is version 1): each a mapping "
+        "of the keys that differ from the version before it; Lago plan code <code>_v<N>.",
+        "properties": {
+            "current": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "The version new subscriptions get (default: the highest).",
+            }
+        },
+        "patternProperties": {"^[0-9]+$": {"$ref": "#/$defs/BillingPlan"}},
+        "additionalProperties": False,
+    }
+    plan["properties"]["migrations"] = {
+        "type": "array",
+        "description": "Moves of this plan's subscriptions to another version.",
+        "items": {"$ref": "#/$defs/PlanMigration"},
+    }

@@ -54,6 +54,9 @@ def impact_command(
     """Show who would pay how much more or less if catalog/ and overrides/ were applied."""
     from lagoform.catalog import load_project
     from lagoform.engine.desired import from_project
+    from lagoform.engine.live import fetch_live
+    from lagoform.engine.plan import hints_for
+    from lagoform.engine.versions import resolve as resolve_versions
     from lagoform.errors import PlanError
     from lagoform.impact import render_json, render_markdown, render_text, run_analysis
 
@@ -61,10 +64,16 @@ def impact_command(
         if not console().quiet:
             click.echo(target.describe(), err=fmt != "text")
         desired = from_project(load_project(root))
+        live = None
+        if any("versions" in o.meta for o in desired.objects["subscription"].values()):
+            # versioned plans: which version each subscription is on is Lago's to say
+            live = fetch_live(target.client(), hints_for(desired))
+            desired = resolve_versions(desired, live).desired
         with console().progress("Pricing usage under the current and the proposed prices"):
             impact = run_analysis(
                 desired,
                 target.async_client,
+                live=live,
                 past_periods=past_periods,
                 concurrency=concurrency,
                 top=top,

@@ -31,6 +31,7 @@ from lagoform.engine.moves import plan_move
 from lagoform.model.forms import charge_code
 from lagoform.model.periods import current_period
 from lagoform.model.state import DesiredObject, DesiredState, LiveObject, LiveState
+from lagoform.model.values import timestamp
 
 if TYPE_CHECKING:
     from lagoform.catalog.models_tenant import Subscription, Tenant
@@ -182,7 +183,7 @@ def resolve(desired: DesiredState, live: LiveState, now: float | None = None) ->
         chosen[key] = _on(obj, info, target, models, step)
         if step is not None:
             steps.append(step)
-            after = step.to_plan if step.status != "refused" else target
+            after = step.to_plan if step.status != "refused" else step.from_plan
             what_if[key] = _on(obj, info, after, models, None)
         else:
             what_if[key] = chosen[key]
@@ -303,6 +304,7 @@ def _on(
     """``obj`` on version ``code``: that version's body, and in ``meta`` the migration moving it
     or the reason the move (or the version) is refused."""
     from lagoform.engine.desired import normal_of  # desired -> live -> plan imports this module
+
     meta = {k: v for k, v in obj.meta.items() if k != "versions"}
     if step is not None and step.status == "moves":
         meta["migration"] = step.migration
@@ -335,17 +337,13 @@ def _on(
 
 
 def _epoch(value: Any) -> float | None:
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        value = value.isoformat()
-    if not isinstance(value, str) or not value:
-        return None
+    """A Lago timestamp or a YAML date (midnight UTC) as epoch seconds; None if it is none."""
+    text = timestamp(value)
     try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = dt.datetime.strptime(text or "", "%Y-%m-%dT%H:%M:%SZ")
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.timestamp()
+    return moment.replace(tzinfo=dt.UTC).timestamp()
 
 
 def _day(epoch: float) -> str:
