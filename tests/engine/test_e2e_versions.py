@@ -163,6 +163,14 @@ def test_v2_grandfathers_then_end_of_term_migration_moves_on_the_day(
         assert record["migration"]["id"] == "pro-v2"
         assert record["migration"]["to_plan"] == "pro_monthly_v2"
         assert record["migration"]["kind"] == "upgrade"
+    lines = (project / "audit" / "ad-hoc.jsonl").read_text().splitlines()
+    kept = [
+        r
+        for r in map(json.loads, lines)
+        if r["phase"] == "intent" and r["path"] == "/subscriptions/acme-labs-pro/charges/storage"
+    ][-1]  # the negotiated price set again on the new version's copy, with its approval
+    assert kept["override"]["base_plan_code"] == "pro_monthly_v2"
+    assert kept["override"]["approval"] == "DEAL-7"
     done = cli(server, project, "plan", "--detailed-exitcode")
     assert done.exit_code == 0, done.output
     assert "Plan migrations" not in done.output
@@ -255,3 +263,21 @@ def test_end_of_term_downgrade_is_held_by_lago_and_starts_on_the_day(
     assert subscription(server, "initech-pro")["plan_code"] == "pro_monthly"  # grandfathered
     done = cli(server, project, "plan", "--detailed-exitcode")
     assert done.exit_code == 0, done.output
+
+
+def test_import_keeps_versions_as_written(project: Path, sandbox_server: SandboxServer) -> None:
+    server = sandbox_server
+    edit(project, PLANS, ANCHOR, V2)
+    assert cli(server, project, "apply", "--auto-approve").exit_code == 0
+    before = (project / PLANS).read_text()
+    same = cli(server, project, "import")
+    assert same.exit_code == 0, same.output
+    assert (project / PLANS).read_text() == before  # no second pro_monthly_v2 appended
+    lago(server, "PUT", "/plans/pro_monthly_v2", {"plan": {"amount_cents": 12900}})
+    differs = cli(server, project, "import")
+    assert differs.exit_code == 0, differs.output
+    assert (
+        "plan pro_monthly_v2: differs in Lago; not imported (version 2 of plan pro_monthly: "
+        "edit its `versions:` entry)"
+    ) in differs.output
+    assert (project / PLANS).read_text() == before

@@ -108,7 +108,11 @@ def build(
             premium=target.environment.premium,
         )
     steps = migration_steps(
-        resolution, live, target.async_client, premium=target.environment.premium
+        resolution,
+        live,
+        target.async_client,
+        premium=target.environment.premium,
+        priced=impact is not False,
     )
     review = build_review(
         plan,

@@ -288,8 +288,9 @@ def _subscription(
     exists = live.get("subscription", key) is not None
     locked = locks.blocked_fields("subscription", key, found.changes, live) if exists else []
     blocked = [*locked, *found.blocked, *refused]
-    if found.move is not None and want.meta.get("migration"):
-        found.move = found.move.model_copy(update={"migration": want.meta["migration"]})
+    if found.move is not None and (migration := want.meta.get("migration")):
+        rule = f"Plan migration {migration!r} moves it. {found.move.rule}"
+        found.move = found.move.model_copy(update={"migration": migration, "rule": rule})
     action: Action = "blocked" if blocked else "update" if exists else "create"
     return ObjectChange(
         action=action,

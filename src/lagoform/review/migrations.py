@@ -37,11 +37,17 @@ def migration_steps(
     make_client: Callable[[], AsyncLagoClient],
     *,
     premium: bool = True,
+    priced: bool = True,
 ) -> tuple[MigrationStep, ...]:
-    """The steps with each customer's monthly run-rate before and after the move."""
+    """The steps with each customer's monthly run-rate before and after the move
+    (``priced`` False: without, e.g. ``lagoform plan --no-impact``)."""
     steps = resolution.steps
     if not steps or resolution.what_if is None:
         return steps
+    if not priced:
+        return tuple(
+            s.model_copy(update={"impact_note": "not estimated (--no-impact)"}) for s in steps
+        )
     try:
         impact = run_analysis(resolution.what_if, make_client, live=live, premium=premium)
     except LagoformError as err:
