@@ -156,3 +156,20 @@ def test_a_due_move_whose_overrides_do_not_fit_is_blocked_with_the_reason() -> N
     assert "has no charge 'storage'" in blocked.reason
     assert "who" in blocked.way_out
     assert result.what_if is not None and on(result.what_if) == "pro"
+
+
+def test_lagos_clock_is_read_from_its_date_header() -> None:
+    from lagoform.engine.live import server_time
+
+    assert server_time("Fri, 01 Jan 2027 00:00:05 GMT") == epoch("2027-01-01T00:00:05")
+    assert server_time(None) is None
+    assert server_time("not a date") is None
+
+
+def test_a_migration_back_to_its_version_cancels_the_downgrade_lago_holds() -> None:
+    undo = migration("now", to=1, **{"from": [1]})
+    state = live(next_plan_code="pro_v2", downgrade_plan_date="2026-12-31")
+    result = resolve(desired([undo], v2_cents=7900), state, now=epoch("2026-12-10"))
+    assert result.steps == () and on(result.desired) == "pro"
+    kept = resolve(desired([], v2_cents=7900), state, now=epoch("2026-12-10"))
+    assert on(kept.desired) == "pro_v2"  # without it, Lago's pending downgrade stands

@@ -14,7 +14,8 @@ When a migration is due (``when``), per subscription, on Lago's clock (``LiveSta
 ``now`` at once; a date from that day on; ``end_of_term`` (the billing period holding
 ``decided``): an upgrade once that period is over (Lago moves an upgrade at once), a downgrade
 from that period's start (Lago itself moves a downgrade when the period ends). A subscription
-Lago already holds a pending downgrade to the target for is in progress. Pure.
+Lago already holds a pending downgrade to the target for is in progress; a migration to the
+version it is on cancels such a downgrade. Pure.
 """
 
 from __future__ import annotations
@@ -228,7 +229,11 @@ def _decide(
     target = pending if pending in numbers else on
     for spec in info["migrations"]:
         to = versions[str(spec["to"])]
-        if numbers[on] == spec["to"] or (spec["from"] and numbers[on] not in spec["from"]):
+        if spec["from"] and numbers[on] not in spec["from"]:
+            continue
+        if numbers[on] == spec["to"]:
+            if pending in numbers:  # back to where it is: the downgrade Lago holds is cancelled
+                return on, None
             continue
         step = MigrationStep(
             migration=spec["id"],
