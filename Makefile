@@ -69,8 +69,11 @@ action-lock: $(STAMP)
 	fi
 	$(BIN)/python .github/action/lock.py build/action-lock/wheels --out $(ACTION_LOCK)
 
+# Every benchmark at full scale (long: see benchmarks/run_all.py), recorded in
+# benchmarks/RESULTS.md; `make bench QUICK=1` runs all of them small in a few minutes and only
+# prints.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/run_all.py $(if $(QUICK),--quick)
 
 clean:
 	rm -rf $(VENV) .lagoform build dist *.egg-info

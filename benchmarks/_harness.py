@@ -136,6 +136,22 @@ def machine() -> Machine:
     return Machine(str(os.cpu_count()), cpu, platform.python_version(), platform.platform())
 
 
+def load() -> str:
+    """The 1/5/15-minute load averages, as recorded next to every result (2 shared cores)."""
+    return "/".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process now (KiB; 0 where /proc cannot say)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def write_section(section: str, text: str) -> None:
     """Replace the section of RESULTS.md headed ``section`` with ``text`` (or append it),
     keeping every other section and one blank line between sections."""

@@ -139,8 +139,11 @@ def main() -> None:
     parser.add_argument("--config-requests", type=int, default=200)
     parser.add_argument("--batches", type=int, default=400)
     parser.add_argument("--in-flight", type=int, default=4)
+    parser.add_argument("--quick", action="store_true", help="60 requests and 100 batches")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
+    if args.quick:
+        args.config_requests, args.batches = 60, 100
     with (
         tempfile.TemporaryDirectory() as tmp,
         sandbox_server(Path(tmp) / "sandbox.json", KEY) as server,

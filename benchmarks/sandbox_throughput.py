@@ -302,8 +302,15 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--in-flight", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3, help="event rounds (median reported)")
+    parser.add_argument(
+        "--compare-httpx", action=argparse.BooleanOptionalAction, default=True,
+        help="also measure httpx clients on the same server",
+    )  # fmt: skip
+    parser.add_argument("--quick", action="store_true", help="30,000 events, 1 round, no httpx")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    if args.quick:
+        args.events, args.config, args.rounds, args.compare_httpx = 30_000, 500, 1, False
     config_requests = [config_request(i % 4, i) for i in range(args.config)]
     per_round = args.events // args.rounds
     rounds_events = [
@@ -328,8 +335,19 @@ def main() -> None:
         sent_batches = sum(r["requests"] for r in ev_rounds)
         batch_cpu_ms = (cpu2 - cpu1) * 1000 / max(sent_batches, 1)
         raw_ev = sorted(ev_rounds, key=lambda r: r["rate"])[len(ev_rounds) // 2]
-        httpx_config = config_phase(url, args.config // 2, args.connections)
-        httpx_events = asyncio.run(events_phase(url, args.events // 3, args.in_flight))
+        httpx_rows = ""
+        if args.compare_httpx:
+            httpx_config = config_phase(url, args.config // 2, args.connections)
+            httpx_events = asyncio.run(events_phase(url, args.events // 3, args.in_flight))
+            httpx_rows = (
+                f"| configuration, httpx sync clients ({args.connections} threads) "
+                f"| {httpx_config['requests']} req | {httpx_config['errors']} "
+                f"| {httpx_config['seconds']:.2f} | {httpx_config['rate']:.0f} req/s | | |\n"
+                f"| events in 100-event batches, httpx AsyncClient ({args.in_flight} in flight) "
+                f"| {httpx_events['events']} events | {httpx_events['failures']} "
+                f"| {httpx_events['seconds']:.2f} | {httpx_events['rate']:.0f} events/s "
+                f"| {httpx_events['p50_ms']:.1f} / {httpx_events['p99_ms']:.1f} ms | |\n"
+            )
     info = machine()
     ev_rate = raw_ev["rate"] * 100
     all_rounds = ", ".join(f"{r['rate'] * 100:.0f}" for r in ev_rounds)
@@ -354,14 +372,8 @@ def main() -> None:
         f"| {raw_ev['requests'] * 100} events | {raw_ev['failures']} | {raw_ev['seconds']:.2f} "
         f"| **{ev_rate:.0f} events/s** | {raw_ev['p50_ms']:.1f} / {raw_ev['p99_ms']:.1f} ms "
         f"| ≥ 50,000 events/s |\n"
-        f"| configuration, httpx sync clients ({args.connections} threads) "
-        f"| {httpx_config['requests']} req | {httpx_config['errors']} "
-        f"| {httpx_config['seconds']:.2f} | {httpx_config['rate']:.0f} req/s | | |\n"
-        f"| events in 100-event batches, httpx AsyncClient ({args.in_flight} in flight) "
-        f"| {httpx_events['events']} events | {httpx_events['failures']} "
-        f"| {httpx_events['seconds']:.2f} | {httpx_events['rate']:.0f} events/s "
-        f"| {httpx_events['p50_ms']:.1f} / {httpx_events['p99_ms']:.1f} ms | |\n"
-        "\nServer CPU time (from /proc, independent of other load on the machine): "
+        + httpx_rows
+        + "\nServer CPU time (from /proc, independent of other load on the machine): "
         f"{config_cpu_ms:.2f} ms per configuration request (capacity of one core ≈ "
         f"{1000 / config_cpu_ms:.0f} req/s), {batch_cpu_ms:.2f} ms per 100-event batch "
         f"(≈ {100_000 / batch_cpu_ms:.0f} events/s per core). The server is one process on "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,68 @@ def test_canary_key_absent_from_records_and_every_output(
         outputs.append(result.output)
     assert all(CANARY not in text for text in outputs)
     assert json.loads(path.read_text().splitlines()[0])["lago_host"] == "https://api.getlago.com"
+
+
+# -- prices in the YAML's units (schema 3), and logs written before them ----------------------
+
+LEGACY = Path(__file__).parent / "data" / "schema-v2.jsonl"  # written by lagoform before units
+
+
+def test_a_log_written_before_units_verifies_and_renders_as_it_always_did() -> None:
+    verified = run("audit", "verify", str(LEGACY))
+    assert verified.exit_code == 0, verified.output
+    assert "4 records, chain intact" in verified.stdout
+    shown = run("audit", "show", str(LEGACY))
+    assert shown.exit_code == 0, shown.output
+    details = [line for line in shown.stdout.splitlines() if line.startswith("      ")]
+    assert details == [
+        '      charge tokens properties.amount: base "0.000002" -> "0.0000015" (changed)',
+        '      charge tokens filter {"type": ["input"]} properties.amount: base "0.000001" -> '
+        '"0.0000008" (changed)',
+        "      plan amount_cents: base 10000 -> 4500 (changed)",
+    ]
+    records = [
+        json.loads(x)
+        for x in run("audit", "show", "--format", "json", str(LEGACY)).stdout.splitlines()
+    ]
+    assert {r["schema_version"] for r in records} == {2}
+    diff = records[0]["override"]["charges_diff"]
+    assert [(e["base_value"], e["override_value"], e["per"]) for e in diff] == [
+        ("0.000002", "0.0000015", None),
+        ("0.000001", "0.0000008", None),
+    ]
+
+
+def test_show_prints_unit_prices_and_money_in_the_records_units(log_path: Path) -> None:
+    units = {"tokens": {"": "1M tokens", "type=input": "1K tokens"}}
+    with file_trail(log_path, overrides={"globex-main": replace(facts(), units=units)}) as trail:
+        sub = change("subscription", "globex-main")
+        body = {
+            "charge": {
+                "properties": {"amount": "0.0000015"},
+                "filters": [{"values": {"type": ["input"]}, "properties": {"amount": "0"}}],
+            }
+        }
+        path = "/subscriptions/globex-main/charges/tokens"
+        trail.intent(sub, {"method": "PUT", "path": path, "body": body})
+        plan_level = {"subscription": {"plan_overrides": {"amount_cents": 4500}}}
+        trail.intent(
+            sub, {"method": "PUT", "path": "/subscriptions/globex-main", "body": plan_level}
+        )
+    out = run("audit", "show", str(log_path)).stdout
+    assert (
+        "charge tokens properties.amount: base 2 USD per 1M tokens -> 1.5 USD per 1M tokens "
+        "(changed)" in out
+    )
+    assert (  # its filter's own unit; a zero price reads as the plan says it
+        'charge tokens filter {"type": ["input"]} properties.amount: base 0.001 USD per 1K tokens'
+        " -> free (changed)" in out
+    )
+    assert "plan amount_cents: base 100.00 USD -> 45.00 USD (changed)" in out
+    as_json = run("audit", "show", "--format", "json", str(log_path)).stdout.splitlines()
+    entry = json.loads(as_json[0])["override"]["charges_diff"][0]
+    assert (entry["base_value"], entry["override_value"], entry["per"]) == (
+        "0.000002",
+        "0.0000015",
+        "1M tokens",
+    )

@@ -73,6 +73,7 @@ def row(
         "base_value": base,
         "override_value": new,
         "change": change,
+        "per": None,  # the diff knows no YAML units: ``price_units.in_units`` adds them
     }
 
 

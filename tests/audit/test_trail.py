@@ -159,6 +159,7 @@ def test_override_records_carry_the_finance_section(log_path: Path) -> None:
         assert section["base_plan_code"] == "enterprise"
         assert section["reason"] == "Negotiated token rates, MSA §4.2"
         assert section["approval"] == "MSA-2026-014"
+        assert section["currency"] == "USD"  # the base plan's: what the amounts are in
     charge_call, plan_call = recs[0]["override"], recs[2]["override"]
     assert charge_call["charges_diff"] == [
         {
@@ -168,6 +169,7 @@ def test_override_records_carry_the_finance_section(log_path: Path) -> None:
             "base_value": "0.000002",
             "override_value": "0.0000015",
             "change": "changed",
+            "per": None,  # these facts say no unit: prices per single unit
         }
     ]
     assert charge_call["previous_overrides"] == [
@@ -178,6 +180,7 @@ def test_override_records_carry_the_finance_section(log_path: Path) -> None:
             "base_value": "0.000002",
             "override_value": "0.0000018",
             "change": "changed",
+            "per": None,  # these facts say no unit: prices per single unit
         }
     ]
     assert plan_call["charges_diff"] == [
@@ -188,6 +191,7 @@ def test_override_records_carry_the_finance_section(log_path: Path) -> None:
             "base_value": 10000,
             "override_value": 4500,
             "change": "changed",
+            "per": None,  # these facts say no unit: prices per single unit
         }
     ]
     assert recs[3]["outcome"] == {"status": "failed", "http_status": None, "error_code": None}

@@ -197,7 +197,8 @@ def test_no_colour_in_a_pipe(project: Path) -> None:
 def test_progress_shows_on_a_terminal_only(project: Path, sandbox_server: SandboxServer) -> None:
     args = ["plan", "--api-url", sandbox_server.url, "--root", str(project)]
     env = terminal_env(LAGO_API_KEY=sandbox_server.api_key)
-    sandbox_server.control(latency_ms=250)  # the live read takes well over 2 s
+    # the live read takes well over 2 s: its lists go four at a time, two round trips of 1.5 s
+    sandbox_server.control(latency_ms=1500)
     try:
         on_terminal = run_on_terminal(args, cwd=project, env=env)
         in_a_log = run_on_terminal(args, cwd=project, env=env, stderr_to_pipe=True)

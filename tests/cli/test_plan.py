@@ -239,8 +239,10 @@ def test_plan_lists_the_override_audit_records_in_every_format(
             "base_value": "0.0000018",
             "override_value": "0.0000014",
             "change": "changed",
+            "per": None,  # the example catalog writes this price per single token
         }
     ]
+    assert record["override"]["currency"] == "USD"
 
 
 def test_saved_plan_apply_records_override_facts_with_the_previous_values(

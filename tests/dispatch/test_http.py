@@ -1,4 +1,4 @@
-"""The lean event transport: real sockets, against the sandbox server and a scripted server."""
+"""The aiohttp event transport: real sockets, against the sandbox server and a scripted server."""
 
 from __future__ import annotations
 
@@ -183,3 +183,57 @@ def test_proxies_fall_back_to_httpx(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(event_transport(2), EventTransport)
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     assert event_transport(2) is None  # httpx's own transport honours the proxy
+
+
+@pytest.mark.parametrize(
+    ("reply", "fault"),
+    [
+        (  # a chunk size that is not hexadecimal
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+            "malformed HTTP response",
+        ),
+        (b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n{}", "content length"),  # cut short
+        (b"SMTP ready\r\n\r\n", "malformed HTTP response"),
+    ],
+)
+def test_an_unreadable_reply_is_a_protocol_error_never_a_crash(reply: bytes, fault: str) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(reply)
+        await writer.drain()
+        writer.close()
+
+    async def body(url: str) -> None:
+        async with _client(url) as client:
+            with pytest.raises(LagoTransportError, match="RemoteProtocolError") as caught:
+                await client.post_events_batch([_event(1)])
+            assert fault in str(caught.value)
+            assert not never_sent(caught.value.__cause__ or caught.value)
+
+    asyncio.run(_with_server(handler, body))
+
+
+def test_with_event_hooks_requests_go_through_httpx_and_the_hooks_see_them(
+    sandbox_server: Any,
+) -> None:
+    seen: list[str] = []
+
+    async def hook(request: Any) -> None:
+        seen.append(f"{request.method} {request.url.path}")
+
+    async def go() -> None:
+        async with AsyncLagoClient(
+            sandbox_server.url,
+            sandbox_server.api_key,
+            retry=NO_RETRY,
+            pacing=UNPACED,
+            transport=EventTransport(max_connections=2),
+            event_hooks={"request": [hook]},
+        ) as client:
+            result = await client.post_events_batch([_event(i) for i in range(3)])
+            assert len(result.events) == 3
+            listed = await client.get("/events", {"per_page": 2})
+            assert listed["meta"]["total_count"] == 3
+
+    asyncio.run(go())
+    assert seen == ["POST /api/v1/events/batch", "GET /api/v1/events"]

@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from lagoform.dispatch.db import SCHEMA
 from lagoform.dispatch.deadletters import DeadLetterStore, NewDeadLetter
 from lagoform.dispatch.spool import Spool
 from lagoform.errors import DispatchError
@@ -119,3 +120,34 @@ def test_public_api_is_importable_and_complete() -> None:
     code = "import sys, lagoform.dispatch.kafka; print('confluent_kafka' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"  # the Kafka client loads only when a worker is built
+
+
+def test_the_spool_file_shrinks_as_it_drains(tmp_path: Path) -> None:
+    path = tmp_path / "spool.db"
+    with Spool(path) as spool:
+        spool.enqueue({"id": f"r{i}", "pad": "x" * 400} for i in range(40_000))
+        spool.compact(min_free_pages=1)  # nothing to give back yet: only the WAL is folded in
+        full = spool.file_bytes()
+        assert full > 16 * 1024 * 1024
+        claimed = spool.claim(40_000)
+        spool.settle([r.seq for r in claimed])
+        assert spool.backlog() == 0
+        released = spool.compact(min_free_pages=1)
+        assert released > 0
+        assert spool.file_bytes() < full / 10  # the pages of delivered records went back
+
+
+def test_a_spool_made_without_auto_vacuum_is_converted_when_compacted(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(SCHEMA)  # an older lagoform's file: no auto-vacuum
+    conn.executemany(
+        "INSERT INTO records (payload, enqueued_at) VALUES (?, 0)",
+        [(b'{"id": "r%d"}' % i,) for i in range(10)],
+    )
+    conn.commit()
+    conn.close()
+    with Spool(path) as spool:
+        spool.compact()
+        assert spool._conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
+        assert spool.backlog() == 10  # nothing lost by the conversion

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from lagoform.engine.apply import ApplyFailed, apply_plan, check_applicable
+from lagoform.engine.apply import ApplyFailed, ApplyStep, apply_plan, check_applicable
 from lagoform.engine.hooks import MemoryAudit, NullAudit
 from lagoform.engine.live import fetch_live
 from lagoform.engine.lockfile import apply_lock, lock_path
@@ -150,3 +150,25 @@ def test_lock_left_by_a_dead_process_is_taken_over(tmp_path: Path) -> None:
     path.write_text(f"{dead} 2026-01-01T00:00:00Z\n")
     with apply_lock(tmp_path, "sandbox"):
         assert path.read_text().split()[0] == str(os.getpid())
+
+
+def test_progress_reports_each_change_with_elapsed_time_and_an_eta(sandbox: Sandbox) -> None:
+    plans = [plan(f"p{i}", [charge("tokens", "tokens")]) for i in range(4)]
+    d = desired(billable_metric=[TOKENS], plan=plans)
+    client = _client(sandbox)
+    steps: list[ApplyStep] = []
+    apply_plan(
+        build_plan(d, fetch_live(client, hints_for(d))),
+        client,
+        audit=NullAudit(),
+        progress=steps.append,
+    )
+    assert [(s.index, s.status) for s in steps] == [
+        (i, status) for i in range(1, 6) for status in ("start", "done")
+    ]
+    assert {s.total for s in steps} == {5}
+    assert steps[0].eta is None  # nothing done yet: no pace to go by
+    assert all(s.eta is not None and s.eta >= 0 for s in steps[1:])
+    assert steps[-1].eta == 0  # all done
+    elapsed = [s.elapsed for s in steps]
+    assert elapsed == sorted(elapsed) and elapsed[0] >= 0

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from lagoform.engine.apply import ApplyFailed, apply_plan
+from lagoform.engine.apply import ApplyFailed, ApplyStep, apply_plan
 from lagoform.engine.hooks import MemoryAudit
 from lagoform.errors import BlockedChangeError, StalePlanError
 from lagoform.lago import RetryPolicy
@@ -232,8 +232,8 @@ def test_fault_mid_apply_then_rerun_converges(
     ) as client:
         plan = make_plan(root, client)
 
-        def outage_at_first_plan(index: int, total: int, change: Any, status: str) -> None:
-            if status == "start" and change.kind == "plan":
+        def outage_at_first_plan(step: ApplyStep) -> None:
+            if step.status == "start" and step.change.kind == "plan":
                 sandbox_server.control(outage=True)
 
         with pytest.raises(ApplyFailed) as caught:

@@ -299,3 +299,24 @@ def test_import_after_apply_keeps_units_discounts_and_frozen_and_changes_nothing
         assert make_plan(project, client).pending() == []
     # Lago holds what the YAML says: per-1M prices, a discount and a frozen copy need no rewrite
     assert result.files == [] and after == before
+
+
+def test_a_tenant_file_restating_the_whole_list_keeps_lagos_state_identical(
+    project: Path, sandbox_server: SandboxServer
+) -> None:
+    # the workaround of old: every filter restated, one of them negotiated (migration path)
+    lines = ["      charges:\n        tokens:\n          filters:\n"]
+    for model, kind in itertools.product(models(40), TYPES):
+        amount = "0.5" if (model, kind) == ("m03", "input") else price("enterprise", model, kind)
+        lines.append(
+            f"            - values: {{model: {model}, type: {kind}}}\n"
+            f'              properties: {{amount: "{amount}"}}\n'
+        )
+    path = project / "overrides" / "globex.yaml"
+    text = path.read_text()
+    path.write_text(text[: text.index("      charges:")] + "".join(lines))
+    with client_for(sandbox_server) as client:
+        before = client.get_subscription("globex-main")["plan"]  # type: ignore[index]
+        assert make_plan(project, client).pending() == []
+        after = client.get_subscription("globex-main")["plan"]  # type: ignore[index]
+    assert after == before

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from typing import Any
 
 import httpx
@@ -23,6 +25,8 @@ def make(steps: list[Any], **kw: Any) -> tuple[LagoClient, ScriptedLago, FakeTim
         pacing=None,
         sleep=fake.sleep,
         clock=fake.clock,
+        # scripted answers come in order: one page at a time (concurrent pages: tests below)
+        page_concurrency=kw.pop("page_concurrency", 1),
         **kw,
     )
     return client, lago, fake
@@ -97,6 +101,55 @@ def test_pagination_follows_next_page_with_per_page_100() -> None:
     assert [dict(r.url.params) for r in lago.requests] == [
         {"page": str(n), "per_page": "100"} for n in (1, 2, 3)
     ]
+
+
+def _paged(total: int, per_page: int = 100) -> Any:
+    """A handler answering ``GET /plans`` by its page number (any order), as Lago does."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        page = int(request.url.params["page"])
+        codes = range((page - 1) * per_page, min(page * per_page, total))
+        pages = -(-total // per_page)
+        nxt = page + 1 if page < pages else None
+        return ok(
+            {"plans": [{"code": f"p{i}"} for i in codes], "meta": meta(page, nxt, pages, total)}
+        )
+
+    return answer
+
+
+def test_pages_after_the_first_are_read_concurrently_and_joined_in_order() -> None:
+    in_flight, most = [0], [0]
+    lock = threading.Lock()
+    answer = _paged(2_350)
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        time.sleep(0.02)  # long enough for the other pages to be asked meanwhile
+        with lock:
+            in_flight[0] -= 1
+        return answer(request)
+
+    client, lago, _ = make([slow] * 24, page_concurrency=4)
+    plans = client.list_plans()
+    assert [p["code"] for p in plans] == [f"p{i}" for i in range(2_350)]
+    assert sorted(int(r.url.params["page"]) for r in lago.requests) == list(range(1, 25))
+    assert lago.requests[0].url.params["page"] == "1"  # the count comes first
+    assert 1 < most[0] <= 4  # concurrent, and never more than asked
+
+
+def test_a_list_that_grew_while_read_is_followed_to_its_end() -> None:
+    # page 1 said 2 pages; by the time page 2 is read there is a third
+    steps = [
+        ok({"plans": [{"code": "a"}], "meta": meta(1, 2, 2, 2)}),
+        ok({"plans": [{"code": "b"}], "meta": meta(2, 3, 3, 3)}),
+        ok({"plans": [{"code": "c"}], "meta": meta(3, None, 3, 3)}),
+    ]
+    client, lago, _ = make(steps, page_concurrency=4)
+    assert [p["code"] for p in client.list_plans()] == ["a", "b", "c"]
+    assert [r.url.params["page"] for r in lago.requests] == ["1", "2", "3"]
 
 
 def test_pagination_empty_meta() -> None:

@@ -7,6 +7,7 @@ import asyncio
 import time
 
 import httpx
+import orjson
 import pytest
 
 from lagoform.sandbox import Faults, Sandbox
@@ -132,3 +133,18 @@ def test_dump_shows_state(api: Api, sandbox: Sandbox) -> None:
     create_metric(api, "calls")
     dump = sandbox.dump()
     assert [m["code"] for m in dump["metrics"]] == ["calls"]
+
+
+def test_stats_count_events_and_reset_answers_how_many_it_dropped() -> None:
+    sandbox = Sandbox()
+    auth = {"authorization": "Bearer any-key"}  # a sandbox built without a key takes any
+    events = [{"transaction_id": f"t{i}", "external_subscription_id": "s", "code": "c"}
+              for i in range(7)]  # fmt: skip
+    status, _ = sandbox.handle(
+        "POST", "/api/v1/events/batch", None, auth, orjson.dumps({"events": events})
+    )[:2]
+    assert status == 200
+    assert orjson.loads(sandbox.handle("GET", "/__sandbox/stats")[2]) == {"events": 7}
+    for dropped in (7, 0):
+        reply = orjson.loads(sandbox.handle("POST", "/__sandbox/reset")[2])
+        assert reply == {"reset": True, "events_dropped": dropped}

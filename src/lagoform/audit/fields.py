@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import unquote
 
@@ -19,6 +19,7 @@ from lagoform.audit.overrides_diff import (
     effective_override_diff,
     plan_override_diff,
 )
+from lagoform.audit.price_units import Units, currency_of, in_units
 from lagoform.audit.record import SCHEMA_VERSION, OverrideAudit, OverrideDiffEntry, digest
 
 
@@ -53,7 +54,8 @@ class OverrideFacts:
     ``overrides`` the desired override values (plan-level keys, and ``charges`` as
     ``{charge_code: {properties, filters, min_amount_cents, ...}}``); ``effective_plan`` the
     subscription's current plan (``GET /subscriptions/{id}`` → ``plan``), None when the
-    subscription does not exist yet.
+    subscription does not exist yet. ``units``: what the base plan's YAML writes each price
+    per (``DesiredState.units`` of that plan), so the record can say it.
     """
 
     tenant_id: str
@@ -63,6 +65,7 @@ class OverrideFacts:
     effective_plan: Mapping[str, Any] | None = None
     reason: str | None = None
     approval: str | None = None
+    units: Units = field(default_factory=dict)
 
 
 _CHARGE_PATH = re.compile(r"/subscriptions/[^/]+/charges/([^/?]+)")
@@ -113,8 +116,9 @@ def override_section(facts: OverrideFacts, request: Mapping[str, Any]) -> Overri
         base_plan_code=str(base.get("code")),
         reason=facts.reason,
         approval=facts.approval,
-        charges_diff=entries,
-        previous_overrides=previous,
+        charges_diff=in_units(entries, base, facts.units),
+        previous_overrides=in_units(previous, base, facts.units) if previous is not None else None,
+        currency=currency_of(base, facts.overrides),
     )
 
 

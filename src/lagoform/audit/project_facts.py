@@ -55,5 +55,6 @@ def override_facts(
             effective_plan=_effective(live, subscription.external_id, base.body),
             reason=subscription.overrides.reason,
             approval=subscription.overrides.approval,
+            units=desired.units.get(subscription.plan, {}),
         )
     return facts

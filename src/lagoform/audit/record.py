@@ -9,6 +9,12 @@ Schema version 2 (version 1 lines still verify and parse): a third phase, ``sett
 later record that settles an intent whose outcome was ``unknown`` (or never written) by reading
 Lago, or by hand — with ``note`` saying how; outcome statuses ``unknown`` (the call may or may
 not have reached Lago) and, on settlements, ``landed`` / ``not_landed`` / ``superseded``.
+
+Schema version 3 (versions 1 and 2 still verify, parse and render as they did): the finance
+section says which currency its amounts are in (``currency``) and, for each unit price, what
+the YAML wrote it per (``per``: ``1M tokens``), so ``audit show`` prints ``2.5 USD per 1M
+tokens`` as the change was reviewed. The values themselves stay Lago's per-unit amounts: what
+was sent. Both fields are optional in the schema, so older lines (which lack them) still parse.
 """
 
 from __future__ import annotations
@@ -19,11 +25,13 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
-SCHEMA_VERSION = 2
+from lagoform.model.units import parse_unit
+
+SCHEMA_VERSION = 3
 
 Phase = Literal["intent", "outcome", "settlement"]
 # "not_sent": the intent was recorded but the call was never made (a later sink refused the
@@ -47,6 +55,15 @@ class Outcome(_Frozen):
     error_code: str | None = None
 
 
+def _unit_text(text: str | None) -> str | None:
+    if text is not None:
+        parse_unit(text)  # a unit renders can read, or a schema error naming the line
+    return text
+
+
+UnitText = Annotated[str | None, AfterValidator(_unit_text)]
+
+
 class OverrideDiffEntry(_Frozen):
     """One field of one charge (or of one charge filter, or of the plan) that an override sets.
 
@@ -54,7 +71,10 @@ class OverrideDiffEntry(_Frozen):
     ``filter_values`` is the filter's values map (keys and values sorted) or None for the charge
     level. ``field`` is a path inside the charge or filter, e.g. ``properties.amount`` or
     ``properties.graduated_ranges[1].per_unit_amount``. ``change`` tells a changed field from a
-    filter or key the override adds or drops.
+    filter or key the override adds or drops. ``base_value`` and ``override_value`` are Lago's
+    (a unit price per single unit); ``per`` is the unit the YAML writes that price in
+    (``1M tokens``), None when it is per single unit, not a unit price, or the record predates
+    schema version 3.
     """
 
     charge_code: str | None
@@ -63,6 +83,7 @@ class OverrideDiffEntry(_Frozen):
     base_value: Any
     override_value: Any
     change: Literal["changed", "added", "removed"]
+    per: UnitText = None  # schema 3
 
 
 class OverrideAudit(_Frozen):
@@ -77,6 +98,8 @@ class OverrideAudit(_Frozen):
     charges_diff: list[OverrideDiffEntry]
     # base plan -> the values the subscription had before (None: no previous override known)
     previous_overrides: list[OverrideDiffEntry] | None
+    # the subscription's currency, which amounts are in (schema 3; None on older records)
+    currency: str | None = None
 
 
 class Record(_Frozen):

@@ -23,7 +23,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -31,6 +31,9 @@ from lagoform.cli.console import Ticker, console
 from lagoform.cli.plan import ROOT, announce, build, target_label
 from lagoform.cli.target import Target, resolve_target, target_options
 from lagoform.errors import PlanError, StalePlanError
+
+if TYPE_CHECKING:
+    from lagoform.engine.apply import ApplyStep
 
 _DONE = {"create": "created", "update": "updated", "delete": "deleted"}
 _SYMBOL = {"create": "+", "update": "~", "delete": "-"}
@@ -185,26 +188,34 @@ def _counted(plan: Any) -> str:
 
 class ApplyProgress:
     """The engine's progress callback, printed: a permanent line per change done (or failed),
-    and the terminal's status line naming the change running."""
+    and the terminal's status line naming the change running; past ten changes both say how
+    long the rest should take (``ApplyStep.eta``: a paced apply of 1,000 plans takes minutes)."""
 
     def __init__(self, ticker: Ticker, *, quiet: bool = False) -> None:
         self.ticker = ticker
         self.quiet = quiet
         self.began = time.monotonic()
 
-    def __call__(self, index: int, total: int, change: Any, status: str) -> None:
+    def __call__(self, step: ApplyStep) -> None:
+        change, index, total = step.change, step.index, step.total
         what = f"{change.kind.replace('_', ' ')} {change.key}"
-        if status == "start":
+        left = f", ~{_duration(step.eta)} left" if step.eta is not None and total >= 10 else ""
+        if step.status == "start":
             self.began = time.monotonic()
-            self.ticker.update(f"[{index}/{total}] {change.action} {what}")
+            self.ticker.update(f"[{index}/{total}{left}] {change.action} {what}")
             return
         took = time.monotonic() - self.began
-        if status == "failed":
+        if step.status == "failed":
             self.ticker.echo(f"! {what}: failed after {took:.1f} s", err=True, fg="red")
         elif not self.quiet:
             done = _DONE.get(change.action, change.action)
             symbol = _SYMBOL.get(change.action, "~")
-            self.ticker.echo(f"{symbol} {what}: {done} ({took:.1f} s) [{index}/{total}]")
+            self.ticker.echo(f"{symbol} {what}: {done} ({took:.1f} s) [{index}/{total}{left}]")
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
 def _saved_plan_facts(root: Path, plan: Any, live: Any) -> dict[str, Any]:

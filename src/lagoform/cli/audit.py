@@ -24,6 +24,7 @@ from lagoform.audit.record import Record
 from lagoform.cli.target import ADHOC
 from lagoform.config import SANDBOX, load_config
 from lagoform.errors import AuditError
+from lagoform.review.audit_values import entry_prices
 
 _root_option = click.option(
     "--root",
@@ -196,9 +197,11 @@ def _override_lines(record: Record) -> list[str]:
         scope = f"charge {entry.charge_code}" if entry.charge_code else "plan"
         if entry.filter_values is not None:
             scope += " filter " + json.dumps(entry.filter_values, sort_keys=True)
+        # prices in the YAML's unit and currency when the record says them (schema 3)
+        base, new = entry_prices(entry.model_dump(mode="json"), section.currency)
         out.append(
-            f"      {scope} {entry.field}: base {_value(entry.base_value)} -> "
-            f"{_value(entry.override_value)} ({entry.change})"
+            f"      {scope} {entry.field}: base {base or _value(entry.base_value)} -> "
+            f"{new or _value(entry.override_value)} ({entry.change})"
         )
     return out
 

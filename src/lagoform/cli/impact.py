@@ -29,7 +29,8 @@ from lagoform.cli.target import resolve_target, target_options
 @FORMAT
 @click.option("--top", type=click.IntRange(0, 1000), default=10, show_default=True,
               help="How many of the largest movers to list.")  # fmt: skip
-@click.option("--concurrency", type=click.IntRange(1, 64), default=10, show_default=True,
+# default: lagoform.impact.analyze.DEFAULT_CONCURRENCY (not imported: the CLI starts lean)
+@click.option("--concurrency", type=click.IntRange(1, 64), default=20, show_default=True,
               help="Usage requests in flight at once (pacing still applies).")  # fmt: skip
 @click.option(
     "--verify",
@@ -72,7 +73,8 @@ def impact_command(
         with console().progress("Pricing usage under the current and the proposed prices"):
             impact = run_analysis(
                 desired,
-                target.async_client,
+                # usage and configuration reads each have `concurrency` in flight
+                lambda: target.async_client(max_connections=2 * concurrency),
                 live=live,
                 past_periods=past_periods,
                 concurrency=concurrency,

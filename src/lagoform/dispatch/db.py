@@ -2,7 +2,9 @@
 
 One file holds both tables so that moving a record from the spool to the dead letters, or
 acknowledging a delivered batch, is a single transaction. WAL mode lets producers (``send``,
-``serve``, the Python API) append while the worker drains.
+``serve``, the Python API) append while the worker drains. The file uses incremental
+auto-vacuum, so the worker can give the pages of delivered records back to the file system as
+it drains (``Spool.compact``): a backlog that came and went does not leave the file at its peak.
 """
 
 from __future__ import annotations
@@ -44,6 +46,10 @@ CREATE INDEX IF NOT EXISTS dead_letters_status ON dead_letters (status, id);
 """
 
 
+WAL_LIMIT = 16 * 1024 * 1024
+BUSY_TIMEOUT_MS = 30_000
+
+
 def connect(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
     """Open (creating if needed) the dispatch database in WAL mode, in autocommit mode.
 
@@ -54,9 +60,13 @@ def connect(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        # before the first table: a new file can hand freed pages back (Spool.compact)
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={synchronous}")
-        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        # a checkpointed WAL is cut back to this size rather than kept at its largest
+        conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
         conn.executescript(SCHEMA)
     except (sqlite3.Error, OSError) as err:
         raise DispatchError(f"cannot open the dispatch spool {path}: {err}") from err

@@ -38,7 +38,9 @@ class KafkaSettings:
     topic: str
     group: str
     dead_letter_topic: str | None = None  # default: "<topic>.dead-letters"
-    chunk_size: int = 1000
+    # records per consume → deliver → commit round: the pipeline drains at each round's end,
+    # so a larger round keeps more batches in flight (a crash re-sends at most one round)
+    chunk_size: int = 4000
     poll_timeout: float = 0.5
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 1_000

@@ -25,7 +25,7 @@ from typing import IO, Any, NamedTuple
 
 import orjson
 
-from lagoform.dispatch.db import connect, transaction
+from lagoform.dispatch.db import BUSY_TIMEOUT_MS, connect, transaction
 from lagoform.dispatch.deadletters import INSERT_SQL, NewDeadLetter
 from lagoform.dispatch.exact import dumps_exact
 from lagoform.errors import DispatchError
@@ -33,6 +33,8 @@ from lagoform.errors import DispatchError
 DEFAULT_SPOOL = Path(".lagoform") / "dispatch" / "spool.db"
 # rows per write transaction when ingesting a large stream (bounded memory, few fsyncs)
 INGEST_CHUNK = 20_000
+INCREMENTAL = 2  # PRAGMA auto_vacuum's value for incremental
+COMPACT_MIN_PAGES = 2_048  # 8 MiB of free pages before the worker bothers (4 KiB pages)
 
 
 class SpooledRecord(NamedTuple):
@@ -245,6 +247,38 @@ class Spool:
             done = set(finished)
             self._claims = [c for c in claims if c.id not in done]
         return finished
+
+    def compact(self, min_free_pages: int = COMPACT_MIN_PAGES) -> int:
+        """Give free pages (left by delivered records) back to the file system once there are
+        at least ``min_free_pages`` and they are half the file, and checkpoint the WAL; returns
+        the pages released. Free pages are reused by new records anyway, so the file only grows
+        with the backlog; this shrinks it once the backlog drains, keeping it within twice the
+        records it holds, and moving each live page at most once per halving.
+
+        A spool made before incremental auto-vacuum is converted first (one ``VACUUM``, which
+        rewrites the file: done once, by the worker)."""
+        conn = self._conn
+        if conn.execute("PRAGMA auto_vacuum").fetchone()[0] != INCREMENTAL:
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            conn.execute("VACUUM")
+        free = int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+        pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
+        if free < min_free_pages or 2 * free < pages:
+            return 0
+        # executescript steps the pragma to completion (execute frees a single page). The
+        # checkpoint must not wait for producers (it would stall the worker while ingest keeps
+        # writing): no busy wait, and if it cannot truncate now, journal_size_limit trims the WAL
+        # when it next restarts.
+        conn.executescript(
+            f"PRAGMA incremental_vacuum({free}); PRAGMA busy_timeout=0; "
+            f"PRAGMA wal_checkpoint(TRUNCATE); PRAGMA busy_timeout={BUSY_TIMEOUT_MS};"
+        )
+        return free
+
+    def file_bytes(self) -> int:
+        """The spool's size on disk: the database and its WAL."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        return sum(p.stat().st_size for p in (self.path, wal) if p.exists())
 
     def claimed(self) -> int:
         """Records claimed by this worker and not yet settled."""

@@ -1,7 +1,9 @@
 """The spool worker: drain the SQLite spool into Lago, crash-safe, with progress and a clean stop.
 
 Loop: claim records → pipeline (map, batch, deliver) → settle (delete delivered records, move
-dead ones to the dead letters, one transaction per claimed chunk). Only one worker drains a spool
+dead ones to the dead letters, one transaction per claimed chunk); every ``compact_interval``
+seconds the spool gives the pages of delivered records back (``Spool.compact``), so the file
+shrinks as a backlog drains. Only one worker drains a spool
 (lock file); on start it releases claims a dead worker left, so those records are re-sent and
 Lago's dedup by ``transaction_id`` keeps billing exactly-once. ``stop()`` (SIGTERM/SIGINT)
 stops claiming, lets requests on the wire finish, settles them and puts the rest back.
@@ -13,13 +15,17 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from lagoform.dispatch.deadletters import NewDeadLetter
 from lagoform.dispatch.delivery import Deliverer
 from lagoform.dispatch.mapping import Mapper
 from lagoform.dispatch.pipeline import Pipeline, Settlement, Unit
 from lagoform.dispatch.spool import Spool
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -64,8 +70,11 @@ class SpoolWorker:
         idle_poll: float = 0.2,
         progress: Callable[[Progress], None] | None = None,
         progress_interval: float = 1.0,
+        compact_interval: float = 5.0,
     ) -> None:
         self.spool = spool
+        self.compact_interval = compact_interval
+        self._compacted = float("-inf")
         self.deliverer = deliverer
         self.claim_size = claim_size
         self.idle_poll = idle_poll
@@ -77,6 +86,11 @@ class SpoolWorker:
         self._dead = 0
         self._delivered_buffer: list[int] = []
         self._dead_buffer: list[tuple[int, NewDeadLetter]] = []
+        # Every spool call runs on this one thread, in order: a claim or an acknowledgement
+        # that waits for a producer's write lock (ingest commits durably) no longer stalls the
+        # requests in flight on the event loop.
+        self._db = ThreadPoolExecutor(1, thread_name_prefix="lagoform-spool")
+        self._writes: list[Future[None]] = []
 
     def stop(self) -> None:
         """Graceful stop: no new claims or retries; in-flight requests finish and settle."""
@@ -100,10 +114,30 @@ class SpoolWorker:
         delivered, dead = self._delivered_buffer, self._dead_buffer
         if not delivered and not dead:
             return
-        self.spool.settle(delivered, dead)
         self._delivered_buffer, self._dead_buffer = [], []
+        self._writes.append(self._db.submit(self._settle_now, delivered, dead))
+
+    def _settle_now(self, delivered: list[int], dead: list[tuple[int, NewDeadLetter]]) -> None:
+        self.spool.settle(delivered, dead)
         self._records += len(delivered) + len(dead)
         self._dead += len(dead)
+        self._maybe_compact()
+
+    def _maybe_compact(self, *, now: bool = False) -> None:
+        at = time.monotonic()
+        if now or at - self._compacted >= self.compact_interval:
+            self._compacted = at
+            self.spool.compact()
+
+    def _check_writes(self) -> None:
+        """Re-raise a failed acknowledgement (a full disk, say): nothing more is claimed."""
+        done = [w for w in self._writes if w.done()]
+        self._writes = [w for w in self._writes if not w.done()]
+        for write in done:
+            write.result()
+
+    async def _spool(self, call: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._db, call, *args)
 
     async def run(self, *, once: bool = False) -> WorkerResult:
         """Drain until stopped (or, with ``once``, until the spool is empty)."""
@@ -112,22 +146,29 @@ class SpoolWorker:
         reporter = asyncio.create_task(self._report(started)) if self.progress else None
         try:
             while not self._stop.is_set():
-                claimed = self.spool.claim(self.claim_size)
+                self._check_writes()
+                claimed = await self._spool(self.spool.claim, self.claim_size)
                 if claimed:
                     await self.pipeline.submit([Unit(seq, payload) for seq, payload in claimed])
                     self._flush()
                     continue
                 self._flush()
-                if once and self.pipeline.outstanding == 0:
-                    break
+                if self.pipeline.outstanding == 0:
+                    # drained: hand the backlog's pages back
+                    await self._spool(self._maybe_compact)
+                    if once:
+                        break
                 await self._idle()
             await self.pipeline.drain()
             self._flush()
+            await self._spool(lambda: self._maybe_compact(now=True))
         finally:
             if reporter is not None:
                 reporter.cancel()
+            self._db.shutdown(wait=True)  # every acknowledgement written (or failed)
             # anything still claimed (a fatal error, or a stop mid-retry) is pending again
             self.spool.release_claims()
+        self._check_writes()
         if self.progress:
             self.progress(self._snapshot(started))
         return WorkerResult(
@@ -170,7 +211,7 @@ class SpoolWorker:
         last = (time.monotonic(), 0)
         while True:
             await asyncio.sleep(self.progress_interval)
-            snap = self._snapshot(started, last)
+            snap = await self._spool(self._snapshot, started, last)
             last = (time.monotonic(), snap.events)
             self.progress(snap)
 

@@ -40,7 +40,9 @@ from lagoform.model.state import DesiredState, LiveState
 
 __all__ = ["analyze", "live_view", "run_analysis"]
 
-DEFAULT_CONCURRENCY = 10
+# Requests in flight per budget. Pacing bounds the rate (200 usage reads/s on Lago Cloud); this
+# bounds connections: at 50 ms a read, 10 in flight could not quite reach the usage budget.
+DEFAULT_CONCURRENCY = 20
 
 
 def live_view(live: LiveState) -> tuple[LiveParents, list[LiveSubscription]]:
@@ -125,14 +127,20 @@ async def analyze(
     describe the Lago server (see ``lagoform.pricing.price_units``). ``verify``: how many of
     the priced subscriptions to check against Lago's own amounts (``impact.verify``).
     """
-    gate = asyncio.Semaphore(max(1, concurrency))  # one limit for every read below
+    # Usage and configuration reads draw on separate Lago budgets (200 and 50 req/s), so each
+    # has its own limit in flight: a read waiting for a configuration token never holds a slot
+    # a usage read could use (usage reads are the floor of a large analysis).
+    gate, usage_gate = (
+        asyncio.Semaphore(max(1, concurrency)),
+        asyncio.Semaphore(max(1, concurrency)),
+    )
     parents, subs = live_view(live) if live is not None else await read_live(client, gate)
     need = {s.external_id for s in subs if needs_effective_plan(s, parents, desired)}
     found = _Found()
 
     async def usage_of(batch: list[Proposal]) -> dict[str, list[PeriodUsage] | str]:
         priced = [p.subscription for p in batch if not p.blocked]
-        return await read_usage(client, priced, past_periods, gate)
+        return await read_usage(client, priced, past_periods, usage_gate)
 
     async def overridden() -> dict[str, list[PeriodUsage] | str]:
         later = [s for s in subs if s.external_id in need]

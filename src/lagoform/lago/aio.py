@@ -23,9 +23,11 @@ from lagoform.lago.secret import Secret, without_userinfo
 from lagoform.lago.transport import (
     ClientCore,
     CreateStep,
+    DirectTransport,
     EventPostResult,
     Json,
     Params,
+    ResponseLike,
     Timeouts,
     seg,
 )
@@ -60,8 +62,15 @@ class AsyncLagoClient:
         )
         self._sleep = sleep
         self.max_connections = max_connections  # the pool size (a custom transport has its own)
+        kwargs = self.core.client_kwargs()
+        # A transport that sends without httpx's models is used that way, unless event hooks
+        # (the contract checker) must see each request.
+        self._direct = (
+            transport if isinstance(transport, DirectTransport) and not event_hooks else None
+        )
+        self._root, self._headers = str(kwargs["base_url"]), dict(kwargs["headers"])
         self._http = httpx.AsyncClient(
-            **self.core.client_kwargs(),
+            **kwargs,
             transport=transport,
             event_hooks={k: list(v) for k, v in (event_hooks or {}).items()},
             limits=httpx.Limits(
@@ -98,14 +107,23 @@ class AsyncLagoClient:
             await self._sleep(wait)
         content, headers = self.core.encode(body)
         started = time.monotonic()
+        response: ResponseLike
         try:
-            response = await self._http.request(
-                method,
-                self.core.url(path),
-                params=dict(params) if params else None,
-                content=content,
-                headers=headers,
-            )
+            if self._direct is not None:
+                url = f"{self._root}{self.core.url(path)}"
+                if params:
+                    url = f"{url}?{httpx.QueryParams(dict(params))}"
+                response = await self._direct.send_direct(
+                    method, url, content, {**self._headers, **headers}, self.core.timeouts
+                )
+            else:
+                response = await self._http.request(
+                    method,
+                    self.core.url(path),
+                    params=dict(params) if params else None,
+                    content=content,
+                    headers=headers,
+                )
         except httpx.TransportError as exc:
             self.core.log_exchange(method, path, type(exc).__name__, started)
             raise self.core.failure(exc, method, path) from exc

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
 
@@ -18,7 +19,7 @@ import httpx
 
 from lagoform.errors import LagoError
 from lagoform.lago.pacing import PacingConfig
-from lagoform.lago.resources import LagoResources
+from lagoform.lago.resources import LagoResources, PageHook
 from lagoform.lago.retry import RetryPolicy
 from lagoform.lago.secret import Secret, without_userinfo
 from lagoform.lago.transport import (
@@ -33,6 +34,12 @@ from lagoform.lago.transport import (
 log = logging.getLogger("lagoform.lago")
 
 EventHooks = Mapping[str, Sequence[Callable[..., Any]]]
+
+# Pages of one list read at once once page 1 has said how many there are (each request still
+# takes its pacing token, so this bounds connections, not the request rate). Four: on 5,000
+# plans the client's own CPU (parsing, normalizing) is the limit, and more threads only
+# contend for the GIL (benchmarks/plan_scale.py).
+DEFAULT_PAGE_CONCURRENCY = 4
 
 
 class LagoClient(LagoResources):
@@ -51,7 +58,9 @@ class LagoClient(LagoResources):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         max_connections: int = 10,
+        page_concurrency: int = DEFAULT_PAGE_CONCURRENCY,
     ) -> None:
+        self.page_concurrency = max(1, min(page_concurrency, max_connections))
         self.core = ClientCore(
             base_url, api_key, timeouts=timeouts, retry=retry, pacing=pacing, clock=clock
         )
@@ -217,8 +226,44 @@ class LagoClient(LagoResources):
                 return
             page = nxt
 
-    def list_all(self, path: str, root_key: str, params: Params = None) -> list[dict[str, Any]]:
-        return list(self.iter_all(path, root_key, params))
+    def list_all(
+        self,
+        path: str,
+        root_key: str,
+        params: Params = None,
+        on_page: PageHook | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every item of a list endpoint. Page 1 says how many pages there are
+        (``meta.total_pages``); the others are then read ``page_concurrency`` at a time, paced
+        like every request, and joined in page order. Without a page count, or when the last
+        page still names a next one (the list grew meanwhile), pages are followed one by one.
+        ``on_page`` is called with each page's items as it arrives, in the thread that read it
+        (so work on a page overlaps the wait for the next ones)."""
+        core = self.core
+
+        def page(number: int) -> tuple[list[dict[str, Any]], int | None]:
+            data = self.get(path, core.page_params(params, number))
+            items, nxt = core.page_items(data, root_key, number, path)
+            if on_page is not None:
+                on_page(items)
+            return items, nxt
+
+        first = self.get(path, core.page_params(params, 1))
+        out, nxt = core.page_items(first, root_key, 1, path)
+        if on_page is not None:
+            on_page(out)
+        rest = core.pages_to_fetch(first, nxt)
+        if rest is not None and self.page_concurrency > 1:
+            workers = min(self.page_concurrency, len(rest))
+            with ThreadPoolExecutor(workers, thread_name_prefix="lagoform-pages") as pool:
+                pages = list(pool.map(page, rest))
+            for items, _ in pages:
+                out.extend(items)
+            nxt = pages[-1][1]  # the list may have grown since page 1 counted it
+        while nxt is not None:  # page_items ends it: the last page, or a refusal past MAX_PAGES
+            items, nxt = page(nxt)
+            out.extend(items)
+        return out
 
     # -- events -----------------------------------------------------------------------------
     def post_event(self, event: Mapping[str, Any]) -> EventPostResult:

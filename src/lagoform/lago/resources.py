@@ -15,6 +15,7 @@ from typing import Any
 from lagoform.lago.transport import Json, Params, seg
 
 Obj = dict[str, Any]
+PageHook = Callable[[list[Obj]], None]
 
 
 class LagoResources(ABC):
@@ -47,7 +48,9 @@ class LagoResources(ABC):
     ) -> Obj | None: ...
 
     @abstractmethod
-    def list_all(self, path: str, root_key: str, params: Params = None) -> list[Obj]: ...
+    def list_all(
+        self, path: str, root_key: str, params: Params = None, on_page: PageHook | None = None
+    ) -> list[Obj]: ...
 
     # -- shared shapes ----------------------------------------------------------------------
     def _update(self, path: str, root: str, body: Mapping[str, Any]) -> Obj:
@@ -88,9 +91,10 @@ class LagoResources(ABC):
         return self._delete(f"/billable_metrics/{seg(code)}", "billable_metric")
 
     # -- plans and their charges ------------------------------------------------------------
-    def list_plans(self) -> list[Obj]:
-        """Parent plans only (Lago hides overridden child plans), pending deletions included."""
-        return self.list_all("/plans", "plans")
+    def list_plans(self, on_page: PageHook | None = None) -> list[Obj]:
+        """Parent plans only (Lago hides overridden child plans), pending deletions included.
+        ``on_page`` sees each page as it arrives (see ``LagoClient.list_all``)."""
+        return self.list_all("/plans", "plans", on_page=on_page)
 
     def get_plan(self, code: str) -> Obj | None:
         return self.find(f"/plans/{seg(code)}", "plan", "plan_not_found")

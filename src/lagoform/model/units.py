@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-__all__ = ["LAGO_DECIMALS", "UNIT_PATTERN", "Unit", "parse_unit"]
+__all__ = ["LAGO_DECIMALS", "UNIT_PATTERN", "Unit", "is_unit_price", "parse_unit"]
 
 # Lago's charge amounts: decimal strings with up to 15 decimals (API_NOTES §4.4).
 LAGO_DECIMALS = 15
@@ -21,6 +21,14 @@ _SUFFIX = {"K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
 # What ``per:`` accepts; the JSON Schema carries it for editors ([0-9]: ASCII digits only).
 UNIT_PATTERN = r"^\s*[0-9][0-9_,]*\s*[KMB]?(\s+\S.*)?$"
 _UNIT = re.compile(r"^\s*([0-9][0-9_,]*)\s*([KMB])?(?:\s+(\S.*?))?\s*$")
+# The prices ``per:`` scales, as paths in a Lago-shaped charge (or filter): a standard charge's
+# amount, and each tier's per-unit amount of a graduated or volume charge. A package's amount
+# (per package), flat amounts and rates are not per unit.
+_UNIT_PRICE_PATHS = {
+    "standard": re.compile(r"^properties\.amount$"),
+    "graduated": re.compile(r"^properties\.graduated_ranges\[\d+\]\.per_unit_amount$"),
+    "volume": re.compile(r"^properties\.volume_ranges\[\d+\]\.per_unit_amount$"),
+}
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,13 @@ class Unit:
                 f"{LAGO_DECIMALS} decimals, and {_plain(price)} / {self.scale:,} needs more"
             )
         return None
+
+
+def is_unit_price(charge_model: str | None, path: str) -> bool:
+    """Is ``path`` (inside a Lago-shaped charge or filter, ``properties.amount``) a price per
+    unit for ``charge_model`` — one that a ``per:`` unit scales?"""
+    pattern = _UNIT_PRICE_PATHS.get(charge_model or "")
+    return pattern is not None and pattern.match(path) is not None
 
 
 def parse_unit(text: str) -> Unit:

@@ -2,8 +2,8 @@
 
 The plan is rendered by the engine (``engine.render``); this module adds what only reviewers
 read, in place: the revenue section (``impact.render``; it follows the text's summary line),
-customers' names, and the audit records apply would write for overrides, with their amounts
-as money in the subscription's currency (the records keep Lago's units).
+customers' names, and the audit records apply would write for overrides, with their prices
+in the unit and currency the YAML used (``audit_values``; the records keep Lago's amounts).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from lagoform.impact import render as revenue_render
 from lagoform.model.filters import filter_key
 from lagoform.model.filters import label as filter_label
 from lagoform.review import migrations
+from lagoform.review.audit_values import entry_prices
 from lagoform.review.model import Review
 
 __all__ = ["audit_lines", "render_json", "render_text"]
@@ -69,7 +70,7 @@ def _preview(record: Mapping[str, Any], currencies: Mapping[str, str]) -> AuditP
         f"(tenant {override.get('tenant_id')}, base plan {override.get('base_plan_code')})"
     )
     why = f"reason: {override.get('reason')}; approval: {override.get('approval')}"
-    currency = currencies.get(str(record.get("object_key")))
+    currency = override.get("currency") or currencies.get(str(record.get("object_key")))
     entries = tuple(_diff_entry(e, currency) for e in override.get("charges_diff") or [])
     return AuditPreview(call, subject, why, entries or ("(sets no value other than the base's)",))
 
@@ -80,16 +81,11 @@ def _diff_entry(entry: Mapping[str, Any], currency: str | None) -> str:
     if isinstance(values, Mapping):
         where += f" [{filter_label(filter_key(values))}]"
     field = str(entry.get("field"))
-    base, new = entry.get("base_value"), entry.get("override_value")
-    return (
-        f"{where} {field}: {_value(field, base, currency)} → {_value(field, new, currency)} "
-        f"({entry.get('change')})"
-    )
+    base, new = entry_prices(entry, currency)
+    base = base or _value(entry.get("base_value"))
+    new = new or _value(entry.get("override_value"))
+    return f"{where} {field}: {base} → {new} ({entry.get('change')})"
 
 
-def _value(field: str, item: Any, currency: str | None) -> str:
-    if item is None:
-        return fmt.NONE
-    if field.endswith("amount_cents") and currency:
-        return fmt.money(item, currency)
-    return str(item)
+def _value(item: Any) -> str:
+    return fmt.NONE if item is None else str(item)

@@ -1,9 +1,9 @@
 """``/__sandbox/…`` control endpoints, so tests over real HTTP can steer the emulator.
 
-No auth (the server binds to loopback). Routes: ``POST reset``, ``GET|PUT|POST faults``,
-``GET|POST premium`` (``{"premium": bool}``), ``GET dump``, ``POST clock``
-(``{"advance_seconds": N}``), ``POST settings`` (``{"plan_delete_delay": S, "features": [..]}``),
-``POST save``.
+No auth (the server binds to loopback). Routes: ``POST reset`` (answers how many events it
+dropped), ``GET|PUT|POST faults``, ``GET|POST premium`` (``{"premium": bool}``), ``GET dump``,
+``GET stats`` (``{"events": n}``), ``POST clock`` (``{"advance_seconds": N}``),
+``POST settings`` (``{"plan_delete_delay": S, "features": [..]}``), ``POST save``.
 """
 
 from __future__ import annotations
@@ -37,8 +37,7 @@ def handle(
 def _dispatch(sandbox: Sandbox, method: str, action: str, payload: dict[str, Any]) -> Any:
     match (method, action):
         case ("POST", "reset"):
-            sandbox.reset()
-            return {"reset": True}
+            return {"reset": True, "events_dropped": sandbox.reset()}
         case ("GET", "faults"):
             return {"faults": sandbox.set_faults()}
         case ("PUT" | "POST" | "PATCH", "faults"):
@@ -50,6 +49,9 @@ def _dispatch(sandbox: Sandbox, method: str, action: str, payload: dict[str, Any
             return {"premium": sandbox.premium}
         case ("GET", "dump"):
             return sandbox.dump()
+        case ("GET", "stats"):
+            # O(1), unlike GET /events: load runs poll it while events stream in
+            return {"events": sandbox.event_count()}
         case ("POST", "clock"):
             sandbox.advance_clock(float(payload.get("advance_seconds", 0)))
             sandbox.tick()

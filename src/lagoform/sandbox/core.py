@@ -116,14 +116,21 @@ class Sandbox:
     def latency_seconds(self) -> float:
         return self.faults.faults.latency_ms / 1000.0
 
-    def reset(self) -> None:
-        """Empty organization; premium and faults back to their construction values."""
+    def reset(self) -> int:
+        """Empty organization; premium and faults back to their construction values. Returns
+        how many events were dropped (a long load run resets as it goes and adds these up)."""
         with self._lock:
+            dropped = len(self.state.events)
             self.state = State(dirty=True)
             self.premium = self._initial[0]
             self.faults = FaultInjector(Faults(**self._initial[1].to_dict()))
             self.features = self._initial[2]
             self.clock_offset = 0.0
+            return dropped
+
+    def event_count(self) -> int:
+        with self._lock:
+            return len(self.state.events)
 
     def dump(self) -> dict[str, Any]:
         with self._lock:
@@ -251,6 +258,9 @@ class Sandbox:
         params = {name: unquote(value) for name, value in raw_params.items()}
         if klass != "events":  # keep the ingestion hot path free of housekeeping scans
             self._tick(now)
+        if method != "GET" and klass != "events":
+            # it may add, move or end a pending subscription (even if it then fails)
+            self.state.next_start_known = False
         org = Org(self.state, self.premium, now, self.plan_delete_delay, self.features)
         request = Request(method, path, params, query, body, org)
         try:

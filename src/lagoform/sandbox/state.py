@@ -124,6 +124,13 @@ class State:
     event_keys: set[tuple[str, str]] = field(default_factory=set)
     events_by_txn: dict[str, StoredEvent] = field(default_factory=dict)
     events_by_sub: dict[str, list[StoredEvent]] = field(default_factory=dict)
+    # collection -> (its size when indexed, external id -> lago_ids): a usage read of one of
+    # 10,000 subscriptions finds it without scanning them all (benchmarks/impact_scale.py)
+    external_ids: dict[str, tuple[int, dict[str, list[str]]]] = field(default_factory=dict)
+    # when the earliest pending subscription starts (None: none pending), known until a write
+    # request: the lazy "start due subscriptions" job then skips its scan on reads
+    next_start: float | None = None
+    next_start_known: bool = False
     dirty: bool = False
 
     def next_seq(self) -> int:
@@ -153,10 +160,33 @@ class State:
         return None
 
     def customer_by_external_id(self, external_id: str) -> Record | None:
-        for customer in self.customers.values():
-            if customer["external_id"] == external_id and customer["deleted_at"] is None:
+        for customer in self.with_external_id("customers", external_id):
+            if customer["deleted_at"] is None:
                 return customer
         return None
+
+    def with_external_id(self, collection: str, external_id: str) -> list[Record]:
+        """The records of ``collection`` (customers, subscriptions) with that external id, in
+        insertion order. Indexed, re-indexed when the collection grows; a hit is checked
+        against the record, a miss by a scan, so the answer is always the scan's."""
+        records: dict[str, Record] = getattr(self, collection)
+        size, index = self.external_ids.get(collection, (-1, {}))
+        if size != len(records):
+            index = {}
+            for lago_id, record in records.items():
+                index.setdefault(str(record["external_id"]), []).append(lago_id)
+            self.external_ids[collection] = (len(records), index)
+        found = [
+            records[i]
+            for i in index.get(external_id, ())
+            if i in records and records[i]["external_id"] == external_id
+        ]
+        if found:
+            return found
+        found = [r for r in records.values() if r["external_id"] == external_id]
+        if found:  # changed in place since indexed: index again next time
+            self.external_ids.pop(collection, None)
+        return found
 
     # ---- events
     def add_event(self, event: StoredEvent) -> None:

@@ -87,9 +87,7 @@ def billing_period(state: State, sub: Record, now: float) -> tuple[float, float]
 def find(state: State, external_id: str, status: str | None = None) -> Record:
     wanted = status or "active"
     matches = [
-        s
-        for s in state.subscriptions.values()
-        if s["external_id"] == external_id and s["status"] == wanted
+        s for s in state.with_external_id("subscriptions", external_id) if s["status"] == wanted
     ]
     if not matches:
         raise not_found("subscription")
@@ -272,7 +270,10 @@ def show(req: Request) -> Record:
 
 
 def activate_due(state: State, now: float) -> None:
-    """Pending subscriptions whose start passed become active; a downgrade ends its predecessor."""
+    """Pending subscriptions whose start passed become active; a downgrade ends its predecessor.
+    Skipped while the earliest pending start is known and still ahead (``State.next_start``)."""
+    if state.next_start_known and (state.next_start is None or now < state.next_start):
+        return
     for sub in list(state.subscriptions.values()):
         if sub["status"] != "pending" or sub["subscription_at"] > now:
             continue
@@ -282,3 +283,7 @@ def activate_due(state: State, now: float) -> None:
             previous["next_id"] = None
         sub["status"], sub["started_at"] = "active", sub["subscription_at"]
         state.dirty = True
+    pending = [
+        s["subscription_at"] for s in state.subscriptions.values() if s["status"] == "pending"
+    ]
+    state.next_start, state.next_start_known = min(pending, default=None), True
