@@ -15,6 +15,7 @@ from lagoform.engine.desired import from_project
 from lagoform.engine.hooks import MemoryAudit
 from lagoform.engine.live import fetch_live
 from lagoform.engine.plan import Plan, build_plan, hints_for
+from lagoform.engine.versions import resolve as resolve_versions
 from lagoform.lago import LagoClient, RetryPolicy
 from tests.conftest import SandboxServer
 
@@ -43,7 +44,8 @@ def client_for(server: SandboxServer, retry: RetryPolicy = FAST_RETRY) -> LagoCl
 
 def make_plan(root: Path, client: LagoClient) -> Plan:
     desired = from_project(load_project(root))
-    return build_plan(desired, fetch_live(client, hints_for(desired)), target="test")
+    live = fetch_live(client, hints_for(desired))
+    return build_plan(resolve_versions(desired, live).desired, live, target="test")
 
 
 def apply(root: Path, client: LagoClient, audit: MemoryAudit | None = None) -> ApplyReport:

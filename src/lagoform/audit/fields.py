@@ -165,4 +165,26 @@ def intent_fields(
         "response_digest": None,
         "outcome": None,
         "override": override.model_dump(mode="json") if override is not None else None,
+        "migration": migration_section(change, request),
+    }
+
+
+def migration_section(change: ChangeLike, request: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the record of a subscription's plan change says about the plan migration it
+    carries out (``migrations:`` of a versioned plan); None for every other call."""
+    move = getattr(change, "move", None)  # an engine ObjectChange; the Protocol stays small
+    migration = getattr(move, "migration", None)
+    if (
+        move is None
+        or not migration
+        or request.get("method") != "POST"
+        or request.get("path") != "/subscriptions"
+    ):
+        return None
+    return {
+        "id": migration,
+        "from_plan": move.from_plan,
+        "to_plan": move.to_plan,
+        "kind": move.kind,
+        "effective": move.effective,
     }

@@ -42,7 +42,9 @@ def override_facts(
         if subscription.overrides is None:
             continue
         want = desired.get("subscription", subscription.external_id)
-        base = desired.get("plan", subscription.plan)
+        # the plan the desired state puts it on: a versioned plan's version (engine.versions)
+        code = str(want.body.get("plan_code") or subscription.plan) if want else ""
+        base = desired.get("plan", code)
         if want is None or base is None:
             continue  # the catalog checks report a subscription on an unknown plan
         facts[subscription.external_id] = OverrideFacts(

@@ -129,6 +129,9 @@ class Record(_Frozen):
     response_digest: str | None
     outcome: Outcome | None  # None on intents
     override: OverrideAudit | None
+    # The plan migration a subscription's plan change carries out (only on that call's records):
+    # {id, from_plan, to_plan, kind, effective}.
+    migration: dict[str, Any] | None = None
     prev_hash: str
     hash: str
     note: str | None = None  # settlements (and recovered outcomes): how it was settled

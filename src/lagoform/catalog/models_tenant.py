@@ -286,6 +286,11 @@ class Tenant(CatalogModel):
 
     external_id: Code
     customer: Customer
+    tags: tuple[Code, ...] = Field(
+        default=(),
+        description="Labels that plan migrations select tenants by (`who: {tags: [...]}`).",
+        examples=[["self-serve"]],
+    )
     subscriptions: tuple[Subscription, ...] = ()
     wallets: tuple[Wallet, ...] = ()
 

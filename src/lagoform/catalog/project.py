@@ -22,6 +22,7 @@ from lagoform.catalog.models_usage import UsageMapping
 from lagoform.catalog.table_uses import TableSources
 from lagoform.catalog.tables import check_tables, own_problems, resolve_tables
 from lagoform.catalog.variants import resolve_extends
+from lagoform.catalog.versions import PlanFamily, check_migration_targets, expand_versions
 from lagoform.catalog.yamlguard import read_yaml_file
 from lagoform.catalog.yamlsrc import LocDict, LocList, SourceLocation, copy_mapping, parse_yaml
 from lagoform.errors import CatalogError, Problem, sort_problems
@@ -91,6 +92,8 @@ class Project:
     warnings: tuple[Problem, ...] = ()  # valid, but likely mistakes (``Problem.warning``)
     # Which plan prices came from which shared price table (``tables.TableSources``).
     table_sources: TableSources = field(default_factory=dict)
+    # Versioned plans (``versions:``/``migrations:``) by their version-1 code.
+    plan_versions: dict[str, PlanFamily] = field(default_factory=dict)
 
     def tenant(self, external_id: str) -> Tenant | None:
         return next((t for t in self.tenants if t.external_id == external_id), None)
@@ -318,6 +321,8 @@ def load_project(root: Path) -> Project:
     root = Path(root)
     problems: list[Problem] = []
     raw, removals = _gather_catalog(root, problems)
+    raw["plans"], version_problems, families = expand_versions(raw["plans"])
+    problems.extend(version_problems)
     raw["plans"], variant_problems, unresolved = resolve_extends(raw["plans"])
     problems.extend(variant_problems)
     raw["price_tables"], raw["plans"], table_problems, uses = resolve_tables(
@@ -364,8 +369,12 @@ def load_project(root: Path) -> Project:
         tenants=tuple(i.model for i in tenant_items if i.model is not None),
         items=(*items, *tenant_items),
         table_sources=uses.sources(catalog.plans),
+        plan_versions=families,
     )
     problems.extend(check_project(project, removals))
+    problems.extend(
+        check_migration_targets(families, {t.external_id: t.tags for t in project.tenants})
+    )
     tables = check_tables([(i.raw, i.model) for i in items if isinstance(i.model, PriceTable)])
     problems.extend(tables)
     if uses.notes:

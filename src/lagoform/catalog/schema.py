@@ -26,13 +26,14 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from lagoform import __version__
-from lagoform.catalog.models_base import CatalogModel
+from lagoform.catalog.models_base import CatalogModel, Code
 from lagoform.catalog.models_metric import BillableMetric, Tax
 from lagoform.catalog.models_plan import AddOn, BillingPlan, Coupon, Removal
 from lagoform.catalog.models_policy import PoliciesFile
 from lagoform.catalog.models_table import PriceTable, allow_table_uses
 from lagoform.catalog.models_tenant import Customer, Subscription, Wallet
 from lagoform.catalog.models_usage import UsageMapping
+from lagoform.catalog.versions import allow_versions
 
 SchemaKind = Literal["catalog", "overrides", "policies"]
 SCHEMA_KINDS: tuple[SchemaKind, ...] = ("catalog", "overrides", "policies")
@@ -71,6 +72,10 @@ class OverridesFile(CatalogModel):
     """overrides/<tenant>.yaml: the file name is the tenant (Lago customer external_id)."""
 
     customer: Customer = Field(description="The tenant as a Lago customer.")
+    tags: list[Code] = Field(
+        default_factory=list,
+        description="Labels that plan migrations select tenants by (`who: {tags: [...]}`).",
+    )
     subscriptions: list[Subscription] = Field(
         default_factory=list, description="The tenant's subscriptions, by external_id."
     )
@@ -241,6 +246,7 @@ def _adjust(schema: dict[str, Any]) -> dict[str, Any]:
                 props[prop] = {**copy.deepcopy(_TYPED_TEXT[name, prop]), **kept}
     _charge_shapes(defs)
     allow_table_uses(defs)
+    allow_versions(defs)
     return out
 
 

@@ -233,6 +233,7 @@ def _saved_plan_facts(root: Path, plan: Any, live: Any, day: Any = None) -> dict
     from lagoform.audit.project_facts import override_facts
     from lagoform.catalog import load_project
     from lagoform.engine.desired import from_project
+    from lagoform.engine.versions import resolve as resolve_versions
     from lagoform.errors import CatalogError
 
     try:
@@ -244,6 +245,8 @@ def _saved_plan_facts(root: Path, plan: Any, live: Any, day: Any = None) -> dict
 
         project = as_of(project, day)
     desired = from_project(project) if project is not None else None
+    if desired is not None:  # versioned plans: each subscription on its version, as planned
+        desired = resolve_versions(desired, live).desired
     if project is None or desired is None or desired.fingerprint != plan.catalog_fingerprint:
         console().info(
             "note: the catalog under --root is not the one this plan was made from; the plan "

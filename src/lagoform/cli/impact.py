@@ -55,7 +55,10 @@ def impact_command(
     """Show who would pay how much more or less if catalog/ and overrides/ were applied."""
     from lagoform.catalog import load_project
     from lagoform.engine.desired import from_project
+    from lagoform.engine.live import fetch_live
+    from lagoform.engine.plan import hints_for
     from lagoform.engine.target_day import in_force
+    from lagoform.engine.versions import resolve as resolve_versions
     from lagoform.errors import PlanError
     from lagoform.impact import render_json, render_markdown, render_text, run_analysis
 
@@ -64,11 +67,17 @@ def impact_command(
             click.echo(target.describe(), err=fmt != "text")
         # the prices in force today at the target (scheduled ones that are due included)
         desired = from_project(in_force(load_project(root), target.client()))
+        live = None
+        if any("versions" in o.meta for o in desired.objects["subscription"].values()):
+            # versioned plans: which version each subscription is on is Lago's to say
+            live = fetch_live(target.client(), hints_for(desired))
+            desired = resolve_versions(desired, live).desired
         with console().progress("Pricing usage under the current and the proposed prices"):
             impact = run_analysis(
                 desired,
                 # usage and configuration reads each have `concurrency` in flight
                 lambda: target.async_client(max_connections=2 * concurrency),
+                live=live,
                 past_periods=past_periods,
                 concurrency=concurrency,
                 top=top,

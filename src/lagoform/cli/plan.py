@@ -114,9 +114,11 @@ def build(
     from lagoform.engine.plan import build_plan, hints_for
     from lagoform.engine.scheduled import plan_schedule
     from lagoform.engine.target_day import target_today
+    from lagoform.engine.versions import resolve as resolve_versions
     from lagoform.policies import check_plan, needs_impact, with_findings
     from lagoform.review import build_review, revenue_section
     from lagoform.review.build import customer_names
+    from lagoform.review.migrations import migration_steps
 
     project = load_project(root)
     policies = load_policies(root, project)
@@ -130,7 +132,9 @@ def build(
     # scheduled prices: those due by the target's clock are in force, the others shown ahead
     today = target_today(client)  # Lago's day: when scheduled prices are due, notice counts
     timed = plan_schedule(project, desired, live, today, customer_names(desired, live))
-    project, desired = timed.project, timed.desired
+    project = timed.project
+    resolution = resolve_versions(timed.desired, live)  # versioned plans: who is on which
+    desired = resolution.desired
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     plan = build_plan(desired, live, target=label, created_at=created)
     if timed.findings:
@@ -146,6 +150,13 @@ def build(
             past_periods=past_periods,
             premium=target.environment.premium,
         )
+    steps = migration_steps(
+        resolution,
+        live,
+        target.async_client,
+        premium=target.environment.premium,
+        priced=impact is not False,
+    )
     if policies is not None:
         found = check_plan(
             policies,
@@ -161,7 +172,13 @@ def build(
         plan = with_findings(plan, found)
         revenue = revenue if impact is not False else None  # priced for the rules only
     review = build_review(
-        plan, facts=facts, revenue=revenue, desired=desired, live=live, project=project
+        plan,
+        facts=facts,
+        revenue=revenue,
+        desired=desired,
+        live=live,
+        project=project,
+        migrations=steps,
     ).model_copy(update={"scheduled": timed.schedule})
     return Built(review, project, desired, live, facts)
 

@@ -111,6 +111,7 @@ def normal_of(
 def from_project(project: Project) -> DesiredState:
     """The desired state of a loaded, validated project (catalog + overrides)."""
     from lagoform.catalog import lago_form
+    from lagoform.engine.versions import subscription_options
 
     catalog = project.catalog
     plans = {p.code: p for p in catalog.plans}
@@ -130,6 +131,9 @@ def from_project(project: Project) -> DesiredState:
                 **({"rules": rules} if (rules := lago_form.price_rules(sub.overrides)) else {}),
             }
         subscriptions.append(body)
+        versioned = subscription_options(project, tenant, sub, _without_overrides(body))
+        if versioned is not None:  # resolved against Lago by engine.versions.resolve
+            meta.setdefault(f"subscription:{sub.external_id}", {})["versions"] = versioned
     bodies: dict[Kind, list[Body]] = {
         "tax": [lago_form.tax_body(t) for t in catalog.taxes],
         "billable_metric": [lago_form.billable_metric_body(m) for m in catalog.billable_metrics],
@@ -175,3 +179,7 @@ def from_project(project: Project) -> DesiredState:
         meta,
     )
     return replace(state, units=units, price_tables=project.table_sources)
+
+
+def _without_overrides(body: Body) -> Body:
+    return {k: v for k, v in body.items() if k != "plan_overrides"}

@@ -107,6 +107,8 @@ def _merge_kind(
         items = files[relative][key]
         index = item_of(items, "code", code)
         if index is None:
+            if kind == "plan" and code in new:  # a later version, written under `versions:`
+                _merge_version(project, code, new.pop(code), item.model, result)
             continue
         if code not in new:
             del files.edit(relative)[key][index]
@@ -150,6 +152,23 @@ def _merge_kind(
     for model, node in zip(added, fresh, strict=True):
         data[key].append(node)
         result.notes.append(f"{kind.replace('_', ' ')} {model.code}: added")
+
+
+def _merge_version(
+    project: Project, code: str, lago: BillingPlan, mine: BillingPlan, result: ImportResult
+) -> None:
+    """A plan version is a delta inside its plan's ``versions:``: import leaves it as written
+    and says when Lago holds something else."""
+    from lagoform.catalog.versions import family_of
+
+    family = family_of(project.plan_versions, code)
+    if family is None or _alike(lago, mine):
+        return
+    number = family.number_of(code)
+    result.notes.append(
+        f"plan {code}: differs in Lago; not imported (version {number} of plan "
+        f"{family.code}: edit its `versions:` entry)"
+    )
 
 
 def _merge_variant(

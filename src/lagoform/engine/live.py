@@ -17,11 +17,12 @@ import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from lagoform.engine.plan import ReadHints
+from lagoform.engine.target_day import server_time
 from lagoform.lago.client import LagoClient
 from lagoform.model import forms
 from lagoform.model.forms import charge_code
@@ -72,7 +73,8 @@ def fetch_live(client: LagoClient, hints: ReadHints | None = None) -> LiveState:
     customers, effective plans of subscriptions with overrides, applied coupons.
     """
     with _collector_paused():
-        return live_state(read_live(client, hints or ReadHints()))
+        state = live_state(read_live(client, hints or ReadHints()))
+    return replace(state, now=server_time(client.core.server_date))
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from lagoform.engine import locks
+from lagoform.engine import locks, versions
 from lagoform.engine.blast import BlastRadius, TenantImpact, blast_for, metric_blast, plan_blast
 from lagoform.engine.diff import FieldChange, diff
 from lagoform.engine.findings import Finding, find
@@ -281,11 +281,16 @@ def _subscription(
     key: str, desired: DesiredState, live: LiveState, now: str | None, common: dict[str, Any]
 ) -> ObjectChange:
     found = compare_subscription(key, desired, live, now=now)
-    if not found.changes and not found.blocked:
+    want = desired.objects["subscription"][key]
+    refused = versions.refusals(want)  # a plan migration that cannot keep its overrides
+    if not found.changes and not found.blocked and not refused:
         return ObjectChange(kind="subscription", key=key, action="no-op")
     exists = live.get("subscription", key) is not None
     locked = locks.blocked_fields("subscription", key, found.changes, live) if exists else []
-    blocked = [*locked, *found.blocked]
+    blocked = [*locked, *found.blocked, *refused]
+    if found.move is not None and (migration := want.meta.get("migration")):
+        rule = f"Plan migration {migration!r} moves it. {found.move.rule}"
+        found.move = found.move.model_copy(update={"migration": migration, "rule": rule})
     action: Action = "blocked" if blocked else "update" if exists else "create"
     return ObjectChange(
         action=action,

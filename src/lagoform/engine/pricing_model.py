@@ -82,3 +82,5 @@ class PlanMove(_Frozen):
     # When the new plan takes over: "now", or the date the current billing period ends.
     effective: str | None = None
     rule: str = ""  # Lago's rule for this move, spelled out for reviewers
+    # The catalog migration (``migrations:`` of a versioned plan) this move carries out.
+    migration: str | None = None

@@ -15,21 +15,28 @@ from typing import Any
 from lagoform.catalog.project import Project
 from lagoform.catalog.schedule import as_of, has_schedule
 
-__all__ = ["in_force", "target_today", "today_of"]
+__all__ = ["in_force", "server_time", "target_today", "today_of"]
+
+
+def server_time(date_header: str | None) -> float | None:
+    """An HTTP ``Date`` header as epoch seconds (None when missing or unreadable)."""
+    if not date_header:
+        return None
+    try:
+        when = parsedate_to_datetime(date_header)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000": UTC by RFC 5322
+        when = when.replace(tzinfo=dt.UTC)
+    return when.timestamp()
 
 
 def today_of(date_header: str | None, *, fallback: dt.datetime | None = None) -> dt.date:
     """The UTC day of an HTTP ``Date`` header; the machine's UTC day when it is missing or
     unreadable."""
-    if date_header:
-        try:
-            when = parsedate_to_datetime(date_header)
-        except (TypeError, ValueError, IndexError):
-            when = None
-        if when is not None:
-            if when.tzinfo is None:  # "-0000": UTC by RFC 5322
-                when = when.replace(tzinfo=dt.UTC)
-            return when.astimezone(dt.UTC).date()
+    seconds = server_time(date_header)
+    if seconds is not None:
+        return dt.datetime.fromtimestamp(seconds, dt.UTC).date()
     return (fallback or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).date()
 
 

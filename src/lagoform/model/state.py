@@ -106,6 +106,8 @@ class LiveState:
     # Coupon codes applied to at least one customer (their terms are then frozen).
     applied_coupons: frozenset[str] = frozenset()
     requests: int = 0
+    # Lago's clock when it was read (its Date header, epoch seconds); None: it sent none.
+    now: float | None = None
 
     def get(self, kind: Kind, key: str) -> LiveObject | None:
         return self.objects.get(kind, {}).get(key)

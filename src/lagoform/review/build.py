@@ -23,6 +23,7 @@ from lagoform.catalog.project import Project
 from lagoform.engine.payloads import override_requests
 from lagoform.engine.plan import ObjectChange, Plan
 from lagoform.engine.stale import seen_objects
+from lagoform.engine.versions import MigrationStep
 from lagoform.errors import LagoformError
 from lagoform.impact.analyze import DEFAULT_CONCURRENCY, run_analysis
 from lagoform.impact.model import RevenueImpact
@@ -129,6 +130,7 @@ def build_review(
     desired: DesiredState | None = None,
     live: LiveState | None = None,
     project: Project | None = None,
+    migrations: Sequence[MigrationStep] = (),
 ) -> Review:
     """``plan`` with its audit preview and (when priced) its revenue section; with ``desired``,
     ``live`` and ``project`` (what the plan was built from) also the names people read it by
@@ -140,4 +142,5 @@ def build_review(
         customer_names=customer_names(desired, live),
         plan_parents=plan_parents(project),
         live_seen=seen_objects(plan, live) if live is not None else {},
+        migrations=tuple(migrations),
     )

@@ -26,6 +26,7 @@ from lagoform.engine.render import GITHUB_COMMENT_LIMIT
 from lagoform.impact import render as revenue_render
 from lagoform.impact.model import Mover, RevenueImpact
 from lagoform.policies import markdown_block as policies_markdown
+from lagoform.review import migrations
 from lagoform.review.digest import (
     CHART_MIN_CUSTOMERS,
     distribution,
@@ -93,6 +94,7 @@ def leading_markdown(
     if deals:
         blocks.append(deals)
     blocks.append(scheduled_markdown(review))
+    blocks.append(migrations.render_markdown(review.migrations))
     return "\n\n".join(b.strip("\n") for b in blocks if b.strip()) + "\n"
 
 

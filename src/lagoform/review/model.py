@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lagoform.engine.plan import Plan
 from lagoform.engine.scheduled import Schedule
+from lagoform.engine.versions import MigrationStep
 from lagoform.errors import PlanError
 from lagoform.impact.model import RevenueImpact
 
@@ -51,6 +52,9 @@ class Review(BaseModel):
     live_seen: dict[str, dict[str, Any] | None] = {}
     # Scheduled prices (``engine.scheduled``): the plan's day, those in force, those ahead.
     scheduled: Schedule | None = None
+    # Plan migrations (versioned plans): who moves, when, and each one's monthly bill before
+    # and after (``review.migrations``).
+    migrations: tuple[MigrationStep, ...] = ()
 
     def customer_name(self, external_id: str) -> str | None:
         return self.customer_names.get(external_id)

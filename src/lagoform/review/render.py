@@ -21,6 +21,7 @@ from lagoform.impact import render as revenue_render
 from lagoform.model.filters import filter_key
 from lagoform.model.filters import label as filter_label
 from lagoform.policies import text_block as policies_text
+from lagoform.review import migrations
 from lagoform.review.audit_values import entry_prices
 from lagoform.review.model import Review
 
@@ -42,6 +43,8 @@ def render_text(review: Review, *, color: bool = False, revenue: bool = True) ->
         names=review.customer_names,
         variants=review.plan_parents,
     )
+    moves = migrations.render_text(review.migrations)
+    text = f"{text.rstrip(chr(10))}\n\n{moves}" if moves else text
     return text + scheduled_text(review)
 
 
