@@ -1,4 +1,5 @@
-"""fetch_live reads a large organisation without the cyclic collector, and gives it back."""
+"""fetch_live reads a large organisation without the cyclic collector, and gives it back
+(with what was read frozen out of its generations)."""
 
 from __future__ import annotations
 
@@ -30,11 +31,15 @@ def test_the_collector_is_paused_during_the_read_and_left_as_it_was(
 ) -> None:
     seen: list[bool] = []
     (gc.enable if enabled_before else gc.disable)()
+    gc.unfreeze()
     try:
         with _client(sandbox_server, seen) as client:
             live = fetch_live(client)
         assert gc.isenabled() is enabled_before
+        # what was read leaves the collector's generations when it is given back
+        assert (gc.get_freeze_count() > 0) is enabled_before
     finally:
+        gc.unfreeze()
         gc.enable()
     assert seen and not any(seen)  # every list request ran with the collector off
     assert live.objects.get("plan", {}) == {}
