@@ -333,3 +333,47 @@ def test_min_notice_reads_scheduled_prices_and_lets_a_due_one_through(
     assert applied.exit_code == 0, applied.output
     plan = run(sandbox_server, project, "plan", "--detailed-exitcode")
     assert plan.exit_code == 0, plan.output  # the due fee is in Lago: nothing left
+
+
+def test_approval_above_judges_a_scheduled_rise_when_it_is_scheduled(
+    project: Path, sandbox_server: SandboxServer
+) -> None:
+    """The approval a scheduled rise needs is asked for in the pull request that schedules it
+    (the finding id its day will use), so an approval given there (`approved:`) lets the
+    scheduled run apply it on its day."""
+    from tests.engine.test_scheduled_e2e import DAY, server_today
+
+    policies(
+        project,
+        "  - {id: big, rule: approval_above, price_change_percent: 25, approval: finance}\n",
+    )
+    effective = server_today(sandbox_server) + dt.timedelta(days=40)
+    edit(
+        project,
+        "catalog/plans.yaml",
+        "    amount: 99.00 USD\n",
+        "    amount: 99.00 USD\n    scheduled:\n"
+        f"      - {{effective: {effective.isoformat()}, amount: 149.00 USD}}\n",
+    )
+    ahead = findings(sandbox_server, project)
+    assert list(ahead) == ["policy:big:plan:pro_monthly"]
+    big = ahead["policy:big:plan:pro_monthly"]
+    assert big["where"] == line_of(project, "catalog/plans.yaml", "effective:")
+    assert "moves base fee (50.5 %): more than 25 % needs the finance approval" in big["message"]
+    assert not big["approved"]
+
+    policies(
+        project,
+        "  - {id: big, rule: approval_above, price_change_percent: 25, approval: finance}\n",
+        "approved:\n  - {kind: finance, ref: FIN-77, findings: [policy:big:plan:pro_monthly]}\n",
+    )
+    assert findings(sandbox_server, project)["policy:big:plan:pro_monthly"]["approved"] == (
+        "finance FIN-77"
+    )
+    sandbox_server.advance_clock(40 * DAY)  # its day: pending, and still approved
+    due = findings(sandbox_server, project)
+    assert due["policy:big:plan:pro_monthly"]["approved"] == "finance FIN-77"
+    applied = run(sandbox_server, project, "apply", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    plan = run(sandbox_server, project, "plan", "--detailed-exitcode")
+    assert plan.exit_code == 0, plan.output

@@ -86,6 +86,8 @@ class PriceStep(_Frozen):
 
     price: str  # "pro_monthly/tokens[type=input]"
     field: str  # "properties" | "amount_cents" | "min_amount_cents"
+    # where in the plan's comparison form: ("charges", "tokens", "filters", key, "properties")
+    path: tuple[str, ...] = ()
     old: Any = None
     new: Any = None
     model: str | None = None
@@ -239,7 +241,8 @@ def _steps(
             per = units.get(entry.charge or "", {})
             out.append(
                 PriceStep(
-                    price=entry.subject, field=path[-1], old=before, new=after, model=model,
+                    price=entry.subject, field=path[-1], path=tuple(path), old=before,
+                    new=after, model=model,
                     per=per.get(entry.filter or "") or per.get(""), currency=currency,
                 )
             )  # fmt: skip

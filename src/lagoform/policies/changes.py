@@ -30,7 +30,7 @@ from lagoform.impact.model import Mover, RevenueImpact
 from lagoform.model.currency import money, signed_money, to_cents
 from lagoform.model.state import LiveState
 from lagoform.policies.context import Context, plain
-from lagoform.policies.notice import effective_date, entry_spot, spot_of
+from lagoform.policies.notice import effective_date, entry_spot, scheduled_moves, spot_of
 from lagoform.policies.prices import PriceMove
 
 __all__ = ["approval_above", "max_increase", "min_notice"]
@@ -212,12 +212,19 @@ def _unchecked(
 
 
 def approval_above(
-    ctx: Context, rule: ApprovalAbove, moves: Sequence[PriceMove], impact: RevenueImpact | None
+    ctx: Context,
+    rule: ApprovalAbove,
+    moves: Sequence[PriceMove],
+    impact: RevenueImpact | None,
+    schedule: Schedule | None = None,
 ) -> Iterator[Finding]:
     scoped = [m for m in moves if ctx.in_scope(rule, m.plan)]
     if rule.price_change_percent is not None:
+        # scheduled prices still ahead are judged now, in the pull request that schedules
+        # them, under the id their day will use: an approval given then (`approved:`) holds
+        ahead = [m for m in scheduled_moves(ctx, schedule) if ctx.in_scope(rule, m.plan)]
         big: dict[tuple[str, str], list[PriceMove]] = {}
-        for move in scoped:
+        for move in [*scoped, *ahead]:
             pct = move.percent
             if pct is None or pct > rule.price_change_percent:
                 big.setdefault((move.kind, move.key), []).append(move)

@@ -91,7 +91,7 @@ def check_plan(
             case MinNotice():
                 out += min_notice(ctx, rule, changed, live, schedule)
             case ApprovalAbove():
-                out += approval_above(ctx, rule, changed, revenue)
+                out += approval_above(ctx, rule, changed, revenue, schedule)
             case NegotiatedFloor() | MarginFloor():
                 pass  # checked with the project above
     return out

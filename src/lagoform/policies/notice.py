@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from lagoform.catalog.yamlsrc import SourceLocation
 from lagoform.engine.scheduled import Schedule
 from lagoform.engine.scheduled import effective_date as scheduled_date
+from lagoform.policies.context import Context
 from lagoform.policies.locate import Spot
-from lagoform.policies.prices import PriceMove
+from lagoform.policies.prices import PriceMove, figures
 
-__all__ = ["effective_date", "entry_spot", "price_path", "spot_of"]
+__all__ = ["effective_date", "entry_spot", "price_path", "scheduled_moves", "spot_of"]
 
 
 def price_path(move: PriceMove) -> tuple[str, ...]:
@@ -55,3 +56,20 @@ def effective_date(move: PriceMove, schedule: Schedule | None) -> dt.date | None
     """The date a scheduled price made ``move`` (None: no scheduled price did; it bills at
     apply). A negotiated copy's move follows its billing plan's scheduled price."""
     return scheduled_date(schedule, f"plan:{move.plan}", price_path(move))
+
+
+def scheduled_moves(ctx: Context, schedule: Schedule | None) -> list[PriceMove]:
+    """The price moves of the scheduled changes still ahead, as the plan will hold them on
+    their day (a billing plan's price; each at its entry's `effective:` line)."""
+    out: list[PriceMove] = []
+    for change in schedule.upcoming if schedule is not None else ():
+        spot = entry_spot(change.where)
+        for step in change.steps:
+            before, after = figures(step.field, step.old), figures(step.field, step.new)
+            if not before or not after or before == after:
+                continue
+            charge, key, field = spot_of(step.path) if step.path else (None, None, step.field)
+            at = spot or ctx.locator.plan(change.plan, charge, key, field)
+            out.append(PriceMove("plan", change.plan, change.plan, charge, key, field,
+                                 before, after, at))  # fmt: skip
+    return out
