@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 
 from lagoform.cli import _register, root
 from tests.conftest import SandboxServer
-from tests.engine.e2e_helpers import edit, example_project
+from tests.engine.e2e_helpers import edit, example_project, lago
 
 _register()
 pytestmark = pytest.mark.slow
@@ -377,3 +377,31 @@ def test_approval_above_judges_a_scheduled_rise_when_it_is_scheduled(
     assert applied.exit_code == 0, applied.output
     plan = run(sandbox_server, project, "plan", "--detailed-exitcode")
     assert plan.exit_code == 0, plan.output
+
+
+def test_max_increase_counts_a_migration_to_a_dearer_version(
+    project: Path, sandbox_server: SandboxServer
+) -> None:
+    """A migration moves subscribers without changing a price: the customer's bill still
+    rises, and the limit holds it at the migration's line until approved."""
+    policies(project, "  - {id: cap, rule: max_increase, percent: 15, approval: finance}\n")
+    edit(
+        project,
+        "catalog/plans.yaml",
+        "  # A variant: everything of pro_monthly",
+        "    versions:\n      current: 2\n      2: {amount: 149.00 USD}\n"
+        "    migrations:\n      - {id: pro-v2, to: 2, who: all, when: now}\n\n"
+        "  # A variant: everything of pro_monthly",
+    )
+    found = findings(sandbox_server, project)
+    cap = found["policy:cap:acme-labs"]
+    assert cap["where"] == line_of(project, "catalog/plans.yaml", "{id: pro-v2")
+    assert "rises +50.00 USD (50.5 %) a month, from 99.00 USD to 149.00 USD" in cap["message"]
+    refused = run(sandbox_server, project, "apply", "--auto-approve")
+    assert refused.exit_code == 1 and "policy:cap:acme-labs" in refused.output
+    moved = run(sandbox_server, project, "apply", "--auto-approve", "--approval", "finance=FIN-8")
+    assert moved.exit_code == 0, moved.output
+    assert (
+        lago(sandbox_server, "GET", "/subscriptions/acme-labs-pro")["subscription"]["plan_code"]
+        == "pro_monthly_v2"
+    )

@@ -25,11 +25,13 @@ from decimal import Decimal
 
 from lagoform.catalog.models_policy import ApprovalAbove, MaxIncrease, MinNotice
 from lagoform.engine.findings import Finding
+from lagoform.engine.plan import ObjectChange
 from lagoform.engine.scheduled import Schedule
 from lagoform.impact.model import Mover, RevenueImpact
 from lagoform.model.currency import money, signed_money, to_cents
 from lagoform.model.state import LiveState
 from lagoform.policies.context import Context, plain
+from lagoform.policies.locate import Spot
 from lagoform.policies.notice import effective_date, entry_spot, scheduled_moves, spot_of
 from lagoform.policies.prices import PriceMove
 
@@ -149,25 +151,44 @@ def _over(rule: MaxIncrease, mover: Mover) -> str | None:
 
 
 def max_increase(
-    ctx: Context, rule: MaxIncrease, moves: Sequence[PriceMove], impact: RevenueImpact | None
+    ctx: Context,
+    rule: MaxIncrease,
+    moves: Sequence[PriceMove],
+    impact: RevenueImpact | None,
+    plan_moves: Sequence[ObjectChange] = (),
 ) -> Iterator[Finding]:
+    """``plan_moves``: the subscriptions the plan moves to another plan (an upgrade, a
+    migration), whose new bills count as much as a price's."""
     rising = [m for m in moves if m.rises and ctx.in_scope(rule, m.plan)]
-    if not rising:
+    moved = {
+        c.key: c
+        for c in plan_moves
+        if c.move is not None and (ctx.in_scope(rule, c.move.from_plan) or
+                                   ctx.in_scope(rule, c.move.to_plan))
+    }  # fmt: skip
+    if not rising and not moved:
         return
     if impact is None or impact.unavailable is not None:
-        yield _unchecked(ctx, rule, impact, rising[0], "the limit on each customer's rise")
+        spot = rising[0].spot if rising else _move_spot(ctx, next(iter(moved.values())))
+        yield _unchecked(ctx, rule, impact, spot, "the limit on each customer's rise")
         return
     plans = {m.plan for m in rising}
     for mover in impact.customers or impact.movers:
         subs = [
             s for s in impact.subscriptions if s.external_customer_id == mover.external_customer_id
         ]
-        if rule.plans is not None and not any(s.plan_code in plans for s in subs):
+        own_moves = [moved[s.external_id] for s in subs if s.external_id in moved]
+        touched = own_moves or any(s.plan_code in plans for s in subs)
+        if not touched and (rule.plans is not None or not rising):
             continue
         passed = _over(rule, mover)
         if passed is None:
             continue
-        move = _first_move(ctx, impact, mover.external_customer_id, rising)
+        if own_moves:  # the customer changes plan: the move is what raises the bill
+            spot = _move_spot(ctx, own_moves[0])
+        else:
+            move = _first_move(ctx, impact, mover.external_customer_id, rising)
+            spot = move.spot if move is not None else rising[0].spot
         pct = (
             f" ({plain(round(Decimal(mover.delta_cents) * 100 / mover.old_cents, 1))} %)"
             if mover.old_cents > 0
@@ -184,17 +205,30 @@ def max_increase(
                 f"{money(mover.new_cents, mover.currency)}: {passed}"
             ),
             way_out="raise in smaller steps, or keep this customer's price in its overrides",
-            spot=move.spot if move is not None else rising[0].spot,
+            spot=spot,
             tenant=mover.external_customer_id,
             approval=rule.approval,
         )
+
+
+def _move_spot(ctx: Context, change: ObjectChange) -> Spot:
+    """Where a plan move is written: the migration that makes it (its plan's ``migrations:``),
+    else the subscription in its tenant file."""
+    move = change.move
+    if move is None or move.migration is None:
+        return ctx.locator.subscription(change.key)
+    for family in ctx.project.plan_versions.values():
+        for migration, loc in zip(family.migrations, family.migration_locs, strict=False):
+            if migration.id == move.migration and family.number_of(move.from_plan) is not None:
+                return Spot(loc)
+    return ctx.locator.subscription(change.key)
 
 
 def _unchecked(
     ctx: Context,
     rule: MaxIncrease | ApprovalAbove,
     impact: RevenueImpact | None,
-    move: PriceMove,
+    spot: Spot,
     what: str,
 ) -> Finding:
     """A limit read from the revenue impact when there is none: not checked, so not kept."""
@@ -206,7 +240,7 @@ def _unchecked(
         message=f"prices change but the revenue impact is not known ({why}): {what} could "
         "not be checked",
         way_out="plan again once usage can be read (`lagoform impact` says why it cannot)",
-        spot=move.spot,
+        spot=spot,
         approval=rule.approval,
     )
 
@@ -248,7 +282,7 @@ def approval_above(
     if limit is None or not scoped:
         return
     if impact is None or impact.unavailable is not None:
-        yield _unchecked(ctx, rule, impact, scoped[0], "the monthly revenue change")
+        yield _unchecked(ctx, rule, impact, scoped[0].spot, "the monthly revenue change")
         return
     first = impact.periods[0] if impact.periods else "current"
     for total in impact.totals:

@@ -83,15 +83,20 @@ def check_plan(
     ``schedule``: the scheduled prices as of ``today``, due and ahead)."""
     ctx = _context(policies, project, desired, today, approvals or {})
     changed = moves(plan, project, ctx.locator)
+    plan_moves = [c for c in plan.pending() if c.kind == "subscription" and c.move is not None]
+    # scheduled prices of plans Lago has (a plan this apply creates has no price to move)
+    existing = schedule and schedule.model_copy(
+        update={"upcoming": tuple(c for c in schedule.upcoming if live.get("plan", c.plan))}
+    )
     out = check_project(policies, project, desired, today=today, approvals=approvals)
     for rule in policies.model.rules:
         match rule:
             case MaxIncrease():
-                out += max_increase(ctx, rule, changed, revenue)
+                out += max_increase(ctx, rule, changed, revenue, plan_moves)
             case MinNotice():
                 out += min_notice(ctx, rule, changed, live, schedule)
             case ApprovalAbove():
-                out += approval_above(ctx, rule, changed, revenue, schedule)
+                out += approval_above(ctx, rule, changed, revenue, existing)
             case NegotiatedFloor() | MarginFloor():
                 pass  # checked with the project above
     return out
