@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -34,7 +34,7 @@ from lagoform.engine.findings import Finding
 from lagoform.engine.plan import ObjectChange, Plan
 from lagoform.model.reach import PlanChange, metric_values, reach, subscriber, wanted
 from lagoform.model.state import DesiredState, LiveState
-from lagoform.model.values import Normal
+from lagoform.model.values import Normal, finite
 
 __all__ = [
     "DueEntry",
@@ -282,17 +282,8 @@ def _up(name: str, old: Any, new: Any) -> bool:
         )
     if name not in PRICE_FIELDS:
         return False
-    before, after = _number(old), _number(new)
+    before, after = finite(old), finite(new)
     return after is not None and after > (before if before is not None else Decimal(0))
-
-
-def _number(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
 
 
 def _notice_findings(schedule: Schedule, desired: DesiredState) -> list[Finding]:

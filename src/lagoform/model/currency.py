@@ -18,6 +18,8 @@ import math
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from lagoform.model.values import finite
+
 __all__ = [
     "ACCEPTED",
     "exponent",
@@ -111,7 +113,7 @@ def money(cents: Any, code: str | None) -> str:
 
     Without a currency the figure is shown with its unit (``(cents)``); a value that is not a
     number is shown as it is."""
-    number = _number(cents)
+    number = finite(cents)
     if number is None:
         return str(cents)
     if not code:
@@ -124,18 +126,6 @@ def signed_money(cents: int, code: str | None) -> str:
     if cents == 0:
         return "±" + money(0, code)
     return ("+" if cents > 0 else "") + money(cents, code)
-
-
-def _number(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | Decimal):
-        return Decimal(value)
-    try:
-        number = Decimal(str(value).strip())
-    except ArithmeticError:
-        return None
-    return number if number.is_finite() else None
 
 
 def _grouped(value: Decimal) -> str:

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["Normal", "boolean", "clean", "codes", "dec", "num", "text", "timestamp"]
+__all__ = ["Normal", "boolean", "clean", "codes", "dec", "finite", "num", "text", "timestamp"]
 
 Normal = dict[str, Any]
 """An object in the comparison form (plain JSON data, ``None``-free)."""
@@ -44,6 +44,18 @@ def _dec(value: Any) -> str:
         return str(value)
     text = format(number.normalize(), "f")
     return "0" if text in ("-0", "") else text
+
+
+def finite(value: Any) -> Decimal | None:
+    """A number (a Lago or catalog value: int, Decimal or its text) as an exact Decimal; None
+    for None, booleans, text that is no number, and infinities or NaN."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(value) if isinstance(value, int | Decimal) else Decimal(str(value).strip())
+    except (InvalidOperation, ValueError, TypeError):
+        return None
+    return number if number.is_finite() else None
 
 
 def num(value: Any) -> int | str | None:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from lagoform.catalog.project import Project
 from lagoform.engine.plan import ObjectChange, Plan
 from lagoform.engine.render.rows import plan_sides
 from lagoform.model.filters import label
+from lagoform.model.values import finite
 from lagoform.policies.locate import Locator, Spot
 
 __all__ = ["PriceMove", "figures", "moves", "unit_rate"]
@@ -26,21 +27,12 @@ __all__ = ["PriceMove", "figures", "moves", "unit_rate"]
 _TIERS = ("graduated_ranges", "volume_ranges")
 
 
-def _dec(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
-
-
 def figures(field: str, value: Any) -> dict[str, Decimal]:
     """Each number of a price by name: ``amount_cents`` → ``{"amount": cents}``; charge
     properties → ``amount`` (standard, package: per package), or each tier's ``per unit``
     and ``flat`` amounts. Empty for shapes the policies do not compare (percentage, dynamic)."""
     if field != "properties":
-        number = _dec(value)
+        number = finite(value)
         return {"amount": number} if number is not None else {}
     if not isinstance(value, Mapping):
         return {}
@@ -50,13 +42,13 @@ def figures(field: str, value: Any) -> dict[str, Decimal]:
         if isinstance(ranges, list):
             for index, tier in enumerate(ranges, 1):
                 for part, label in (("per_unit_amount", "per unit"), ("flat_amount", "flat")):
-                    number = _dec(tier.get(part) if isinstance(tier, Mapping) else None)
+                    number = finite(tier.get(part) if isinstance(tier, Mapping) else None)
                     if number is not None:
                         out[f"tier {index} {label}"] = number
             return out
-    number = _dec(value.get("amount"))
+    number = finite(value.get("amount"))
     if number is not None and "rate" not in value:
-        size = _dec(value.get("package_size"))
+        size = finite(value.get("package_size"))
         out["amount"] = number
         if size:
             out["package size"] = size
@@ -75,14 +67,14 @@ def unit_rate(props: Any) -> Decimal | None:
             rates = [
                 r
                 for t in ranges
-                if isinstance(t, Mapping) and (r := _dec(t.get("per_unit_amount")))
+                if isinstance(t, Mapping) and (r := finite(t.get("per_unit_amount")))
             ]
             positive = [r for r in rates if r > 0]
             return min(positive) if positive else Decimal(0)
-    amount = _dec(props.get("amount"))
+    amount = finite(props.get("amount"))
     if amount is None or "rate" in props:
         return None
-    size = _dec(props.get("package_size"))
+    size = finite(props.get("package_size"))
     return amount / size if size else amount
 
 

@@ -14,6 +14,7 @@ from lagoform.engine.plan import ObjectChange
 from lagoform.engine.pricing_model import PlanMove, PriceLine, SubscriptionPricing
 from lagoform.engine.render import money as fmt
 from lagoform.model.filters import label as filter_label
+from lagoform.model.values import finite
 
 _FIELD_NAMES = {
     "amount_cents": "base fee",
@@ -176,12 +177,12 @@ def top_up_lines(change: ObjectChange) -> Iterator[str]:
     if change.kind != "wallet" or change.action not in ("update", "blocked"):
         return
     body = change.body or {}
-    rate = fmt.decimal(body.get("rate_amount")) or Decimal(1)
+    rate = finite(body.get("rate_amount")) or Decimal(1)
     currency = str(body.get("currency") or "")
     for item in change.changes:
         if item.path[0] not in ("paid_credits", "granted_credits"):
             continue
-        old, new = fmt.decimal(item.old) or Decimal(0), fmt.decimal(item.new) or Decimal(0)
+        old, new = finite(item.old) or Decimal(0), finite(item.new) or Decimal(0)
         kind = item.path[0].replace("_credits", "")
         if new > old:
             worth = fmt.worth((new - old) * rate, currency)

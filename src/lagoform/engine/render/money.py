@@ -10,24 +10,15 @@ bills.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from lagoform.model import currency as currencies
 from lagoform.model.units import parse_unit
+from lagoform.model.values import finite as decimal
 
 NONE = "(none)"
 _RANGE_KEYS = ("graduated_ranges", "volume_ranges", "graduated_percentage_ranges")
-
-
-def decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        return None
-    return number if number.is_finite() else None
 
 
 def number(value: Any) -> str:
