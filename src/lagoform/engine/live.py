@@ -83,17 +83,22 @@ def _collector_paused() -> Iterator[None]:
     millions of small dicts and lists that all stay alive (nothing here makes cycles), and each
     collection walks them again: on 2,000 plans × 10 charges the collector was half the
     client's CPU (2.2 s of CPU with it, 0.9 s without; benchmarks/plan_scale.py). Reference
-    counting still frees everything as usual. Afterwards what was read is moved out of the
-    collector's generations (``gc.freeze``) before it is re-enabled, unless something else had
-    turned it off: otherwise its first collections walk all of it at once in the diff that
-    follows (0.6–1.5 s on 3,000 plans)."""
+    counting still frees everything as usual. Before the collector is re-enabled (unless
+    something else had turned it off), what was read goes straight to its oldest generation
+    (``gc.freeze`` then ``gc.unfreeze``): otherwise its first young collections walk all of it
+    at once in the diff that follows (0.6–1.5 s on 3,000 plans). Nothing is left frozen, so
+    a long-running caller's garbage is still collected; a caller that froze its heap itself
+    keeps it frozen."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
+            frozen_before = gc.get_freeze_count()
             gc.freeze()
+            if not frozen_before:  # the caller froze nothing: leave nothing frozen behind
+                gc.unfreeze()
             gc.enable()
 
 
