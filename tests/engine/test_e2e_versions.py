@@ -281,3 +281,32 @@ def test_import_keeps_versions_as_written(project: Path, sandbox_server: Sandbox
         "edit its `versions:` entry)"
     ) in differs.output
     assert (project / PLANS).read_text() == before
+
+
+def test_impact_prices_each_subscription_on_the_version_it_will_be_on(
+    tmp_path: Path, sandbox_server: SandboxServer
+) -> None:
+    """`lagoform impact` resolves versions against Lago: a grandfathered subscriber's bill
+    does not move with version 2; a migration now moves it to version 2's fee."""
+    project = example_project(tmp_path)
+    assert cli(sandbox_server, project, "apply", "--auto-approve").exit_code == 0
+    edit(project, PLANS, ANCHOR, V2)
+    kept = cli(sandbox_server, project, "impact", "--format", "json")
+    assert kept.exit_code == 0, kept.output
+    movers = json.loads(kept.stdout[kept.stdout.index("{") :])["movers"]
+    assert all(m["external_customer_id"] != "acme-labs" for m in movers)  # grandfathered
+
+    edit(
+        project,
+        PLANS,
+        V2,
+        V2 + "    migrations:\n      - {id: to-v2, to: 2, who: all, when: now}\n",
+    )
+    moved = cli(sandbox_server, project, "impact", "--format", "json")
+    assert moved.exit_code == 0, moved.output
+    acme = next(
+        m
+        for m in json.loads(moved.stdout[moved.stdout.index("{") :])["movers"]
+        if m["external_customer_id"] == "acme-labs"
+    )
+    assert (acme["old_cents"], acme["new_cents"]) == (9900, 11900)

@@ -65,12 +65,19 @@ def impact_command(
     with resolve_target(env, api_url, root) as target:
         if not console().quiet:
             click.echo(target.describe(), err=fmt != "text")
-        # the prices in force today at the target (scheduled ones that are due included)
-        desired = from_project(in_force(load_project(root), target.client()))
+        client = target.client()
+        project = load_project(root)
+        desired = from_project(project)
         live = None
         if any("versions" in o.meta for o in desired.objects["subscription"].values()):
             # versioned plans: which version each subscription is on is Lago's to say
-            live = fetch_live(target.client(), hints_for(desired))
+            live = fetch_live(client, hints_for(desired))
+        # the prices in force today at the target (scheduled ones that are due included), by
+        # the Date of the read above when there was one
+        today = in_force(project, client)
+        if today is not project:
+            desired = from_project(today)
+        if live is not None:
             desired = resolve_versions(desired, live).desired
         with console().progress("Pricing usage under the current and the proposed prices"):
             impact = run_analysis(
