@@ -23,7 +23,7 @@ from lagoform.policies import check_project, parse_approvals
 from lagoform.policies.changes import approval_above, max_increase, min_notice
 from lagoform.policies.context import Context
 from lagoform.policies.locate import Spot
-from lagoform.policies.notice import effective_date, price_path, spot_of
+from lagoform.policies.notice import effective_date, entry_spot, price_path, spot_of
 from lagoform.policies.prices import PriceMove, figures, unit_rate
 from tests.engine.e2e_helpers import example_project
 
@@ -92,6 +92,10 @@ def test_a_moves_effective_date_is_the_scheduled_price_that_made_it() -> None:
         "properties",
     )
     assert spot_of(("amount_cents",)) == (None, None, "amount_cents")
+    assert str(entry_spot(["catalog/plans.yaml:52:11"])) == "catalog/plans.yaml:52"
+    assert str(entry_spot(["C:/repo/catalog/plans.yaml:52:11"])) == "C:/repo/catalog/plans.yaml:52"
+    assert str(entry_spot(["catalog/plans.yaml:7"])) == "catalog/plans.yaml:7"
+    assert entry_spot([]) is None and entry_spot(["catalog"]) is None
 
 
 def test_min_notice_judges_rises_at_apply_and_scheduled_ones_ahead(tmp_path: Path) -> None:

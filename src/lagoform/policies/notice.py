@@ -35,11 +35,12 @@ def entry_spot(where: Sequence[str]) -> Spot | None:
     keeps it), or None when it names none."""
     if not where:
         return None
-    file, _, rest = where[0].partition(":")
-    line, _, column = rest.partition(":")
-    if not line.isdigit():
-        return None
-    return Spot(SourceLocation(file, int(line), int(column) if column.isdigit() else None))
+    parts = where[0].rsplit(":", 2)  # from the right: a file name may hold a ':'
+    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        return Spot(SourceLocation(parts[0], int(parts[1]), int(parts[2])))
+    if len(parts) >= 2 and parts[-1].isdigit():
+        return Spot(SourceLocation(":".join(parts[:-1]), int(parts[-1])))
+    return None
 
 
 def spot_of(path: Sequence[str]) -> tuple[str | None, str | None, str]:
