@@ -137,8 +137,7 @@ def build(
     desired = resolution.desired
     created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     plan = build_plan(desired, live, target=label, created_at=created)
-    if timed.findings:
-        plan = plan.model_copy(update={"findings": (*plan.findings, *timed.findings)})
+    plan = with_findings(plan, timed.findings)  # too short a notice on a scheduled price
     facts = override_facts(project, desired, live)
     with console().progress("Pricing usage under the current and the proposed prices"):
         revenue = revenue_section(

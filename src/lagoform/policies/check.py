@@ -113,8 +113,8 @@ def needs_impact(policies: Policies | None) -> bool:
 
 
 def with_findings(plan: Plan, findings: Iterable[Finding]) -> Plan:
-    """``plan`` with the policy findings after its own (a plan's id stays: the findings are
-    what reviewers and apply decide on, not what apply sends)."""
+    """``plan`` with ``findings`` (the policies', a schedule's) after its own (a plan's id
+    stays: the findings are what reviewers and apply decide on, not what apply sends)."""
     added = tuple(findings)
     return plan.model_copy(update={"findings": plan.findings + added}) if added else plan
 
