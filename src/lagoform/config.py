@@ -61,7 +61,7 @@ class PacingSettings(_Strict):
     config: float | None = Field(50.0, gt=0, le=MAX_RATE)
     events: float | None = Field(500.0, gt=0, le=MAX_RATE)
     usage: float | None = Field(200.0, gt=0, le=MAX_RATE)
-    burst: int = Field(1, ge=1, le=10_000)
+    burst: int | None = Field(None, ge=1, le=10_000)  # None: a tenth of a second's worth
 
     def build(self) -> PacingConfig:
         return PacingConfig(

@@ -7,6 +7,8 @@ import json
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lagoform.lago import AsyncLagoClient, LagoClient, PacingConfig, TokenBucket, endpoint_class
 from lagoform.lago.pacing import Pacer
@@ -54,6 +56,81 @@ def test_bucket_burst_then_steady() -> None:
     waits = [bucket.reserve() for _ in range(7)]  # all reserved at the same instant
     assert waits[:5] == [0.0] * 5
     assert waits[5] == pytest.approx(0.01) and waits[6] == pytest.approx(0.02)
+
+
+def test_default_burst_is_a_tenth_of_a_second() -> None:
+    assert PacingConfig().burst_for(500.0) == 50
+    assert PacingConfig().burst_for(50.0) == 5
+    assert PacingConfig().burst_for(3.0) == 1
+    assert PacingConfig(burst=7).burst_for(500.0) == 7
+
+
+def test_window_caps_every_second_whatever_the_burst() -> None:
+    fake = FakeTime()
+    bucket = TokenBucket(rate=500.0, burst=10_000, clock=fake.clock)
+    waits = [bucket.reserve() for _ in range(1001)]  # all asked at the same instant
+    assert waits[:500] == [0.0] * 500  # the burst allows them, and so does the window
+    assert waits[500] == pytest.approx(1.0) and waits[999] == pytest.approx(1.0)
+    assert waits[1000] == pytest.approx(2.0)
+
+
+def test_a_late_caller_catches_up_without_exceeding_a_second() -> None:
+    """The loop comes back 30 ms late every 100 ms (a busy worker): with the default burst
+    it still gets the whole budget, and no one-second window holds more than the rate."""
+    fake = FakeTime()
+    rate = 500.0
+    bucket = TokenBucket(rate, PacingConfig().burst_for(rate), clock=fake.clock)
+    starts: list[float] = []
+    begin = fake.now
+    while len(starts) < 5000:
+        if len(starts) % 50 == 49:
+            fake.sleep(0.03)  # busy elsewhere
+        fake.sleep(bucket.reserve())
+        starts.append(fake.now)
+    assert _most_in_one_second(starts) <= rate
+    # nothing lost: 5,000 requests at 500/s take 10 s less the first burst, never more
+    assert 9.8 < fake.now - begin <= 10.0
+
+
+def test_a_burst_of_one_loses_the_late_callers_slots() -> None:
+    """Why the default burst is not one: the same late caller gets a fifth less."""
+    fake = FakeTime()
+    bucket = TokenBucket(500.0, 1, clock=fake.clock)
+    begin = fake.now
+    for i in range(5000):
+        if i % 50 == 49:
+            fake.sleep(0.03)
+        fake.sleep(bucket.reserve())
+    assert fake.now - begin > 10.0 * 1.1
+
+
+@given(
+    rate=st.sampled_from([5.0, 50.0, 200.0, 500.0]),
+    burst=st.integers(1, 600),
+    gaps=st.lists(st.floats(0, 0.05), min_size=1, max_size=700),
+)
+@settings(max_examples=60, deadline=None)
+def test_no_second_ever_holds_more_than_the_rate(
+    rate: float, burst: int, gaps: list[float]
+) -> None:
+    fake = FakeTime()
+    bucket = TokenBucket(rate, burst, clock=fake.clock)
+    starts: list[float] = []
+    for gap in gaps:  # callers arrive at arbitrary times, several at once when gap is 0
+        fake.now += gap
+        starts.append(fake.now + bucket.reserve())
+    assert starts == sorted(starts)
+    assert _most_in_one_second(starts) <= max(1, int(rate))
+
+
+def _most_in_one_second(starts: list[float]) -> int:
+    """The most start times inside any half-open one-second window [t, t + 1)."""
+    most, first = 0, 0
+    for last, start in enumerate(starts):
+        while starts[first] <= start - 1.0 + 1e-9:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
 
 
 def test_pause_holds_the_class() -> None:
@@ -109,7 +186,7 @@ def test_async_client_paces_events() -> None:
             "https://lago.test",
             "lago_test_key_1",
             transport=httpx.MockTransport(handler),
-            pacing=PacingConfig(events=500.0),
+            pacing=PacingConfig(events=500.0, burst=1),
             sleep=fake.asleep,
             clock=fake.clock,
         )

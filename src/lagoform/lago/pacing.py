@@ -7,16 +7,29 @@ pacing, so every request first takes a token from the bucket of its endpoint cla
 The bucket hands out *reservations*: a caller learns how long to wait and sleeps outside any
 lock, so concurrent threads or tasks queue fairly. A 429 pauses the whole class until the
 server's reset time. The same bucket serves the sync and the async client.
+
+Two rules hold together. Lago counts requests per one-second window, so the hard one is the
+window: never more than ``rate`` requests reserved in any one second (a log of the last
+``rate`` reservation times; a request waits until the one ``rate`` places before it is a second
+old). Inside that, a token bucket spaces requests at ``rate`` and lets ``burst`` of them go back
+to back. The burst is what lets a busy caller catch up: a worker whose event loop was late by a
+few milliseconds sends the requests it owes together instead of losing their slots, which with
+a burst of one cost a fifth of the budget (benchmarks/RESULTS.md, "Dispatch throughput"); the
+window keeps the catch-up from ever exceeding the budget of a second.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 EndpointClass = str  # "config" | "events" | "usage"
+WINDOW = 1.0  # seconds: Lago counts requests per one-second window
+BURST_SECONDS = 0.1  # the default burst: this many seconds' worth of requests
 
 _USAGE_MARKERS = ("/current_usage", "/past_usage", "/projected_usage", "/lifetime_usage")
 
@@ -34,15 +47,18 @@ def endpoint_class(method: str, path: str) -> EndpointClass:
 class PacingConfig:
     """Requests per second per endpoint class; ``None`` means unpaced.
 
-    ``burst`` is how many requests may go back to back before spacing starts. It is small by
-    default because Lago counts per one-second window: a full-second burst on top of the steady
-    rate could exceed the budget at a window edge.
+    ``burst`` is how many requests may go back to back before spacing starts; ``None`` means a
+    tenth of a second's worth of the class's rate (50 events requests, 5 config requests). The
+    one-second window caps every second at the rate whatever the burst.
     """
 
     config: float | None = 50.0
     events: float | None = 500.0
     usage: float | None = 200.0
-    burst: int = 1
+    burst: int | None = None
+
+    def burst_for(self, rate: float) -> int:
+        return self.burst if self.burst is not None else max(1, int(rate * BURST_SECONDS))
 
     def rate_for(self, cls: EndpointClass) -> float | None:
         rate: float | None = {"config": self.config, "events": self.events}.get(cls, self.usage)
@@ -50,7 +66,10 @@ class PacingConfig:
 
 
 class TokenBucket:
-    """A token bucket that returns how long the caller must wait for its token."""
+    """A token bucket inside a one-second window; returns how long the caller must wait.
+
+    ``reserve`` never hands out more than ``max(1, floor(rate))`` start times within any
+    ``WINDOW`` seconds, however late or early its callers come."""
 
     def __init__(
         self, rate: float, burst: int = 1, clock: Callable[[], float] = time.monotonic
@@ -63,6 +82,7 @@ class TokenBucket:
         self._tokens = self.capacity
         self._last = clock()
         self._paused_until = 0.0
+        self._window: deque[float] = deque(maxlen=max(1, math.floor(rate * WINDOW)))
         self._lock = threading.Lock()
 
     def reserve(self) -> float:
@@ -72,8 +92,15 @@ class TokenBucket:
             self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
             self._last = now
             self._tokens -= 1.0
-            wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
-            return max(wait, self._paused_until - now)
+            start = now if self._tokens >= 0 else now - self._tokens / self.rate
+            window = self._window
+            if window:
+                start = max(start, window[-1])  # start times never go backwards
+                if len(window) == window.maxlen:  # the request `rate` places back
+                    start = max(start, window[0] + WINDOW)
+            start = max(start, self._paused_until)
+            window.append(start)
+            return start - now
 
     def pause(self, seconds: float) -> None:
         """Hold every caller of this bucket for ``seconds`` (after a 429 with a reset time)."""
@@ -97,7 +124,7 @@ class Pacer:
             if cls not in self._buckets:
                 rate = self.config.rate_for(cls) if self.config else None
                 self._buckets[cls] = (
-                    TokenBucket(rate, self.config.burst, self._clock)
+                    TokenBucket(rate, self.config.burst_for(rate), self._clock)
                     if rate is not None and self.config is not None
                     else None
                 )
