@@ -12,7 +12,7 @@ runs for every record the worker sees, so it is written as one flat loop over co
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -25,9 +25,7 @@ from lagoform.dispatch.values import (
     MAX_TRANSACTION_ID,
     MAX_UNIX_SECONDS,
     MISSING,
-    Getter,
-    compile_path,
-    constant_or_path,
+    PathReader,
     hashed_id,
     quantity,
     repeat_count,
@@ -112,7 +110,7 @@ class _Dynamic:
     ``default`` is sent when the record lacks the value (``MISSING`` when there is none)."""
 
     name: str
-    getter: Getter
+    slot: int  # index in the mapping's PathReader tuple
     path: str
     allowed: frozenset[str] | None
     default: Any = MISSING
@@ -125,9 +123,9 @@ class _Rule:
     code: str
     field_name: str | None
     numeric: bool
-    quantity: Getter | None
+    quantity: int | None  # slots in the mapping's PathReader tuple
     quantity_path: str | None
-    repeat: Getter | None
+    repeat: int | None
     repeat_path: str | None
     constants: Mapping[str, Any]
     dynamic: tuple[_Dynamic, ...]
@@ -136,8 +134,9 @@ class _Rule:
 @dataclass(frozen=True)
 class _CompiledMapping:
     record_type: str
-    subscription: Getter | None
-    tenant: Getter | None
+    read: Callable[[Mapping[str, Any]], tuple[Any, ...]]  # every path the rules read, at once
+    subscription: int | None
+    tenant: int | None
     rules: tuple[_Rule, ...]
 
 
@@ -146,6 +145,7 @@ def _compile_rule(
     metrics: Mapping[str, MetricLike],
     where: str,
     defaults: Mapping[str, Any],
+    reader: PathReader,
 ) -> _Rule:
     metric = metrics.get(rule.metric)
     if metric is None:
@@ -167,7 +167,7 @@ def _compile_rule(
                         f"{where}: default {name}={default!r} is not a filter value of metric "
                         f"{metric.code}"
                     )
-            dynamic.append(_Dynamic(name, compile_path(raw), raw, allowed, default))
+            dynamic.append(_Dynamic(name, reader.slot(raw), raw, allowed, default))
             continue
         value = literal_value(raw)
         if allowed is not None and str(value) not in allowed:
@@ -181,9 +181,9 @@ def _compile_rule(
         code=metric.code,
         field_name=metric.field_name,
         numeric=metric.aggregation != "unique_count",
-        quantity=constant_or_path(rule.quantity),
+        quantity=reader.constant_or_path(rule.quantity),
         quantity_path=str(rule.quantity) if rule.quantity is not None else None,
-        repeat=constant_or_path(rule.repeat),
+        repeat=reader.constant_or_path(rule.repeat),
         repeat_path=str(rule.repeat) if rule.repeat is not None else None,
         constants=constants,
         dynamic=tuple(dynamic),
@@ -205,14 +205,15 @@ class Mapper:
         self._mappings: dict[Any, _CompiledMapping] = {}
         for mapping in mappings:
             where = f"usage mapping {mapping.record_type}"
+            reader = PathReader()
+            subscription = reader.slot(mapping.subscription) if mapping.subscription else None
+            tenant = reader.slot(mapping.tenant) if mapping.tenant else None
+            rules = tuple(
+                _compile_rule(r, by_code, where, mapping.defaults_for(r), reader)
+                for r in mapping.events
+            )
             self._mappings[mapping.record_type] = _CompiledMapping(
-                record_type=mapping.record_type,
-                subscription=compile_path(mapping.subscription) if mapping.subscription else None,
-                tenant=compile_path(mapping.tenant) if mapping.tenant else None,
-                rules=tuple(
-                    _compile_rule(r, by_code, where, mapping.defaults_for(r))
-                    for r in mapping.events
-                ),
+                mapping.record_type, reader.build(), subscription, tenant, rules
             )
 
     @property
@@ -254,12 +255,13 @@ class Mapper:
                 ts = unix_seconds(ts)
             except ValueError as err:
                 raise RecordRejected("invalid_timestamp", str(err), rid) from None
-        subscription = self._subscription(mapping, record, rid)
+        values = mapping.read(record)
+        subscription = self._subscription(mapping, values, rid)
         events: list[Event] = []
         for rule in mapping.rules:
             q: Any = None
             if rule.quantity is not None:
-                raw = rule.quantity(record)
+                raw = values[rule.quantity]
                 if raw is MISSING or raw is None:
                     continue  # absent: this record bills nothing for this rule
                 if type(raw) is int and rule.numeric and raw.bit_length() < 63:
@@ -272,12 +274,12 @@ class Mapper:
                         continue
             count = 1
             if rule.repeat is not None:
-                count = self._repeat_count(rule, record, rid)
+                count = self._repeat_count(rule, values[rule.repeat], rid)
                 if count == 0:
                     continue
             properties = dict(rule.constants)
             for dyn in rule.dynamic:
-                value = dyn.getter(record)
+                value = values[dyn.slot]
                 if dyn.allowed is not None:
                     if type(value) is not str or value not in dyn.allowed:
                         value = self._filter_value(dyn, value, rule.code, rid)
@@ -315,15 +317,15 @@ class Mapper:
             )
         return rid, events
 
-    def _subscription(self, mapping: _CompiledMapping, record: dict[str, Any], rid: str) -> str:
+    def _subscription(self, mapping: _CompiledMapping, values: tuple[Any, ...], rid: str) -> str:
         if mapping.subscription is not None:
-            value = mapping.subscription(record)
+            value = values[mapping.subscription]
             if type(value) is str and value:
                 return value
             if type(value) is int:
                 return str(value)
         if mapping.tenant is not None:
-            tenant = mapping.tenant(record)
+            tenant = values[mapping.tenant]
             if tenant is MISSING or tenant is None or tenant == "":
                 raise RecordRejected(
                     "missing_subscription", "the record names no subscription or tenant", rid
@@ -372,9 +374,7 @@ class Mapper:
         return text
 
     @staticmethod
-    def _repeat_count(rule: _Rule, record: dict[str, Any], rid: str) -> int:
-        assert rule.repeat is not None
-        raw = rule.repeat(record)
+    def _repeat_count(rule: _Rule, raw: Any, rid: str) -> int:
         if raw is MISSING or raw is None:
             return 0
         try:

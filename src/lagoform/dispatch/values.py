@@ -1,9 +1,8 @@
 """Reading values out of usage records: record paths, quantities, timestamps, transaction ids.
 
-Small pure functions the mapper calls per record. Paths are compiled once into getters that
-return ``MISSING`` (never raise) when a field is absent or an intermediate is not an object;
-the common shapes (one to three plain keys) get straight-line getters because they run for
-every fan-out rule of every record.
+Small pure functions the mapper calls per record. The paths of a mapping are compiled once
+(``PathReader``) into one function that reads them all and returns ``MISSING`` (never raises)
+where a field is absent or an intermediate is not an object.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import hashlib
 import math
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
-from types import MappingProxyType
 from typing import Any
 
 from lagoform.catalog.models_usage import is_record_path, parse_record_path
@@ -30,8 +28,6 @@ MAX_REPEAT = 10_000
 # Unix seconds above this are far-future dates: the producer almost certainly sent milliseconds.
 MAX_UNIX_SECONDS = 100_000_000_000
 
-Getter = Callable[[Mapping[str, Any]], Any]
-
 
 class _Missing:
     __slots__ = ()
@@ -41,71 +37,87 @@ class _Missing:
 
 
 MISSING: Any = _Missing()
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
-def compile_path(path: str) -> Getter:
-    """``$usage.input.text`` → a function reading that value from a record (or ``MISSING``).
+class PathReader:
+    """Every path one usage mapping reads, read by one generated function.
 
-    A segment of digits also indexes a list (``$items.0.count``).
+    ``slot`` registers a record path (or ``constant`` a value) and returns its index in the
+    tuple ``build()``'s function returns. The function is straight-line code: each prefix the
+    paths share (``$usage.input`` of ``$usage.input.text`` and ``$usage.input.audio``) is read
+    once, with no call per path — it runs for every record, and the per-path getters it
+    replaces cost the mapper about a third of its time. Its answers are ``compile_path``'s for
+    any record parsed from JSON (a test drives both): an absent key, or a step into anything
+    but an object (or, for a digit segment, a list), reads ``MISSING``; it never raises.
     """
-    try:
-        keys = parse_record_path(path)
-    except ValueError as err:
-        raise DispatchError(f"usage mapping: {err}") from None
-    if any(k.isdigit() for k in keys) or len(keys) > 3:
-        return _walker(keys)
-    if len(keys) == 1:
-        (k0,) = keys
-        return lambda record: record.get(k0, MISSING)
-    if len(keys) == 2:
-        k0, k1 = keys
 
-        def get2(record: Mapping[str, Any]) -> Any:
-            try:
-                return record.get(k0, _EMPTY).get(k1, MISSING)
-            except AttributeError:  # an intermediate value is not an object
-                return MISSING
+    def __init__(self) -> None:
+        self._slots: dict[Any, int] = {}
+        self._items: list[tuple[str, ...] | tuple[None, Any]] = []
 
-        return get2
-    k0, k1, k2 = keys
-
-    def get3(record: Mapping[str, Any]) -> Any:
+    def slot(self, path: str) -> int:
         try:
-            return record.get(k0, _EMPTY).get(k1, _EMPTY).get(k2, MISSING)
-        except AttributeError:
-            return MISSING
+            keys = parse_record_path(path)
+        except ValueError as err:
+            raise DispatchError(f"usage mapping: {err}") from None
+        return self._add(keys, keys)
 
-    return get3
+    def constant(self, value: Any) -> int:
+        return self._add((None, len(self._items)), (None, value))  # never shared
+
+    def constant_or_path(self, value: str | Decimal | int | None) -> int | None:
+        """A record path, or a constant written in the mapping (``quantity: 1``)."""
+        if value is None:
+            return None
+        if is_record_path(value):
+            return self.slot(str(value))
+        return self.constant(_constant_value(value))
+
+    def _add(self, key: Any, item: tuple[str, ...] | tuple[None, Any]) -> int:
+        found = self._slots.get(key)
+        if found is None:
+            found = self._slots[key] = len(self._items)
+            self._items.append(item)
+        return found
+
+    def build(self) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+        names: dict[tuple[str, ...], str] = {(): "record"}
+        lines = ["def read(record):"]
+        namespace: dict[str, Any] = {"MISSING": MISSING}
+        results: list[str] = []
+        for position, item in enumerate(self._items):
+            if item and item[0] is None:
+                namespace[f"c{position}"] = item[1]
+                results.append(f"c{position}")
+                continue
+            keys = tuple(str(k) for k in item)
+            for depth in range(1, len(keys) + 1):
+                prefix = keys[:depth]
+                if prefix in names:
+                    continue
+                parent, key = names[prefix[:-1]], prefix[-1]
+                name = names[prefix] = f"n{len(names)}"
+                read = f"{parent}.get({key!r}, MISSING) if type({parent}) is dict else "
+                if key.isdigit():
+                    index = int(key)
+                    read += (
+                        f"{parent}[{index}] if type({parent}) is list and "
+                        f"{index} < len({parent}) else MISSING"
+                    )
+                else:
+                    read += "MISSING"
+                lines.append(f"    {name} = {read}")
+            results.append(names[keys])
+        lines.append(f"    return ({''.join(r + ', ' for r in results)})")
+        exec("\n".join(lines), namespace)  # keys are repr()-quoted literals, nothing else
+        reader: Callable[[Mapping[str, Any]], tuple[Any, ...]] = namespace["read"]
+        return reader
 
 
-def _walker(keys: tuple[str, ...]) -> Getter:
-    def get(record: Mapping[str, Any]) -> Any:
-        node: Any = record
-        for key in keys:
-            if isinstance(node, dict):
-                node = node.get(key, MISSING)
-            elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
-                node = node[int(key)]
-            else:
-                return MISSING
-            if node is MISSING:
-                return MISSING
-        return node
-
-    return get
-
-
-def constant_or_path(value: str | Decimal | int | None) -> Getter | None:
-    """A record path, or a constant written in the mapping (``quantity: 1``)."""
-    if value is None:
-        return None
-    if is_record_path(value):
-        return compile_path(str(value))
-    constant: Any = value
+def _constant_value(value: str | Decimal | int) -> Any:
     if isinstance(value, Decimal):
-        constant = int(value) if value == value.to_integral_value() else decimal_text(value)
-    return lambda record: constant
+        return int(value) if value == value.to_integral_value() else decimal_text(value)
+    return value
 
 
 def transaction_id(record_id: str, key: str) -> str:
