@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -33,6 +33,7 @@ from lagoform.lago.transport import (
 )
 
 log = logging.getLogger("lagoform.lago")
+T = TypeVar("T")
 
 # Connections kept open to Lago; the dispatch worker sizes its own to its batches in flight.
 DEFAULT_MAX_CONNECTIONS = 10
@@ -102,10 +103,23 @@ class AsyncLagoClient:
     async def _send_once(
         self, method: str, path: str, params: Params, body: Json
     ) -> dict[str, Any]:
+        response = await self._exchange(method, path, params, body)
+        return self.core.payload(response, method, path)
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        params: Params,
+        body: Json,
+        encoded: tuple[bytes | None, dict[str, str]] | None = None,
+    ) -> ResponseLike:
+        """One paced exchange (``encoded``: ``body`` already encoded); the answer as it came
+        (``LagoError`` when none came)."""
         wait = self.core.pacer.reserve(method, path)
         if wait > 0:
             await self._sleep(wait)
-        content, headers = self.core.encode(body)
+        content, headers = encoded if encoded is not None else self.core.encode(body)
         started = time.monotonic()
         response: ResponseLike
         try:
@@ -128,7 +142,7 @@ class AsyncLagoClient:
             self.core.log_exchange(method, path, type(exc).__name__, started)
             raise self.core.failure(exc, method, path) from exc
         self.core.log_exchange(method, path, response.status_code, started)
-        return self.core.payload(response, method, path)
+        return response
 
     async def request(
         self,
@@ -141,16 +155,30 @@ class AsyncLagoClient:
     ) -> dict[str, Any]:
         """See ``LagoClient.request``: same rules, awaited."""
         method = method.upper()
+
+        async def once() -> dict[str, Any]:
+            return await self._send_once(method, path, params, json)
+
+        return await self._retrying(method, path, idempotent, once, gone={})
+
+    async def _retrying(
+        self,
+        method: str,
+        path: str,
+        idempotent: bool | None,
+        once: Callable[[], Awaitable[T]],
+        gone: T,
+    ) -> T:
         safe = self.core.is_safe(method, path, idempotent)
         attempt, lost_before = 0, False
         while True:
             attempt += 1
             try:
-                return await self._send_once(method, path, params, json)
+                return await once()
             except LagoError as err:
                 if self.core.gone_after_lost_delete(method, err, lost_before):
                     log.info("%s %s: already gone after a lost response; done", method, path)
-                    return {}
+                    return gone
                 delay = self.core.retry_delay(attempt, err, method, path, safe)
                 if delay is None:
                     raise
@@ -232,14 +260,22 @@ class AsyncLagoClient:
         return self.core.event_result(data, [event], many=False)
 
     async def post_events_batch(self, events: Sequence[Mapping[str, Any]]) -> EventPostResult:
-        """POST up to 100 events; see ``LagoClient.post_events_batch``."""
+        """POST up to 100 events; see ``LagoClient.post_events_batch``. The answer is checked
+        by ``ClientCore.event_reply`` (the worker's hot path: no full parse when it plainly
+        accounts for every event)."""
+        body = {"events": list(events)}
+        encoded = self.core.encode(body)
+
+        async def once() -> EventPostResult:
+            response = await self._exchange("POST", "/events/batch", None, body, encoded)
+            return self.core.event_reply(response, events, encoded[0])
+
         try:
-            data = await self.post("/events/batch", {"events": list(events)})
+            return await self._retrying("POST", "/events/batch", None, once, EventPostResult())
         except LagoError as err:
             if (dup := self.core.event_duplicate(err, len(events))) is not None:
                 return dup
             raise
-        return self.core.event_result(data, events, many=True)
 
     async def get_event(self, transaction_id: str) -> dict[str, Any] | None:
         try:
