@@ -149,3 +149,25 @@ def test_the_embedded_cli_is_told_to_use_the_running_server(
     reset = CliRunner().invoke(root, ["sandbox", "reset", "--state", str(state)])
     assert reset.exit_code == 1 and "is in use" in reset.stderr
     assert state.with_name("sandbox.json.lock").exists()
+
+
+def test_the_server_keeps_what_it_holds_out_of_full_collections() -> None:
+    """``StoreFreezer`` moves live objects to the permanent generation on its interval (and
+    the test hands them back, so the rest of the suite's collector is untouched)."""
+    import gc
+    import time
+
+    from lagoform.sandbox.asgi import StoreFreezer
+
+    gc.unfreeze()
+    held = [{"event": i} for i in range(1000)]
+    freezer = StoreFreezer(interval=0.05)
+    try:
+        deadline = time.monotonic() + 10
+        while gc.get_freeze_count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert gc.get_freeze_count() >= len(held)
+    finally:
+        freezer.stop()
+        gc.unfreeze()
+    assert not freezer._thread.is_alive()
