@@ -237,6 +237,12 @@ def test_two_workers_one_killed_every_event_exactly_once(
             workers,
             logs,
         )
+        # the group shares the organisation's events budget: two partitions of four each,
+        # so each worker paces at half of it
+        for log in logs:
+            assert "2 of 4 partitions of usage; events paced at 250 requests/s" in (
+                log.read_text()
+            ), log.read_text()[-1500:]
         workers[0].send_signal(signal.SIGKILL)  # mid-stream: its partitions keep receiving
         workers[0].wait(timeout=10)
         killed_at = feeder.count
@@ -266,6 +272,8 @@ def test_two_workers_one_killed_every_event_exactly_once(
                 w.kill()
                 w.wait(timeout=10)
     assert _delivered(logs[0]) > 0  # the killed worker had billed its share when it died
+    # the survivor took the whole topic, and with it the whole budget
+    assert "4 of 4 partitions of usage; events paced at 500 requests/s" in logs[1].read_text()
     assert transaction_counts(sandbox_server) == expected  # every event, exactly once
     reasons = sorted(dict(m.headers())["lagoform.reason"].decode() for m in letters)
     assert reasons == ["malformed_json", "unknown_tenant"]

@@ -133,6 +133,35 @@ def _most_in_one_second(starts: list[float]) -> int:
     return most
 
 
+def test_a_share_of_the_budget_paces_at_that_share() -> None:
+    """Two Kafka workers of one group, two partitions of four each: each takes half."""
+    fake = FakeTime()
+    pacer = Pacer(PacingConfig(events=500.0, burst=1), clock=fake.clock)
+    pacer.reserve("POST", "/events/batch")  # the bucket exists at the full rate
+    assert pacer.share("events", 0.5) == 250.0
+    assert pacer.rate("events") == 250.0 and pacer.rate("config") == 50.0
+    begin = fake.now
+    for _ in range(500):
+        fake.sleep(pacer.reserve("POST", "/events/batch"))
+    assert fake.now - begin == pytest.approx(2.0, abs=0.01)  # 250 a second
+    assert pacer.share("events", 1.0) == 500.0  # the other worker left: the whole budget
+    begin = fake.now
+    for _ in range(500):
+        fake.sleep(pacer.reserve("POST", "/events/batch"))
+    assert fake.now - begin == pytest.approx(1.0, abs=0.01)
+
+
+def test_a_share_before_the_first_request_and_when_unpaced() -> None:
+    fake = FakeTime()
+    pacer = Pacer(PacingConfig(events=500.0), clock=fake.clock)
+    assert pacer.share("events", 0.25) == 125.0
+    bucket = pacer.bucket("events")
+    assert bucket is not None and bucket.rate == 125.0
+    assert Pacer(PacingConfig(events=None)).share("events", 0.5) is None
+    with pytest.raises(ValueError, match="above 0"):
+        pacer.share("events", 0.0)
+
+
 def test_pause_holds_the_class() -> None:
     fake = FakeTime()
     pacer = Pacer(PacingConfig(config=1000.0), clock=fake.clock)

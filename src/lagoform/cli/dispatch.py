@@ -302,7 +302,16 @@ def kafka(
     stop: list[Callable[[], None]] = []
 
     async def work(deliverer: Deliverer) -> KafkaResult:
-        worker = KafkaWorker(settings, mapper, deliverer, progress=progress)
+        def assigned(owned: int, total: int) -> None:
+            # the organisation's events budget is shared by the group: each worker paces at
+            # the share of the partitions it owns (one with none keeps a partition's share)
+            rate = None
+            if isinstance(deliverer.sink, AsyncLagoClient):
+                rate = deliverer.sink.share_budget("events", max(owned, 1) / total)
+            paced = f"events paced at {rate:,.0f} requests/s" if rate else "events unpaced"
+            console().info(f"kafka: {owned} of {total} partitions of {topic}; {paced}")
+
+        worker = KafkaWorker(settings, mapper, deliverer, progress=progress, on_assignment=assigned)
         stop.append(worker.stop)
         return await worker.run(idle_exit=idle_exit)
 

@@ -89,7 +89,10 @@ class KafkaWorker:
         *,
         progress: Callable[[Progress], None] | None = None,
         progress_interval: float = 1.0,
+        on_assignment: Callable[[int, int], None] | None = None,
     ) -> None:
+        """``on_assignment(owned, total)`` hears how many of the topic's partitions this worker
+        owns after each rebalance (the CLI splits the events budget by it)."""
         try:
             from confluent_kafka import Consumer, Producer
         except ImportError as err:
@@ -108,6 +111,9 @@ class KafkaWorker:
         self._records = 0
         self._dead = 0
         self._commits = 0
+        self._on_assignment = on_assignment
+        self._owned: set[int] = set()
+        self._partitions = 0  # the topic's, once known
 
     def stop(self) -> None:
         self._stop.set()
@@ -120,7 +126,12 @@ class KafkaWorker:
         """Consume until stopped; with ``idle_exit``, also stop after that long without data."""
         started = time.monotonic()
         loop = asyncio.get_running_loop()
-        self._consumer.subscribe([self.settings.topic])
+        self._consumer.subscribe(
+            [self.settings.topic],
+            on_assign=self._assigned,
+            on_revoke=self._revoked,
+            on_lost=self._revoked,
+        )
         reporter = asyncio.create_task(self._report(started)) if self.progress else None
         idle_since = time.monotonic()
         try:
@@ -151,6 +162,30 @@ class KafkaWorker:
             commits=self._commits,
             elapsed=time.monotonic() - started,
         )
+
+    # rebalance callbacks: called inside ``consume`` (on its thread), which then assigns or
+    # unassigns as usual
+    def _assigned(self, consumer: Any, partitions: list[Any]) -> None:
+        self._owned.update(tp.partition for tp in partitions if tp.topic == self.settings.topic)
+        self._report_assignment(consumer)
+
+    def _revoked(self, consumer: Any, partitions: list[Any]) -> None:
+        self._owned.difference_update(
+            tp.partition for tp in partitions if tp.topic == self.settings.topic
+        )
+        self._report_assignment(consumer)
+
+    def _report_assignment(self, consumer: Any) -> None:
+        if self._on_assignment is None:
+            return
+        if not self._partitions:
+            try:
+                metadata = consumer.list_topics(self.settings.topic, timeout=5.0)
+                self._partitions = len(metadata.topics[self.settings.topic].partitions)
+            except Exception as err:  # metadata only sizes the budget; never stop the worker
+                log.warning("Kafka: cannot read the partitions of %s: %s", self.settings.topic, err)
+        total = max(self._partitions, len(self._owned), 1)
+        self._on_assignment(len(self._owned), total)
 
     def _units(self, messages: list[Any]) -> list[Unit]:
         from confluent_kafka import KafkaError

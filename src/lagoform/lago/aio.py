@@ -86,6 +86,11 @@ class AsyncLagoClient:
     def api_root(self) -> str:
         return self.core.api_root
 
+    def share_budget(self, cls: str, fraction: float) -> float | None:
+        """Pace the endpoint class ``cls`` at ``fraction`` of its configured rate from now on
+        (``Pacer.share``); returns the new rate, None when unpaced."""
+        return self.core.pacer.share(cls, fraction)
+
     async def aclose(self) -> None:
         await self._http.aclose()
 

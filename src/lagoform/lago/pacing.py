@@ -102,6 +102,19 @@ class TokenBucket:
             window.append(start)
             return start - now
 
+    def set_rate(self, rate: float, burst: int) -> None:
+        """Pace at ``rate`` from now on (the window follows: at most ``floor(rate)`` a second)."""
+        if rate <= 0:
+            raise ValueError("rate must be > 0")
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            self.rate = rate
+            self.capacity = float(max(1, burst))
+            self._tokens = min(self._tokens, self.capacity)
+            self._window = deque(self._window, maxlen=max(1, math.floor(rate * WINDOW)))
+
     def pause(self, seconds: float) -> None:
         """Hold every caller of this bucket for ``seconds`` (after a 429 with a reset time)."""
         with self._lock:
@@ -117,18 +130,38 @@ class Pacer:
         self.config = config
         self._clock = clock
         self._buckets: dict[EndpointClass, TokenBucket | None] = {}
+        self._shares: dict[EndpointClass, float] = {}
         self._lock = threading.Lock()
+
+    def rate(self, cls: EndpointClass) -> float | None:
+        """The requests per second ``cls`` is paced at now (its share of the configured rate)."""
+        rate = self.config.rate_for(cls) if self.config else None
+        return rate * self._shares.get(cls, 1.0) if rate is not None else None
 
     def bucket(self, cls: EndpointClass) -> TokenBucket | None:
         with self._lock:
             if cls not in self._buckets:
-                rate = self.config.rate_for(cls) if self.config else None
+                rate = self.rate(cls)
                 self._buckets[cls] = (
                     TokenBucket(rate, self.config.burst_for(rate), self._clock)
                     if rate is not None and self.config is not None
                     else None
                 )
             return self._buckets[cls]
+
+    def share(self, cls: EndpointClass, fraction: float) -> float | None:
+        """Pace ``cls`` at ``fraction`` (0 < fraction <= 1) of its configured rate: this process's
+        part of a budget it shares with others (Kafka workers of one group split the events
+        budget by the partitions each owns). Returns the new rate (None: unpaced)."""
+        if not 0 < fraction <= 1:
+            raise ValueError("a share of the budget is above 0 and at most 1")
+        with self._lock:
+            self._shares[cls] = fraction
+            rate = self.rate(cls)
+            bucket = self._buckets.get(cls)
+            if bucket is not None and rate is not None and self.config is not None:
+                bucket.set_rate(rate, self.config.burst_for(rate))
+            return rate
 
     def reserve(self, method: str, path: str) -> float:
         bucket = self.bucket(endpoint_class(method, path))
