@@ -138,11 +138,20 @@ def start_ingest(root: Path, spool: Path) -> tuple[subprocess.Popen[bytes], str]
 
 
 def start_spool_worker(
-    root: Path, spool: Path, api_url: str, in_flight: int
+    root: Path, spool: Path, api_url: str, in_flight: int, *, unpaced: bool = False
 ) -> subprocess.Popen[bytes]:
+    """``dispatch run`` against ``api_url``; ``unpaced``: through an environment of the
+    project's lagoform.yaml whose events pacing is off (the worker's own ceiling)."""
+    if unpaced:
+        (root / "lagoform.yaml").write_text(
+            "version: 1\nenvironments:\n  unpaced:\n"
+            f"    api_url: {api_url}\n    api_key_env: LAGO_API_KEY\n"
+            "    pacing: {events: null}\n"
+        )
+    target = ["-e", "unpaced"] if unpaced else ["--api-url", api_url]
     return _lagoform(
         "dispatch", "run", "-q", "--spool", str(spool), "--root", str(root),
-        "--api-url", api_url, "--max-in-flight", str(in_flight),
+        *target, "--max-in-flight", str(in_flight),
     )  # fmt: skip
 
 

@@ -3,10 +3,15 @@ the lazy start of due subscriptions."""
 
 from __future__ import annotations
 
+import math
+import time
 from datetime import UTC, datetime
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from lagoform.sandbox import Sandbox
-from lagoform.sandbox.state import State
+from lagoform.sandbox.state import State, iso_ms
 from tests.sandbox.helpers import InProcessApi
 
 
@@ -48,3 +53,21 @@ def test_a_pending_subscription_starts_when_due_even_between_reads(sandbox: Sand
         assert pending["subscription"]["status"] == "pending"
     sandbox.advance_clock(datetime(2099, 1, 2, tzinfo=UTC).timestamp() - sandbox.now())
     assert api.ok("GET", "/subscriptions/s")["subscription"]["status"] == "active"
+
+
+@given(
+    st.one_of(
+        st.integers(-86400 * 365 * 70, 86400 * 365 * 300),
+        st.floats(-86400 * 365 * 70, 86400 * 365 * 300, allow_nan=False),
+    )
+)
+@settings(max_examples=500, deadline=None)
+def test_event_timestamps_read_as_strftime_writes_them(ts: float) -> None:
+    """``iso_ms`` formats by arithmetic from a cached date; the calendar's answer is the
+    reference (milliseconds rounded half up, 999.5 ms carrying into the next second)."""
+    whole = math.floor(ts)
+    millis = int((ts - whole) * 1000 + 0.5)
+    if millis == 1000:
+        whole, millis = whole + 1, 0
+    expected = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{millis:03d}Z"
+    assert iso_ms(ts) == expected

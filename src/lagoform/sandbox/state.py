@@ -57,12 +57,13 @@ def iso(ts: float | None) -> str | None:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
-_SECOND_TEXT: dict[int, str] = {}
+_DAY_TEXT: dict[int, str] = {}
 
 
 def iso_ms(ts: float) -> str:
-    """ISO 8601 with milliseconds (event timestamps); seconds are formatted once and cached
-    because batches mostly share a handful of seconds."""
+    """ISO 8601 with milliseconds (event timestamps). Formatted by arithmetic from a cached
+    date: events of one day share it, and a per-second cache missed for usage spread over a
+    day (``strftime`` was a sixth of the server's CPU per event)."""
     whole = int(ts)
     if whole == ts:
         millis = 0
@@ -71,12 +72,15 @@ def iso_ms(ts: float) -> str:
         millis = int((ts - whole) * 1000 + 0.5)
         if millis == 1000:
             whole, millis = whole + 1, 0
-    text = _SECOND_TEXT.get(whole)
-    if text is None:
-        if len(_SECOND_TEXT) > 4096:
-            _SECOND_TEXT.clear()
-        text = _SECOND_TEXT[whole] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
-    return f"{text}.000Z" if millis == 0 else f"{text}.{millis:03d}Z"
+    day, second = divmod(whole, 86400)
+    date = _DAY_TEXT.get(day)
+    if date is None:
+        if len(_DAY_TEXT) > 4096:
+            _DAY_TEXT.clear()
+        date = _DAY_TEXT[day] = time.strftime("%Y-%m-%d", time.gmtime(day * 86400))
+    hour, second = divmod(second, 3600)
+    minute, second = divmod(second, 60)
+    return f"{date}T{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}Z"
 
 
 def iso_date(ts: float | None) -> str | None:
