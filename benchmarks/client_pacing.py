@@ -129,6 +129,11 @@ def render(outcomes: list[Outcome], args: argparse.Namespace) -> str:
         "",
         "Paced runs stay under the limit with no 429; unpaced, the client still finishes "
         "(it honours `Retry-After`/`X-RateLimit-Reset`) but spends requests and waits on 429s.",
+        "The paced client never sends more than the rate within any one second (the sandbox "
+        "counts Lago's one-second windows and answered no 429); a run of a few seconds averages "
+        "a little above the rate because the first second's budget is not spread out (the "
+        "default burst is a tenth of a second's worth, and the window lets a late caller catch "
+        "up).",
         "",
     ]
     return "\n".join(lines)
