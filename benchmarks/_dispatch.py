@@ -140,29 +140,42 @@ def start_ingest(root: Path, spool: Path) -> tuple[subprocess.Popen[bytes], str]
 def start_spool_worker(
     root: Path, spool: Path, api_url: str, in_flight: int, *, unpaced: bool = False
 ) -> subprocess.Popen[bytes]:
-    """``dispatch run`` against ``api_url``; ``unpaced``: through an environment of the
-    project's lagoform.yaml whose events pacing is off (the worker's own ceiling)."""
-    if unpaced:
-        (root / "lagoform.yaml").write_text(
-            "version: 1\nenvironments:\n  unpaced:\n"
-            f"    api_url: {api_url}\n    api_key_env: LAGO_API_KEY\n"
-            "    pacing: {events: null}\n"
-        )
-    target = ["-e", "unpaced"] if unpaced else ["--api-url", api_url]
+    """``dispatch run`` against ``api_url`` (``unpaced``: see ``_target``)."""
     return _lagoform(
         "dispatch", "run", "-q", "--spool", str(spool), "--root", str(root),
-        *target, "--max-in-flight", str(in_flight),
+        *_target(root, api_url, unpaced), "--max-in-flight", str(in_flight),
     )  # fmt: skip
 
 
 def start_kafka_worker(
-    root: Path, brokers: str, group: str, api_url: str, in_flight: int, topic: str = TOPIC
+    root: Path,
+    brokers: str,
+    group: str,
+    api_url: str,
+    in_flight: int,
+    topic: str = TOPIC,
+    *,
+    unpaced: bool = False,
 ) -> subprocess.Popen[bytes]:
     return _lagoform(
         "dispatch", "kafka", "-q", "--brokers", brokers, "--topic", topic, "--group", group,
         "-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=500",
-        "--root", str(root), "--api-url", api_url, "--max-in-flight", str(in_flight),
+        "--root", str(root), *_target(root, api_url, unpaced),
+        "--max-in-flight", str(in_flight),
     )  # fmt: skip
+
+
+def _target(root: Path, api_url: str, unpaced: bool) -> list[str]:
+    """``--api-url``; ``unpaced``: an environment of the project's lagoform.yaml whose events
+    pacing is off (self-hosted Lago has no rate limit; API_NOTES §2.4)."""
+    if not unpaced:
+        return ["--api-url", api_url]
+    (root / "lagoform.yaml").write_text(
+        "version: 1\nenvironments:\n  unpaced:\n"
+        f"    api_url: {api_url}\n    api_key_env: LAGO_API_KEY\n"
+        "    pacing: {events: null}\n"
+    )
+    return ["-e", "unpaced"]
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 60) -> str:
@@ -269,6 +282,14 @@ class Samples:
     rss_kib: dict[int, list[int]] = field(default_factory=dict)  # pid -> samples
     spool_bytes: list[int] = field(default_factory=list)
     first_event_at: float | None = None
+    timeline: list[tuple[float, int]] = field(default_factory=list)  # (perf_counter, events)
+
+    def steady_rate(self, base: int, total: int, low: float = 0.2, high: float = 0.9) -> float:
+        """Events/s while the count went from ``base + low·total`` to ``base + high·total``:
+        the rate once a run is under way, without its first records and its last poll."""
+        start = next((t, n) for t, n in self.timeline if n >= base + low * total)
+        end = next((t, n) for t, n in self.timeline if n >= base + high * total)
+        return (end[1] - start[1]) / max(end[0] - start[0], 1e-9)
 
 
 class Monitor:
@@ -326,6 +347,7 @@ class Monitor:
                 self.dropped += int(reply["events_dropped"])
                 current = self._count()
             self.current = current
+            self.samples.timeline.append((time.perf_counter(), self.delivered()))
             if self.samples.first_event_at is None and self.delivered():
                 self.samples.first_event_at = time.perf_counter()
             self._stop.wait(self.interval)

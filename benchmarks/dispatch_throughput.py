@@ -13,7 +13,9 @@ One command. Starts ``lagoform sandbox serve`` (its own process, loopback), writ
    topic while the workers consume; the clock runs from the first record produced until the
    sandbox holds every event (a worker runs for days: its start-up and group join are not
    throughput, as the spool worker's start-up is not);
-3. **the official client** (``--official``, on): ``lago-python-client``'s ``events.batch_create``
+3. **pacing off** (``--unpaced``, on): the spool path and one Kafka consumer again, through an
+   environment whose ``pacing.events`` is null, as against self-hosted Lago (no rate limit);
+4. **the official client** (``--official``, on): ``lago-python-client``'s ``events.batch_create``
    sending the same events (mapped beforehand, untimed) in 100-event batches, bounded by
    ``--official-limit`` seconds.
 
@@ -56,6 +58,7 @@ SECTION = "## Dispatch throughput"
 TARGET_RATE = 50_000
 TARGET_CPU_US = 20.0
 TARGET_RATIO = 10.0
+CEILING_SHARE = 0.98  # a paced run "holds the ceiling" at this share of 50,000 events/s
 PARTITIONS = 4
 WARM_UP = 1_000  # records that show a Kafka worker has joined its group and delivers
 
@@ -69,6 +72,8 @@ class Run:
     server_cpu: float
     load: str
     note: str = ""
+    steady: float = 0.0  # events/s from 20 % to 90 % of the run's events
+    paced: bool = True
 
     @property
     def rate(self) -> float:
@@ -104,18 +109,17 @@ def run_spool(
             cpu = sum(map(cpu_seconds, pids)) - cpu0
             server_cpu = server.cpu() - server0
             rss = max(max(s) for s in monitor.samples.rss_kib.values() if s)
+            steady = monitor.samples.steady_rate(0, expected)
         out = stop(worker)
     finally:
         stop(worker)
         stop(ingest)
     if f"delivered {expected:,} events" not in out or "dead letters 0" not in out:
         raise SystemExit(f"dispatch run: {out}")
-    name = (
-        "spool, pacing off (`pacing.events: null`): the worker's own ceiling, not a target"
-        if unpaced
-        else "spool: `dispatch serve` + `dispatch run` at once (records posted to the ingest "
-        "endpoint)"
-    )
+    name = "spool: `dispatch serve` + `dispatch run` at once (records posted to the ingest "
+    name += "endpoint)"
+    if unpaced:
+        name = "spool, pacing off (`pacing.events: null`, self-hosted Lago)"
     return Run(
         name,
         expected,
@@ -125,20 +129,29 @@ def run_spool(
         started_load,
         f"all records posted in {posted:.1f} s; largest RSS of a lagoform process "
         f"{rss / 1024:.0f} MiB",
+        steady,
+        not unpaced,
     )
 
 
 def run_kafka(
-    server: SandboxServer, root: Path, brokers: str, records: int, consumers: int, n: int
+    server: SandboxServer,
+    root: Path,
+    brokers: str,
+    records: int,
+    consumers: int,
+    n: int,
+    *,
+    unpaced: bool = False,
 ) -> Run:
     """The workers start on an empty topic of their own and join their group; a warm-up of
     ``WARM_UP`` records shows they deliver (group joined), and only then the clock starts and
     this process produces the records while they consume — as the spool run starts its worker
     before its clock and posts records while it delivers."""
     reset(server)
-    topic = f"{TOPIC}-{consumers}"
+    topic = f"{TOPIC}-{consumers}{'-unpaced' if unpaced else ''}"
     workers = [
-        start_kafka_worker(root, brokers, f"bench-{consumers}", server.url, n, topic)
+        start_kafka_worker(root, brokers, topic, server.url, n, topic, unpaced=unpaced)
         for _ in range(consumers)
     ]
     pids = [w.pid for w in workers]
@@ -158,14 +171,20 @@ def run_kafka(
             ended = monitor.wait_for(warm + expected, 600)
             cpu = sum(map(cpu_seconds, pids)) - cpu0
             server_cpu = server.cpu() - server0
+            steady = monitor.samples.steady_rate(warm, expected)
     finally:
         outs = [stop(w) for w in workers]
     delivered = sum(_delivered(o) for o in outs)
     if delivered < warm + expected:
         raise SystemExit(f"dispatch kafka delivered {delivered} of {warm + expected}: {outs}")
-    return Run(
+    name = (
         f"Kafka: `dispatch kafka`, {consumers} consumer{'s' if consumers > 1 else ''} "
-        f"({PARTITIONS} partitions)",
+        f"({PARTITIONS} partitions)"
+    )
+    if unpaced:
+        name = f"Kafka, {consumers} consumer, pacing off (self-hosted Lago)"
+    return Run(
+        name,
         expected,
         ended - began,
         cpu,
@@ -174,6 +193,8 @@ def run_kafka(
         f"records produced to the topic while the worker(s) consumed (all on the topic in "
         f"{produced:.1f} s); the group join and a warm-up of {WARM_UP:,} records "
         f"({joined:.1f} s) came before the clock",
+        steady,
+        not unpaced,
     )
 
 
@@ -225,45 +246,32 @@ def run_official(server: SandboxServer, events: list[dict[str, Any]], limit: flo
     return run
 
 
-def report(
-    records: int, runs: list[Run], official: Run | None, args: Any, ceiling: Run | None = None
-) -> str:
+def report(records: int, runs: list[Run], official: Run | None, args: Any) -> str:
     info = machine()
     rows = [
-        "| path | events | wall time | events/s | vs official client | client CPU µs/event "
-        "| server CPU µs/event | load (1/5/15 min) at start |",
-        "|---|---|---|---|---|---|---|---|",
+        "| path | events | wall time | events/s end to end | steady (20–90 % of the events) "
+        "| vs official client | client CPU µs/event | server CPU µs/event | load (1/5/15 min) "
+        "at start |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    others = [*([ceiling] if ceiling else []), *([official] if official else [])]
+    others = [official] if official else []
     for r in [*runs, *others]:
         ratio = f"{r.rate / official.rate:.1f}×" if official else "—"
+        steady = f"{r.steady:,.0f}" if r.steady else "—"
         rows.append(
-            f"| {r.name} | {r.events:,} | {r.seconds:.1f} s | **{r.rate:,.0f}** | {ratio} | "
-            f"{r.us(r.client_cpu):.1f} | {r.us(r.server_cpu):.1f} | {r.load} |"
+            f"| {r.name} | {r.events:,} | {r.seconds:.1f} s | **{r.rate:,.0f}** | {steady} | "
+            f"{ratio} | {r.us(r.client_cpu):.1f} | {r.us(r.server_cpu):.1f} | {r.load} |"
         )
     notes = [f"- {r.name}: {r.note}" for r in [*runs, *others] if r.note]
-    verdicts = []
-    for r in runs:
-        parts = [
-            f"{r.rate:,.0f} events/s (target ≥ {TARGET_RATE:,}: "
-            f"{'met' if r.rate >= TARGET_RATE else 'NOT met'})",
-            f"{r.us(r.client_cpu):.1f} µs client CPU per event (target ≤ {TARGET_CPU_US:.0f}: "
-            f"{'met' if r.us(r.client_cpu) <= TARGET_CPU_US else 'NOT met'})",
-        ]
-        if official is not None:
-            ratio = r.rate / official.rate
-            parts.append(
-                f"{ratio:.1f}× the official client (target ≥ {TARGET_RATIO:.0f}×: "
-                f"{'met' if ratio >= TARGET_RATIO else 'NOT met'})"
-            )
-        verdicts.append(f"- {r.name.split(' (')[0]}: " + "; ".join(parts))
+    verdicts = [f"- {r.name.split(' (')[0]}: " + "; ".join(_verdict(r, official)) for r in runs]
     return "\n".join(
         [
             SECTION,
             "",
             f"`benchmarks/dispatch_throughput.py --records {records}`: {records:,} LLM usage "
             f"records ({EVENTS_PER_RECORD} events each, 7-rule mapping) into `lagoform sandbox "
-            f"serve` on loopback, worker paced at the default 500 requests/s, "
+            f"serve` on loopback, paced at the default 500 requests/s unless a row says "
+            "pacing off, "
             f"`--max-in-flight {args.in_flight}`. Run {time.strftime('%Y-%m-%d %H:%M')}; machine:"
             f" {info.cpu or 'unknown CPU'}, nproc {info.nproc}, Python {info.python}, aiohttp "
             f"{version('aiohttp')}, lago-python-client {version('lago-python-client')}; shared "
@@ -274,9 +282,12 @@ def report(
             *verdicts,
             *notes,
             "- Paced, no one-second window holds more than 500 requests (50,000 events), Lago "
-            "Cloud's budget per organization, so no client can average more; a run also pays "
-            "for its first records reaching the worker and for the last poll. Kafka workers of "
-            "one group share that budget by partitions (two workers: 250 requests/s each).",
+            "Cloud's budget per organization, so no client can average more; end to end a run "
+            "also pays for its first seconds (the product's posting, the ingest endpoint, the "
+            "worker and the sandbox server share the two cores) and for the last poll. Kafka "
+            "workers of one group share that budget by partitions (two workers: 250 requests/s "
+            "each). Self-hosted Lago has no rate limit (API_NOTES §2.4): the rows with pacing "
+            "off run the same paths through an environment with `pacing.events: null`.",
             "- The official client is synchronous and builds a new `httpx.Client` for every "
             "call; its events are prepared before its clock starts, so mapping is not counted "
             "for it. The end of each lagoform run is seen by polling the sandbox's event count "
@@ -284,6 +295,35 @@ def report(
             "",
         ]
     )
+
+
+def _verdict(r: Run, official: Run | None) -> list[str]:
+    """Paced at Lago Cloud's budget, a run can at most reach 50,000 events/s: it is judged on
+    holding that ceiling once under way; unpaced (self-hosted Lago), on the rate itself."""
+    if r.paced:
+        at = r.steady >= CEILING_SHARE * TARGET_RATE
+        parts = [
+            f"{r.rate:,.0f} events/s end to end, {r.steady:,.0f} once under way (the paced "
+            f"ceiling is {TARGET_RATE:,}; held, ≥ {CEILING_SHARE:.0%} of it: "
+            f"{'yes' if at else 'no'})"
+        ]
+    else:
+        parts = [
+            f"{r.rate:,.0f} events/s end to end (target ≥ {TARGET_RATE:,}: "
+            f"{'met' if r.rate >= TARGET_RATE else 'NOT met'})"
+        ]
+    us = r.us(r.client_cpu)
+    parts.append(
+        f"{us:.1f} µs client CPU per event (target ≤ {TARGET_CPU_US:.0f}: "
+        f"{'met' if us <= TARGET_CPU_US else 'NOT met'})"
+    )
+    if official is not None:
+        ratio = r.rate / official.rate
+        parts.append(
+            f"{ratio:.1f}× the official client (target ≥ {TARGET_RATIO:.0f}×: "
+            f"{'met' if ratio >= TARGET_RATIO else 'NOT met'})"
+        )
+    return parts
 
 
 def main() -> None:
@@ -299,7 +339,7 @@ def main() -> None:
         "--unpaced",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="also run the spool path with pacing off (the worker's own ceiling)",
+        help="also run the spool path and one Kafka consumer with pacing off (self-hosted Lago)",
     )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
@@ -311,27 +351,34 @@ def main() -> None:
         with sandbox_server(Path(tmp) / "sandbox.json", KEY, stop_timeout=60) as server:
             runs = [run_spool(server, root, args.records, args.chunk, args.in_flight)]
             print(f"{runs[-1].name}: {runs[-1].rate:,.0f} events/s", file=sys.stderr)
-            ceiling = None
+            ceilings: list[Run] = []
             if args.unpaced:
-                ceiling = run_spool(
-                    server, root, args.records, args.chunk, args.in_flight, unpaced=True
+                ceilings.append(
+                    run_spool(server, root, args.records, args.chunk, args.in_flight, unpaced=True)
                 )
-                print(f"{ceiling.name}: {ceiling.rate:,.0f} events/s", file=sys.stderr)
+                print(f"{ceilings[-1].name}: {ceilings[-1].rate:,.0f} events/s", file=sys.stderr)
             if args.kafka:
-                with tansu(PARTITIONS, (f"{TOPIC}-1", f"{TOPIC}-2")) as brokers:
+                topics = (f"{TOPIC}-1", f"{TOPIC}-2", f"{TOPIC}-1-unpaced")
+                with tansu(PARTITIONS, topics) as brokers:
                     for consumers in (1, 2):
                         run = run_kafka(
                             server, root, brokers, args.records, consumers, args.in_flight
                         )
                         runs.append(run)
-                        print(f"{runs[-1].name}: {runs[-1].rate:,.0f} events/s", file=sys.stderr)
+                        print(f"{run.name}: {run.rate:,.0f} events/s", file=sys.stderr)
+                    if args.unpaced:
+                        run = run_kafka(
+                            server, root, brokers, args.records, 1, args.in_flight, unpaced=True
+                        )
+                        ceilings.append(run)
+                        print(f"{run.name}: {run.rate:,.0f} events/s", file=sys.stderr)
             official = None
             if args.official:
                 events = mapped_events(root, args.records)
                 official = run_official(server, events, args.official_limit)
                 print(f"official: {official.rate:,.0f} events/s", file=sys.stderr)
             reset(server)  # the state file need not hold the run's events
-    text = report(args.records, runs, official, args, ceiling)
+    text = report(args.records, [*runs, *ceilings], official, args)
     print(text)
     if not args.no_write:
         write_section(SECTION, text)
