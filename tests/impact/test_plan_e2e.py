@@ -208,3 +208,37 @@ def test_a_usage_outage_leaves_the_plan_and_says_the_estimate_is_unavailable(
     assert text.exit_code == 0, text.output
     assert "Revenue impact\n  revenue impact unavailable: no usage could be read" in text.stdout
     no_secret(sandbox_server, result.output, text.output, out.read_text())
+
+
+VERSION_2 = """\
+    versions:
+      current: 1
+      2:
+        amount: 60.00 USD
+    migrations:
+      - id: acme-to-v2
+        to: 2
+        who: {tenants: [acme]}
+        when: now
+"""
+
+
+def test_a_plan_with_migrations_reads_each_subscriptions_usage_once(
+    project: Path, sandbox_server: SandboxServer, proxy: UsageProxy
+) -> None:
+    """The revenue section and the migrations' what-if price the same usage: it is read once
+    for both (usage reads are the floor of a large plan)."""
+    edit(project, PLANS, *RAISE_TIER_2)
+    edit(project, PLANS, "  - code: legacy\n", VERSION_2 + "  - code: legacy\n")
+    result = plan(sandbox_server, project, "--format", "json", proxied=True)
+    assert result.exit_code == 0, result.output
+    review = Review.model_validate_json(result.stdout)
+    assert review.revenue is not None and review.revenue.unavailable is None
+    (step,) = review.migrations
+    assert step.subscription == "acme-main" and step.monthly_delta_cents is not None
+    assert step.monthly_new_cents - step.monthly_old_cents == 1000 + 800  # base fee and tier 2
+    reads = sorted(p.split("?")[0] for p in proxy.usage_reads)
+    assert reads == [
+        "/api/v1/customers/acme/current_usage",
+        "/api/v1/customers/initech/current_usage",
+    ]

@@ -115,6 +115,7 @@ def build(
     from lagoform.engine.scheduled import plan_schedule
     from lagoform.engine.target_day import target_today
     from lagoform.engine.versions import resolve as resolve_versions
+    from lagoform.impact.fetch import UsageReads
     from lagoform.policies import check_plan, needs_impact, with_findings
     from lagoform.review import build_review, revenue_section
     from lagoform.review.build import customer_names
@@ -139,6 +140,7 @@ def build(
     plan = build_plan(desired, live, target=label, created_at=created)
     plan = with_findings(plan, timed.findings)  # too short a notice on a scheduled price
     facts = override_facts(project, desired, live)
+    reads = UsageReads()  # each subscription's usage read once, for revenue and migrations
     with console().progress("Pricing usage under the current and the proposed prices"):
         revenue = revenue_section(
             plan,
@@ -148,6 +150,7 @@ def build(
             enabled=None if impact is False and needs_impact(policies) else impact,
             past_periods=past_periods,
             premium=target.environment.premium,
+            reads=reads,
         )
     steps = migration_steps(
         resolution,
@@ -155,6 +158,7 @@ def build(
         target.async_client,
         premium=target.environment.premium,
         priced=impact is not False,
+        reads=reads,
     )
     if policies is not None:
         found = check_plan(

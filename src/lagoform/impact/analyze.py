@@ -18,6 +18,7 @@ from lagoform.impact.estimate import estimate_period
 from lagoform.impact.fetch import (
     Copy,
     Referee,
+    UsageReads,
     period_labels,
     read_effective_plans,
     read_live,
@@ -119,6 +120,7 @@ async def analyze(
     premium: bool = True,
     zero_usage_first_tier_flat: bool = True,
     verify: int = 0,
+    reads: UsageReads | None = None,
 ) -> RevenueImpact:
     """The revenue impact of making Lago match ``desired``.
 
@@ -126,6 +128,7 @@ async def analyze(
     plans and subscriptions are listed here. ``premium`` and ``zero_usage_first_tier_flat``
     describe the Lago server (see ``lagoform.pricing.price_units``). ``verify``: how many of
     the priced subscriptions to check against Lago's own amounts (``impact.verify``).
+    ``reads``: usage already read in this run (shared by analyses of one plan), added to.
     """
     # Usage and configuration reads draw on separate Lago budgets (200 and 50 req/s), so each
     # has its own limit in flight: a read waiting for a configuration token never holds a slot
@@ -140,7 +143,7 @@ async def analyze(
 
     async def usage_of(batch: list[Proposal]) -> dict[str, list[PeriodUsage] | str]:
         priced = [p.subscription for p in batch if not p.blocked]
-        return await read_usage(client, priced, past_periods, usage_gate)
+        return await read_usage(client, priced, past_periods, usage_gate, reads)
 
     async def overridden() -> dict[str, list[PeriodUsage] | str]:
         later = [s for s in subs if s.external_id in need]
@@ -263,6 +266,7 @@ def run_analysis(
     premium: bool = True,
     zero_usage_first_tier_flat: bool = True,
     verify: int = 0,
+    reads: UsageReads | None = None,
 ) -> RevenueImpact:
     """``analyze`` for synchronous callers: runs its own event loop and closes the client
     ``make_client`` returns (e.g. ``target.async_client``)."""
@@ -280,6 +284,7 @@ def run_analysis(
                 premium=premium,
                 zero_usage_first_tier_flat=zero_usage_first_tier_flat,
                 verify=verify,
+                reads=reads,
             )
         finally:
             await client.aclose()

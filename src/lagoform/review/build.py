@@ -26,6 +26,7 @@ from lagoform.engine.stale import seen_objects
 from lagoform.engine.versions import MigrationStep
 from lagoform.errors import LagoformError
 from lagoform.impact.analyze import DEFAULT_CONCURRENCY, run_analysis
+from lagoform.impact.fetch import UsageReads
 from lagoform.impact.model import RevenueImpact
 from lagoform.lago import AsyncLagoClient
 from lagoform.model.state import DesiredState, LiveState
@@ -66,6 +67,7 @@ def revenue_section(
     past_periods: int = 0,
     premium: bool = True,
     concurrency: int = DEFAULT_CONCURRENCY,
+    reads: UsageReads | None = None,
 ) -> RevenueImpact | None:
     """The plan's revenue section, or None when it is not asked for.
 
@@ -82,6 +84,7 @@ def revenue_section(
             past_periods=past_periods,
             concurrency=concurrency,
             premium=premium,
+            reads=reads,
         )
     except LagoformError as err:
         return RevenueImpact(unavailable=str(err) or type(err).__name__)

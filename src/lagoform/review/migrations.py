@@ -16,6 +16,7 @@ from itertools import groupby
 from lagoform.engine.versions import MigrationStep, Resolution
 from lagoform.errors import LagoformError
 from lagoform.impact.analyze import run_analysis
+from lagoform.impact.fetch import UsageReads
 from lagoform.impact.model import RevenueImpact
 from lagoform.lago import AsyncLagoClient
 from lagoform.model.currency import money
@@ -38,9 +39,11 @@ def migration_steps(
     *,
     premium: bool = True,
     priced: bool = True,
+    reads: UsageReads | None = None,
 ) -> tuple[MigrationStep, ...]:
     """The steps with each customer's monthly run-rate before and after the move
-    (``priced`` False: without, e.g. ``lagoform plan --no-impact``)."""
+    (``priced`` False: without, e.g. ``lagoform plan --no-impact``); ``reads``: the usage the
+    plan's revenue section already read, not read again."""
     steps = resolution.steps
     if not steps or resolution.what_if is None:
         return steps
@@ -49,7 +52,9 @@ def migration_steps(
             s.model_copy(update={"impact_note": "not estimated (--no-impact)"}) for s in steps
         )
     try:
-        impact = run_analysis(resolution.what_if, make_client, live=live, premium=premium)
+        impact = run_analysis(
+            resolution.what_if, make_client, live=live, premium=premium, reads=reads
+        )
     except LagoformError as err:
         impact = RevenueImpact(unavailable=str(err) or type(err).__name__)
     except Exception as err:  # advisory: not even a bug in the estimate may hide the plan
