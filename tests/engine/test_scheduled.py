@@ -22,7 +22,7 @@ from lagoform.engine.scheduled import (
     beyond_due,
     effective_date,
 )
-from lagoform.engine.target_day import today_of
+from lagoform.engine.target_day import day_at, server_time, today_of
 from lagoform.model.state import LiveState
 
 D = dt.date
@@ -49,6 +49,8 @@ def test_the_day_comes_from_the_date_header_in_utc() -> None:
     assert today_of("Fri, 01 Jan 2027 01:00:00 +0200") == D(2026, 12, 31)  # 23:00 UTC
     fallback = dt.datetime(2030, 6, 1, 12, tzinfo=dt.UTC)
     assert today_of(None, fallback=fallback) == D(2030, 6, 1)
+    assert day_at(None, fallback=fallback) == D(2030, 6, 1)
+    assert day_at(server_time("Thu, 31 Dec 2026 23:30:00 GMT")) == D(2026, 12, 31)
     assert today_of("not a date", fallback=fallback) == D(2030, 6, 1)
 
 

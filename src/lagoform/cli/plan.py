@@ -113,7 +113,7 @@ def build(
     from lagoform.engine.live import fetch_live
     from lagoform.engine.plan import build_plan, hints_for
     from lagoform.engine.scheduled import plan_schedule
-    from lagoform.engine.target_day import target_today
+    from lagoform.engine.target_day import day_at
     from lagoform.engine.versions import resolve as resolve_versions
     from lagoform.impact.fetch import UsageReads
     from lagoform.policies import check_plan, needs_impact, with_findings
@@ -131,7 +131,7 @@ def build(
         client = target.client()
         live = fetch_live(client, hints_for(desired))
     # scheduled prices: those due by the target's clock are in force, the others shown ahead
-    today = target_today(client)  # Lago's day: when scheduled prices are due, notice counts
+    today = day_at(live.now)  # Lago's day (the live read's Date): scheduled prices, notice
     timed = plan_schedule(project, desired, live, today, customer_names(desired, live))
     project = timed.project
     resolution = resolve_versions(timed.desired, live)  # versioned plans: who is on which

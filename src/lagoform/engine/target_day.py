@@ -15,7 +15,7 @@ from typing import Any
 from lagoform.catalog.project import Project
 from lagoform.catalog.schedule import as_of, has_schedule
 
-__all__ = ["in_force", "server_time", "target_today", "today_of"]
+__all__ = ["day_at", "in_force", "server_time", "target_today", "today_of"]
 
 
 def server_time(date_header: str | None) -> float | None:
@@ -34,7 +34,12 @@ def server_time(date_header: str | None) -> float | None:
 def today_of(date_header: str | None, *, fallback: dt.datetime | None = None) -> dt.date:
     """The UTC day of an HTTP ``Date`` header; the machine's UTC day when it is missing or
     unreadable."""
-    seconds = server_time(date_header)
+    return day_at(server_time(date_header), fallback=fallback)
+
+
+def day_at(seconds: float | None, *, fallback: dt.datetime | None = None) -> dt.date:
+    """The UTC day of a moment read from Lago (``LiveState.now``, ``server_time``); the
+    machine's UTC day when there is none."""
     if seconds is not None:
         return dt.datetime.fromtimestamp(seconds, dt.UTC).date()
     return (fallback or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).date()
