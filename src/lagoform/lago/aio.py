@@ -108,7 +108,8 @@ class AsyncLagoClient:
     async def _send_once(
         self, method: str, path: str, params: Params, body: Json
     ) -> dict[str, Any]:
-        response = await self._exchange(method, path, params, body)
+        content, headers = self.core.encode(body)
+        response = await self._exchange(method, path, params, content, headers)
         return self.core.payload(response, method, path)
 
     async def _exchange(
@@ -116,15 +117,14 @@ class AsyncLagoClient:
         method: str,
         path: str,
         params: Params,
-        body: Json,
-        encoded: tuple[bytes | None, dict[str, str]] | None = None,
+        content: bytes | None,
+        headers: Mapping[str, str],
     ) -> ResponseLike:
-        """One paced exchange (``encoded``: ``body`` already encoded); the answer as it came
-        (``LagoError`` when none came)."""
+        """One paced exchange of an encoded body; the answer as it came (``LagoError`` when
+        none came)."""
         wait = self.core.pacer.reserve(method, path)
         if wait > 0:
             await self._sleep(wait)
-        content, headers = encoded if encoded is not None else self.core.encode(body)
         started = time.monotonic()
         response: ResponseLike
         try:
@@ -268,12 +268,11 @@ class AsyncLagoClient:
         """POST up to 100 events; see ``LagoClient.post_events_batch``. The answer is checked
         by ``ClientCore.event_reply`` (the worker's hot path: no full parse when it plainly
         accounts for every event)."""
-        body = {"events": list(events)}
-        encoded = self.core.encode(body)
+        content, headers = self.core.encode({"events": list(events)})
 
         async def once() -> EventPostResult:
-            response = await self._exchange("POST", "/events/batch", None, body, encoded)
-            return self.core.event_reply(response, events, encoded[0])
+            response = await self._exchange("POST", "/events/batch", None, content, headers)
+            return self.core.event_reply(response, events, content)
 
         try:
             return await self._retrying("POST", "/events/batch", None, once, EventPostResult())
