@@ -88,9 +88,7 @@ class TokenBucket:
     def reserve(self) -> float:
         """Take one token; return the seconds to sleep before using it (0.0 = go now)."""
         with self._lock:
-            now = self._clock()
-            self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
-            self._last = now
+            now = self._refill()
             self._tokens -= 1.0
             start = now if self._tokens >= 0 else now - self._tokens / self.rate
             window = self._window
@@ -107,13 +105,18 @@ class TokenBucket:
         if rate <= 0:
             raise ValueError("rate must be > 0")
         with self._lock:
-            now = self._clock()
-            self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
-            self._last = now
+            self._refill()  # what accrued at the old rate stays
             self.rate = rate
             self.capacity = float(max(1, burst))
             self._tokens = min(self._tokens, self.capacity)
             self._window = deque(self._window, maxlen=max(1, math.floor(rate * WINDOW)))
+
+    def _refill(self) -> float:
+        """Add the tokens accrued since the last call (under the lock); returns now."""
+        now = self._clock()
+        self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
+        self._last = now
+        return now
 
     def pause(self, seconds: float) -> None:
         """Hold every caller of this bucket for ``seconds`` (after a 429 with a reset time)."""
